@@ -1,0 +1,3 @@
+from mailprov.cli import main
+
+main()

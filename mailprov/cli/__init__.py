@@ -1,0 +1,110 @@
+"""The Typer command line: parses arguments, calls the core, renders results.
+
+Only this layer catches ``MailprovError``: one clear line per problem on
+stderr and the exit code from DESIGN.md; a traceback only with ``--debug``.
+Heavy libraries (ldap3, dnspython, jinja2, rich) are imported inside the
+commands that need them so ``mailprov --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from .. import __version__
+from ..errors import MailprovError
+
+
+class _Group(TyperGroup):
+    """Root group: turns a ``MailprovError`` from any command into its exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MailprovError as exc:
+            _traceback_if_debug(ctx, exc)
+            for line in str(exc).splitlines() or [type(exc).__name__]:
+                typer.echo(f"error: {line}" if not _located(line) else line, err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:  # a bug: say so in one line, details with --debug
+            if _traceback_if_debug(ctx, exc):
+                raise typer.Exit(1) from None
+            typer.echo(f"error: internal error {type(exc).__name__}: {exc} (run with --debug for a traceback)",
+                       err=True)
+            raise typer.Exit(1) from None
+
+
+def _traceback_if_debug(ctx: Any, exc: BaseException) -> bool:
+    state = ctx.obj if isinstance(ctx.obj, dict) else {}
+    if not state.get("debug"):
+        return False
+    import traceback
+
+    # the standard formatter prints no local variables: a bind password must never be printed
+    traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    return True
+
+
+def _located(line: str) -> bool:
+    """True for ``file:line: message`` lines, which are printed as they are."""
+    head = line.split(": ", 1)[0]
+    return ":" in head and head.rsplit(":", 1)[1].isdigit()
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="mailprov",
+    help="Provision agencies, domains and mailboxes of the multi-domain mail platform; "
+    "check their DNS; render their letters.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mailprov {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logging.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    ctx.obj = {"debug": debug}
+    if debug:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr,
+                            format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+def _register() -> None:
+    from . import directory_cmds, dns_cmds, letters_cmds, validate_cmd
+
+    validate_cmd.register(app)
+    directory_cmds.register(app)
+    dns_cmds.register(app)
+    letters_cmds.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    app(prog_name="mailprov")

@@ -1,0 +1,61 @@
+"""Options shared by several commands, and loading the configuration they name."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..model import Agency, Config
+
+ConfigOpt = Annotated[
+    Path,
+    typer.Option("-c", "--config", envvar="MAILPROV_CONFIG", help="The configuration file.", show_default=True),
+]
+AgencyOpt = Annotated[
+    list[str] | None,
+    typer.Option("--agency", help="Only this agency id (repeatable).", show_default=False),
+]
+FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
+
+
+def load(path: Path) -> Config:
+    from ..config import load_config
+
+    return load_config(path, os.environ)
+
+
+def select_agencies(config: Config, ids: list[str] | None) -> list[Agency]:
+    """The agencies named by ``--agency`` (all when none), in file order."""
+    if not ids:
+        return list(config.agencies)
+    unknown = [i for i in ids if config.agency(i) is None]
+    if unknown:
+        raise UsageError(f"unknown agency id(s): {', '.join(unknown)}")
+    wanted = set(ids)
+    return [a for a in config.agencies if a.id in wanted]
+
+
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise UsageError(f"{name} must be one of {', '.join(choices)}, not '{value}'")
+    return value
+
+
+def console(stderr: bool = False) -> Console:
+    """A rich console; colour and live progress only on a terminal.
+
+    ``COLUMNS`` fixes the width (tests and cron jobs set it); rich honours
+    ``NO_COLOR`` and ``TERM=dumb`` itself.
+    """
+    from rich.console import Console
+
+    width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
+    return Console(stderr=stderr, width=width, highlight=False, soft_wrap=False)

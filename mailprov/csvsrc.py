@@ -1,0 +1,66 @@
+"""Reading the bulk staff lists (CSV) with the line of every row.
+
+Spreadsheets exported by agencies come with a UTF-8 byte-order mark, with
+``;`` instead of ``,`` (Indonesian-locale Excel) and with stray blank lines;
+all three are accepted. Column names are matched case-insensitively.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+COLUMNS = ("local", "name", "title", "employee_id", "quota_mb", "aliases", "active")
+REQUIRED = ("local", "name")
+
+
+class CsvFormatError(ValueError):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    values: dict[str, str]
+    #: set when the row cannot be read as a record of the header's columns
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Rows:
+    columns: tuple[str, ...]
+    rows: tuple[Row, ...]
+
+
+def read_rows(path: Path) -> Rows:
+    """Read ``path``; raise ``FileNotFoundError`` or ``CsvFormatError``."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise CsvFormatError(line, "not valid UTF-8 (save the sheet as 'CSV UTF-8')") from None
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise CsvFormatError(1, "empty file: expected a header line with " + ",".join(COLUMNS))
+    delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+        rows = []
+        start = reader.line_num + 1
+        for record in reader:
+            line = start
+            start = reader.line_num + 1
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(record) > len(header):
+                rows.append(Row(line, {}, f"{len(record)} fields but the header has {len(header)}"))
+                continue
+            values = {header[i]: cell.strip() for i, cell in enumerate(record)}
+            rows.append(Row(line, values))
+    except csv.Error as exc:
+        raise CsvFormatError(reader.line_num, f"CSV syntax error: {exc}") from None
+    return Rows(tuple(header), tuple(rows))

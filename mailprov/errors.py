@@ -1,0 +1,109 @@
+"""The one error hierarchy of mailprov.
+
+Only the CLI catches these: it prints ``str(error)`` on one line (one line per
+problem for configuration errors) and exits with ``error.exit_code``. The exit
+codes are the contract in DESIGN.md: 1 non-compliant / a change failed,
+2 bad input or configuration, 3 something could not be decided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_UNDECIDED = 3
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with an input file, at a place a person can open."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        # line 0 = the whole file, or an environment variable
+        if self.line <= 0:
+            return f"{self.file}: {self.message}"
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class MailprovError(Exception):
+    """Root of every error mailprov raises on purpose."""
+
+    exit_code = EXIT_FAILED
+
+
+class ConfigError(MailprovError):
+    """The configuration (YAML, CSV, environment) is not valid.
+
+    Carries every problem found, not only the first, so an operator fixes the
+    file in one pass.
+    """
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UsageError(MailprovError):
+    """The command line asked for something that cannot be done as asked."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class NotAvailableError(UsageError):
+    """A command of the contract that this build does not provide yet."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(f"{command}: not yet available in this version of mailprov")
+
+
+class DirectoryError(MailprovError):
+    """The LDAP directory refused or failed an operation."""
+
+    exit_code = EXIT_FAILED
+
+
+class DirectoryUnavailable(DirectoryError):
+    """No server of the pool could be reached (down, timeout, TLS failure).
+
+    Nothing was decided, so this is exit 3, like a DNS timeout.
+    """
+
+    exit_code = EXIT_UNDECIDED
+
+
+class DirectoryAuthError(DirectoryError):
+    """The bind was refused: wrong DN or password is a configuration problem."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class SecretError(MailprovError):
+    """A secret (bind password, SMTP password) could not be obtained."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class TemplateError(MailprovError):
+    """A letter or report template is broken (syntax, undefined variable)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, template: str, line: int | None, message: str) -> None:
+        self.template = template
+        self.line = line
+        where = f"{template}:{line}" if line else template
+        super().__init__(f"{where}: {message}")
+
+
+class LockError(MailprovError):
+    """Another run holds the lock (nightly job overlap)."""
+
+    exit_code = EXIT_UNDECIDED

@@ -1,0 +1,217 @@
+"""Typed model of a validated configuration.
+
+Everything here is plain, immutable data: the loader in ``config`` builds it
+only after every check passed, so code that receives a ``Config`` never has to
+re-validate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_CHECKS = ("mx", "spf", "dkim", "dmarc")
+EXTENDED_CHECKS = ("mta-sts", "tls-rpt", "dnssec")
+DMARC_POLICIES = ("none", "quarantine", "reject")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a piece of configuration was written (for messages)."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class DkimPolicy:
+    selectors: tuple[str, ...]
+    #: selector -> base64 public key (the ``p=`` value) read from the key file
+    public_keys: dict[str, str] = field(default_factory=dict)
+    min_key_bits: int = 2048
+
+
+@dataclass(frozen=True)
+class DmarcPolicy:
+    min_policy: str = "quarantine"
+    rua: str | None = None
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    mx: tuple[str, ...]
+    sending_ips: tuple[str, ...]
+    spf_include: str
+    dkim: DkimPolicy
+    dmarc: DmarcPolicy
+    webmail_url: str
+    imap_host: str
+    smtp_host: str
+    checks: tuple[str, ...] = DEFAULT_CHECKS
+    imap_port: int = 993
+    smtp_port: int = 587
+    #: the address outside the platform that SPF must reject (DESIGN.md)
+    outside_ip: str = "192.0.2.1"
+    #: the MX preference mailprov tells agencies to publish, per host
+    mx_preferences: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProfileSpec:
+    """A directory profile written in YAML (object classes + attribute map)."""
+
+    domain_rdn: str
+    domain_object_classes: tuple[str, ...]
+    domain_attributes: dict[str, str]
+    domain_static: dict[str, tuple[str, ...]]
+    mailbox_rdn: str
+    mailbox_object_classes: tuple[str, ...]
+    mailbox_attributes: dict[str, str]
+    mailbox_static: dict[str, tuple[str, ...]]
+    mailbox_container: str | None
+    status: dict[str, str]
+    quota_unit: str
+
+
+@dataclass(frozen=True)
+class DirectorySettings:
+    urls: tuple[str, ...]
+    base_dn: str
+    bind_dn: str
+    bind_password_env: str | None = "MAILPROV_BIND_PASSWORD"
+    bind_password_file: str | None = None
+    start_tls: bool = False
+    ca_file: str | None = None
+    #: an explicit ``false`` turns certificate checks off (with a warning)
+    tls_verify: bool = True
+    profile: str | ProfileSpec = "inetorgperson"
+    #: "server" = RFC 3062 Password Modify; "ssha512"/"argon2" hash client-side
+    password_scheme: str = "server"
+    password_length: int = 16
+    page_size: int = 1000
+    timeout: float = 10.0
+    #: connections used in parallel by apply
+    workers: int = 4
+
+
+@dataclass(frozen=True)
+class Defaults:
+    quota_mb: int = 2048
+    language: str = "id"
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    title: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    local: str
+    domain: str
+    name: str
+    title: str = ""
+    employee_id: str = ""
+    quota_mb: int = 2048
+    aliases: tuple[str, ...] = ()
+    active: bool = True
+    source: Source | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.local}@{self.domain}"
+
+    @property
+    def given_name(self) -> str:
+        parts = self.name.split()
+        return " ".join(parts[:-1]) if len(parts) > 1 else ""
+
+    @property
+    def surname(self) -> str:
+        # Many Indonesians have a single name; the sn attribute is required,
+        # so a single name is used whole.
+        parts = self.name.split()
+        return parts[-1] if parts else self.local
+
+
+@dataclass(frozen=True)
+class Agency:
+    id: str
+    name: str
+    domain: str
+    #: the domain as the agency writes it (Unicode for an IDN)
+    domain_display: str
+    contact: Contact
+    quota_mb: int
+    language: str
+    mailboxes: tuple[Mailbox, ...]
+    city: str = ""
+    address: str = ""
+    source: Source | None = None
+
+
+@dataclass(frozen=True)
+class Notify:
+    smtp_host: str
+    smtp_port: int = 25
+    starttls: bool = False
+    sender: str = ""
+    to: tuple[str, ...] = ()
+    agency_contacts: bool = False
+    username: str | None = None
+    password_env: str | None = None
+
+
+@dataclass(frozen=True)
+class Signatory:
+    name: str
+    title: str
+    nip: str = ""
+
+
+@dataclass(frozen=True)
+class LetterSettings:
+    """Letterhead and numbering of the letters the platform sends."""
+
+    organization: str = "Layanan Mail Multi Domain"
+    unit: str = ""
+    address: str = ""
+    phone: str = ""
+    website: str = ""
+    place: str = "Jakarta"
+    number_code: str = "MMD"
+    signatory: Signatory = Signatory(name="", title="")
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    platform: Platform
+    directory: DirectorySettings
+    defaults: Defaults
+    agencies: tuple[Agency, ...]
+    notify: Notify | None = None
+    letters: LetterSettings = LetterSettings()
+
+    def agency(self, agency_id: str) -> Agency | None:
+        for agency in self.agencies:
+            if agency.id == agency_id:
+                return agency
+        return None
+
+    def agency_for_domain(self, domain: str) -> Agency | None:
+        domain = domain.rstrip(".").lower()
+        for agency in self.agencies:
+            if agency.domain == domain:
+                return agency
+        return None
+
+    @property
+    def mailbox_count(self) -> int:
+        return sum(len(a.mailboxes) for a in self.agencies)

@@ -1,0 +1,241 @@
+"""Directory profiles: how the model maps onto LDAP object classes and attributes.
+
+A profile turns an agency into the attributes of its domain entry and a
+mailbox into the attributes of its mailbox entry, and knows how the
+directory says "this account is disabled". It is pure data and pure
+functions, so the plan diff can be tested without a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .model import Agency, Mailbox, ProfileSpec
+
+#: fields of a mailbox a profile can map onto attributes
+MAILBOX_FIELDS = (
+    "address", "local", "name", "surname", "given_name", "title",
+    "employee_id", "agency", "quota", "aliases", "display_name",
+)
+#: fields of an agency a profile can map onto its domain entry's attributes
+DOMAIN_FIELDS = ("domain", "name", "agency_id")
+QUOTA_UNITS = ("bytes", "kb", "mb")
+
+#: RFC 4517 GeneralizedTime that ppolicy treats as "locked until unlocked by
+#: an administrator" (the value OpenLDAP's own tools write)
+PPOLICY_PERMANENT_LOCK = "000001010000Z"
+PPOLICY_LOCK_ATTR = "pwdAccountLockedTime"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    domain_rdn: str
+    domain_object_classes: tuple[str, ...]
+    domain_attributes: Mapping[str, str]
+    mailbox_rdn: str
+    mailbox_object_classes: tuple[str, ...]
+    mailbox_attributes: Mapping[str, str]
+    domain_static: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    mailbox_static: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: an intermediate entry between domain and mailboxes, e.g. ``ou=Users``
+    mailbox_container: str | None = None
+    #: attribute holding the account status, with its two values; None means
+    #: the ppolicy lock (``pwdAccountLockedTime``) is the status
+    status_attribute: str | None = None
+    status_active: str = "active"
+    status_disabled: str = "disabled"
+    quota_unit: str = "bytes"
+
+    # -- what the profile stores ------------------------------------------
+    @property
+    def stores_quota(self) -> bool:
+        return "quota" in self.mailbox_attributes
+
+    @property
+    def stores_aliases(self) -> bool:
+        return "aliases" in self.mailbox_attributes
+
+    @property
+    def status_attr(self) -> str:
+        return self.status_attribute or PPOLICY_LOCK_ATTR
+
+    def mailbox_read_attributes(self) -> list[str]:
+        """Every attribute plan must read to compare a mailbox entry."""
+        names = {"objectClass", self.mailbox_rdn, self.status_attr, "userPassword"}
+        names.update(self.mailbox_attributes.values())
+        names.update(self.mailbox_static)
+        return sorted(names, key=str.lower)
+
+    def domain_read_attributes(self) -> list[str]:
+        names = {"objectClass", self.domain_rdn, *self.domain_attributes.values(), *self.domain_static}
+        return sorted(names, key=str.lower)
+
+    # -- quota ---------------------------------------------------------------
+    def quota_value(self, quota_mb: int) -> str:
+        factor = {"bytes": 1024 * 1024, "kb": 1024, "mb": 1}[self.quota_unit]
+        return str(quota_mb * factor)
+
+    def quota_mb(self, value: str) -> int | None:
+        factor = {"bytes": 1024 * 1024, "kb": 1024, "mb": 1}[self.quota_unit]
+        try:
+            return int(value) // factor
+        except ValueError:
+            return None
+
+    # -- entries -------------------------------------------------------------
+    def domain_entry(self, agency: Agency) -> dict[str, list[str]]:
+        values = {"domain": agency.domain, "name": agency.name, "agency_id": agency.id}
+        attrs: dict[str, list[str]] = {"objectClass": list(self.domain_object_classes)}
+        for fld, attr in self.domain_attributes.items():
+            if values.get(fld):
+                attrs[attr] = [values[fld]]
+        attrs[self.domain_rdn] = [agency.domain]
+        for attr, static in self.domain_static.items():
+            attrs[attr] = list(static)
+        return attrs
+
+    def mailbox_fields(self, mailbox: Mailbox, agency_name: str) -> dict[str, list[str]]:
+        return {
+            "address": [mailbox.address],
+            "local": [mailbox.local],
+            "name": [mailbox.name],
+            "display_name": [mailbox.name],
+            "surname": [mailbox.surname],
+            "given_name": [mailbox.given_name] if mailbox.given_name else [],
+            "title": [mailbox.title] if mailbox.title else [],
+            "employee_id": [mailbox.employee_id] if mailbox.employee_id else [],
+            "agency": [agency_name] if agency_name else [],
+            "quota": [self.quota_value(mailbox.quota_mb)],
+            "aliases": list(mailbox.aliases),
+        }
+
+    def mailbox_entry(self, mailbox: Mailbox, agency_name: str) -> dict[str, list[str]]:
+        """The attributes a mailbox entry must have (without status and password)."""
+        values = self.mailbox_fields(mailbox, agency_name)
+        attrs: dict[str, list[str]] = {"objectClass": list(self.mailbox_object_classes)}
+        for fld, attr in self.mailbox_attributes.items():
+            attrs[attr] = values[fld]
+        for attr, static in self.mailbox_static.items():
+            attrs[attr] = list(static)
+        if self.status_attribute:
+            status = self.status_active if mailbox.active else self.status_disabled
+            attrs[self.status_attribute] = [status]
+        elif not mailbox.active:
+            attrs[PPOLICY_LOCK_ATTR] = [PPOLICY_PERMANENT_LOCK]
+        return attrs
+
+    def rdn_value(self, entry: Mapping[str, list[str]], kind: str) -> str:
+        rdn = self.domain_rdn if kind == "domain" else self.mailbox_rdn
+        for attr, values in entry.items():
+            if attr.lower() == rdn.lower() and values:
+                return values[0]
+        raise ValueError(f"profile {self.name}: the {kind} entry has no value for its RDN attribute {rdn}")
+
+    def is_active(self, entry: Mapping[str, list[str]]) -> bool:
+        values = _get(entry, self.status_attr)
+        if self.status_attribute:
+            return not values or values[0].lower() != self.status_disabled.lower()
+        return PPOLICY_PERMANENT_LOCK not in values
+
+    def status_modification(self, active: bool) -> dict[str, list[str]]:
+        """The attribute values that express ``active`` (empty list = delete)."""
+        if self.status_attribute:
+            return {self.status_attribute: [self.status_active if active else self.status_disabled]}
+        return {PPOLICY_LOCK_ATTR: [] if active else [PPOLICY_PERMANENT_LOCK]}
+
+
+def _get(entry: Mapping[str, list[str]], attr: str) -> list[str]:
+    lower = attr.lower()
+    for key, values in entry.items():
+        if key.lower() == lower:
+            return values
+    return []
+
+
+INETORGPERSON = Profile(
+    name="inetorgperson",
+    domain_rdn="ou",
+    domain_object_classes=("top", "organizationalUnit"),
+    domain_attributes={"name": "description"},
+    mailbox_rdn="uid",
+    mailbox_object_classes=("top", "person", "organizationalPerson", "inetOrgPerson"),
+    mailbox_attributes={
+        "address": "mail",
+        "local": "uid",
+        "name": "cn",
+        "surname": "sn",
+        "given_name": "givenName",
+        "display_name": "displayName",
+        "title": "title",
+        "employee_id": "employeeNumber",
+        "agency": "o",
+    },
+)
+
+# The object classes and attribute names of iRedMail's LDAP backend: domains
+# as ``domainName=...`` (mailDomain), users as ``mail=...`` under ``ou=Users``
+# (mailUser), ``accountStatus``, ``mailQuota`` in bytes, aliases in
+# ``shadowAddress``, the services a user may use in ``enabledService``.
+IREDMAIL = Profile(
+    name="iredmail",
+    domain_rdn="domainName",
+    domain_object_classes=("mailDomain",),
+    domain_attributes={"name": "cn"},
+    domain_static={"accountStatus": ("active",), "enabledService": ("mail",), "mtaTransport": ("dovecot",)},
+    mailbox_container="ou=Users",
+    mailbox_rdn="mail",
+    mailbox_object_classes=("inetOrgPerson", "mailUser"),
+    mailbox_attributes={
+        "address": "mail",
+        "local": "uid",
+        "name": "cn",
+        "surname": "sn",
+        "given_name": "givenName",
+        "display_name": "displayName",
+        "title": "title",
+        "employee_id": "employeeNumber",
+        "agency": "o",
+        "quota": "mailQuota",
+        "aliases": "shadowAddress",
+    },
+    mailbox_static={
+        "enabledService": (
+            "mail", "deliver", "lda", "lmtp", "smtp", "smtpsecured", "submission",
+            "pop3", "pop3secured", "imap", "imapsecured", "managesieve", "sogo", "internal",
+        ),
+    },
+    status_attribute="accountStatus",
+    status_active="active",
+    status_disabled="disabled",
+    quota_unit="bytes",
+)
+
+BUILTIN: dict[str, Profile] = {p.name: p for p in (INETORGPERSON, IREDMAIL)}
+
+
+def profile_from_spec(spec: ProfileSpec) -> Profile:
+    status = spec.status
+    return Profile(
+        name="custom",
+        domain_rdn=spec.domain_rdn,
+        domain_object_classes=spec.domain_object_classes,
+        domain_attributes=dict(spec.domain_attributes),
+        domain_static=dict(spec.domain_static),
+        mailbox_rdn=spec.mailbox_rdn,
+        mailbox_object_classes=spec.mailbox_object_classes,
+        mailbox_attributes=dict(spec.mailbox_attributes),
+        mailbox_static=dict(spec.mailbox_static),
+        mailbox_container=spec.mailbox_container,
+        status_attribute=status.get("attribute"),
+        status_active=status.get("active", "active"),
+        status_disabled=status.get("disabled", "disabled"),
+        quota_unit=spec.quota_unit,
+    )
+
+
+def resolve(profile: str | ProfileSpec) -> Profile:
+    if isinstance(profile, ProfileSpec):
+        return profile_from_spec(profile)
+    return BUILTIN[profile]

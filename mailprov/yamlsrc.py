@@ -1,0 +1,99 @@
+"""YAML loading that remembers where every key and item was written.
+
+PyYAML's constructors drop positions and silently keep the last of two equal
+keys; validation needs both, so the node tree is converted by hand into dicts
+and lists that carry their line numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .errors import Problem
+
+try:  # the C loader is much faster on large files; both keep marks
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # pragma: no cover - libyaml missing
+    _Loader = yaml.SafeLoader
+
+
+class YMap(dict[str, Any]):
+    """A mapping with the line of the mapping and of each of its keys."""
+
+    line: int
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class YList(list[Any]):
+    """A sequence with the line of the sequence and of each item."""
+
+    line: int
+    item_lines: list[int]
+
+    def line_of(self, index: int) -> int:
+        return self.item_lines[index] if index < len(self.item_lines) else self.line
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _convert(loader: yaml.SafeLoader, node: yaml.Node, file: str, problems: list[Problem]) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        result = YMap()
+        result.line = _line(node)
+        result.key_lines = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                key = str(key)
+            if key in result:
+                problems.append(
+                    Problem(file, _line(key_node), f"duplicate key '{key}' (first at line {result.key_lines[key]})")
+                )
+                continue
+            result.key_lines[key] = _line(key_node)
+            result[key] = _convert(loader, value_node, file, problems)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        items = YList()
+        items.line = _line(node)
+        items.item_lines = []
+        for item in node.value:
+            items.item_lines.append(_line(item))
+            items.append(_convert(loader, item, file, problems))
+        return items
+    return loader.construct_object(node, deep=True)
+
+
+def load_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
+    """Parse ``text``; return the data and the problems found while parsing.
+
+    A syntax error stops parsing (YAML cannot be resynchronised reliably), so
+    it comes back as the only problem with ``None`` as data.
+    """
+    problems: list[Problem] = []
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, problems
+        data = _convert(loader, node, file, problems)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = int(mark.line) + 1 if mark is not None else 1
+        what = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        problems.append(Problem(file, line, f"YAML syntax error: {what}"))
+        return None, problems
+    except yaml.YAMLError as exc:
+        problems.append(Problem(file, 1, f"YAML error: {exc}"))
+        return None, problems
+    finally:
+        loader.dispose()
+    return data, problems
