@@ -34,10 +34,9 @@ def main(argv: list[str] | None = None) -> int:
             if key != "MAILPROV_BIND_PASSWORD":
                 print(f"export {key}={shlex.quote(value)}")
         print(f"# the bind password is in {lab.root / 'lab.json'} (mode 0600)")
-    elif args.command == "stop":
-        if not stop_saved(args.dir.resolve()):
-            print(f"no lab running in {args.dir}", file=sys.stderr)
-            return 1
+    elif args.command == "stop" and not stop_saved(args.dir.resolve()):
+        print(f"no lab running in {args.dir}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import socket
@@ -127,35 +128,30 @@ zone:
         return self._knotc("status").returncode == 0
 
     def wait_loaded(self, timeout: float = 20.0) -> None:
-        """Wait until every zone has been loaded (or failed to, for broken ones)."""
+        """Wait until every zone is loaded (broken ones excepted) and signed zones are signed."""
         deadline = time.monotonic() + max(timeout, 1.0)
+        want = {o for o, text in self.zones.items() if "this is ( not a zone file" not in text}
         while time.monotonic() < deadline:
-            out = self._knotc("zone-status").stdout
-            pending = [ln for ln in out.splitlines() if "load" in ln.split("|", 1)[-1] and "pending" in ln]
-            if out and not pending and out.count("serial") >= len(self.zones) - self._broken_count():
-                if not self.signed or self._signed_ready(out):
-                    return
+            ready = set()
+            for line in self._knotc("zone-status").stdout.splitlines():
+                origin = line.split("]", 1)[0].lstrip("[").rstrip(".")
+                loaded = re.search(r"serial: \d", line) is not None
+                if loaded and (origin not in self.signed or "re-sign" in line):
+                    ready.add(origin)
+            if want <= ready:
+                return
             time.sleep(0.05)
-
-    def _signed_ready(self, status: str) -> bool:
-        ready = 0
-        for line in status.splitlines():
-            origin = line.split("]", 1)[0].lstrip("[").rstrip(".")
-            if origin in self.signed and "serial: none" not in line and "serial:" in line:
-                ready += 1
-        return ready >= len(self.signed)
-
-    def _broken_count(self) -> int:
-        return sum(1 for text in self.zones.values() if "this is ( not a zone file" in text)
+        raise RuntimeError(f"knotd did not load every zone in time; see {self.log}")
 
     def reload(self, zones: dict[str, str], signed: set[str] | None = None) -> None:
-        """Serve ``zones`` from now on (changed records, zones added or removed)."""
+        """Serve ``zones`` from now on (changed records, zones added or removed).
+
+        A restart on the same port, not ``knotc reload``: a restart cannot
+        answer from the old zone contents, so a test never races the reload.
+        """
+        self.stop()
         self.write(zones, signed)
-        result = self._knotc("reload")
-        if result.returncode != 0:
-            raise RuntimeError(f"knotc reload failed: {result.stdout}{result.stderr}")
-        self._knotc("zone-reload")
-        self.wait_loaded()
+        self.start()
 
     def ds_records(self, origin: str) -> list[str]:
         """The DS records (rdata) of a zone Knot signs, for its parent."""

@@ -141,8 +141,8 @@ def _keys(config: Config) -> dict[str, str]:
 def build_zones(config: Config, faults: Mapping[str, Iterable[str]] | None = None,
                 extra: Mapping[str, list[tuple[str, str, str]]] | None = None) -> ZoneSet:
     """Zones for every agency of ``config`` (with ``faults`` per agency id)."""
-    faults = {k: set(v) for k, v in (faults or {}).items()}
-    for agency_id, names in faults.items():
+    wanted: dict[str, set[str]] = {k: set(v) for k, v in (faults or {}).items()}
+    for agency_id, names in wanted.items():
         unknown = names - set(FAULTS)
         if unknown:
             raise ValueError(f"unknown fault(s) for {agency_id}: {', '.join(sorted(unknown))}")
@@ -159,11 +159,12 @@ def build_zones(config: Config, faults: Mapping[str, Iterable[str]] | None = Non
     zones.zone(pdomain)
     _platform_records(zones, config, pdomain, keys)
     for agency in config.agencies:
-        wrong = faults.get(agency.id, set())
+        wrong = wanted.get(agency.id, set())
         org = psl.privatesuffix(agency.domain) or agency.domain
         if org != agency.domain and config.agency_for_domain(org) is None and org not in zones.zones:
             # the organizational domain publishes the DMARC policy subdomains inherit
-            org_policy = "v=DMARC1; p=reject" + (f"; rua={config.platform.dmarc.rua}" if config.platform.dmarc.rua else "")
+            rua = config.platform.dmarc.rua
+            org_policy = "v=DMARC1; p=reject" + (f"; rua={rua}" if rua else "")
             zones.zone(org).add("_dmarc", "TXT", txt(org_policy))
         if "dmarc-external-rua" in wrong:
             # the report domain exists but has not authorised reports for the agency

@@ -13,39 +13,29 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import csvsrc
-from .addresses import AddressError, check_local, to_a_label, to_unicode
 from .errors import ConfigError, Problem
 from .model import (
     DEFAULT_CHECKS,
     DMARC_POLICIES,
     EXTENDED_CHECKS,
-    Agency,
     Config,
-    Contact,
     Defaults,
     DirectorySettings,
     DkimPolicy,
     DmarcPolicy,
     LetterSettings,
-    Mailbox,
     Notify,
     Platform,
     ProfileSpec,
     Signatory,
-    Source,
 )
 from .profiles import BUILTIN, DOMAIN_FIELDS, MAILBOX_FIELDS, QUOTA_UNITS
+from .reader import Reader, kind, parse_bool
+from .roster import LANGUAGES, QUOTA_MAX_MB, QUOTA_MIN_MB, agencies, check_email
 from .yamlsrc import YList, YMap, load_yaml
 
-QUOTA_MIN_MB = 1
-QUOTA_MAX_MB = 1024 * 1024  # 1 TiB
-_AGENCY_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62})$")
 _SELECTOR = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]*)(?:\.[A-Za-z0-9_-]+)*$")
 _LDAP_SCHEMES = ("ldap://", "ldaps://", "ldapi://")
-#: keys that would put a secret into the file; they get their own message
-_SECRET_KEYS = {"password", "bind_password", "passwd", "userpassword", "secret", "smtp_password"}
-LANGUAGES = ("id", "en")
 
 #: environment variable -> (directory key, kind)
 ENV_OVERRIDES: dict[str, tuple[str, str]] = {
@@ -59,169 +49,6 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "MAILPROV_LDAP_PROFILE": ("profile", "str"),
 }
 
-_TRUE = {"true", "yes", "1", "ya", "on"}
-_FALSE = {"false", "no", "0", "tidak", "off"}
-
-
-def parse_bool(text: str) -> bool | None:
-    value = text.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    return None
-
-
-class _Reader:
-    """Walks the YAML tree, collecting problems instead of stopping at the first."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[Problem] = []
-
-    # -- reporting ---------------------------------------------------------
-    def problem(self, line: int, message: str, file: str | None = None) -> None:
-        self.problems.append(Problem(file or self.file, line, message))
-
-    def where(self, node: Any, fallback: int = 1) -> int:
-        return int(getattr(node, "line", fallback))
-
-    # -- structure -----------------------------------------------------------
-    def mapping(self, parent: YMap, key: str, context: str, required: bool = True) -> YMap | None:
-        value = parent.get(key)
-        if value is None:
-            if required:
-                self.problem(parent.line_of(key) if key in parent else parent.line, f"{context}: missing '{key}'")
-            return None
-        if not isinstance(value, YMap):
-            self.problem(parent.line_of(key), f"{context}.{key}: expected a mapping, got {_kind(value)}")
-            return None
-        return value
-
-    def keys(self, node: YMap, allowed: tuple[str, ...], context: str) -> None:
-        for key in node:
-            if key in allowed:
-                continue
-            if key.lower() in _SECRET_KEYS:
-                self.problem(
-                    node.line_of(key),
-                    f"{context}.{key}: a password must not be written in the configuration file "
-                    "(use bind_password_env or bind_password_file)",
-                )
-            else:
-                hint = _suggest(key, allowed)
-                self.problem(node.line_of(key), f"{context}: unknown key '{key}'{hint}")
-
-    def string(self, node: YMap, key: str, context: str, required: bool = False, default: str = "") -> str:
-        if key not in node or node[key] is None:
-            if required:
-                self.problem(node.line, f"{context}: missing '{key}'")
-            return default
-        value = node[key]
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            self.problem(node.line_of(key), f"{context}.{key}: expected a string, got {_kind(value)}")
-            return default
-        text = str(value).strip()
-        if required and not text:
-            self.problem(node.line_of(key), f"{context}.{key}: must not be empty")
-        return text
-
-    def integer(self, node: YMap, key: str, context: str, default: int, low: int, high: int) -> int:
-        if key not in node or node[key] is None:
-            return default
-        value = node[key]
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.problem(node.line_of(key), f"{context}.{key}: expected an integer, got {_kind(value)}")
-            return default
-        if not low <= value <= high:
-            self.problem(node.line_of(key), f"{context}.{key}: {value} is out of range {low}..{high}")
-            return default
-        return value
-
-    def number(self, node: YMap, key: str, context: str, default: float, low: float, high: float) -> float:
-        if key not in node or node[key] is None:
-            return default
-        value = node[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.problem(node.line_of(key), f"{context}.{key}: expected a number, got {_kind(value)}")
-            return default
-        if not low <= value <= high:
-            self.problem(node.line_of(key), f"{context}.{key}: {value} is out of range {low}..{high}")
-            return default
-        return float(value)
-
-    def boolean(self, node: YMap, key: str, context: str, default: bool) -> bool:
-        if key not in node or node[key] is None:
-            return default
-        value = node[key]
-        if not isinstance(value, bool):
-            self.problem(node.line_of(key), f"{context}.{key}: expected true or false, got {_kind(value)}")
-            return default
-        return value
-
-    def strings(self, node: YMap, key: str, context: str, required: bool = False) -> list[tuple[str, int]]:
-        """A list of strings, each with its line."""
-        if key not in node or node[key] is None:
-            if required:
-                self.problem(node.line, f"{context}: missing '{key}'")
-            return []
-        value = node[key]
-        if isinstance(value, str):  # a single value written without brackets
-            return [(value, node.line_of(key))]
-        if not isinstance(value, YList):
-            self.problem(node.line_of(key), f"{context}.{key}: expected a list, got {_kind(value)}")
-            return []
-        result = []
-        for index, item in enumerate(value):
-            if isinstance(item, bool) or not isinstance(item, (str, int)):
-                self.problem(value.line_of(index), f"{context}.{key}[{index}]: expected a string, got {_kind(item)}")
-                continue
-            result.append((str(item).strip(), value.line_of(index)))
-        if required and not result:
-            self.problem(node.line_of(key), f"{context}.{key}: must not be empty")
-        return result
-
-    def choice(self, node: YMap, key: str, context: str, choices: tuple[str, ...], default: str) -> str:
-        value = self.string(node, key, context, default=default)
-        if value not in choices:
-            self.problem(node.line_of(key), f"{context}.{key}: '{value}' is not one of {', '.join(choices)}")
-            return default
-        return value
-
-    def domain(self, value: str, line: int, context: str, file: str | None = None,
-               underscore: bool = False) -> str | None:
-        try:
-            return to_a_label(value, underscore)
-        except AddressError as exc:
-            self.problem(line, f"{context}: {exc}", file)
-            return None
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return f"the string '{value}'"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
-
-
-def _suggest(key: str, allowed: tuple[str, ...]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(key, allowed, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 # ---------------------------------------------------------------------------
 # sections
 
@@ -232,7 +59,7 @@ _PLATFORM_KEYS = (
 )
 
 
-def _platform(r: _Reader, root: YMap, base: Path) -> Platform | None:
+def _platform(r: Reader, root: YMap, base: Path) -> Platform | None:
     node = r.mapping(root, "platform", "configuration")
     if node is None:
         return None
@@ -287,7 +114,7 @@ def _platform(r: _Reader, root: YMap, base: Path) -> Platform | None:
     )
 
 
-def _dkim(r: _Reader, platform: YMap, base: Path) -> DkimPolicy | None:
+def _dkim(r: Reader, platform: YMap, base: Path) -> DkimPolicy | None:
     node = r.mapping(platform, "dkim", "platform")
     if node is None:
         return None
@@ -307,7 +134,7 @@ def _dkim(r: _Reader, platform: YMap, base: Path) -> DkimPolicy | None:
             if selector not in selectors:
                 r.problem(line, f"{ctx}.public_keys: '{selector}' is not one of the selectors")
             if not isinstance(path, str):
-                r.problem(line, f"{ctx}.public_keys.{selector}: expected a file name, got {_kind(path)}")
+                r.problem(line, f"{ctx}.public_keys.{selector}: expected a file name, got {kind(path)}")
                 continue
             key = _read_public_key(r, base / path, path, line, f"{ctx}.public_keys.{selector}")
             if key:
@@ -316,7 +143,7 @@ def _dkim(r: _Reader, platform: YMap, base: Path) -> DkimPolicy | None:
     return DkimPolicy(selectors=tuple(selectors), public_keys=keys, min_key_bits=bits)
 
 
-def _read_public_key(r: _Reader, path: Path, shown: str, line: int, ctx: str) -> str | None:
+def _read_public_key(r: Reader, path: Path, shown: str, line: int, ctx: str) -> str | None:
     """Read a DKIM public key file: PEM, bare base64 or a DKIM TXT record."""
     import base64
     import binascii
@@ -345,7 +172,7 @@ def _read_public_key(r: _Reader, path: Path, shown: str, line: int, ctx: str) ->
     return body
 
 
-def _dmarc(r: _Reader, platform: YMap) -> DmarcPolicy | None:
+def _dmarc(r: Reader, platform: YMap) -> DmarcPolicy | None:
     node = r.mapping(platform, "dmarc", "platform", required=False)
     if node is None:
         return DmarcPolicy() if "dmarc" not in platform else None
@@ -364,7 +191,7 @@ _DIRECTORY_KEYS = (
 )
 
 
-def _directory(r: _Reader, root: YMap, base: Path, env: Mapping[str, str]) -> DirectorySettings | None:
+def _directory(r: Reader, root: YMap, base: Path, env: Mapping[str, str]) -> DirectorySettings | None:
     node = r.mapping(root, "directory", "configuration", required=False)
     if node is None:
         if "directory" in root:
@@ -412,20 +239,20 @@ def _directory(r: _Reader, root: YMap, base: Path, env: Mapping[str, str]) -> Di
     )
 
 
-def _apply_env(r: _Reader, node: YMap, env: Mapping[str, str]) -> YMap:
+def _apply_env(r: Reader, node: YMap, env: Mapping[str, str]) -> YMap:
     """Overlay the MAILPROV_* connection variables on the directory section."""
     merged = YMap(node)
     merged.line, merged.key_lines = node.line, dict(node.key_lines)
-    for var, (key, kind) in ENV_OVERRIDES.items():
+    for var, (key, form) in ENV_OVERRIDES.items():
         raw = env.get(var)
         if raw is None or raw == "":
             continue
         value: Any = raw
-        if kind == "urls":
+        if form == "urls":
             items = YList(u for u in re.split(r"[,\s]+", raw) if u)
             items.line, items.item_lines = node.line, [node.line] * len(items)
             value = items
-        elif kind == "bool":
+        elif form == "bool":
             value = parse_bool(raw)
             if value is None:
                 r.problem(0, f"expected true or false, got '{raw}'", file=f"${var}")
@@ -434,17 +261,17 @@ def _apply_env(r: _Reader, node: YMap, env: Mapping[str, str]) -> YMap:
     return merged
 
 
-def _profile_spec(r: _Reader, node: YMap) -> ProfileSpec | None:
+def _profile_spec(r: Reader, node: YMap) -> ProfileSpec | None:
     ctx = "directory.profile"
     r.keys(node, ("domain", "mailbox", "status", "quota_unit"), ctx)
     before = len(r.problems)
     parts = {}
-    for kind, fields in (("domain", DOMAIN_FIELDS), ("mailbox", MAILBOX_FIELDS)):
-        sub = r.mapping(node, kind, ctx)
+    for part, fields in (("domain", DOMAIN_FIELDS), ("mailbox", MAILBOX_FIELDS)):
+        sub = r.mapping(node, part, ctx)
         if sub is None:
             continue
-        sctx = f"{ctx}.{kind}"
-        allowed = ("rdn", "object_classes", "attributes", "static") + (("container",) if kind == "mailbox" else ())
+        sctx = f"{ctx}.{part}"
+        allowed = ("rdn", "object_classes", "attributes", "static") + (("container",) if part == "mailbox" else ())
         r.keys(sub, allowed, sctx)
         rdn = r.string(sub, "rdn", sctx, required=True)
         classes = tuple(v for v, _ in r.strings(sub, "object_classes", sctx, required=True))
@@ -463,8 +290,8 @@ def _profile_spec(r: _Reader, node: YMap) -> ProfileSpec | None:
         smap = r.mapping(sub, "static", sctx, required=False)
         for attr in smap or {}:
             static[attr] = tuple(v for v, _ in r.strings(smap, attr, f"{sctx}.static")) if smap else ()
-        container = r.string(sub, "container", sctx) or None if kind == "mailbox" else None
-        parts[kind] = (rdn, classes, attrs, static, container)
+        container = (r.string(sub, "container", sctx) or None) if part == "mailbox" else None
+        parts[part] = (rdn, classes, attrs, static, container)
     status_node = r.mapping(node, "status", ctx, required=False)
     status: dict[str, str] = {}
     if status_node is not None:
@@ -484,7 +311,7 @@ def _profile_spec(r: _Reader, node: YMap) -> ProfileSpec | None:
     )
 
 
-def _defaults(r: _Reader, root: YMap) -> Defaults:
+def _defaults(r: Reader, root: YMap) -> Defaults:
     node = r.mapping(root, "defaults", "configuration", required=False)
     if node is None:
         return Defaults()
@@ -495,17 +322,17 @@ def _defaults(r: _Reader, root: YMap) -> Defaults:
     )
 
 
-def _notify(r: _Reader, root: YMap) -> Notify | None:
+def _notify(r: Reader, root: YMap) -> Notify | None:
     node = r.mapping(root, "notify", "configuration", required=False)
     if node is None:
         return None
     ctx = "notify"
     r.keys(node, ("smtp_host", "smtp_port", "starttls", "from", "to", "agency_contacts", "username",
                   "password_env"), ctx)
-    to = [addr for addr, line in r.strings(node, "to", ctx, required=True) if _check_email(r, addr, line, ctx)]
+    to = [addr for addr, line in r.strings(node, "to", ctx, required=True) if check_email(r, addr, line, ctx)]
     sender = r.string(node, "from", ctx, required=True)
     if sender:
-        _check_email(r, sender, node.line_of("from"), ctx)
+        check_email(r, sender, node.line_of("from"), ctx)
     return Notify(
         smtp_host=r.string(node, "smtp_host", ctx, required=True),
         smtp_port=r.integer(node, "smtp_port", ctx, 25, 1, 65535),
@@ -517,15 +344,7 @@ def _notify(r: _Reader, root: YMap) -> Notify | None:
     )
 
 
-def _check_email(r: _Reader, address: str, line: int, ctx: str) -> bool:
-    local, sep, domain = address.rpartition("@")
-    if not sep or not local or " " in local:
-        r.problem(line, f"{ctx}: '{address}' is not an e-mail address")
-        return False
-    return r.domain(domain, line, ctx) is not None
-
-
-def _letters(r: _Reader, root: YMap) -> LetterSettings:
+def _letters(r: Reader, root: YMap) -> LetterSettings:
     node = r.mapping(root, "letters", "configuration", required=False)
     if node is None:
         return LetterSettings()
@@ -552,241 +371,6 @@ def _letters(r: _Reader, root: YMap) -> LetterSettings:
 
 
 # ---------------------------------------------------------------------------
-# agencies and mailboxes
-
-_AGENCY_KEYS = ("id", "name", "domain", "contact", "quota_mb", "language", "city", "address",
-                "mailboxes", "mailboxes_csv")
-_MAILBOX_KEYS = ("local", "name", "title", "employee_id", "quota_mb", "aliases", "active")
-
-
-class _Seen:
-    """First place each agency id, domain and address was defined."""
-
-    def __init__(self) -> None:
-        self.ids: dict[str, Source] = {}
-        self.domains: dict[str, Source] = {}
-        self.addresses: dict[str, tuple[Source, str]] = {}
-
-
-def _agencies(r: _Reader, root: YMap, base: Path, defaults: Defaults) -> list[Agency]:
-    items = root.get("agencies")
-    if items is None:
-        r.problem(root.line, "configuration: missing 'agencies'")
-        return []
-    if not isinstance(items, YList):
-        r.problem(root.line_of("agencies"), f"agencies: expected a list, got {_kind(items)}")
-        return []
-    seen = _Seen()
-    agencies = []
-    for index, node in enumerate(items):
-        line = items.line_of(index)
-        if not isinstance(node, YMap):
-            r.problem(line, f"agencies[{index}]: expected a mapping, got {_kind(node)}")
-            continue
-        agency = _agency(r, node, index, base, defaults, seen)
-        if agency is not None:
-            agencies.append(agency)
-    return agencies
-
-
-def _agency(r: _Reader, node: YMap, index: int, base: Path, defaults: Defaults, seen: _Seen) -> Agency | None:
-    agency_id = r.string(node, "id", f"agencies[{index}]", required=True)
-    ctx = f"agency '{agency_id}'" if agency_id else f"agencies[{index}]"
-    r.keys(node, _AGENCY_KEYS, ctx)
-    here = Source(r.file, node.line)
-    if agency_id:
-        if not _AGENCY_ID.match(agency_id):
-            r.problem(node.line_of("id"), f"{ctx}: id must be lower-case letters, digits and hyphens")
-        elif agency_id in seen.ids:
-            r.problem(node.line_of("id"), f"duplicate agency id '{agency_id}' (first at {seen.ids[agency_id]})")
-        else:
-            seen.ids[agency_id] = Source(r.file, node.line_of("id"))
-    name = r.string(node, "name", ctx, required=True)
-    written = r.string(node, "domain", ctx, required=True)
-    domain = r.domain(written, node.line_of("domain"), ctx) if written else None
-    if domain:
-        if domain in seen.domains:
-            r.problem(node.line_of("domain"), f"duplicate domain '{domain}' (first at {seen.domains[domain]})")
-        else:
-            seen.domains[domain] = Source(r.file, node.line_of("domain"))
-    contact = _contact(r, node, ctx)
-    quota = r.integer(node, "quota_mb", ctx, defaults.quota_mb, QUOTA_MIN_MB, QUOTA_MAX_MB)
-    language = r.choice(node, "language", ctx, LANGUAGES, defaults.language)
-    mailboxes: list[Mailbox] = []
-    listed = node.get("mailboxes")
-    if listed is not None and not isinstance(listed, YList):
-        r.problem(node.line_of("mailboxes"), f"{ctx}.mailboxes: expected a list, got {_kind(listed)}")
-    elif listed:
-        for i, item in enumerate(listed):
-            mb = _yaml_mailbox(r, item, listed.line_of(i), f"{ctx}.mailboxes[{i}]", domain, quota)
-            if mb:
-                mailboxes.append(mb)
-    csv_name = r.string(node, "mailboxes_csv", ctx)
-    if csv_name:
-        mailboxes.extend(_csv_mailboxes(r, base, csv_name, node.line_of("mailboxes_csv"), ctx, domain, quota))
-    if domain:
-        for mb in mailboxes:
-            _register_addresses(r, mb, seen)
-    if not (agency_id and name and domain):
-        return None
-    return Agency(
-        id=agency_id, name=name, domain=domain, domain_display=to_unicode(domain), contact=contact,
-        quota_mb=quota, language=language, mailboxes=tuple(mailboxes),
-        city=r.string(node, "city", ctx), address=r.string(node, "address", ctx), source=here,
-    )
-
-
-def _contact(r: _Reader, node: YMap, ctx: str) -> Contact:
-    sub = r.mapping(node, "contact", ctx, required=False)
-    if sub is None:
-        return Contact(name="")
-    r.keys(sub, ("name", "title", "email"), f"{ctx}.contact")
-    email = r.string(sub, "email", f"{ctx}.contact")
-    if email:
-        _check_email(r, email, sub.line_of("email"), f"{ctx}.contact.email")
-    return Contact(
-        name=r.string(sub, "name", f"{ctx}.contact", required=True),
-        title=r.string(sub, "title", f"{ctx}.contact"),
-        email=email,
-    )
-
-
-def _aliases(raw: list[tuple[str, int]], domain: str | None, report: Any) -> tuple[str, ...]:
-    result = []
-    for alias, line in raw:
-        local, sep, alias_domain = alias.rpartition("@")
-        if not sep:
-            local, alias_domain = alias, domain or ""
-        try:
-            local = check_local(local)
-            alias_domain = to_a_label(alias_domain) if alias_domain else ""
-        except AddressError as exc:
-            report(line, f"alias: {exc}")
-            continue
-        if domain and alias_domain != domain:
-            report(line, f"alias '{alias}' must be in the agency's domain {domain}")
-            continue
-        result.append(f"{local}@{alias_domain}")
-    return tuple(result)
-
-
-def _yaml_mailbox(r: _Reader, node: Any, line: int, ctx: str, domain: str | None, quota: int) -> Mailbox | None:
-    if not isinstance(node, YMap):
-        r.problem(line, f"{ctx}: expected a mapping, got {_kind(node)}")
-        return None
-    r.keys(node, _MAILBOX_KEYS, ctx)
-    local_raw = r.string(node, "local", ctx, required=True)
-    local = None
-    if local_raw:
-        try:
-            local = check_local(local_raw)
-        except AddressError as exc:
-            r.problem(node.line_of("local"), f"{ctx}: {exc}")
-    name = r.string(node, "name", ctx, required=True)
-    aliases = _aliases(r.strings(node, "aliases", ctx), domain, lambda ln, msg: r.problem(ln, f"{ctx}: {msg}"))
-    mb_quota = r.integer(node, "quota_mb", ctx, quota, QUOTA_MIN_MB, QUOTA_MAX_MB)
-    if not (local and name and domain):
-        return None
-    return Mailbox(
-        local=local, domain=domain, name=name, title=r.string(node, "title", ctx),
-        employee_id=r.string(node, "employee_id", ctx), quota_mb=mb_quota, aliases=aliases,
-        active=r.boolean(node, "active", ctx, True), source=Source(r.file, node.line),
-    )
-
-
-def _csv_mailboxes(r: _Reader, base: Path, name: str, line: int, ctx: str, domain: str | None,
-                   quota: int) -> list[Mailbox]:
-    path = base / name
-    shown = str(path)
-    try:
-        rows = csvsrc.read_rows(path)
-    except FileNotFoundError:
-        r.problem(line, f"{ctx}.mailboxes_csv: file not found: {shown}")
-        return []
-    except csvsrc.CsvFormatError as exc:
-        r.problem(exc.line, str(exc), file=shown)
-        return []
-    unknown = [c for c in rows.columns if c not in csvsrc.COLUMNS]
-    for column in unknown:
-        r.problem(1, f"unknown column '{column}' (known: {', '.join(csvsrc.COLUMNS)})", file=shown)
-    for column in csvsrc.REQUIRED:
-        if column not in rows.columns:
-            r.problem(1, f"missing column '{column}'", file=shown)
-    if unknown or any(c not in rows.columns for c in csvsrc.REQUIRED):
-        return []
-    result = []
-    for row in rows.rows:
-        if row.error:
-            r.problem(row.line, row.error, file=shown)
-            continue
-        found: list[str] = []
-        mb = _csv_mailbox(row, domain, quota, shown, found)
-        for message in found:
-            r.problem(row.line, message, file=shown)
-        if mb:
-            result.append(mb)
-    return result
-
-
-def _csv_mailbox(row: csvsrc.Row, domain: str | None, quota: int, shown: str, found: list[str]) -> Mailbox | None:
-    """One CSV row as a mailbox; its problems are appended to ``found``."""
-    values = row.values
-    ok = True
-
-    def report(_line: int, message: str) -> None:
-        found.append(message)
-    local = values.get("local", "")
-    try:
-        local = check_local(local)
-    except AddressError as exc:
-        report(row.line, str(exc))
-        ok = False
-    name = values.get("name", "").strip()
-    if not name:
-        report(row.line, "missing name")
-        ok = False
-    mb_quota = quota
-    if values.get("quota_mb", "").strip():
-        try:
-            mb_quota = int(values["quota_mb"])
-            if not QUOTA_MIN_MB <= mb_quota <= QUOTA_MAX_MB:
-                report(row.line, f"quota_mb {mb_quota} is out of range {QUOTA_MIN_MB}..{QUOTA_MAX_MB}")
-                ok = False
-        except ValueError:
-            report(row.line, f"quota_mb '{values['quota_mb']}' is not an integer")
-            ok = False
-    active = True
-    if values.get("active", "").strip():
-        parsed = parse_bool(values["active"])
-        if parsed is None:
-            report(row.line, f"active '{values['active']}' is not true or false")
-            ok = False
-        else:
-            active = parsed
-    raw_aliases = [(a.strip(), row.line) for a in values.get("aliases", "").split(";") if a.strip()]
-    aliases = _aliases(raw_aliases, domain, report)
-    if not ok or found or not domain:
-        return None
-    return Mailbox(
-        local=local, domain=domain, name=name, title=values.get("title", "").strip(),
-        employee_id=values.get("employee_id", "").strip(), quota_mb=mb_quota, aliases=aliases,
-        active=active, source=Source(shown, row.line),
-    )
-
-
-def _register_addresses(r: _Reader, mailbox: Mailbox, seen: _Seen) -> None:
-    src = mailbox.source or Source(r.file, 0)
-    for address, what in [(mailbox.address, "mailbox")] + [(a, "alias") for a in mailbox.aliases]:
-        if address in seen.addresses:
-            first, first_what = seen.addresses[address]
-            article = "an" if first_what == "alias" else "a"
-            r.problem(src.line, f"duplicate address '{address}' ({what}; already {article} {first_what} at {first})",
-                      file=src.file)
-        else:
-            seen.addresses[address] = (src, what)
-
-
-# ---------------------------------------------------------------------------
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
@@ -806,7 +390,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     data, problems = load_yaml(text, shown)
     if problems and data is None:
         raise ConfigError(problems)
-    r = _Reader(shown)
+    r = Reader(shown)
     r.problems.extend(problems)
     if not isinstance(data, YMap):
         r.problem(getattr(data, "line", 1), "configuration: expected a mapping at the top level")
@@ -816,7 +400,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     platform = _platform(r, data, base)
     directory = _directory(r, data, base, env or {})
     defaults = _defaults(r, data)
-    agencies = _agencies(r, data, base, defaults)
+    agency_list = agencies(r, data, base, defaults)
     notify = _notify(r, data)
     letters = _letters(r, data)
     if r.problems or platform is None or directory is None:
@@ -825,5 +409,5 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         raise ConfigError(r.problems)
     return Config(
         path=file, platform=platform, directory=directory, defaults=defaults,
-        agencies=tuple(agencies), notify=notify, letters=letters,
+        agencies=tuple(agency_list), notify=notify, letters=letters,
     )

@@ -36,6 +36,10 @@ class MailprovError(Exception):
 
     exit_code = EXIT_FAILED
 
+    def lines(self) -> list[str]:
+        """What the CLI prints on stderr, one line each."""
+        return [f"error: {line}" for line in (str(self) or type(self).__name__).splitlines()]
+
 
 class ConfigError(MailprovError):
     """The configuration (YAML, CSV, environment) is not valid.
@@ -49,6 +53,9 @@ class ConfigError(MailprovError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
 
 
 class UsageError(MailprovError):

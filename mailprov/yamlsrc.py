@@ -88,7 +88,10 @@ def load_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = int(mark.line) + 1 if mark is not None else 1
-        what = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        context = exc.context or ""
+        if context and exc.context_mark is not None and exc.context_mark.line != getattr(mark, "line", None):
+            context += f" (line {int(exc.context_mark.line) + 1})"
+        what = " ".join(str(part) for part in (context, exc.problem) if part)
         problems.append(Problem(file, line, f"YAML syntax error: {what}"))
         return None, problems
     except yaml.YAMLError as exc:

@@ -26,8 +26,8 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except MailprovError as exc:
             _traceback_if_debug(ctx, exc)
-            for line in str(exc).splitlines() or [type(exc).__name__]:
-                typer.echo(f"error: {line}" if not _located(line) else line, err=True)
+            for line in exc.lines():
+                typer.echo(line, err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
@@ -35,11 +35,22 @@ class _Group(TyperGroup):
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except Exception as exc:  # a bug: say so in one line, details with --debug
+            if _is_usage_error(exc):
+                raise
             if _traceback_if_debug(ctx, exc):
                 raise typer.Exit(1) from None
             typer.echo(f"error: internal error {type(exc).__name__}: {exc} (run with --debug for a traceback)",
                        err=True)
             raise typer.Exit(1) from None
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """Click's own errors (unknown command, bad option) that it reports itself.
+
+    Typer vendors click privately, so its exception classes are recognised by
+    their interface rather than imported.
+    """
+    return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__)
 
 
 def _traceback_if_debug(ctx: Any, exc: BaseException) -> bool:
@@ -51,12 +62,6 @@ def _traceback_if_debug(ctx: Any, exc: BaseException) -> bool:
     # the standard formatter prints no local variables: a bind password must never be printed
     traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     return True
-
-
-def _located(line: str) -> bool:
-    """True for ``file:line: message`` lines, which are printed as they are."""
-    head = line.split(": ", 1)[0]
-    return ":" in head and head.rsplit(":", 1)[1].isdigit()
 
 
 app = typer.Typer(

@@ -19,7 +19,13 @@ def validate(config: ConfigOpt = Path("domains.yaml")) -> None:
     from ..profiles import resolve
 
     profile = resolve(cfg.directory.profile).name
-    typer.echo(
-        f"{config}: valid: {len(cfg.agencies)} agencies, {len(cfg.agencies)} domains, "
-        f"{cfg.mailbox_count} mailboxes (directory profile {profile})"
+    counts = ", ".join(
+        _count(n, word) for n, word in ((len(cfg.agencies), "agenc"), (len(cfg.agencies), "domain"),
+                                        (cfg.mailbox_count, "mailbox"))
     )
+    typer.echo(f"{config}: valid: {counts} (directory profile {profile})")
+
+
+def _count(n: int, stem: str) -> str:
+    plural = {"agenc": ("agency", "agencies"), "mailbox": ("mailbox", "mailboxes")}.get(stem, (stem, stem + "s"))
+    return f"{n} {plural[0] if n == 1 else plural[1]}"

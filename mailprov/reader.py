@@ -1,0 +1,179 @@
+"""Typed reading of a YAML tree that collects problems instead of stopping.
+
+Each accessor returns a usable default when the value is missing or wrong and
+records a ``Problem`` with the line, so one pass reports everything.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from .addresses import AddressError, to_a_label
+from .errors import Problem
+from .yamlsrc import YList, YMap
+
+#: keys that would put a secret into the file; they get their own message
+SECRET_KEYS = {"password", "bind_password", "passwd", "userpassword", "secret", "smtp_password"}
+_TRUE = {"true", "yes", "1", "ya", "on"}
+_FALSE = {"false", "no", "0", "tidak", "off"}
+
+
+def parse_bool(text: str) -> bool | None:
+    """Booleans as spreadsheets and environment variables write them (also Indonesian ya/tidak)."""
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    return None
+
+
+class Reader:
+    """Walks the YAML tree, collecting problems instead of stopping at the first."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    # -- reporting ---------------------------------------------------------
+    def problem(self, line: int, message: str, file: str | None = None) -> None:
+        self.problems.append(Problem(file or self.file, line, message))
+
+    def where(self, node: Any, fallback: int = 1) -> int:
+        return int(getattr(node, "line", fallback))
+
+    # -- structure -----------------------------------------------------------
+    def mapping(self, parent: YMap, key: str, context: str, required: bool = True) -> YMap | None:
+        value = parent.get(key)
+        if value is None:
+            if required:
+                self.problem(parent.line_of(key) if key in parent else parent.line, f"{context}: missing '{key}'")
+            return None
+        if not isinstance(value, YMap):
+            self.problem(parent.line_of(key), f"{context}.{key}: expected a mapping, got {kind(value)}")
+            return None
+        return value
+
+    def keys(self, node: YMap, allowed: tuple[str, ...], context: str) -> None:
+        for key in node:
+            if key in allowed:
+                continue
+            if key.lower() in SECRET_KEYS:
+                self.problem(
+                    node.line_of(key),
+                    f"{context}.{key}: a password must not be written in the configuration file "
+                    "(use bind_password_env or bind_password_file)",
+                )
+            else:
+                hint = _suggest(key, allowed)
+                self.problem(node.line_of(key), f"{context}: unknown key '{key}'{hint}")
+
+    def string(self, node: YMap, key: str, context: str, required: bool = False, default: str = "") -> str:
+        if key not in node or node[key] is None:
+            if required:
+                self.problem(node.line, f"{context}: missing '{key}'")
+            return default
+        value = node[key]
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.problem(node.line_of(key), f"{context}.{key}: expected a string, got {kind(value)}")
+            return default
+        text = str(value).strip()
+        if required and not text:
+            self.problem(node.line_of(key), f"{context}.{key}: must not be empty")
+        return text
+
+    def integer(self, node: YMap, key: str, context: str, default: int, low: int, high: int) -> int:
+        if key not in node or node[key] is None:
+            return default
+        value = node[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(node.line_of(key), f"{context}.{key}: expected an integer, got {kind(value)}")
+            return default
+        if not low <= value <= high:
+            self.problem(node.line_of(key), f"{context}.{key}: {value} is out of range {low}..{high}")
+            return default
+        return value
+
+    def number(self, node: YMap, key: str, context: str, default: float, low: float, high: float) -> float:
+        if key not in node or node[key] is None:
+            return default
+        value = node[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.problem(node.line_of(key), f"{context}.{key}: expected a number, got {kind(value)}")
+            return default
+        if not low <= value <= high:
+            self.problem(node.line_of(key), f"{context}.{key}: {value} is out of range {low}..{high}")
+            return default
+        return float(value)
+
+    def boolean(self, node: YMap, key: str, context: str, default: bool) -> bool:
+        if key not in node or node[key] is None:
+            return default
+        value = node[key]
+        if not isinstance(value, bool):
+            self.problem(node.line_of(key), f"{context}.{key}: expected true or false, got {kind(value)}")
+            return default
+        return value
+
+    def strings(self, node: YMap, key: str, context: str, required: bool = False) -> list[tuple[str, int]]:
+        """A list of strings, each with its line."""
+        if key not in node or node[key] is None:
+            if required:
+                self.problem(node.line, f"{context}: missing '{key}'")
+            return []
+        value = node[key]
+        if isinstance(value, str):  # a single value written without brackets
+            return [(value, node.line_of(key))]
+        if not isinstance(value, YList):
+            self.problem(node.line_of(key), f"{context}.{key}: expected a list, got {kind(value)}")
+            return []
+        result = []
+        for index, item in enumerate(value):
+            if isinstance(item, bool) or not isinstance(item, (str, int)):
+                self.problem(value.line_of(index), f"{context}.{key}[{index}]: expected a string, got {kind(item)}")
+                continue
+            result.append((str(item).strip(), value.line_of(index)))
+        if required and not result:
+            self.problem(node.line_of(key), f"{context}.{key}: must not be empty")
+        return result
+
+    def choice(self, node: YMap, key: str, context: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.string(node, key, context, default=default)
+        if value not in choices:
+            self.problem(node.line_of(key), f"{context}.{key}: '{value}' is not one of {', '.join(choices)}")
+            return default
+        return value
+
+    def domain(self, value: str, line: int, context: str, file: str | None = None,
+               underscore: bool = False) -> str | None:
+        try:
+            return to_a_label(value, underscore)
+        except AddressError as exc:
+            self.problem(line, f"{context}: {exc}", file)
+            return None
+
+
+def kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return f"the string '{value}'"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _suggest(key: str, allowed: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+

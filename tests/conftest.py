@@ -1,0 +1,39 @@
+"""Session-wide lab servers: one real slapd and one real Knot for the whole run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lab.debian import ensure_lab_packages
+from lab.knot import Knot, start_knot
+from lab.slapd import Slapd, start_slapd
+
+
+@pytest.fixture(scope="session")
+def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    ensure_lab_packages()
+    return tmp_path_factory.mktemp("lab")
+
+
+@pytest.fixture(scope="session")
+def slapd(lab_root: Path) -> Iterator[Slapd]:
+    server = start_slapd(lab_root / "ldap")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def knot_factory(lab_root: Path) -> Iterator[list[Knot]]:
+    started: list[Knot] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+def new_knot(factory: list[Knot], root: Path, zones: dict[str, str], signed: set[str] | None = None) -> Knot:
+    server = start_knot(root, zones, signed)
+    factory.append(server)
+    return server

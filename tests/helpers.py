@@ -1,0 +1,31 @@
+"""Helpers shared by the tests: running the CLI the way an operator does."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from typer.testing import CliRunner, Result
+
+from mailprov.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SAMPLE = REPO / "domains.yaml"
+
+#: a fixed terminal so rich tables render the same everywhere
+BASE_ENV = {"COLUMNS": "160", "NO_COLOR": "1", "TERM": "dumb"}
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """The environment for a CLI run: no MAILPROV_* from the developer's shell."""
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("MAILPROV_")}
+    env.update(BASE_ENV)
+    env.update(extra or {})
+    return env
+
+
+def run(args: list[str | Path], env: Mapping[str, str] | None = None, input: str | None = None) -> Result:
+    runner = CliRunner()
+    return runner.invoke(app, [str(a) for a in args], env=clean_env(env), input=input, catch_exceptions=False)

@@ -1,0 +1,95 @@
+"""``mailprov validate``: every kind of bad input, reported as file:line, exit 2."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mailprov.config import load_config
+from mailprov.errors import ConfigError
+
+from .helpers import FIXTURES, SAMPLE, run
+
+BAD = sorted((FIXTURES / "bad").glob("*.yaml"))
+_MARK = re.compile(r"#\s*!!\s*(.+)$")
+_EXPECT = re.compile(r"^#\s*expect:\s*([^:]+):(\d+):\s*(.+)$")
+
+
+def expectations(path: Path) -> list[tuple[str, int, str]]:
+    """(file, line, message fragment) read from the markers in a fixture."""
+    found = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        header = _EXPECT.match(line)
+        if header:
+            found.append((str(path.parent / header.group(1)), int(header.group(2)), header.group(3).strip()))
+            continue
+        mark = _MARK.search(line)
+        if mark:
+            found.append((str(path), number, mark.group(1).strip()))
+    return found
+
+
+def test_every_fixture_declares_what_it_expects() -> None:
+    assert len(BAD) >= 14
+    for path in BAD:
+        assert expectations(path), f"{path.name} has no expectation markers"
+
+
+@pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
+def test_bad_input_is_reported_at_its_line(path: Path, tmp_path: Path) -> None:
+    before = sorted(p.name for p in path.parent.iterdir())
+    r = run(["validate", "-c", path])
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.splitlines()
+    for file, line, fragment in expectations(path):
+        prefix = f"{file}:{line}: "
+        hits = [ln for ln in lines if ln.startswith(prefix) and fragment in ln]
+        assert hits, f"expected '{prefix}...{fragment}...' in:\n{r.stderr}"
+    # every problem is reported, each once, and nothing else
+    assert len(lines) == len(expectations(path)), r.stderr
+    assert r.stdout == ""
+    # validation writes nothing next to the file
+    assert sorted(p.name for p in path.parent.iterdir()) == before
+
+
+def test_problems_come_sorted_by_file_and_line() -> None:
+    r = run(["validate", "-c", FIXTURES / "bad" / "quota-range.yaml"])
+    assert r.exit_code == 2
+    keys = []
+    for line in r.stderr.splitlines():
+        file, number, _ = line.split(":", 2)
+        keys.append((file, int(number)))
+    assert keys == sorted(keys)
+
+
+def test_sample_configuration_is_valid() -> None:
+    r = run(["validate", "-c", SAMPLE])
+    assert r.exit_code == 0, r.output
+    assert "valid: 7 agencies, 7 domains, 67 mailboxes (directory profile inetorgperson)" in r.stdout
+
+
+def test_missing_configuration_file(tmp_path: Path) -> None:
+    r = run(["validate", "-c", tmp_path / "tidak-ada.yaml"])
+    assert r.exit_code == 2
+    assert r.stderr.strip() == f"{tmp_path / 'tidak-ada.yaml'}: configuration file not found"
+
+
+def test_config_option_from_environment(tmp_path: Path) -> None:
+    r = run(["validate"], env={"MAILPROV_CONFIG": str(FIXTURES / "good" / "minimal.yaml")})
+    assert r.exit_code == 0, r.output
+    assert "1 agency, 1 domain, 3 mailboxes" in r.stdout
+
+
+def test_library_raises_config_error_with_every_problem() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(FIXTURES / "bad" / "invalid-domains.yaml", {})
+    assert len(info.value.problems) == 7
+    assert {p.line for p in info.value.problems} == {7, 10, 13, 16, 19, 22, 25}
+
+
+def test_bad_environment_override_is_reported() -> None:
+    r = run(["validate", "-c", FIXTURES / "good" / "minimal.yaml"], env={"MAILPROV_START_TLS": "kadang"})
+    assert r.exit_code == 2
+    assert r.stderr.strip() == "$MAILPROV_START_TLS: expected true or false, got 'kadang'"
