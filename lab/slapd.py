@@ -153,6 +153,10 @@ access to dn.subtree="{self.base_dn}"
     by dn.exact="{prov}" write
     by users read
     by * none
+access to dn.subtree="ou=tests,{self.suffix}"
+    by dn.exact="{prov}" write
+    by users read
+    by * none
 access to *
     by dn.exact="{prov}" read
     by users read
@@ -172,6 +176,11 @@ dn: {self.base_dn}
 objectClass: top
 objectClass: organizationalUnit
 ou: domains
+
+dn: ou=tests,{s}
+objectClass: top
+objectClass: organizationalUnit
+ou: tests
 
 dn: ou=policies,{s}
 objectClass: top
@@ -199,7 +208,8 @@ userPassword: {slappasswd(self.bind_password)}
 
     # -- life cycle ----------------------------------------------------------
     def start(self, timeout: float = 20.0) -> None:
-        urls = f"ldap://127.0.0.1:{self.port}/ ldaps://127.0.0.1:{self.tls_port}/"
+        # LDAPS also on 127.0.0.2, a name the certificate does not carry (hostname checks)
+        urls = f"ldap://127.0.0.1:{self.port}/ ldaps://127.0.0.1:{self.tls_port}/ ldaps://127.0.0.2:{self.tls_port}/"
         logf = self.log.open("ab")
         # -d 0: stay in the foreground so the lab owns the process
         self.process = subprocess.Popen(
@@ -266,11 +276,22 @@ userPassword: {slappasswd(self.bind_password)}
     def ldap(self, tool: str, *args: str, input_text: str | None = None, admin: bool = False) -> str:
         """Run an OpenLDAP client tool (ldapsearch, ldapadd, ...) against the lab."""
         dn, secret = (self.admin_dn, self.admin_secret_file()) if admin else (self.bind_dn, self._secret_file())
-        cmd = [f"/usr/bin/{tool}", "-x", "-H", self.url, "-D", dn, "-y", str(secret), *args]
+        wrap = ["-o", "ldif-wrap=no"] if tool == "ldapsearch" else []
+        cmd = [f"/usr/bin/{tool}", "-x", "-H", self.url, "-D", dn, "-y", str(secret), *wrap, *args]
         out = subprocess.run(cmd, input=input_text, capture_output=True, text=True, check=False)
         if out.returncode != 0:
             raise RuntimeError(f"{tool} failed ({out.returncode}): {out.stderr.strip()}")
         return out.stdout
+
+    def new_base(self, name: str) -> str:
+        """A fresh, empty base DN for one test (``ou=NAME,ou=tests,...``), writable by the provisioner."""
+        dn = f"ou={name},ou=tests,{self.suffix}"
+        self.ldap("ldapadd", input_text=f"dn: {dn}\nobjectClass: organizationalUnit\nou: {name}\n", admin=True)
+        return dn
+
+    def count(self, base: str, flt: str = "(objectClass=*)") -> int:
+        out = self.ldap("ldapsearch", "-LLL", "-b", base, flt, "1.1")
+        return sum(1 for line in out.splitlines() if line.startswith("dn:"))
 
     def can_bind(self, dn: str, password: str) -> bool:
         path = self.root / f"try-{os.getpid()}.secret"

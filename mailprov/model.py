@@ -82,7 +82,7 @@ class DirectorySettings:
     urls: tuple[str, ...]
     base_dn: str
     bind_dn: str
-    bind_password_env: str | None = "MAILPROV_BIND_PASSWORD"  # noqa: S105 - a variable name
+    bind_password_env: str | None = "MAILPROV_BIND_PASSWORD"
     bind_password_file: str | None = None
     start_tls: bool = False
     ca_file: str | None = None
@@ -90,7 +90,7 @@ class DirectorySettings:
     tls_verify: bool = True
     profile: str | ProfileSpec = "inetorgperson"
     #: "server" = RFC 3062 Password Modify; "ssha512"/"argon2" hash client-side
-    password_scheme: str = "server"  # noqa: S105 - a scheme name
+    password_scheme: str = "server"
     password_length: int = 16
     page_size: int = 1000
     timeout: float = 10.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .ldapnames import rdn
 from .model import Agency, Mailbox, ProfileSpec
 
 #: fields of a mailbox a profile can map onto attributes
@@ -71,6 +72,36 @@ class Profile:
     def domain_read_attributes(self) -> list[str]:
         names = {"objectClass", self.domain_rdn, *self.domain_attributes.values(), *self.domain_static}
         return sorted(names, key=str.lower)
+
+    @property
+    def mailbox_class(self) -> str:
+        """The object class that marks an entry as a mailbox (searched for by plan)."""
+        return self.mailbox_object_classes[-1]
+
+    @property
+    def domain_class(self) -> str:
+        return self.domain_object_classes[-1]
+
+    # -- names -----------------------------------------------------------------
+    def domain_dn(self, base_dn: str, domain: str) -> str:
+        return f"{rdn(self.domain_rdn, domain)},{base_dn}"
+
+    def mailbox_parent_dn(self, base_dn: str, domain: str) -> str:
+        parent = self.domain_dn(base_dn, domain)
+        return f"{self.mailbox_container},{parent}" if self.mailbox_container else parent
+
+    def mailbox_dn(self, base_dn: str, mailbox: Mailbox, agency_name: str) -> str:
+        values = self.mailbox_fields(mailbox, agency_name)
+        field_of = {attr.lower(): fld for fld, attr in self.mailbox_attributes.items()}
+        fld = field_of.get(self.mailbox_rdn.lower())
+        value = values[fld][0] if fld and values[fld] else mailbox.address
+        return f"{rdn(self.mailbox_rdn, value)},{self.mailbox_parent_dn(base_dn, mailbox.domain)}"
+
+    def container_entry(self) -> dict[str, list[str]]:
+        """The entry between a domain and its mailboxes (``ou=Users``)."""
+        assert self.mailbox_container
+        attr, _, value = self.mailbox_container.partition("=")
+        return {"objectClass": ["organizationalUnit"], attr: [value]}
 
     # -- quota ---------------------------------------------------------------
     def quota_value(self, quota_mb: int) -> str:

@@ -37,3 +37,15 @@ def new_knot(factory: list[Knot], root: Path, zones: dict[str, str], signed: set
     server = start_knot(root, zones, signed)
     factory.append(server)
     return server
+
+
+@pytest.fixture
+def ldap_env(slapd: Slapd, request: pytest.FixtureRequest) -> dict[str, str]:
+    """MAILPROV_* variables for the session slapd, with an empty base DN of this test's own."""
+    import re
+    import uuid
+
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:48] + "-" + uuid.uuid4().hex[:6]
+    env = slapd.env()
+    env["MAILPROV_BASE_DN"] = slapd.new_base(name)
+    return env

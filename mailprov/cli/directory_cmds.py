@@ -1,9 +1,162 @@
-"""Commands of the directory capability (placeholder until it lands)."""
+"""``plan``, ``apply`` and ``directory export``."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from ..errors import EXIT_FAILED, UsageError
+from .options import AgencyOpt, ConfigOpt, check_choice, console, emit, load, open_dir, select_agencies
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..apply import ApplyReport
+    from ..directory import Directory
+    from ..model import Agency, Config
+    from ..plan import Plan
+
+PruneOpt = Annotated[bool, typer.Option("--prune", help="Also delete entries the configuration no longer lists.")]
+AllOpt = Annotated[bool, typer.Option("--all", help="List every change in the table (default: 50 per action).")]
+PlanFormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("plan")(plan)
+    app.command("apply")(apply)
+    directory = typer.Typer(help="Read the whole directory.", no_args_is_help=True)
+    directory.command("export")(export)
+    app.add_typer(directory, name="directory")
+    from . import mailbox_cmds
+
+    mailbox_cmds.register(app)
+
+
+def _plan(config_path: Path, agency_ids: list[str] | None,
+          prune: bool) -> tuple[Config, list[Agency], Directory, Plan]:
+    from ..plan import build_plan
+
+    cfg = load(config_path)
+    agencies = select_agencies(cfg, agency_ids)
+    directory = open_dir(cfg)
+    try:
+        snapshot = directory.snapshot(agencies, whole=not agency_ids)
+    except BaseException:
+        directory.close()
+        raise
+    result = build_plan(agencies, snapshot, directory.profile, cfg.directory.base_dn, prune=prune,
+                        whole=not agency_ids)
+    return cfg, agencies, directory, result
+
+
+def plan(
+    config: ConfigOpt = Path("domains.yaml"),
+    agency: AgencyOpt = None,
+    fmt: PlanFormatOpt = "table",
+    prune: PruneOpt = False,
+    show_all: AllOpt = False,
+) -> None:
+    """Show what apply would change in the directory (reads it; writes nothing)."""
+    from .plan_view import render_plan, to_json
+
+    check_choice("--format", fmt, ("table", "json"))
+    _, _, directory, result = _plan(config, agency, prune)
+    directory.close()
+    if fmt == "json":
+        emit(to_json(result.to_dict()), None)
+    else:
+        render_plan(console(), result, show_all)
+
+
+def apply(
+    config: ConfigOpt = Path("domains.yaml"),
+    agency: AgencyOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
+    letters: Annotated[Path, typer.Option("--letters", help="Folder for the mailbox letters (passwords).")] = Path(
+        "letters"),
+    prune: PruneOpt = False,
+    fmt: PlanFormatOpt = "table",
+    lang: Annotated[str | None, typer.Option("--lang", help="Letter language (default: the agency's).")] = None,
+    show_all: AllOpt = False,
+) -> None:
+    """Create and update domains and mailboxes so the directory matches the configuration."""
+    from ..apply import apply_plan
+    from ..letters import MailboxLetterWriter
+    from .plan_view import render_plan, render_report, to_json
+
+    check_choice("--format", fmt, ("table", "json"))
+    if lang is not None:
+        check_choice("--lang", lang, ("id", "en"))
+    if not yes and not sys.stdin.isatty():
+        raise UsageError("refusing to apply without --yes: not on a terminal, nobody can confirm the plan")
+    cfg, agencies, directory, result = _plan(config, agency, prune)
+    out = console(stderr=fmt == "json")
+    try:
+        render_plan(out, result, show_all)
+        if result.empty:
+            if fmt == "json":
+                emit(to_json({"summary": dict.fromkeys(result.summary, 0), "changes": [], "stopped": None}), None)
+            return
+        if not yes and not typer.confirm(f"Apply {len(result.changes)} change(s)?", default=False):
+            raise typer.Exit(EXIT_FAILED)
+        writer = MailboxLetterWriter(cfg, letters, lang=lang)
+        pipeline = directory.pipeline()
+        report = _with_progress(out, len(result.changes), lambda progress: apply_plan(
+            result, pipeline, writer, agencies, directory.profile, scheme=cfg.directory.password_scheme,
+            password_length=cfg.directory.password_length, progress=progress))
+    finally:
+        directory.close()
+    render_report(out, report)
+    if report.letters:
+        out.print(f"letters: {len(report.letters)} mailbox letter(s) with first passwords in {letters} (mode 0600)")
+    if fmt == "json":
+        emit(to_json(report.to_dict()), None)
+    if report.interrupted:
+        raise typer.Exit(130)
+    if not report.ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _with_progress(out: Console, total: int,
+                   work: Callable[[Callable[[int], None] | None], ApplyReport]) -> ApplyReport:
+    """A progress bar on a terminal; plain silence in a cron job."""
+    if not out.is_terminal:
+        return work(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=out, transient=True) as progress:
+        task = progress.add_task("applying", total=total)
+        return work(lambda n: progress.advance(task, n))
+
+
+def export(
+    config: ConfigOpt = Path("domains.yaml"),
+    fmt: Annotated[str, typer.Option("--format", help="ldif or csv.")] = "ldif",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
+    hashes: Annotated[bool, typer.Option("--include-password-hashes",
+                                         help="Keep userPassword hashes in LDIF (left out by default).")] = False,
+) -> None:
+    """Export every entry under the base DN (LDIF) or every mailbox (CSV)."""
+    from ..export import ldif, mailbox_csv
+
+    check_choice("--format", fmt, ("ldif", "csv"))
+    cfg = load(config)
+    directory = open_dir(cfg)
+    try:
+        if fmt == "ldif":
+            text = "".join(ldif(directory.entries(), hashes))
+        else:
+            text = "".join(mailbox_csv(directory.profile, directory.mailboxes()))
+    finally:
+        directory.close()
+    if output is not None and hashes:
+        from ..letters import write_private
+
+        write_private(output, text)
+    else:
+        emit(text, output)

@@ -13,6 +13,7 @@ from ..errors import UsageError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from ..directory import Directory
     from ..model import Agency, Config
 
 ConfigOpt = Annotated[
@@ -59,3 +60,26 @@ def console(stderr: bool = False) -> Console:
 
     width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
     return Console(stderr=stderr, width=width, highlight=False, soft_wrap=False)
+
+
+def warn(message: str) -> None:
+    typer.echo(f"warning: {message}", err=True)
+
+
+def open_dir(config: Config) -> Directory:
+    """Bind to the configured directory (password from env/file, or asked on a terminal)."""
+    from ..credentials import terminal_prompt
+    from ..directory import open_directory
+    from ..profiles import resolve
+
+    return open_directory(config.directory, resolve(config.directory.profile), os.environ,
+                          prompt=terminal_prompt(), warn=warn)
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Write ``text`` to ``output`` (a file) or to stdout."""
+    if output is None:
+        typer.echo(text, nl=not text.endswith("\n"))
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")

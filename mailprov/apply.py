@@ -1,0 +1,248 @@
+"""Carrying out a plan: pipelined batches, one letter per password, nothing lost on a crash.
+
+Order inside a batch of new mailboxes, for the default ``server`` scheme:
+add the entries; for each one the directory created, write its letter with
+a freshly generated password (0600); then set the passwords with RFC 3062
+Password Modify. A run that dies anywhere in between leaves entries that
+either have the password of their letter or have no password at all, and
+the next plan finds the latter (``userPassword`` absent) and gives them a
+new password and a new letter. With a client-side scheme the hash travels
+inside the add, so the letter is written first and removed if the add fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import ldapwire as wire
+from .letters import MailboxLetter, MailboxLetterWriter
+from .model import Agency
+from .passwords import client_hash, generate
+from .plan import ACTIONS, Change, Plan
+from .profiles import Profile
+
+DONE, FAILED, UNKNOWN, SKIPPED = "done", "failed", "unknown", "skipped"
+
+
+@dataclass
+class Outcome:
+    change: Change
+    status: str = SKIPPED
+    message: str = ""
+    letter: Path | None = None
+
+
+@dataclass
+class ApplyReport:
+    outcomes: list[Outcome]
+    #: why the run stopped before the end (connection lost, interrupted), if it did
+    stopped: str | None = None
+    interrupted: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        done = dict.fromkeys(ACTIONS, 0)
+        for outcome in self.outcomes:
+            if outcome.status == DONE:
+                done[outcome.change.action] += 1
+        return {**done, "failed": self.count(FAILED), "unknown": self.count(UNKNOWN),
+                "skipped": self.count(SKIPPED)}
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status == DONE for o in self.outcomes)
+
+    @property
+    def letters(self) -> list[Path]:
+        return [o.letter for o in self.outcomes if o.letter is not None and o.status in (DONE, UNKNOWN)]
+
+    def to_dict(self) -> dict[str, Any]:
+        changes = []
+        for outcome in self.outcomes:
+            item = outcome.change.to_dict()
+            item["status"] = outcome.status
+            if outcome.message:
+                item["message"] = outcome.message
+            if outcome.letter is not None:
+                item["letter"] = str(outcome.letter)
+            changes.append(item)
+        return {"summary": self.summary, "changes": changes, "stopped": self.stopped}
+
+
+def _modify_ops(change: Change) -> list[tuple[int, str, list[str]]]:
+    ops: list[tuple[int, str, list[str]]] = []
+    for attr, mod in change.modifications.items():
+        if attr.lower() == "objectclass":
+            have = {v.lower() for v in mod.old}
+            ops.append((wire.MOD_ADD, attr, [v for v in mod.new if v.lower() not in have]))
+        elif mod.new:
+            ops.append((wire.MOD_REPLACE, attr, mod.new))
+        elif mod.old:
+            ops.append((wire.MOD_DELETE, attr, []))
+    return ops
+
+
+class _Run:
+    def __init__(self, pipeline: wire.Pipeline, writer: MailboxLetterWriter, agencies: dict[str, Agency],
+                 profile: Profile, scheme: str, password_length: int,
+                 progress: Callable[[int], None] | None) -> None:
+        self.pipeline = pipeline
+        self.writer = writer
+        self.agencies = agencies
+        self.scheme = scheme
+        self.password_length = password_length
+        self.progress = progress or (lambda n: None)
+        # ppolicy clears pwdAccountLockedTime whenever a password is set, so a
+        # disabled mailbox is locked only after its first password
+        self.relock = profile.status_modification(False) if profile.status_attribute is None else None
+
+    @property
+    def client(self) -> bool:
+        return self.scheme != "server"
+
+    def _letter(self, item: _Item) -> None:
+        change = item.outcome.change
+        assert change.mailbox is not None and item.password is not None
+        agency = self.agencies[change.agency]
+        item.outcome.letter = self.writer.write(MailboxLetter(agency, change.mailbox, item.password))
+
+    def _discard(self, item: _Item) -> None:
+        change = item.outcome.change
+        if item.outcome.letter is not None and change.mailbox is not None:
+            self.writer.discard(self.agencies[change.agency], change.mailbox)
+            item.outcome.letter = None
+
+    def _needs_relock(self, change: Change) -> bool:
+        return bool(self.relock and change.set_password and change.mailbox and not change.mailbox.active)
+
+    def _first_request(self, item: _Item) -> bytes | None:
+        """The add/modify/delete of a change (None: only a password to set)."""
+        change = item.outcome.change
+        mid = item.mid
+        hashed = [client_hash(self.scheme, item.password)] if item.password and self.client else None
+        if change.action == "create":
+            attrs = dict(change.attributes)
+            if self._needs_relock(change):
+                attrs = {k: v for k, v in attrs.items() if k.lower() != self.profile_lock_attr}
+            if hashed:
+                attrs["userPassword"] = hashed
+            return wire.encode_add(mid, change.dn, attrs)
+        if change.action == "delete":
+            return wire.encode_delete(mid, change.dn)
+        ops = _modify_ops(change)
+        if hashed:
+            ops.append((wire.MOD_REPLACE, "userPassword", hashed))
+        return wire.encode_modify(mid, change.dn, ops) if ops else None
+
+    @property
+    def profile_lock_attr(self) -> str:
+        return next(iter(self.relock)).lower() if self.relock else ""
+
+    def _stage(self, items: list[_Item], encode: Callable[[_Item], bytes | None],
+               failed: Callable[[_Item, wire.Result], str]) -> list[_Item]:
+        """Send one request per item; return the items the directory accepted."""
+        requests = []
+        for item in items:
+            item.mid = self.pipeline.next_id()
+            data = encode(item)
+            if data is None:
+                item.mid = 0
+            else:
+                requests.append((item.mid, data))
+        results = self.pipeline.run(requests)
+        accepted = []
+        for item in items:
+            result = results.get(item.mid)
+            if result is not None and not result.ok:
+                item.outcome.status, item.outcome.message = FAILED, failed(item, result)
+                self._discard(item)
+            else:
+                accepted.append(item)
+        return accepted
+
+    def batch(self, outcomes: Sequence[Outcome]) -> None:
+        """Carry out one batch; a ``WireError`` leaves the batch's outcomes UNKNOWN."""
+        items = []
+        for outcome in outcomes:
+            item = _Item(outcome)
+            if outcome.change.set_password:
+                item.password = generate(self.password_length)
+                if self.client:  # the hash travels in the first request: letter first
+                    self._letter(item)
+            outcome.status = UNKNOWN
+            items.append(item)
+        done = self._stage(items, self._first_request, lambda item, result: result.describe())
+        with_password = [item for item in done if item.password]
+        if not self.client and with_password:
+            # the entries exist now: each letter first, then the password it holds
+            for item in with_password:
+                self._letter(item)
+            done_pw = self._stage(
+                with_password,
+                lambda item: wire.encode_password_modify(item.mid, item.outcome.change.dn, item.password or ""),
+                lambda item, result: f"{_what(item)}, but the password could not be set "
+                                     f"({result.describe()}); re-run apply")
+            done = [item for item in done if not item.password] + done_pw
+        relock = self.relock
+        to_lock = [item for item in done if relock and self._needs_relock(item.outcome.change)]
+        if relock and to_lock:
+            ops = [(wire.MOD_REPLACE, attr, values) for attr, values in relock.items()]
+            locked = self._stage(
+                to_lock, lambda item: wire.encode_modify(item.mid, item.outcome.change.dn, ops),
+                lambda item, result: f"{_what(item)}, but could not be disabled ({result.describe()}); re-run apply")
+            done = [item for item in done if item not in to_lock] + locked
+        for item in done:
+            item.outcome.status = DONE
+        self.progress(len(outcomes))
+
+
+@dataclass(eq=False)
+class _Item:
+    outcome: Outcome
+    password: str | None = None
+    mid: int = 0
+
+
+def _what(item: _Item) -> str:
+    return "created" if item.outcome.change.action == "create" else "updated"
+
+
+def _batches(outcomes: list[Outcome], size: int) -> Iterator[list[Outcome]]:
+    """Batches that never mix phases, so parents always exist before children."""
+    batch: list[Outcome] = []
+    for outcome in outcomes:
+        if batch and (len(batch) >= size or batch[-1].change.phase != outcome.change.phase):
+            yield batch
+            batch = []
+        batch.append(outcome)
+    if batch:
+        yield batch
+
+
+def apply_plan(plan: Plan, pipeline: wire.Pipeline, writer: MailboxLetterWriter, agencies: Sequence[Agency],
+               profile: Profile, scheme: str = "server", password_length: int = 16, batch_size: int = 250,
+               progress: Callable[[int], None] | None = None) -> ApplyReport:
+    """Carry out ``plan``; one failed change does not stop the others.
+
+    A lost connection or Ctrl-C stops the run: what the directory did with
+    the batch in flight is UNKNOWN, the rest is SKIPPED, and a re-run (a new
+    plan) finishes the work.
+    """
+    outcomes = [Outcome(change) for change in plan.changes]
+    report = ApplyReport(outcomes)
+    run = _Run(pipeline, writer, {a.id: a for a in agencies}, profile, scheme, password_length, progress)
+    try:
+        for batch in _batches(outcomes, batch_size):
+            run.batch(batch)
+    except wire.WireError as exc:
+        report.stopped = f"directory connection lost: {exc}"
+    except KeyboardInterrupt:
+        report.stopped = "interrupted"
+        report.interrupted = True
+    return report

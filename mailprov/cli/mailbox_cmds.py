@@ -1,0 +1,155 @@
+"""``mailbox list|show|add|disable|enable|reset-password|set-quota``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .options import ConfigOpt, check_choice, console, emit, load, open_dir
+
+AddressArg = Annotated[str, typer.Argument(help="The mailbox address (local@domain).")]
+LettersOpt = Annotated[Path, typer.Option("--letters", help="Folder for the mailbox letter (password).")]
+FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="One mailbox at a time: look, add, disable, enable, reset the password.",
+                        no_args_is_help=True)
+    for name, func in (("list", list_), ("show", show), ("add", add), ("disable", disable), ("enable", enable),
+                       ("reset-password", reset_password), ("set-quota", set_quota)):
+        group.command(name)(func)
+    app.add_typer(group, name="mailbox")
+
+
+def _print(info: object, fmt: str) -> None:
+    from ..mailboxes import MailboxInfo
+    from .plan_view import to_json
+
+    assert isinstance(info, MailboxInfo)
+    if fmt == "json":
+        emit(to_json(info.to_dict()), None)
+        return
+    out = console()
+    for key, value in info.to_dict().items():
+        shown = value
+        if isinstance(value, list):
+            shown = ", ".join(value) or "-"
+        elif value is None:
+            shown = "(not stored by this profile)"
+        out.print(f"{key:12s} {shown}", markup=False)
+
+
+def list_(
+    config: ConfigOpt = Path("domains.yaml"),
+    agency: Annotated[str | None, typer.Option("--agency", help="Only this agency's domain.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Only names containing this text.")] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """List mailboxes in the directory."""
+    from ..errors import UsageError
+    from ..mailboxes import info
+    from .plan_view import to_json
+
+    check_choice("--format", fmt, ("table", "json"))
+    cfg = load(config)
+    domain = None
+    if agency:
+        found = cfg.agency(agency)
+        if found is None:
+            raise UsageError(f"unknown agency id: {agency}")
+        domain = found.domain
+    with open_dir(cfg) as directory:
+        items = sorted((info(directory.profile, f) for f in directory.mailboxes(domain, name)),
+                       key=lambda i: i.address)
+    if fmt == "json":
+        emit(to_json({"mailboxes": [i.to_dict() for i in items]}), None)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(items)} mailbox(es)", title_justify="left")
+    for column in ("address", "name", "title", "active", "quota MB", "aliases"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(item.address, item.name, item.title, "yes" if item.active else "no",
+                      "-" if item.quota_mb is None else str(item.quota_mb), ", ".join(item.aliases))
+    console().print(table)
+
+
+def show(address: AddressArg, config: ConfigOpt = Path("domains.yaml"), fmt: FormatOpt = "table") -> None:
+    """Show one mailbox as the directory has it."""
+    from ..mailboxes import find, info
+
+    check_choice("--format", fmt, ("table", "json"))
+    cfg = load(config)
+    with open_dir(cfg) as directory:
+        _print(info(directory.profile, find(directory, address)), fmt)
+
+
+def add(
+    address: AddressArg,
+    name: Annotated[str, typer.Option("--name", help="Full name.")],
+    config: ConfigOpt = Path("domains.yaml"),
+    title: Annotated[str, typer.Option("--title", help="Job title.")] = "",
+    employee_id: Annotated[str, typer.Option("--employee-id", help="NIP.")] = "",
+    quota_mb: Annotated[int | None, typer.Option("--quota-mb", min=1, max=1048576)] = None,
+    letters: LettersOpt = Path("letters"),
+) -> None:
+    """Create one mailbox now (its agency must be in the configuration), with its letter."""
+    from ..letters import MailboxLetterWriter
+    from ..mailboxes import add as add_mailbox
+    from ..mailboxes import agency_of, normalise
+    from ..model import Mailbox
+
+    cfg = load(config)
+    local, domain = normalise(address).split("@", 1)
+    agency = agency_of(cfg, address)
+    mailbox = Mailbox(local=local, domain=domain, name=name, title=title, employee_id=employee_id,
+                      quota_mb=quota_mb or agency.quota_mb)
+    with open_dir(cfg) as directory:
+        path = add_mailbox(directory, cfg, mailbox, MailboxLetterWriter(cfg, letters))
+    typer.echo(f"created {mailbox.address}; letter with the first password: {path}")
+    typer.echo(f"note: {mailbox.address} is not in {config}; add it there or the next plan lists it as unmanaged")
+
+
+def _status(address: str, config: Path, active: bool) -> None:
+    from ..mailboxes import set_active
+
+    cfg = load(config)
+    with open_dir(cfg) as directory:
+        result = set_active(directory, address, active)
+    typer.echo(f"{result.address}: {'enabled' if result.active else 'disabled'}")
+
+
+def disable(address: AddressArg, config: ConfigOpt = Path("domains.yaml")) -> None:
+    """Disable a mailbox: the directory refuses its logins from now on."""
+    _status(address, config, False)
+
+
+def enable(address: AddressArg, config: ConfigOpt = Path("domains.yaml")) -> None:
+    """Enable a disabled mailbox again."""
+    _status(address, config, True)
+
+
+def reset_password(address: AddressArg, config: ConfigOpt = Path("domains.yaml"),
+                   letters: LettersOpt = Path("letters")) -> None:
+    """Set a new first password; it is written only into the mailbox's letter (0600)."""
+    from ..letters import MailboxLetterWriter
+    from ..mailboxes import reset_password as reset
+
+    cfg = load(config)
+    with open_dir(cfg) as directory:
+        path = reset(directory, cfg, address, MailboxLetterWriter(cfg, letters))
+    typer.echo(f"new password set; it is in the letter {path}")
+
+
+def set_quota(address: AddressArg, quota_mb: Annotated[int, typer.Argument(min=1, max=1048576)],
+              config: ConfigOpt = Path("domains.yaml")) -> None:
+    """Change a mailbox's quota (in MiB) in the directory."""
+    from ..mailboxes import set_quota as change
+
+    cfg = load(config)
+    with open_dir(cfg) as directory:
+        result = change(directory, address, quota_mb)
+    typer.echo(f"{result.address}: quota {result.quota_mb} MB")

@@ -1,0 +1,107 @@
+"""The renderers of a plan and of what apply did, shared by ``plan`` and ``apply``."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..apply import ApplyReport
+    from ..plan import Change, Plan
+
+ROWS_PER_ACTION = 50
+_STYLE = {"create": "green", "modify": "yellow", "disable": "red", "enable": "cyan", "delete": "bold red"}
+
+
+def to_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def _values(values: list[str]) -> str:
+    if not values:
+        return "-"
+    shown = ", ".join(values[:4]) + (f", +{len(values) - 4}" if len(values) > 4 else "")
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def details(change: Change) -> str:
+    parts = []
+    if change.action == "create":
+        if change.mailbox is not None:
+            parts.append(change.mailbox.name)
+        elif change.agency_name:
+            parts.append(change.agency_name)
+    else:
+        for attr, mod in change.modifications.items():
+            parts.append(f"{attr}: {_values(mod.old)} -> {_values(mod.new)}")
+    if change.set_password:
+        parts.append("new password (letter)")
+    return "; ".join(parts)
+
+
+def _rows(changes: list[Change], show_all: bool) -> tuple[list[Change], dict[str, int]]:
+    shown: list[Change] = []
+    hidden: dict[str, int] = {}
+    per_action: dict[str, int] = {}
+    for change in changes:
+        per_action[change.action] = per_action.get(change.action, 0) + 1
+        if show_all or per_action[change.action] <= ROWS_PER_ACTION:
+            shown.append(change)
+        else:
+            hidden[change.action] = hidden.get(change.action, 0) + 1
+    return shown, hidden
+
+
+def summary_line(summary: dict[str, int]) -> str:
+    return ", ".join(f"{n} {name}" for name, n in summary.items())
+
+
+def render_plan(console: Console, plan: Plan, show_all: bool = False, title: str = "Plan") -> None:
+    from rich.table import Table
+
+    for note in plan.notes:
+        console.print(f"note: {note}")
+    if plan.empty:
+        console.print(f"{title}: no changes ({plan.unchanged} unchanged).")
+    else:
+        table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+        table.add_column("action")
+        table.add_column("kind")
+        table.add_column("address / DN", overflow="fold")
+        table.add_column("details", overflow="fold")
+        shown, hidden = _rows(plan.changes, show_all)
+        for change in shown:
+            style = _STYLE.get(change.action, "")
+            table.add_row(f"[{style}]{change.action}[/]", change.kind, change.label, details(change))
+        console.print(table)
+        for action, count in hidden.items():
+            console.print(f"... and {count} more {action} change(s) (--all or --format json shows every one)")
+    if plan.unmanaged:
+        listed = ", ".join(plan.unmanaged[:10]) + (" ..." if len(plan.unmanaged) > 10 else "")
+        console.print(f"not in the configuration, left alone (--prune deletes them): {len(plan.unmanaged)}: {listed}")
+    console.print("summary: " + summary_line(plan.summary))
+
+
+def render_report(console: Console, report: ApplyReport) -> None:
+    from rich.table import Table
+
+    problems = [o for o in report.outcomes if o.status in ("failed", "unknown")]
+    if problems:
+        table = Table(title="Changes that did not complete", title_justify="left")
+        table.add_column("status")
+        table.add_column("action")
+        table.add_column("address / DN", overflow="fold")
+        table.add_column("reason", overflow="fold")
+        for outcome in problems[:200]:
+            reason = outcome.message or ("the connection was lost before the answer came" if outcome.status ==
+                                         "unknown" else "")
+            table.add_row(f"[red]{outcome.status}[/]", outcome.change.action, outcome.change.label, reason)
+        console.print(table)
+        if len(problems) > 200:
+            console.print(f"... and {len(problems) - 200} more")
+    if report.stopped:
+        console.print(f"[red]stopped: {report.stopped}[/]; re-run apply to finish (it plans again from the "
+                      "directory, without duplicates)")
+    console.print("applied: " + summary_line(report.summary))

@@ -1,0 +1,315 @@
+"""The LDAP directory: connecting (failover pool, TLS), reading, single writes.
+
+Everything ldap3 raises or answers is turned into a ``DirectoryError`` with
+one line a person can act on, so only this module knows ldap3's exceptions.
+Bulk writes go through ``ldapwire.Pipeline`` on a connection opened here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import ssl
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ldap3
+from ldap3.core import exceptions as ldap_exc
+
+from .errors import DirectoryAuthError, DirectoryError, DirectoryUnavailable, MailprovError
+from .ldapnames import equality_filter, escape_filter_value
+from .ldapwire import RESULT_NAMES, Pipeline
+from .model import Agency, DirectorySettings
+from .plan import DomainState, Snapshot
+from .profiles import Profile
+
+log = logging.getLogger(__name__)
+
+Entry = dict[str, list[str]]
+
+
+class DirectoryTLSError(DirectoryError):
+    """The server's certificate did not verify (wrong CA, wrong name): a configuration problem."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Found:
+    dn: str
+    attributes: Entry
+
+
+def _decode(raw: Mapping[str, Sequence[bytes]]) -> Entry:
+    return {name: [v.decode("utf-8", "replace") for v in values] for name, values in raw.items() if values}
+
+
+def _describe(result: Mapping[str, Any]) -> str:
+    code = int(result.get("result", 80))
+    name = RESULT_NAMES.get(code, result.get("description") or f"result {code}")
+    message = (result.get("message") or "").strip()
+    return f"{name}: {message}" if message else str(name)
+
+
+class Directory:
+    """A bound connection to the first reachable server of the pool."""
+
+    def __init__(self, settings: DirectorySettings, password: str, profile: Profile,
+                 warn: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.profile = profile
+        self._password = password
+        self._warn = warn or (lambda message: log.warning("%s", message))
+        self._tls_warned = False
+        self.url = ""
+        self._pipelines: list[ldap3.Connection] = []
+        self.conn = self._connect()
+
+    # -- connecting -------------------------------------------------------------
+    def _tls(self) -> ldap3.Tls:
+        settings = self.settings
+        if not settings.tls_verify:
+            if not self._tls_warned:
+                self._warn("TLS certificate verification is OFF (tls_verify: false): "
+                           "the directory's identity is not checked")
+                self._tls_warned = True
+            return ldap3.Tls(validate=ssl.CERT_NONE)
+        ca_file = settings.ca_file
+        if ca_file and not Path(ca_file).is_file():
+            raise DirectoryTLSError(f"ca_file {ca_file} does not exist")
+        return ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=ca_file)
+
+    def _open(self, url: str) -> ldap3.Connection:
+        settings = self.settings
+        use_ssl = url.lower().startswith("ldaps://")
+        tls = self._tls() if use_ssl or settings.start_tls else None
+        # ldap3 packs the receive timeout into a struct of whole seconds
+        seconds = max(1, math.ceil(settings.timeout))
+        server = ldap3.Server(url, use_ssl=use_ssl, tls=tls, get_info=ldap3.NONE, connect_timeout=seconds)
+        conn = ldap3.Connection(server, user=settings.bind_dn, password=self._password, auto_bind=ldap3.AUTO_BIND_NONE,
+                                receive_timeout=seconds, raise_exceptions=False, auto_escape=False,
+                                return_empty_attributes=False)
+        try:
+            conn.open()
+            if settings.start_tls and not use_ssl and not conn.start_tls():
+                raise DirectoryTLSError(f"{url}: StartTLS refused: {_describe(conn.result)}")
+            if not conn.bind():
+                code = int(conn.result.get("result", 0))
+                if code == 49:
+                    raise DirectoryAuthError(
+                        f"{url}: the directory refused the bind as {settings.bind_dn} "
+                        "(invalid credentials: check the DN and the bind password)")
+                raise DirectoryError(f"{url}: bind failed: {_describe(conn.result)}")
+        except (ldap_exc.LDAPSocketOpenError, ldap_exc.LDAPStartTLSError, ldap_exc.LDAPSSLConfigurationError) as exc:
+            _drop(conn)
+            text = str(exc)
+            if "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower() or "hostname" in text.lower():
+                raise DirectoryTLSError(f"{url}: TLS certificate verification failed ({_short_tls(text)}); "
+                                        "check ca_file and the server name") from None
+            raise DirectoryUnavailable(f"{url}: cannot connect ({_short(text)})") from None
+        except ldap_exc.LDAPException as exc:
+            _drop(conn)
+            raise DirectoryUnavailable(f"{url}: {_short(str(exc))}") from None
+        except DirectoryError:
+            _drop(conn)
+            raise
+        return conn
+
+    def _connect(self) -> ldap3.Connection:
+        reasons = []
+        for url in self.settings.urls:
+            try:
+                conn = self._open(url)
+            except DirectoryUnavailable as exc:
+                log.debug("server %s unavailable: %s", url, exc)
+                reasons.append(str(exc))
+                continue
+            self.url = url
+            return conn
+        if len(reasons) == 1:
+            raise DirectoryUnavailable(f"directory unreachable: {reasons[0]}")
+        raise DirectoryUnavailable("no directory server reachable: " + "; ".join(reasons))
+
+    def pipeline(self) -> Pipeline:
+        """A second bound connection, handed to the BER pipeline for bulk writes."""
+        conn = self._open(self.url)
+        self._pipelines.append(conn)
+        return Pipeline(conn.socket, self.settings.timeout)
+
+    def close(self) -> None:
+        for conn in self._pipelines:
+            _drop(conn)
+        _drop(self.conn)
+
+    def __enter__(self) -> Directory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading ----------------------------------------------------------------------
+    def _check(self, what: str) -> None:
+        """Turn a failed operation's result into an error."""
+        code = int(self.conn.result.get("result", 0))
+        if code not in (0, 32):  # noSuchObject is an answer: "not there"
+            raise DirectoryError(f"{what}: {_describe(self.conn.result)}")
+
+    def _search(self, base: str, flt: str, scope: str, attributes: list[str]) -> Iterator[Found]:
+        """Paged search (the directory's size limit applies per page, not per search)."""
+        cookie: bytes | None = None
+        while True:
+            try:
+                self.conn.search(base, flt, search_scope=scope, attributes=attributes,
+                                 paged_size=self.settings.page_size, paged_cookie=cookie)
+            except ldap_exc.LDAPException as exc:
+                raise DirectoryUnavailable(f"{self.url}: search failed: {_short(str(exc))}") from None
+            self._check(f"search under {base}")
+            for item in self.conn.response or []:
+                if item.get("type") == "searchResEntry":
+                    yield Found(item["dn"], _decode(item["raw_attributes"]))
+            controls = self.conn.result.get("controls") or {}
+            cookie = controls.get("1.2.840.113556.1.4.319", {}).get("value", {}).get("cookie")
+            if not cookie:
+                return
+
+    def snapshot(self, agencies: Sequence[Agency], whole: bool) -> Snapshot:
+        """Read what the directory holds for ``agencies``: one paged search per domain.
+
+        With ``whole`` the domain entries directly under the base are listed
+        too, so domains missing from the configuration can be reported.
+        """
+        profile, base = self.profile, self.settings.base_dn
+        snap = Snapshot()
+        wanted = {a.domain for a in agencies}
+        if whole:
+            for found in self._search(base, f"(objectClass={profile.domain_class})", ldap3.LEVEL,
+                                      [profile.domain_rdn]):
+                domain = _first(found.attributes, profile.domain_rdn).lower()
+                if domain and domain not in wanted:
+                    snap.other_domains[domain] = found.dn
+        for domain in sorted(wanted | set(snap.other_domains)):
+            snap.domains[domain] = self._domain_state(domain)
+        return snap
+
+    def _domain_state(self, domain: str) -> DomainState:
+        profile, base = self.profile, self.settings.base_dn
+        domain_dn = profile.domain_dn(base, domain)
+        state = DomainState(domain)
+        attrs = sorted(set(profile.mailbox_read_attributes()) | set(profile.domain_read_attributes()), key=str.lower)
+        flt = f"(|(objectClass={profile.domain_class})(objectClass={profile.mailbox_class})" \
+              "(objectClass=organizationalUnit))"
+        container_dn = profile.mailbox_parent_dn(base, domain).lower()
+        for found in self._search(domain_dn, flt, ldap3.SUBTREE, attrs):
+            lower_dn = found.dn.lower()
+            classes = {c.lower() for c in found.attributes.get("objectClass", [])}
+            if profile.mailbox_class.lower() in classes:
+                address = _first(found.attributes, profile.mailbox_attributes.get("address", "mail")).lower()
+                state.mailboxes[address or lower_dn] = (found.dn, found.attributes)
+            elif _same_dn(lower_dn, domain_dn):
+                state.entry = found.attributes
+            elif profile.mailbox_container and _same_dn(lower_dn, container_dn):
+                state.container = True
+        return state
+
+    def find_mailbox(self, address: str) -> Found | None:
+        """The mailbox entry with this address (its mail attribute or an alias)."""
+        profile = self.profile
+        mail_attr = profile.mailbox_attributes.get("address", "mail")
+        value = escape_filter_value(address.lower())
+        alias = profile.mailbox_attributes.get("aliases")
+        match = f"(|({mail_attr}={value})({alias}={value}))" if alias else equality_filter(mail_attr, address.lower())
+        flt = f"(&(objectClass={profile.mailbox_class}){match})"
+        found = list(self._search(self.settings.base_dn, flt, ldap3.SUBTREE, profile.mailbox_read_attributes()))
+        if len(found) > 1:
+            raise DirectoryError(f"{address}: {len(found)} entries carry this address: "
+                                 + "; ".join(f.dn for f in found))
+        return found[0] if found else None
+
+    def mailboxes(self, domain: str | None = None, name: str | None = None) -> list[Found]:
+        """Mailbox entries, optionally of one domain and/or whose name contains ``name``."""
+        profile = self.profile
+        base = profile.domain_dn(self.settings.base_dn, domain) if domain else self.settings.base_dn
+        flt = f"(objectClass={profile.mailbox_class})"
+        if name:
+            cn = profile.mailbox_attributes.get("name", "cn")
+            flt = f"(&{flt}({cn}=*{escape_filter_value(name)}*))"
+        return list(self._search(base, flt, ldap3.SUBTREE, profile.mailbox_read_attributes()))
+
+    def entries(self) -> Iterator[Found]:
+        """Every entry under the base DN (for export), parents before children."""
+        yield from self._search(self.settings.base_dn, "(objectClass=*)", ldap3.SUBTREE, ["*"])
+
+    # -- single writes (lifecycle commands) -------------------------------------------
+    def _write(self, what: str, call: Callable[[], Any]) -> None:
+        try:
+            ok = call()
+        except ldap_exc.LDAPException as exc:
+            raise DirectoryUnavailable(f"{what}: {_short(str(exc))}") from None
+        if not ok:
+            raise DirectoryError(f"{what}: {_describe(self.conn.result)}")
+
+    def add(self, dn: str, attributes: Entry) -> None:
+        attrs = {k: v for k, v in attributes.items() if v and k.lower() != "objectclass"}
+        self._write(f"add {dn}", lambda: self.conn.add(dn, attributes.get("objectClass"), attrs))
+
+    def modify(self, dn: str, changes: Mapping[str, list[str]]) -> None:
+        """Replace each attribute's values (an empty list deletes the attribute)."""
+        mods = {}
+        for attr, values in changes.items():
+            mods[attr] = [(ldap3.MODIFY_REPLACE, values)] if values else [(ldap3.MODIFY_DELETE, [])]
+        self._write(f"modify {dn}", lambda: self.conn.modify(dn, mods))
+
+    def set_password(self, dn: str, password: str) -> None:
+        """RFC 3062 Password Modify: the server hashes the password with its own policy."""
+        self._write(f"set password of {dn}",
+                    lambda: self.conn.extend.standard.modify_password(dn, new_password=password))
+
+    def replace_password_hash(self, dn: str, hashed: str) -> None:
+        self._write(f"set password of {dn}",
+                    lambda: self.conn.modify(dn, {"userPassword": [(ldap3.MODIFY_REPLACE, [hashed])]}))
+
+
+def _drop(conn: ldap3.Connection) -> None:
+    """Close a connection that may already be broken (server gone, TLS failed)."""
+    with contextlib.suppress(ldap_exc.LDAPException, OSError):
+        conn.unbind()
+
+
+def _first(entry: Mapping[str, list[str]], attr: str) -> str:
+    lower = attr.lower()
+    for key, values in entry.items():
+        if key.lower() == lower and values:
+            return values[0]
+    return ""
+
+
+def _same_dn(a: str, b: str) -> bool:
+    from .ldapnames import normalize_dn
+
+    return normalize_dn(a) == normalize_dn(b)
+
+
+def _short(text: str) -> str:
+    text = text.strip().strip("()[]'\",")
+    return text if len(text) < 200 else text[:200] + "..."
+
+
+def _short_tls(text: str) -> str:
+    marker = "certificate verify failed"
+    index = text.find(marker)
+    if index >= 0:
+        return text[index:].split("(_ssl", 1)[0].strip()
+    return _short(text)
+
+
+def open_directory(settings: DirectorySettings, profile: Profile, env: Mapping[str, str],
+                   prompt: Callable[[str], str] | None = None,
+                   warn: Callable[[str], None] | None = None) -> Directory:
+    from .credentials import bind_password
+
+    if not settings.urls:
+        raise MailprovError("directory.urls is empty")
+    return Directory(settings, bind_password(settings, env, prompt), profile, warn)

@@ -1,0 +1,61 @@
+"""``directory export``: the directory's entries as LDIF (RFC 2849) or the mailboxes as CSV."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from collections.abc import Iterable, Iterator
+
+from .directory import Found
+from .mailboxes import info
+from .profiles import Profile
+
+CSV_COLUMNS = ("address", "domain", "local", "name", "title", "employee_id", "quota_mb", "aliases", "active", "dn")
+_SECRET_ATTRS = {"userpassword"}
+
+
+def _safe(value: str) -> bool:
+    """RFC 2849 SAFE-STRING: ASCII, no NUL/CR/LF, no leading space, colon or '<', no trailing space."""
+    if not value:
+        return True
+    if value[0] in " :<" or value[-1] == " ":
+        return False
+    return all(32 <= ord(c) < 127 for c in value)
+
+
+def _line(attr: str, value: str) -> str:
+    encoded = base64.b64encode(value.encode("utf-8")).decode("ascii")
+    text = f"{attr}: {value}" if _safe(value) else f"{attr}:: {encoded}"
+    # fold at 76 columns; continuation lines start with one space
+    if len(text) <= 76:
+        return text
+    parts = [text[:76]] + [" " + text[i:i + 75] for i in range(76, len(text), 75)]
+    return "\n".join(parts)
+
+
+def ldif(entries: Iterable[Found], include_password_hashes: bool = False) -> Iterator[str]:
+    yield "version: 1\n"
+    for found in entries:
+        lines = [_line("dn", found.dn)]
+        for attr in sorted(found.attributes, key=lambda a: (a.lower() != "objectclass", a.lower())):
+            if attr.lower() in _SECRET_ATTRS and not include_password_hashes:
+                continue
+            lines += [_line(attr, v) for v in found.attributes[attr]]
+        yield "\n" + "\n".join(lines) + "\n"
+
+
+def mailbox_csv(profile: Profile, entries: Iterable[Found]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    yield buffer.getvalue()
+    for found in entries:
+        buffer.seek(0)
+        buffer.truncate()
+        mb = info(profile, found)
+        local, _, domain = mb.address.partition("@")
+        writer.writerow([mb.address, domain, local, mb.name, mb.title, mb.employee_id,
+                         "" if mb.quota_mb is None else mb.quota_mb, ";".join(mb.aliases),
+                         "true" if mb.active else "false", mb.dn])
+        yield buffer.getvalue()

@@ -1,0 +1,124 @@
+"""Distinguished names and filter values: escaping (RFC 4514, RFC 4515) and comparison.
+
+Every DN mailprov builds and every value it puts into a search filter goes
+through these functions; nothing is pasted into a DN or a filter as is.
+"""
+
+from __future__ import annotations
+
+_DN_SPECIAL = ',+"\\<>;='
+
+
+def escape_dn_value(value: str) -> str:
+    """Escape an attribute value for use in an RDN (RFC 4514 section 2.4)."""
+    out = []
+    for index, char in enumerate(value):
+        if char in _DN_SPECIAL or (char == "#" and index == 0):
+            out.append("\\" + char)
+        elif char == " " and (index == 0 or index == len(value) - 1):
+            out.append("\\ ")
+        elif char == "\x00":
+            out.append("\\00")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def rdn(attribute: str, value: str) -> str:
+    return f"{attribute}={escape_dn_value(value)}"
+
+
+def escape_filter_value(value: str) -> str:
+    """Escape an assertion value for a search filter (RFC 4515 section 3)."""
+    table = {"\\": "\\5c", "*": "\\2a", "(": "\\28", ")": "\\29", "\x00": "\\00"}
+    return "".join(table.get(char, char) for char in value)
+
+
+def equality_filter(attribute: str, value: str) -> str:
+    return f"({attribute}={escape_filter_value(value)})"
+
+
+def _unescape(value: str) -> str:
+    out = bytearray()
+    i = 0
+    raw = value
+    while i < len(raw):
+        char = raw[i]
+        if char == "\\" and i + 1 < len(raw):
+            pair = raw[i + 1:i + 3]
+            if len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
+                out.append(int(pair, 16))
+                i += 3
+                continue
+            out.extend(raw[i + 1].encode("utf-8"))
+            i += 2
+            continue
+        out.extend(char.encode("utf-8"))
+        i += 1
+    return out.decode("utf-8", "replace")
+
+
+def _value(buf: list[str]) -> str:
+    """Unescape an RDN value; spaces around it are dropped unless escaped."""
+    raw = "".join(buf).lstrip()
+    while raw.endswith(" ") and not raw.endswith("\\ "):
+        raw = raw[:-1]
+    return _unescape(raw)
+
+
+def split_dn(dn: str) -> list[list[tuple[str, str]]]:
+    """Parse a string DN into RDNs of (type, unescaped value) pairs."""
+    rdns: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    buf: list[str] = []
+    attr: str | None = None
+    i = 0
+    while i < len(dn):
+        char = dn[i]
+        if char == "\\" and i + 1 < len(dn):
+            buf.append(dn[i:i + 2])
+            i += 2
+            continue
+        if char == "=" and attr is None:
+            attr = "".join(buf).strip()
+            buf = []
+        elif char in ",+" and attr is not None:
+            current.append((attr, _value(buf)))
+            attr, buf = None, []
+            if char == ",":
+                rdns.append(current)
+                current = []
+        else:
+            buf.append(char)
+        i += 1
+    if attr is not None:
+        current.append((attr, _value(buf)))
+    if current:
+        rdns.append(current)
+    return rdns
+
+
+def normalize_dn(dn: str) -> str:
+    """A comparison key: attribute types and values lower-cased, escaping normalised.
+
+    Values are compared case-insensitively because the naming attributes of
+    both profiles (ou, uid, mail, domainName, cn) have case-ignoring equality.
+    """
+    parts = []
+    for components in split_dn(dn):
+        items = sorted(f"{t.lower()}={escape_dn_value(v.lower())}" for t, v in components)
+        parts.append("+".join(items))
+    return ",".join(parts)
+
+
+def parent_dn(dn: str) -> str:
+    """The DN one level up (escaping kept as written)."""
+    i = 0
+    while i < len(dn):
+        if dn[i] == "\\":
+            i += 2
+            continue
+        if dn[i] == ",":
+            return dn[i + 1:]
+        i += 1
+    return ""

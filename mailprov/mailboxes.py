@@ -1,0 +1,171 @@
+"""Mailbox life cycle on the directory: show, list, add, disable, enable, reset-password, set-quota."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .addresses import AddressError, split_address
+from .directory import Directory, Found
+from .errors import DirectoryError, MailprovError, UsageError
+from .letters import MailboxLetter, MailboxLetterWriter
+from .model import Agency, Config, Mailbox
+from .passwords import client_hash, generate
+from .plan import build_plan
+from .profiles import Profile
+
+
+class NotFoundError(MailprovError):
+    """The mailbox asked for is not in the directory."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class MailboxInfo:
+    address: str
+    dn: str
+    name: str
+    title: str
+    active: bool
+    quota_mb: int | None
+    aliases: list[str]
+    employee_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _attr(entry: Mapping[str, list[str]], attr: str | None) -> list[str]:
+    if not attr:
+        return []
+    lower = attr.lower()
+    for key, values in entry.items():
+        if key.lower() == lower:
+            return values
+    return []
+
+
+def info(profile: Profile, found: Found) -> MailboxInfo:
+    """A mailbox as the model sees it, read back from its entry through the profile."""
+    amap = profile.mailbox_attributes
+    entry = found.attributes
+    quota = _attr(entry, amap.get("quota"))
+    return MailboxInfo(
+        address=(_attr(entry, amap.get("address", "mail")) or [""])[0].lower(),
+        dn=found.dn,
+        name=(_attr(entry, amap.get("name")) or [""])[0],
+        title=(_attr(entry, amap.get("title")) or [""])[0],
+        active=profile.is_active(entry),
+        quota_mb=profile.quota_mb(quota[0]) if quota else None,
+        aliases=sorted(v.lower() for v in _attr(entry, amap.get("aliases"))),
+        employee_id=(_attr(entry, amap.get("employee_id")) or [""])[0],
+    )
+
+
+def normalise(address: str) -> str:
+    try:
+        local, domain = split_address(address)
+    except AddressError as exc:
+        raise UsageError(str(exc)) from None
+    return f"{local}@{domain}"
+
+
+def find(directory: Directory, address: str) -> Found:
+    found = directory.find_mailbox(normalise(address))
+    if found is None:
+        raise NotFoundError(f"no mailbox {normalise(address)} in the directory")
+    return found
+
+
+def agency_of(config: Config, address: str) -> Agency:
+    domain = normalise(address).split("@", 1)[1]
+    agency = config.agency_for_domain(domain)
+    if agency is None:
+        raise UsageError(f"{domain} is not the domain of any agency in {config.path}")
+    return agency
+
+
+def set_active(directory: Directory, address: str, active: bool) -> MailboxInfo:
+    found = find(directory, address)
+    directory.modify(found.dn, directory.profile.status_modification(active))
+    return info(directory.profile, find(directory, address))
+
+
+def set_quota(directory: Directory, address: str, quota_mb: int) -> MailboxInfo:
+    profile = directory.profile
+    if not profile.stores_quota:
+        raise UsageError(f"profile {profile.name} does not store quotas")
+    found = find(directory, address)
+    directory.modify(found.dn, {profile.mailbox_attributes["quota"]: [profile.quota_value(quota_mb)]})
+    return info(profile, find(directory, address))
+
+
+def _mailbox_from_entry(profile: Profile, found: Found, agency: Agency) -> Mailbox:
+    current = info(profile, found)
+    local = current.address.split("@", 1)[0]
+    return Mailbox(local=local, domain=agency.domain, name=current.name, title=current.title,
+                   employee_id=current.employee_id, quota_mb=current.quota_mb or agency.quota_mb,
+                   aliases=tuple(current.aliases), active=current.active)
+
+
+def set_new_password(directory: Directory, dn: str, password: str, scheme: str) -> None:
+    if scheme == "server":
+        directory.set_password(dn, password)
+    else:
+        directory.replace_password_hash(dn, client_hash(scheme, password))
+
+
+def reset_password(directory: Directory, config: Config, address: str, writer: MailboxLetterWriter) -> Path:
+    """A new first password, written into the mailbox's letter before the directory takes it."""
+    agency = agency_of(config, address)
+    found = find(directory, address)
+    mailbox = _mailbox_from_entry(directory.profile, found, agency)
+    password = generate(config.directory.password_length)
+    path = writer.write(MailboxLetter(agency, mailbox, password))
+    try:
+        set_new_password(directory, found.dn, password, config.directory.password_scheme)
+    except DirectoryError as exc:
+        if exc.exit_code != 3:  # a definite refusal: the letter's password is not the account's
+            writer.discard(agency, mailbox)
+        raise
+    if not mailbox.active and directory.profile.status_attribute is None:
+        # ppolicy lifts the lock when a password is set; a disabled mailbox stays disabled
+        directory.modify(found.dn, directory.profile.status_modification(False))
+    return path
+
+
+def add(directory: Directory, config: Config, mailbox: Mailbox, writer: MailboxLetterWriter) -> Path:
+    """Create one mailbox (and its domain entry if missing) outside the YAML file."""
+    agency = agency_of(config, mailbox.address)
+    if directory.find_mailbox(mailbox.address) is not None:
+        raise UsageError(f"{mailbox.address} already exists")
+    profile = directory.profile
+    base = config.directory.base_dn
+    single = Agency(**{**agency.__dict__, "mailboxes": (mailbox,)})
+    snapshot = directory.snapshot([single], whole=False)
+    plan = build_plan([single], snapshot, profile, base)
+    password = generate(config.directory.password_length)
+    path: Path | None = None
+    try:
+        for change in plan.changes:
+            if change.action != "create":
+                continue
+            attrs = dict(change.attributes)
+            if change.kind == "mailbox":
+                path = writer.write(MailboxLetter(agency, mailbox, password))
+                if config.directory.password_scheme != "server":
+                    attrs["userPassword"] = [client_hash(config.directory.password_scheme, password)]
+            directory.add(change.dn, attrs)
+        if config.directory.password_scheme == "server":
+            set_new_password(directory, profile.mailbox_dn(base, mailbox, agency.name), password, "server")
+    except DirectoryError as exc:
+        # a definite refusal means the letter's password is not the account's;
+        # after a lost connection the password may have been set, so it stays
+        if path is not None and exc.exit_code != 3:
+            writer.discard(agency, mailbox)
+        raise
+    assert path is not None
+    return path

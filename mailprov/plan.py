@@ -1,0 +1,265 @@
+"""The plan: what ``apply`` would change in the directory, as one object.
+
+``build_plan`` is a pure function of the configuration, the profile and a
+snapshot of the directory, so every rule of the diff is unit-tested without
+a server. The plan is ordered so that parents exist before children and
+children are deleted before parents; ``plan`` and ``apply`` render it with
+the same renderers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .ldapnames import normalize_dn
+from .model import Agency, Mailbox
+from .profiles import Profile
+
+ACTIONS = ("create", "modify", "disable", "enable", "delete")
+
+# execution phases: parents are created before children, deleted after them
+PHASES = {
+    ("create", "domain"): 0, ("create", "container"): 1, ("create", "mailbox"): 2,
+    ("modify", "domain"): 3, ("modify", "mailbox"): 3, ("disable", "mailbox"): 3, ("enable", "mailbox"): 3,
+    ("delete", "mailbox"): 4, ("delete", "container"): 5, ("delete", "domain"): 6,
+}
+
+
+@dataclass(frozen=True)
+class AttrChange:
+    old: list[str]
+    new: list[str]
+
+
+@dataclass
+class Change:
+    action: str
+    kind: str  # domain | container | mailbox
+    dn: str
+    agency: str
+    address: str | None = None
+    #: full attributes for a create; old/new per attribute otherwise
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+    modifications: dict[str, AttrChange] = field(default_factory=dict)
+    #: a first password is generated and set (creates, and entries found without one)
+    set_password: bool = False
+    mailbox: Mailbox | None = None
+    agency_name: str = ""
+
+    @property
+    def phase(self) -> int:
+        return PHASES[(self.action, self.kind)]
+
+    @property
+    def label(self) -> str:
+        return self.address or self.dn
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"action": self.action, "kind": self.kind}
+        if self.address:
+            data["address"] = self.address
+        data["dn"] = self.dn
+        data["agency"] = self.agency
+        if self.action == "create":
+            data["attributes"] = {k: list(v) for k, v in self.attributes.items()}
+        elif self.modifications:
+            data["attributes"] = {k: {"old": c.old, "new": c.new} for k, c in self.modifications.items()}
+        if self.set_password:
+            # never the value: only that one will be generated and set
+            data["password"] = "generated"
+        return data
+
+
+@dataclass
+class Plan:
+    changes: list[Change]
+    unchanged: int = 0
+    #: entries in the directory that the configuration does not list (deleted only with --prune)
+    unmanaged: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = dict.fromkeys(ACTIONS, 0)
+        for change in self.changes:
+            counts[change.action] += 1
+        return {**counts, "unchanged": self.unchanged, "unmanaged": len(self.unmanaged)}
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary,
+            "changes": [c.to_dict() for c in self.changes],
+            "unmanaged": list(self.unmanaged),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass
+class DomainState:
+    """What the directory holds for one domain."""
+
+    domain: str
+    entry: dict[str, list[str]] | None = None
+    container: bool = False
+    #: address (lower-case) -> (dn, attributes)
+    mailboxes: dict[str, tuple[str, dict[str, list[str]]]] = field(default_factory=dict)
+
+
+@dataclass
+class Snapshot:
+    domains: dict[str, DomainState] = field(default_factory=dict)
+    #: domain entries under the base DN whose domain the configuration does not list
+    other_domains: dict[str, str] = field(default_factory=dict)
+
+    def state(self, domain: str) -> DomainState:
+        return self.domains.get(domain) or DomainState(domain)
+
+
+# -- diffing ---------------------------------------------------------------------
+
+
+def _get(entry: Mapping[str, list[str]], attr: str) -> list[str]:
+    lower = attr.lower()
+    for key, values in entry.items():
+        if key.lower() == lower:
+            return values
+    return []
+
+
+def _same(old: list[str], new: list[str], multi: bool) -> bool:
+    return sorted(old) == sorted(new) if multi else old == new
+
+
+def diff_attributes(desired: Mapping[str, list[str]], actual: Mapping[str, list[str]],
+                    create_only: Iterable[str] = ()) -> dict[str, AttrChange]:
+    """Attribute-by-attribute differences mailprov is responsible for.
+
+    ``objectClass`` only gains missing classes (other tools may add their own);
+    ``create_only`` attributes (a profile's static values such as
+    ``enabledService``, which operators tune per account) are never compared.
+    """
+    skip = {a.lower() for a in create_only}
+    changes: dict[str, AttrChange] = {}
+    for attr, new in desired.items():
+        if attr.lower() in skip:
+            continue
+        old = _get(actual, attr)
+        if attr.lower() == "objectclass":
+            have = {v.lower() for v in old}
+            missing = [v for v in new if v.lower() not in have]
+            if missing:
+                changes[attr] = AttrChange(old=list(old), new=list(old) + missing)
+            continue
+        if not _same(old, new, multi=len(new) > 1 or len(old) > 1):
+            changes[attr] = AttrChange(old=list(old), new=list(new))
+    return changes
+
+
+def _profile_notes(profile: Profile, agencies: list[Agency]) -> list[str]:
+    notes = []
+    unstored = []
+    if not profile.stores_quota:
+        unstored.append("quota_mb")
+    if not profile.stores_aliases:
+        unstored.append("aliases")
+    if unstored:
+        with_aliases = sum(1 for a in agencies for m in a.mailboxes if m.aliases)
+        notes.append(
+            f"profile {profile.name} does not store {' or '.join(unstored)}: they are not written to the "
+            f"directory ({with_aliases} mailbox(es) have aliases)"
+        )
+    return notes
+
+
+def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, base_dn: str,
+               prune: bool = False, whole: bool = True) -> Plan:
+    """Compare the wanted state of ``agencies`` with ``snapshot``.
+
+    ``whole`` says the agencies are the whole configuration (no --agency
+    filter), so domain entries of other domains under the base are reported
+    (or pruned) too.
+    """
+    changes: list[Change] = []
+    unchanged = 0
+    unmanaged: list[str] = []
+    static = set(profile.mailbox_static) | set(profile.domain_static)
+    for agency in agencies:
+        state = snapshot.state(agency.domain)
+        domain_dn = profile.domain_dn(base_dn, agency.domain)
+        wanted_domain = profile.domain_entry(agency)
+        if state.entry is None:
+            changes.append(Change("create", "domain", domain_dn, agency.id, attributes=wanted_domain,
+                                  agency_name=agency.name))
+        else:
+            mods = diff_attributes(wanted_domain, state.entry, static)
+            if mods:
+                changes.append(Change("modify", "domain", domain_dn, agency.id, modifications=mods))
+            else:
+                unchanged += 1
+        if profile.mailbox_container and not state.container:
+            changes.append(Change("create", "container", profile.mailbox_parent_dn(base_dn, agency.domain),
+                                  agency.id, attributes=profile.container_entry()))
+        seen: set[str] = set()
+        for mailbox in agency.mailboxes:
+            seen.add(mailbox.address)
+            change = _mailbox_change(agency, mailbox, state, profile, base_dn, static)
+            if change is None:
+                unchanged += 1
+            else:
+                changes.append(change)
+        for address, (dn, _entry) in sorted(state.mailboxes.items()):
+            if address in seen:
+                continue
+            if prune:
+                changes.append(Change("delete", "mailbox", dn, agency.id, address=address))
+            else:
+                unmanaged.append(address)
+    if whole:
+        for domain, dn in sorted(snapshot.other_domains.items()):
+            if prune:
+                state = snapshot.state(domain)
+                for address, (mdn, _) in sorted(state.mailboxes.items()):
+                    changes.append(Change("delete", "mailbox", mdn, "", address=address))
+                if state.container and profile.mailbox_container:
+                    changes.append(Change("delete", "container", profile.mailbox_parent_dn(base_dn, domain), ""))
+                changes.append(Change("delete", "domain", dn, ""))
+            else:
+                unmanaged.append(domain)
+    changes.sort(key=lambda c: c.phase)
+    return Plan(changes=changes, unchanged=unchanged, unmanaged=unmanaged,
+                notes=_profile_notes(profile, agencies))
+
+
+def _mailbox_change(agency: Agency, mailbox: Mailbox, state: DomainState, profile: Profile, base_dn: str,
+                    static: set[str]) -> Change | None:
+    wanted = profile.mailbox_entry(mailbox, agency.name)
+    found = state.mailboxes.get(mailbox.address)
+    if found is None:
+        return Change("create", "mailbox", profile.mailbox_dn(base_dn, mailbox, agency.name), agency.id,
+                      address=mailbox.address, attributes=wanted, set_password=True, mailbox=mailbox,
+                      agency_name=agency.name)
+    dn, entry = found
+    status_attr = profile.status_attr
+    desired = {k: v for k, v in wanted.items() if k.lower() != status_attr.lower()}
+    mods = diff_attributes(desired, entry, static)
+    was_active = profile.is_active(entry)
+    action = "modify"
+    if was_active != mailbox.active:
+        action = "enable" if mailbox.active else "disable"
+        for attr, values in profile.status_modification(mailbox.active).items():
+            mods[attr] = AttrChange(old=_get(entry, attr), new=values)
+    needs_password = mailbox.active and not _get(entry, "userPassword")
+    if not mods and not needs_password:
+        return None
+    return Change(action, "mailbox", dn, agency.id, address=mailbox.address, modifications=mods,
+                  set_password=needs_password, mailbox=mailbox, agency_name=agency.name)
+
+
+def same_dn(a: str, b: str) -> bool:
+    return normalize_dn(a) == normalize_dn(b)

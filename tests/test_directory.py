@@ -1,0 +1,223 @@
+"""plan/apply and the mailbox life cycle against the real lab slapd, through the CLI and the library."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import stat
+from pathlib import Path
+
+import pytest
+
+from lab.slapd import Slapd
+from mailprov.config import load_config
+from mailprov.directory import open_directory
+from mailprov.plan import build_plan
+from mailprov.profiles import INETORGPERSON
+
+from .configs import AGENCIES, write_config
+from .helpers import run
+
+
+def letter_password(path: Path) -> str:
+    match = re.search(r"(?:Kata sandi awal|First password) \| `([^`]+)`", path.read_text(encoding="utf-8"))
+    assert match, f"no password in {path}"
+    return match.group(1)
+
+
+def ldif_values(slapd: Slapd, base: str, flt: str, attr: str) -> list[str]:
+    """Values of ``attr`` as OpenLDAP's ldapsearch prints them (base64 ones decoded)."""
+    out = slapd.ldap("ldapsearch", "-LLL", "-b", base, flt, attr)
+    values = []
+    for line in out.splitlines():
+        if line.startswith(f"{attr}:: "):
+            values.append(base64.b64decode(line.split(":: ", 1)[1]).decode("utf-8"))
+        elif line.startswith(f"{attr}: "):
+            values.append(line.split(": ", 1)[1])
+    return values
+
+
+def plan_json(config: Path, env: dict[str, str], *extra: str) -> dict:  # type: ignore[type-arg]
+    r = run(["plan", "-c", config, "--format", "json", *extra], env=env)
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)  # type: ignore[no-any-return]
+
+
+def test_apply_creates_everything_and_a_rerun_plans_nothing(slapd: Slapd, ldap_env: dict[str, str],
+                                                            tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    base = ldap_env["MAILPROV_BASE_DN"]
+    before = plan_json(config, ldap_env)
+    assert before["summary"]["create"] == 6 and before["summary"]["unchanged"] == 0
+    letters = tmp_path / "letters"
+    r = run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert "applied: 6 create" in r.stdout
+    # what landed in the directory, read with OpenLDAP's own client
+    assert sorted(ldif_values(slapd, base, "(objectClass=inetOrgPerson)", "mail")) == [
+        "arsip@contohkota.go.id", "kadis@lain.jatimprov.go.id", "sekda@contohkota.go.id", "walikota@contohkota.go.id"]
+    assert ldif_values(slapd, base, "(uid=walikota)", "employeeNumber") == ["197501012000031001"]
+    assert ldif_values(slapd, base, "(uid=walikota)", "sn") == ["Santoso"]
+    assert ldif_values(slapd, base, "(ou=contohkota.go.id)", "description") == ["Pemerintah Kota Contoh"]
+    # one letter per mailbox, private, whose password binds
+    folder = letters / "pemkot-contoh" / "mailboxes"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for local in ("walikota", "sekda"):
+        path = folder / f"{local}.md"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        dn = f"uid={local},ou=contohkota.go.id,{base}"
+        password = letter_password(path)
+        assert slapd.can_bind(dn, password)
+        assert password not in r.output
+    # the disabled mailbox got a password and a letter, and the directory refuses it
+    arsip = folder / "arsip.md"
+    assert not slapd.can_bind(f"uid=arsip,ou=contohkota.go.id,{base}", letter_password(arsip))
+    assert ldif_values(slapd, base, "(uid=arsip)", "pwdAccountLockedTime") == ["000001010000Z"]
+    # idempotent
+    after = plan_json(config, ldap_env)
+    assert after["changes"] == [] and after["summary"]["unchanged"] == 6
+    again = run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env)
+    assert again.exit_code == 0 and "no changes" in again.stdout
+
+
+def test_modify_title_name_and_status_through_the_file(slapd: Slapd, ldap_env: dict[str, str],
+                                                       tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    base = ldap_env["MAILPROV_BASE_DN"]
+    assert run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env).exit_code == 0
+    walikota_pw = letter_password(tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "walikota.md")
+    changed = AGENCIES.replace("title: Walikota Contoh", "title: Walikota Contoh Periode 2025-2030") \
+        .replace("name: Siti Rahmawati", "name: Siti Rahmawati Putri") \
+        .replace("{local: walikota, name: Budi Santoso,", "{local: walikota, name: Budi Santoso, active: false,") \
+        .replace("title: Arsiparis, active: false}", "title: Arsiparis}")
+    write_config(tmp_path, changed)
+    plan = plan_json(config, ldap_env)
+    by_address = {c["address"]: c for c in plan["changes"]}
+    assert by_address["sekda@contohkota.go.id"]["action"] == "modify"
+    assert by_address["sekda@contohkota.go.id"]["attributes"]["cn"] == {
+        "old": ["Siti Rahmawati"], "new": ["Siti Rahmawati Putri"]}
+    walikota = by_address["walikota@contohkota.go.id"]
+    assert walikota["action"] == "disable"
+    assert walikota["attributes"]["title"]["new"] == ["Walikota Contoh Periode 2025-2030"]
+    assert by_address["arsip@contohkota.go.id"]["action"] == "enable"
+    assert plan["summary"] == {"create": 0, "modify": 1, "disable": 1, "enable": 1, "delete": 0, "unchanged": 3,
+                               "unmanaged": 0}
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert ldif_values(slapd, base, "(uid=walikota)", "title") == ["Walikota Contoh Periode 2025-2030"]
+    assert ldif_values(slapd, base, "(uid=sekda)", "cn") == ["Siti Rahmawati Putri"]
+    assert not slapd.can_bind(f"uid=walikota,ou=contohkota.go.id,{base}", walikota_pw)
+    arsip_pw = letter_password(tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "arsip.md")
+    assert slapd.can_bind(f"uid=arsip,ou=contohkota.go.id,{base}", arsip_pw)
+    assert plan_json(config, ldap_env)["changes"] == []
+
+
+def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    base = ldap_env["MAILPROV_BASE_DN"]
+    letters = tmp_path / "letters"
+    assert run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env).exit_code == 0
+    dn = f"uid=sekda,ou=contohkota.go.id,{base}"
+    old = letter_password(letters / "pemkot-contoh" / "mailboxes" / "sekda.md")
+    shown = run(["mailbox", "show", "SEKDA@contohkota.go.id", "-c", config, "--format", "json"], env=ldap_env)
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout) == {
+        "address": "sekda@contohkota.go.id", "dn": dn, "name": "Siti Rahmawati", "title": "Sekretaris Daerah",
+        "active": True, "quota_mb": None, "aliases": [], "employee_id": ""}
+    # disable: the directory itself refuses the bind; enable: it accepts it again
+    r = run(["mailbox", "disable", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
+    assert r.exit_code == 0 and "disabled" in r.stdout
+    assert not slapd.can_bind(dn, old)
+    r = run(["mailbox", "enable", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
+    assert r.exit_code == 0 and "enabled" in r.stdout
+    assert slapd.can_bind(dn, old)
+    # reset-password: the new password binds, the old one no longer does
+    r = run(["mailbox", "reset-password", "sekda@contohkota.go.id", "-c", config, "--letters", letters],
+            env=ldap_env)
+    assert r.exit_code == 0, r.output
+    new = letter_password(letters / "pemkot-contoh" / "mailboxes" / "sekda.md")
+    assert new != old and new not in r.output
+    assert slapd.can_bind(dn, new) and not slapd.can_bind(dn, old)
+    # a disabled mailbox stays disabled through a password reset (ppolicy would unlock it)
+    run(["mailbox", "disable", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
+    run(["mailbox", "reset-password", "sekda@contohkota.go.id", "-c", config, "--letters", letters], env=ldap_env)
+    assert not slapd.can_bind(dn, letter_password(letters / "pemkot-contoh" / "mailboxes" / "sekda.md"))
+    # add outside the file: created with a letter, then reported as unmanaged by plan
+    r = run(["mailbox", "add", "humas@contohkota.go.id", "--name", "Tim Humas", "--title", "Humas", "-c", config,
+             "--letters", letters], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    humas = letters / "pemkot-contoh" / "mailboxes" / "humas.md"
+    assert slapd.can_bind(f"uid=humas,ou=contohkota.go.id,{base}", letter_password(humas))
+    assert "humas@contohkota.go.id" in plan_json(config, ldap_env)["unmanaged"]
+    listed = run(["mailbox", "list", "-c", config, "--agency", "pemkot-contoh", "--format", "json"], env=ldap_env)
+    assert [m["address"] for m in json.loads(listed.stdout)["mailboxes"]] == [
+        "arsip@contohkota.go.id", "humas@contohkota.go.id", "sekda@contohkota.go.id", "walikota@contohkota.go.id"]
+    # errors: unknown mailbox (1), quota on a profile that has none (2), bad address (2)
+    missing = run(["mailbox", "show", "tidakada@contohkota.go.id", "-c", config], env=ldap_env)
+    assert missing.exit_code == 1 and "no mailbox tidakada@contohkota.go.id" in missing.stderr
+    quota = run(["mailbox", "set-quota", "sekda@contohkota.go.id", "100", "-c", config], env=ldap_env)
+    assert quota.exit_code == 2 and "profile inetorgperson does not store quotas" in quota.stderr
+    bad = run(["mailbox", "show", "x)(uid=*@contohkota.go.id", "-c", config], env=ldap_env)
+    assert bad.exit_code == 2 and "invalid local part" in bad.stderr
+
+
+def test_mailboxes_removed_from_the_file_need_prune(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    base = ldap_env["MAILPROV_BASE_DN"]
+    assert run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env).exit_code == 0
+    write_config(tmp_path, AGENCIES.split("  - id: dinas-lain")[0].replace(
+        "      - {local: arsip, name: Agus Wibowo, title: Arsiparis, active: false}\n", ""))
+    plan = plan_json(config, ldap_env)
+    assert plan["changes"] == []
+    assert sorted(plan["unmanaged"]) == ["arsip@contohkota.go.id", "lain.jatimprov.go.id"]
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env)
+    assert r.exit_code == 0 and slapd.count(base, "(uid=arsip)") == 1
+    r = run(["apply", "-c", config, "--yes", "--prune", "--letters", tmp_path / "l"], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert slapd.count(base, "(uid=arsip)") == 0
+    assert slapd.count(base, "(ou=lain.jatimprov.go.id)") == 0
+    assert slapd.count(base, "(uid=walikota)") == 1
+
+
+def test_apply_refuses_without_yes_off_a_terminal(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    r = run(["apply", "-c", config, "--letters", tmp_path / "l"], env=ldap_env, input="y\n")
+    assert r.exit_code == 2
+    assert "refusing to apply without --yes" in r.stderr
+    assert slapd.count(ldap_env["MAILPROV_BASE_DN"]) == 1  # only the empty base
+    assert not (tmp_path / "l").exists()
+
+
+def test_invalid_configuration_writes_nothing(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    config = write_config(tmp_path, AGENCIES.replace("local: sekda", "local: 'se kda'"))
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env)
+    assert r.exit_code == 2
+    assert re.search(r"domains\.yaml:\d+: .*invalid local part 'se kda'", r.stderr)
+    assert slapd.count(ldap_env["MAILPROV_BASE_DN"]) == 1
+    assert not (tmp_path / "l").exists()
+
+
+def test_library_plan_against_the_directory(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path), ldap_env)
+    with open_directory(config.directory, INETORGPERSON, ldap_env) as directory:
+        snapshot = directory.snapshot(list(config.agencies), whole=True)
+        plan = build_plan(list(config.agencies), snapshot, INETORGPERSON, config.directory.base_dn)
+    assert plan.summary["create"] == 6
+    assert [c.kind for c in plan.changes] == ["domain", "domain", "mailbox", "mailbox", "mailbox", "mailbox"]
+
+
+@pytest.mark.parametrize("scheme", ["ssha512", "argon2"])
+def test_client_side_hashing_for_servers_without_password_modify(
+        slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path, scheme: str) -> None:
+    config = write_config(tmp_path, directory_extra=f"password_scheme: {scheme}\n")
+    base = ldap_env["MAILPROV_BASE_DN"]
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    stored = ldif_values(slapd, base, "(uid=walikota)", "userPassword")
+    # ldapsearch prints non-ASCII-safe values base64-encoded; hashes are plain ASCII
+    assert stored and stored[0].startswith("{" + scheme.upper() + "}")
+    password = letter_password(tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "walikota.md")
+    assert slapd.can_bind(f"uid=walikota,ou=contohkota.go.id,{base}", password)
+    assert not slapd.can_bind(f"uid=arsip,ou=contohkota.go.id,{base}",
+                              letter_password(tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "arsip.md"))

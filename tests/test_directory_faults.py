@@ -1,0 +1,184 @@
+"""Faults: server down, failover, credentials, TLS, secrets, and apply interrupted half-way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import ldap3
+import pytest
+
+from lab.slapd import Slapd, free_port, start_slapd
+
+from .configs import AGENCIES, write_config
+from .helpers import REPO, run
+from .test_directory import letter_password
+
+
+def test_server_down_is_one_line_and_exit_3(ldap_env: dict[str, str], tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    dead = f"ldap://127.0.0.1:{free_port()}"
+    r = run(["plan", "-c", config], env={**ldap_env, "MAILPROV_LDAP_URL": dead})
+    assert r.exit_code == 3, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: directory unreachable: {dead}: cannot connect")
+
+
+def test_failover_to_the_next_server_of_the_pool(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    pool = f"ldap://127.0.0.1:{free_port()}, {slapd.url}"
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env={**ldap_env, "MAILPROV_LDAP_URL": pool})
+    assert r.exit_code == 0, r.output
+    assert slapd.count(ldap_env["MAILPROV_BASE_DN"], "(objectClass=inetOrgPerson)") == 4
+
+
+def test_wrong_credentials_exit_2_without_the_password(ldap_env: dict[str, str], tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    secret = "Salah-Sandi-1234"
+    r = run(["--debug", "plan", "-c", config], env={**ldap_env, "MAILPROV_BIND_PASSWORD": secret})
+    assert r.exit_code == 2
+    assert "refused the bind as cn=provisioner,dc=mail,dc=go,dc=id (invalid credentials" in r.stderr
+    assert "Traceback" in r.stderr  # --debug shows where ...
+    assert secret not in r.output  # ... but never a password
+
+
+def test_missing_bind_password(ldap_env: dict[str, str], tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    env = {k: v for k, v in ldap_env.items() if k != "MAILPROV_BIND_PASSWORD"}
+    r = run(["plan", "-c", config], env=env)
+    assert r.exit_code == 2
+    assert r.stderr.strip() == ("error: no bind password: set $MAILPROV_BIND_PASSWORD or bind_password_file "
+                                "(or run on a terminal to be asked)")
+
+
+def test_bind_password_from_a_file(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    secret = tmp_path / "bind.secret"
+    secret.write_text(slapd.bind_password + "\n")
+    secret.chmod(0o600)
+    config = write_config(tmp_path, directory_extra=f"bind_password_file: {secret}\n")
+    env = {k: v for k, v in ldap_env.items() if k != "MAILPROV_BIND_PASSWORD"}
+    r = run(["plan", "-c", config], env=env)
+    assert r.exit_code == 0, r.output
+    assert "warning" not in r.stderr
+    secret.chmod(0o644)
+    assert "readable by other users" in run(["plan", "-c", config], env=env).stderr
+
+
+def test_ldaps_and_starttls_verify_the_certificate(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    ldaps = {**ldap_env, "MAILPROV_LDAP_URL": slapd.ldaps_url}
+    assert run(["plan", "-c", config], env=ldaps).exit_code == 0
+    starttls = {**ldap_env, "MAILPROV_LDAP_URL": f"ldap://localhost:{slapd.port}", "MAILPROV_START_TLS": "true"}
+    assert run(["plan", "-c", config], env=starttls).exit_code == 0
+    wrong_ca = str(slapd.root / "tls" / "other-ca.pem")
+    for env in (ldaps, starttls):
+        r = run(["plan", "-c", config], env={**env, "MAILPROV_CA_FILE": wrong_ca})
+        assert r.exit_code == 2, r.output
+        assert "TLS certificate verification failed" in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+    # the name must match too: the certificate is for localhost and 127.0.0.1, not for another name
+    r = run(["plan", "-c", config], env={**ldaps, "MAILPROV_LDAP_URL": f"ldaps://127.0.0.2:{slapd.tls_port}"})
+    assert r.exit_code == 2 and "TLS certificate verification failed" in r.stderr
+    # only an explicit setting turns verification off, and it says so
+    r = run(["plan", "-c", config], env={**ldaps, "MAILPROV_CA_FILE": wrong_ca, "MAILPROV_TLS_VERIFY": "false"})
+    assert r.exit_code == 0, r.output
+    assert "warning: TLS certificate verification is OFF" in r.stderr
+    missing = run(["plan", "-c", config], env={**ldaps, "MAILPROV_CA_FILE": str(tmp_path / "nope.pem")})
+    assert missing.exit_code == 2 and "does not exist" in missing.stderr
+
+
+# -- interrupted apply -----------------------------------------------------------------
+
+BULK = 3000
+
+
+@pytest.fixture
+def own_slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
+    """A slapd of this test's own: it gets killed."""
+    server = start_slapd(tmp_path_factory.mktemp("own") / "ldap")
+    yield server
+    server.stop()
+
+
+def _bulk_config(folder: Path) -> Path:
+    staff = folder / "staff.csv"
+    rows = ["local,name,title,employee_id,quota_mb,aliases,active"]
+    rows += [f"pegawai{i:05d},Pegawai Nomor {i},Staf,{199001012015031000 + i},,," for i in range(BULK)]
+    staff.write_text("\n".join(rows) + "\n")
+    agencies = AGENCIES.replace("    mailboxes:\n      - {local: walikota",
+                                "    mailboxes_csv: staff.csv\n    mailboxes:\n      - {local: walikota", 1)
+    return write_config(folder, agencies)
+
+
+def _apply_process(config: Path, letters: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    full = {**os.environ, **env, "COLUMNS": "160"}
+    return subprocess.Popen([sys.executable, "-m", "mailprov", "apply", "-c", str(config), "--yes", "--letters",
+                             str(letters)], env=full, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _wait_for_letters(folder: Path, count: int, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if folder.is_dir() and sum(1 for _ in folder.glob("*.md")) >= count:
+            return
+        time.sleep(0.005)
+    raise AssertionError("apply finished or stalled before it could be interrupted")
+
+
+def _check_converged(server: Slapd, base: str, letters: Path) -> None:
+    """Every mailbox exists once and the password in its letter binds."""
+    out = server.ldap("ldapsearch", "-LLL", "-b", base, "(objectClass=inetOrgPerson)", "uid")
+    uids = [line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("uid: ")]
+    assert len(uids) == len(set(uids)) == BULK + 3 + 1
+    conn = ldap3.Connection(ldap3.Server(server.url, get_info=ldap3.NONE), raise_exceptions=False)
+    conn.open()
+    folder = letters / "pemkot-contoh" / "mailboxes"
+    refused = []
+    for path in sorted(folder.glob("*.md")):
+        local = path.stem
+        if local == "arsip":  # disabled: refusing its bind is the point
+            continue
+        dn = f"uid={local},ou=contohkota.go.id,{base}"
+        if not conn.rebind(dn, letter_password(path)):
+            refused.append(local)
+    conn.unbind()
+    assert len(list(folder.glob("*.md"))) == BULK + 3
+    assert refused == []
+
+
+def test_apply_killed_with_the_server_finishes_on_rerun(own_slapd: Slapd, tmp_path: Path) -> None:
+    config = _bulk_config(tmp_path)
+    env = own_slapd.env()
+    letters = tmp_path / "letters"
+    proc = _apply_process(config, letters, env)
+    _wait_for_letters(letters / "pemkot-contoh" / "mailboxes", 400, proc)
+    own_slapd.kill()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert "stopped: directory connection lost" in out, out
+    own_slapd.start()
+    rerun = run(["apply", "-c", config, "--yes", "--letters", letters], env=env)
+    assert rerun.exit_code == 0, rerun.output
+    _check_converged(own_slapd, env["MAILPROV_BASE_DN"], letters)
+    assert run(["plan", "-c", config, "--format", "json"], env=env).stdout.count('"action"') == 0
+
+
+def test_apply_interrupted_with_ctrl_c_finishes_on_rerun(own_slapd: Slapd, tmp_path: Path) -> None:
+    config = _bulk_config(tmp_path)
+    env = own_slapd.env()
+    letters = tmp_path / "letters"
+    proc = _apply_process(config, letters, env)
+    _wait_for_letters(letters / "pemkot-contoh" / "mailboxes", 400, proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "stopped: interrupted" in out
+    rerun = run(["apply", "-c", config, "--yes", "--letters", letters], env=env)
+    assert rerun.exit_code == 0, rerun.output
+    _check_converged(own_slapd, env["MAILPROV_BASE_DN"], letters)

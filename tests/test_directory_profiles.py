@@ -1,0 +1,140 @@
+"""The iredmail profile, profiles written in YAML, and escaping, against the real lab slapd."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+from lab.slapd import Slapd
+
+from .configs import AGENCIES, write_config
+from .helpers import run
+from .test_directory import ldif_values, letter_password, plan_json
+
+
+def test_iredmail_profile(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    agencies = AGENCIES.replace("aliases: [setda]}", "aliases: [setda, sekretariat], quota_mb: 10240}")
+    config = write_config(tmp_path, agencies, directory_extra="profile: iredmail\n")
+    base = ldap_env["MAILPROV_BASE_DN"]
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert "does not store" not in r.stdout
+    dn = f"mail=sekda@contohkota.go.id,ou=Users,domainName=contohkota.go.id,{base}"
+    assert slapd.count(dn, "(objectClass=mailUser)") == 1
+    assert ldif_values(slapd, dn, "(objectClass=*)", "mailQuota") == [str(10240 * 1024 * 1024)]
+    assert sorted(ldif_values(slapd, dn, "(objectClass=*)", "shadowAddress")) == [
+        "sekretariat@contohkota.go.id", "setda@contohkota.go.id"]
+    assert ldif_values(slapd, dn, "(objectClass=*)", "accountStatus") == ["active"]
+    assert "imapsecured" in ldif_values(slapd, dn, "(objectClass=*)", "enabledService")
+    assert ldif_values(slapd, base, "(mail=arsip@contohkota.go.id)", "accountStatus") == ["disabled"]
+    assert ldif_values(slapd, base, "(domainName=contohkota.go.id)", "accountStatus") == ["active"]
+    assert slapd.can_bind(dn, letter_password(tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "sekda.md"))
+    # the mailbox is found through an alias too, and quota is changed in bytes
+    shown = run(["mailbox", "show", "setda@contohkota.go.id", "-c", config, "--format", "json"], env=ldap_env)
+    assert json.loads(shown.stdout)["quota_mb"] == 10240
+    r = run(["mailbox", "set-quota", "sekda@contohkota.go.id", "20480", "-c", config], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert ldif_values(slapd, dn, "(objectClass=*)", "mailQuota") == [str(20480 * 1024 * 1024)]
+    # the file says 10240: plan puts it back
+    (change,) = plan_json(config, ldap_env)["changes"]
+    assert change["attributes"] == {"mailQuota": {"old": [str(20480 * 2 ** 20)], "new": [str(10240 * 2 ** 20)]}}
+    r = run(["mailbox", "disable", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
+    assert ldif_values(slapd, dn, "(objectClass=*)", "accountStatus") == ["disabled"]
+
+
+NASTY_NAME = 'Budi, "Jr" + <Tim>; a=b \\ *(x)* Ñoño'
+CN_PROFILE = """\
+profile:
+  domain: {rdn: ou, object_classes: [top, organizationalUnit], attributes: {name: description}}
+  mailbox:
+    rdn: cn
+    object_classes: [top, person, organizationalPerson, inetOrgPerson]
+    attributes: {address: mail, local: uid, name: cn, surname: sn, title: title}
+"""
+
+
+def test_names_with_special_characters_round_trip(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    base = f"ou=Dinas \\2C Kota \\22Contoh\\22 \\2B Ñ,{ldap_env['MAILPROV_BASE_DN']}"
+    # LDIF carries non-ASCII values in base64
+    dn64 = base64.b64encode(base.encode()).decode()
+    ou64 = base64.b64encode('Dinas , Kota "Contoh" + Ñ'.encode()).decode()
+    slapd.ldap("ldapadd", input_text=f"dn:: {dn64}\nobjectClass: organizationalUnit\nou:: {ou64}\n", admin=True)
+    env = {**ldap_env, "MAILPROV_BASE_DN": base}
+    agencies = f"""\
+agencies:
+  - id: pemkot-contoh
+    name: 'Pemkot (Contoh) *; <b>'
+    domain: contohkota.go.id
+    mailboxes:
+      - {{local: budi, name: '{NASTY_NAME.replace("'", "''")}', title: 'Kepala \\ Bagian (Umum)'}}
+      - {{local: other, name: Budi Lain}}
+"""
+    config = write_config(tmp_path, agencies, directory_extra=CN_PROFILE)
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=env)
+    assert r.exit_code == 0, r.output
+    # the DN slapd stores holds the name, escaped
+    out = slapd.ldap("ldapsearch", "-LLL", "-b", base, "(uid=budi)", "1.1")
+    dn_line = next(line for line in out.splitlines() if line.startswith("dn"))
+    assert dn_line.startswith("dn:: ")  # non-ASCII: ldapsearch prints it base64
+    assert ldif_values(slapd, base, "(uid=budi)", "cn") == [NASTY_NAME]
+    assert ldif_values(slapd, base, "(uid=budi)", "sn") == ["Ñoño"]
+    # read back through mailprov: same name, found by a filter full of special characters
+    shown = run(["mailbox", "show", "budi@contohkota.go.id", "-c", config, "--format", "json"], env=env)
+    assert shown.exit_code == 0, shown.output
+    info = json.loads(shown.stdout)
+    assert info["name"] == NASTY_NAME and info["title"] == "Kepala \\ Bagian (Umum)"
+    listed = run(["mailbox", "list", "-c", config, "--name", '*(x)* Ñ', "--format", "json"], env=env)
+    assert [m["address"] for m in json.loads(listed.stdout)["mailboxes"]] == ["budi@contohkota.go.id"]
+    password = letter_password(tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "budi.md")
+    assert slapd.can_bind(info["dn"], password)
+    # DNs compare equal however the server escapes them: nothing to do on a re-run
+    assert plan_json(config, env)["changes"] == []
+    r = run(["mailbox", "reset-password", "budi@contohkota.go.id", "-c", config, "--letters", tmp_path / "l"], env=env)
+    assert r.exit_code == 0, r.output
+    assert slapd.can_bind(info["dn"], letter_password(tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "budi.md"))
+
+
+POSIX_PROFILE = """\
+profile:
+  domain: {rdn: ou, object_classes: [top, organizationalUnit], attributes: {name: description}}
+  mailbox:
+    rdn: uid
+    object_classes: [top, inetOrgPerson, posixAccount]
+    attributes: {address: mail, local: uid, name: cn, surname: sn, employee_id: uidNumber}
+    static: {gidNumber: ["5000"], homeDirectory: [/var/vmail]}
+  status: {}
+"""
+
+
+def test_schema_violation_on_one_entry_does_not_stop_the_others(slapd: Slapd, ldap_env: dict[str, str],
+                                                               tmp_path: Path) -> None:
+    agencies = """\
+agencies:
+  - id: pemkot-contoh
+    name: Pemerintah Kota Contoh
+    domain: contohkota.go.id
+    mailboxes:
+      - {local: satu, name: Satu Orang, employee_id: "10001"}
+      - {local: dua, name: Dua Orang, employee_id: "bukan-angka"}
+      - {local: tiga, name: Tiga Orang, employee_id: "10003"}
+"""
+    config = write_config(tmp_path, agencies, directory_extra=POSIX_PROFILE)
+    base = ldap_env["MAILPROV_BASE_DN"]
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l", "--format", "json"], env=ldap_env)
+    assert r.exit_code == 1, r.output
+    report = json.loads(r.stdout)
+    assert report["summary"]["create"] == 3 and report["summary"]["failed"] == 1
+    (failed,) = [c for c in report["changes"] if c["status"] == "failed"]
+    assert failed["address"] == "dua@contohkota.go.id"
+    assert failed["message"].startswith("invalidAttributeSyntax")
+    assert "dua@contohkota.go.id" in r.stderr and "invalidAttributeSyntax" in r.stderr
+    assert sorted(ldif_values(slapd, base, "(objectClass=posixAccount)", "uid")) == ["satu", "tiga"]
+    assert not (tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "dua.md").exists()
+    for local in ("satu", "tiga"):
+        path = tmp_path / "l" / "pemkot-contoh" / "mailboxes" / f"{local}.md"
+        assert slapd.can_bind(f"uid={local},ou=contohkota.go.id,{base}", letter_password(path))
+    # the operator fixes the file; the re-run creates only the missing one
+    write_config(tmp_path, agencies.replace("bukan-angka", "10002"), directory_extra=POSIX_PROFILE)
+    plan = plan_json(config, ldap_env)
+    assert [(c["action"], c.get("address")) for c in plan["changes"]] == [("create", "dua@contohkota.go.id")]

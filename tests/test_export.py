@@ -1,0 +1,69 @@
+"""``directory export`` as LDIF and CSV, and what plan/apply print, against the lab slapd."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from pathlib import Path
+
+from lab.slapd import Slapd
+from mailprov.directory import Found
+from mailprov.export import ldif
+
+from .configs import write_config
+from .helpers import run
+from .test_directory import letter_password
+
+
+def test_ldif_folds_and_base64_encodes() -> None:
+    entry = Found("uid=a,ou=x", {"objectClass": ["inetOrgPerson"], "cn": ["Ñoño"], "description": ["x" * 100],
+                                 "title": [" lead"], "userPassword": ["{SSHA}abc"]})
+    text = "".join(ldif([entry]))
+    assert text.startswith("version: 1\n\ndn: uid=a,ou=x\nobjectClass: inetOrgPerson\n")
+    assert f"cn:: {base64.b64encode('Ñoño'.encode()).decode()}" in text
+    assert "title:: " in text
+    assert "description: " + "x" * 63 + "\n " + "x" * 37 in text
+    assert "userPassword" not in text
+    assert "userPassword: {SSHA}abc" in "".join(ldif([entry], include_password_hashes=True))
+
+
+def test_export_ldif_and_csv_through_the_cli(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    assert run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env).exit_code == 0
+    r = run(["directory", "export", "-c", config, "--format", "ldif"], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert r.stdout.count("\ndn: ") == 1 + 2 + 4  # the base, two domains, four mailboxes
+    assert "mail: walikota@contohkota.go.id" in r.stdout and "userPassword" not in r.stdout
+    # the LDIF loads back into an empty subtree with OpenLDAP's own ldapadd
+    target = slapd.new_base("reimport")
+    unfolded = r.stdout.replace("\n ", "")  # RFC 2849 continuation lines
+    assert all(len(line) <= 76 for line in r.stdout.splitlines())
+    reimport = unfolded.replace(ldap_env["MAILPROV_BASE_DN"], target).split("\n\n", 2)[2]  # minus version, base
+    slapd.ldap("ldapadd", input_text=reimport, admin=True)
+    assert slapd.count(target, "(objectClass=inetOrgPerson)") == 4
+    out = tmp_path / "mailboxes.csv"
+    r = run(["directory", "export", "-c", config, "--format", "csv", "--output", out], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert len(rows) == 4
+    arsip = next(row for row in rows if row["local"] == "arsip")
+    assert arsip["active"] == "false" and arsip["domain"] == "contohkota.go.id" and arsip["quota_mb"] == ""
+
+
+def test_plan_table_and_apply_output_never_show_passwords(slapd: Slapd, ldap_env: dict[str, str],
+                                                          tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    r = run(["plan", "-c", config], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert "│ create │ mailbox │ walikota@contohkota.go.id" in r.stdout
+    assert "summary: 6 create, 0 modify, 0 disable, 0 enable, 0 delete, 0 unchanged, 0 unmanaged" in r.stdout
+    assert "note: profile inetorgperson does not store quota_mb or aliases" in r.stdout
+    r = run(["--debug", "apply", "-c", config, "--yes", "--letters", tmp_path / "l", "--format", "json"],
+            env=ldap_env)
+    assert r.exit_code == 0, r.output
+    folder = tmp_path / "l" / "pemkot-contoh" / "mailboxes"
+    for path in folder.glob("*.md"):
+        assert letter_password(path) not in r.output
+    assert ldap_env["MAILPROV_BIND_PASSWORD"] not in r.output
+    assert '"password": "generated"' in r.stdout

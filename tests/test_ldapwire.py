@@ -1,0 +1,68 @@
+"""The BER encoder of apply's pipeline, checked against ldap3's own ASN.1 definitions (pyasn1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ldap3.protocol.rfc4511 import LDAPMessage
+from pyasn1.codec.ber import decoder, encoder
+from pyasn1.type import univ
+
+from mailprov import ldapwire as wire
+
+
+def _decode(data: bytes) -> Any:
+    message, rest = decoder.decode(data, asn1Spec=LDAPMessage())
+    assert rest == b""
+    return message
+
+
+def test_add_request_decodes_with_an_independent_asn1_implementation() -> None:
+    attrs = {"objectClass": ["top", "inetOrgPerson"], "cn": ["Bùdi \"Jr\", (x)"], "empty": [], "sn": ["S" * 300]}
+    message = _decode(wire.encode_add(1_000_001, "uid=a\\,b,ou=x.go.id", attrs))
+    assert int(message["messageID"]) == 1_000_001
+    add = message["protocolOp"]["addRequest"]
+    assert str(add["entry"]) == "uid=a\\,b,ou=x.go.id"
+    decoded = {str(a["type"]): [bytes(v).decode() for v in a["vals"]] for a in add["attributes"]}
+    assert decoded == {"objectClass": ["top", "inetOrgPerson"], "cn": ["Bùdi \"Jr\", (x)"], "sn": ["S" * 300]}
+
+
+def test_modify_delete_and_password_modify_requests() -> None:
+    changes = [(wire.MOD_REPLACE, "title", ["Kepala"]), (wire.MOD_DELETE, "pwdAccountLockedTime", []),
+               (wire.MOD_ADD, "objectClass", ["mailUser"])]
+    modify = _decode(wire.encode_modify(7, "uid=a,ou=x", changes))["protocolOp"]["modifyRequest"]
+    got = [(int(c["operation"]), str(c["modification"]["type"]), [bytes(v).decode() for v in c["modification"]["vals"]])
+           for c in modify["changes"]]
+    assert got == [(2, "title", ["Kepala"]), (1, "pwdAccountLockedTime", []), (0, "objectClass", ["mailUser"])]
+    delete = _decode(wire.encode_delete(8, "uid=a,ou=x"))["protocolOp"]["delRequest"]
+    assert str(delete) == "uid=a,ou=x"
+    ext = _decode(wire.encode_password_modify(9, "uid=a,ou=x", "Rahasia#123"))["protocolOp"]["extendedReq"]
+    assert str(ext["requestName"]) == wire.PASSWD_MODIFY_OID
+    value = bytes(ext["requestValue"])
+    assert b"uid=a,ou=x" in value and b"Rahasia#123" in value
+
+
+def _response(message_id: int, tag: int, code: int, diagnostic: str = "") -> bytes:
+    body: bytes = (encoder.encode(univ.Enumerated(code)) + encoder.encode(univ.OctetString(b"")) +
+            encoder.encode(univ.OctetString(diagnostic.encode())))
+    op = bytes([tag]) + bytes([len(body)]) + body
+    mid: bytes = encoder.encode(univ.Integer(message_id))
+    inner = mid + op
+    return bytes([0x30, len(inner)]) + inner
+
+
+def test_results_are_split_and_decoded_from_a_stream() -> None:
+    stream = bytearray(_response(1_000_002, 0x69, 0) + _response(1_000_003, 0x69, 68, "Already exists"))
+    partial = _response(1_000_004, 0x78, 0)
+    stream += partial[:5]
+    messages = wire.split_messages(stream)
+    assert len(messages) == 2
+    assert bytes(stream) == partial[:5]  # the incomplete message waits for more bytes
+    first, second = (wire.decode_result(m) for m in messages)
+    assert (first.message_id, first.operation, first.ok) == (1_000_002, "add", True)
+    assert second.code == 68 and second.describe() == "entryAlreadyExists: Already exists"
+
+
+def test_notice_of_disconnection_is_recognised() -> None:
+    notice = wire.decode_result(_response(0, 0x78, 52, "shutting down"))
+    assert notice.operation == "disconnect"

@@ -1,0 +1,78 @@
+"""DN and filter escaping, addresses, generated passwords and client-side hashes."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import pytest
+
+from mailprov.addresses import AddressError, check_local, split_address, to_a_label, to_unicode
+from mailprov.ldapnames import escape_dn_value, escape_filter_value, normalize_dn, parent_dn, split_dn
+from mailprov.passwords import ALPHABET, DIGITS, LOWER, SYMBOLS, UPPER, argon2, generate, ssha512
+
+NASTY = 'Budi, "Jr" + <Tim> ; a=b \\ *(x)* Ñoño #1 '
+
+
+def test_dn_escaping_round_trips_through_the_parser() -> None:
+    value = NASTY
+    dn = f"cn={escape_dn_value(value)},ou=x\\2Cy,dc=go"
+    assert split_dn(dn) == [[("cn", value)], [("ou", "x,y")], [("dc", "go")]]
+    assert escape_dn_value("#lead") == "\\#lead" and escape_dn_value(" pad ") == "\\ pad\\ "
+    assert parent_dn(dn) == "ou=x\\2Cy,dc=go"
+
+
+def test_normalized_dns_compare_escapings_and_case() -> None:
+    assert normalize_dn("UID=Budi\\2C Jr,OU=X.go.id") == normalize_dn("uid=budi\\, jr,ou=x.go.id")
+    assert normalize_dn("cn=a+sn=b,dc=x") == normalize_dn("sn=B+cn=A,dc=x")
+
+
+def test_filter_escaping() -> None:
+    assert escape_filter_value("x)(uid=*") == "x\\29\\28uid=\\2a"
+    assert escape_filter_value("a\\b\x00") == "a\\5cb\\00"
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("Médan.go.id", "xn--mdan-bpa.go.id"), ("ProbolinggoKota.GO.ID.", "probolinggokota.go.id"),
+    ("dinas.xn--mdan-bpa.go.id", "dinas.xn--mdan-bpa.go.id"),
+])
+def test_domains_become_a_labels(given: str, expected: str) -> None:
+    assert to_a_label(given) == expected
+    assert to_unicode(to_a_label("médan.go.id")) == "médan.go.id"
+
+
+@pytest.mark.parametrize("bad", ["x)(uid=*", "budi santoso", ".budi", "budi.", "a..b", "búdi", "a+b", "", "a" * 65])
+def test_bad_local_parts(bad: str) -> None:
+    with pytest.raises(AddressError):
+        check_local(bad)
+
+
+def test_addresses_are_normalised() -> None:
+    assert split_address("Budi.Santoso@Médan.go.id") == ("budi.santoso", "xn--mdan-bpa.go.id")
+    with pytest.raises(AddressError):
+        split_address("no-at-sign")
+
+
+def test_generated_passwords() -> None:
+    seen = set()
+    for _ in range(200):
+        pw = generate(16)
+        assert len(pw) == 16 and set(pw) <= set(ALPHABET)
+        assert all(set(pw) & set(group) for group in (UPPER, LOWER, DIGITS, SYMBOLS))
+        assert not set(pw) & set("0Oo1lI")
+        seen.add(pw)
+    assert len(seen) == 200
+    assert len(generate(8)) == 16  # never shorter than the minimum
+
+
+def test_ssha512_is_what_pw_sha2_reads() -> None:
+    hashed = ssha512("Rahasia#2026")
+    raw = base64.b64decode(hashed.removeprefix("{SSHA512}"))
+    digest, salt = raw[:64], raw[64:]
+    assert hashlib.sha512(b"Rahasia#2026" + salt).digest() == digest
+    assert ssha512("Rahasia#2026") != hashed  # salted
+
+
+def test_argon2_is_a_phc_string() -> None:
+    hashed = argon2("Rahasia#2026")
+    assert hashed.startswith("{ARGON2}$argon2id$")

@@ -1,0 +1,159 @@
+"""The plan diff as a pure function: snapshots written by hand, no server."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from mailprov.model import Agency, Contact, Mailbox
+from mailprov.plan import DomainState, Snapshot, build_plan, diff_attributes
+from mailprov.profiles import INETORGPERSON, IREDMAIL, PPOLICY_PERMANENT_LOCK, Profile
+
+BASE = "ou=domains,dc=mail,dc=go,dc=id"
+
+
+def agency(*mailboxes: Mailbox, domain: str = "contoh.go.id") -> Agency:
+    return Agency(id="contoh", name="Pemkot Contoh", domain=domain, domain_display=domain, contact=Contact("X"),
+                  quota_mb=2048, language="id", mailboxes=mailboxes)
+
+
+def mbox(local: str, **kw: object) -> Mailbox:
+    fields: dict[str, object] = {"name": "Budi Santoso", "title": "Staf", "domain": "contoh.go.id"}
+    fields.update(kw)
+    return Mailbox(local=local, **fields)  # type: ignore[arg-type]
+
+
+def existing(profile_entry: dict[str, list[str]], password: bool = True) -> dict[str, list[str]]:
+    entry = dict(profile_entry)
+    if password:
+        entry["userPassword"] = ["{SSHA}x"]
+    return entry
+
+
+def snapshot_of(ag: Agency, prof: Profile = INETORGPERSON, password: bool = True) -> Snapshot:
+    state = DomainState(ag.domain, entry=prof.domain_entry(ag), container=bool(prof.mailbox_container))
+    for m in ag.mailboxes:
+        state.mailboxes[m.address] = (prof.mailbox_dn(BASE, m, ag.name),
+                                      existing(prof.mailbox_entry(m, ag.name), password))
+    return Snapshot(domains={ag.domain: state})
+
+
+def test_empty_directory_plans_domain_then_mailboxes_in_order() -> None:
+    ag = agency(mbox("walikota"), mbox("sekda"))
+    plan = build_plan([ag], Snapshot(), INETORGPERSON, BASE)
+    assert [(c.action, c.kind) for c in plan.changes] == [("create", "domain"), ("create", "mailbox"),
+                                                           ("create", "mailbox")]
+    assert plan.changes[0].dn == "ou=contoh.go.id,ou=domains,dc=mail,dc=go,dc=id"
+    assert plan.changes[1].dn == "uid=walikota,ou=contoh.go.id,ou=domains,dc=mail,dc=go,dc=id"
+    assert all(c.set_password for c in plan.changes[1:])
+    assert plan.summary == {"create": 3, "modify": 0, "disable": 0, "enable": 0, "delete": 0, "unchanged": 0,
+                            "unmanaged": 0}
+
+
+def test_identical_directory_plans_nothing() -> None:
+    ag = agency(mbox("walikota"), mbox("sekda", active=False))
+    plan = build_plan([ag], snapshot_of(ag), INETORGPERSON, BASE)
+    assert plan.empty and plan.unchanged == 3
+
+
+def test_attribute_changes_are_listed_old_and_new() -> None:
+    ag = agency(mbox("walikota"))
+    snap = snapshot_of(ag)
+    changed = agency(mbox("walikota", title="Walikota", name="Budi Santoso Putra"))
+    plan = build_plan([changed], snap, INETORGPERSON, BASE)
+    (change,) = plan.changes
+    assert change.action == "modify" and not change.set_password
+    data = change.to_dict()
+    assert data["attributes"]["title"] == {"old": ["Staf"], "new": ["Walikota"]}
+    assert data["attributes"]["cn"] == {"old": ["Budi Santoso"], "new": ["Budi Santoso Putra"]}
+    assert data["attributes"]["sn"] == {"old": ["Santoso"], "new": ["Putra"]}
+    assert "password" not in data
+
+
+def test_removed_title_deletes_the_attribute() -> None:
+    ag = agency(mbox("walikota"))
+    plan = build_plan([agency(mbox("walikota", title=""))], snapshot_of(ag), INETORGPERSON, BASE)
+    assert plan.changes[0].modifications["title"].new == []
+
+
+def test_disable_and_enable_with_ppolicy_lock() -> None:
+    ag = agency(mbox("a"), mbox("b", active=False))
+    flipped = agency(mbox("a", active=False), mbox("b"))
+    plan = build_plan([flipped], snapshot_of(ag), INETORGPERSON, BASE)
+    actions = {c.address: (c.action, c.modifications["pwdAccountLockedTime"].new) for c in plan.changes}
+    assert actions == {"a@contoh.go.id": ("disable", [PPOLICY_PERMANENT_LOCK]), "b@contoh.go.id": ("enable", [])}
+
+
+def test_iredmail_quota_aliases_and_status() -> None:
+    ag = agency(mbox("a", quota_mb=1024, aliases=("x@contoh.go.id",)))
+    snap = snapshot_of(ag, IREDMAIL)
+    changed = agency(mbox("a", quota_mb=2048, aliases=("x@contoh.go.id", "y@contoh.go.id"), active=False))
+    (change,) = build_plan([changed], snap, IREDMAIL, BASE).changes
+    assert change.action == "disable"
+    mods = change.modifications
+    assert mods["mailQuota"].old == [str(1024 * 1024 * 1024)] and mods["mailQuota"].new == [str(2 * 1024 ** 3)]
+    assert sorted(mods["shadowAddress"].new) == ["x@contoh.go.id", "y@contoh.go.id"]
+    assert mods["accountStatus"].new == ["disabled"]
+
+
+def test_iredmail_plans_the_users_container() -> None:
+    ag = agency(mbox("a"))
+    plan = build_plan([ag], Snapshot(), IREDMAIL, BASE)
+    assert [(c.kind, c.dn) for c in plan.changes] == [
+        ("domain", "domainName=contoh.go.id,ou=domains,dc=mail,dc=go,dc=id"),
+        ("container", "ou=Users,domainName=contoh.go.id,ou=domains,dc=mail,dc=go,dc=id"),
+        ("mailbox", "mail=a@contoh.go.id,ou=Users,domainName=contoh.go.id,ou=domains,dc=mail,dc=go,dc=id"),
+    ]
+
+
+def test_multi_valued_order_and_extra_object_classes_are_not_changes() -> None:
+    desired = {"objectClass": ["inetOrgPerson", "mailUser"], "shadowAddress": ["a", "b"]}
+    actual = {"objectclass": ["mailUser", "inetOrgPerson", "shadowAccount"], "shadowAddress": ["b", "a"]}
+    assert diff_attributes(desired, actual) == {}
+    missing = diff_attributes(desired, {"objectClass": ["inetOrgPerson"], "shadowAddress": ["a", "b"]})
+    assert missing["objectClass"].new == ["inetOrgPerson", "mailUser"]
+
+
+def test_static_attributes_are_only_set_at_creation() -> None:
+    ag = agency(mbox("a"))
+    snap = snapshot_of(ag, IREDMAIL)
+    (_, entry) = snap.domains[ag.domain].mailboxes["a@contoh.go.id"]
+    entry["enabledService"] = ["mail", "smtp"]  # an operator removed IMAP for this account
+    assert build_plan([ag], snap, IREDMAIL, BASE).empty
+
+
+def test_mailbox_without_password_gets_one() -> None:
+    ag = agency(mbox("a"), mbox("b", active=False))
+    plan = build_plan([ag], snapshot_of(ag, password=False), INETORGPERSON, BASE)
+    (change,) = plan.changes  # the disabled one cannot log in anyway
+    assert change.address == "a@contoh.go.id" and change.action == "modify" and change.set_password
+    assert change.to_dict()["password"] == "generated"
+
+
+def test_mailboxes_missing_from_the_file_are_reported_not_deleted() -> None:
+    ag = agency(mbox("a"), mbox("b"))
+    snap = snapshot_of(ag)
+    plan = build_plan([agency(mbox("a"))], snap, INETORGPERSON, BASE)
+    assert plan.empty and plan.unmanaged == ["b@contoh.go.id"]
+    pruned = build_plan([agency(mbox("a"))], snap, INETORGPERSON, BASE, prune=True)
+    assert [(c.action, c.address) for c in pruned.changes] == [("delete", "b@contoh.go.id")]
+
+
+def test_domains_missing_from_the_file_are_pruned_children_first() -> None:
+    gone = agency(mbox("a"), domain="lama.go.id")
+    gone = replace(gone, mailboxes=(mbox("a", domain="lama.go.id"),))
+    snap = snapshot_of(gone, IREDMAIL)
+    snap.other_domains["lama.go.id"] = IREDMAIL.domain_dn(BASE, "lama.go.id")
+    assert build_plan([], snap, IREDMAIL, BASE).unmanaged == ["lama.go.id"]
+    plan = build_plan([], snap, IREDMAIL, BASE, prune=True)
+    assert [(c.action, c.kind) for c in plan.changes] == [("delete", "mailbox"), ("delete", "container"),
+                                                           ("delete", "domain")]
+    # with --agency, other domains are not this run's business
+    assert build_plan([], snap, IREDMAIL, BASE, prune=True, whole=False).empty
+
+
+def test_profile_note_for_unstored_fields() -> None:
+    ag = agency(mbox("a", aliases=("x@contoh.go.id",)))
+    plan = build_plan([ag], Snapshot(), INETORGPERSON, BASE)
+    assert plan.notes == ["profile inetorgperson does not store quota_mb or aliases: they are not written to the "
+                          "directory (1 mailbox(es) have aliases)"]
+    assert build_plan([ag], Snapshot(), IREDMAIL, BASE).notes == []
