@@ -13,6 +13,7 @@ inside the add, so the letter is written first and removed if the add fails.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,7 @@ class _Run:
         # ppolicy clears pwdAccountLockedTime whenever a password is set, so a
         # disabled mailbox is locked only after its first password
         self.relock = profile.status_modification(False) if profile.status_attribute is None else None
+        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="letters")
 
     @property
     def client(self) -> bool:
@@ -145,8 +147,12 @@ class _Run:
         return next(iter(self.relock)).lower() if self.relock else ""
 
     def _stage(self, items: list[_Item], encode: Callable[[_Item], bytes | None],
-               failed: Callable[[_Item, wire.Result], str]) -> list[_Item]:
-        """Send one request per item; return the items the directory accepted."""
+               failed: Callable[[_Item, wire.Result], str],
+               meanwhile: Callable[[], None] | None = None) -> list[_Item]:
+        """Send one request per item; return the items the directory accepted.
+
+        ``meanwhile`` runs while the directory works on the requests.
+        """
         requests = []
         for item in items:
             item.mid = self.pipeline.next_id()
@@ -155,7 +161,10 @@ class _Run:
                 item.mid = 0
             else:
                 requests.append((item.mid, data))
-        results = self.pipeline.run(requests)
+        sent = self.pipeline.send(requests)
+        if meanwhile is not None:
+            meanwhile()
+        results = self.pipeline.collect(sent)
         accepted = []
         for item in items:
             result = results.get(item.mid)
@@ -166,23 +175,40 @@ class _Run:
                 accepted.append(item)
         return accepted
 
-    def batch(self, outcomes: Sequence[Outcome]) -> None:
-        """Carry out one batch; a ``WireError`` leaves the batch's outcomes UNKNOWN."""
-        items = []
-        for outcome in outcomes:
-            item = _Item(outcome)
-            if outcome.change.set_password:
+    def prepare(self, outcomes: Sequence[Outcome]) -> _Batch:
+        """Generate the batch's passwords and start writing its letters in the background.
+
+        Called for batch N+1 while the directory still works on batch N, so
+        the (slow, on many disks) file creation overlaps the directory's work.
+        """
+        items = [_Item(outcome) for outcome in outcomes]
+        for item in items:
+            if item.outcome.change.set_password:
                 item.password = generate(self.password_length)
-                if self.client:  # the hash travels in the first request: letter first
-                    self._letter(item)
-            outcome.status = UNKNOWN
-            items.append(item)
-        done = self._stage(items, self._first_request, lambda item, result: result.describe())
+        letters = [self.pool.submit(self._letter, item) for item in items if item.password]
+        return _Batch(items, letters)
+
+    def abandon(self, batch: _Batch) -> None:
+        """A prepared batch that will not run: its letters hold passwords nobody set."""
+        for future in batch.letters:
+            future.cancel()
+        wait(batch.letters)
+        for item in batch.items:
+            self._discard(item)
+
+    def execute(self, batch: _Batch) -> None:
+        """Carry out one batch; a ``WireError`` leaves the batch's outcomes UNKNOWN."""
+        items = batch.items
+        for item in items:
+            item.outcome.status = UNKNOWN
+        if self.client:  # the hash travels in the first request: every letter first
+            batch.wait_letters()
+        # with the server scheme the entries are added while the letters are being written;
+        # the password each letter holds is set only after both are done
+        meanwhile = None if self.client else batch.wait_letters
+        done = self._stage(items, self._first_request, lambda item, result: result.describe(), meanwhile)
         with_password = [item for item in done if item.password]
         if not self.client and with_password:
-            # the entries exist now: each letter first, then the password it holds
-            for item in with_password:
-                self._letter(item)
             done_pw = self._stage(
                 with_password,
                 lambda item: wire.encode_password_modify(item.mid, item.outcome.change.dn, item.password or ""),
@@ -199,7 +225,17 @@ class _Run:
             done = [item for item in done if item not in to_lock] + locked
         for item in done:
             item.outcome.status = DONE
-        self.progress(len(outcomes))
+        self.progress(len(items))
+
+
+@dataclass
+class _Batch:
+    items: list[_Item]
+    letters: list[Future[None]]
+
+    def wait_letters(self) -> None:
+        for future in self.letters:
+            future.result()
 
 
 @dataclass(eq=False)
@@ -237,12 +273,22 @@ def apply_plan(plan: Plan, pipeline: wire.Pipeline, writer: MailboxLetterWriter,
     outcomes = [Outcome(change) for change in plan.changes]
     report = ApplyReport(outcomes)
     run = _Run(pipeline, writer, {a.id: a for a in agencies}, profile, scheme, password_length, progress)
+    batches = list(_batches(outcomes, batch_size))
+    upcoming: _Batch | None = None
     try:
-        for batch in _batches(outcomes, batch_size):
-            run.batch(batch)
+        current = run.prepare(batches[0]) if batches else None
+        for index in range(len(batches)):
+            assert current is not None
+            upcoming = run.prepare(batches[index + 1]) if index + 1 < len(batches) else None
+            run.execute(current)
+            current, upcoming = upcoming, None
     except wire.WireError as exc:
         report.stopped = f"directory connection lost: {exc}"
     except KeyboardInterrupt:
         report.stopped = "interrupted"
         report.interrupted = True
+    finally:
+        if upcoming is not None:
+            run.abandon(upcoming)
+        run.pool.shutdown(wait=True)
     return report

@@ -194,19 +194,25 @@ class Pipeline:
         return self._next_id
 
     def run(self, requests: Sequence[tuple[int, bytes]]) -> dict[int, Result]:
-        """Send ``(message_id, encoded)`` requests at once; wait for every answer.
+        """Send ``(message_id, encoded)`` requests at once; wait for every answer."""
+        return self.collect(self.send(requests))
+
+    def send(self, requests: Sequence[tuple[int, bytes]]) -> set[int]:
+        """Send requests without waiting; ``collect`` their answers later."""
+        if requests:
+            try:
+                self._sock.sendall(b"".join(data for _, data in requests))
+            except OSError as exc:
+                raise WireError(f"connection lost while sending: {exc}") from None
+        return {mid for mid, _ in requests}
+
+    def collect(self, wanted: set[int]) -> dict[int, Result]:
+        """Wait for the answers to ``wanted``.
 
         Raises ``WireError`` when the connection breaks: the answers already
         read are lost with it, which is why callers treat the batch's outcome
         as unknown and let the next plan find out.
         """
-        if not requests:
-            return {}
-        try:
-            self._sock.sendall(b"".join(data for _, data in requests))
-        except OSError as exc:
-            raise WireError(f"connection lost while sending: {exc}") from None
-        wanted = {mid for mid, _ in requests}
         results: dict[int, Result] = {}
         while wanted - results.keys():
             try:

@@ -20,15 +20,26 @@ ALPHABET = UPPER + LOWER + DIGITS + SYMBOLS
 MIN_LENGTH = 16
 
 
+def _uniform(alphabet: str, count: int) -> list[str]:
+    """``count`` characters drawn uniformly from ``alphabet`` (rejection sampling of random bytes)."""
+    limit = 256 - 256 % len(alphabet)
+    out: list[str] = []
+    while len(out) < count:
+        out += [alphabet[b % len(alphabet)] for b in secrets.token_bytes(2 * count) if b < limit]
+    return out[:count]
+
+
 def generate(length: int = MIN_LENGTH) -> str:
+    """A password of ``length`` (at least 16) with every character class present.
+
+    Drawn until all four classes appear, rather than forcing one of each into
+    fixed places, so every position stays uniform over the whole alphabet.
+    """
     length = max(length, MIN_LENGTH)
-    chars = [secrets.choice(group) for group in (UPPER, LOWER, DIGITS, SYMBOLS)]
-    chars += [secrets.choice(ALPHABET) for _ in range(length - len(chars))]
-    # shuffle with the CSPRNG so the class-guaranteed characters are not in front
-    for i in range(len(chars) - 1, 0, -1):
-        j = secrets.randbelow(i + 1)
-        chars[i], chars[j] = chars[j], chars[i]
-    return "".join(chars)
+    while True:
+        chars = _uniform(ALPHABET, length)
+        if all(any(c in group for c in chars) for group in (UPPER, LOWER, DIGITS, SYMBOLS)):
+            return "".join(chars)
 
 
 def ssha512(password: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,25 +14,33 @@ from pathlib import Path
 import ldap3
 import pytest
 
-from lab.slapd import Slapd, free_port, start_slapd
+from lab.slapd import Slapd, start_slapd
 
 from .configs import AGENCIES, write_config
 from .helpers import REPO, run
 from .test_directory import letter_password
 
 
-def test_server_down_is_one_line_and_exit_3(ldap_env: dict[str, str], tmp_path: Path) -> None:
+@pytest.fixture
+def dead() -> Iterator[str]:
+    """An LDAP URL where nothing answers: the port is held (bound, not listening) for the whole test."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"ldap://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_server_down_is_one_line_and_exit_3(ldap_env: dict[str, str], tmp_path: Path, dead: str) -> None:
     config = write_config(tmp_path)
-    dead = f"ldap://127.0.0.1:{free_port()}"
     r = run(["plan", "-c", config], env={**ldap_env, "MAILPROV_LDAP_URL": dead})
     assert r.exit_code == 3, r.output
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: directory unreachable: {dead}: cannot connect")
 
 
-def test_failover_to_the_next_server_of_the_pool(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+def test_failover_to_the_next_server_of_the_pool(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path,
+                                                 dead: str) -> None:
     config = write_config(tmp_path)
-    pool = f"ldap://127.0.0.1:{free_port()}, {slapd.url}"
+    pool = f"{dead}, {slapd.url}"
     r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env={**ldap_env, "MAILPROV_LDAP_URL": pool})
     assert r.exit_code == 0, r.output
     assert slapd.count(ldap_env["MAILPROV_BASE_DN"], "(objectClass=inetOrgPerson)") == 4

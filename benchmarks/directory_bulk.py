@@ -1,0 +1,193 @@
+"""10,000 mailboxes: `mailprov apply` against `ldapadd` of an equivalent LDIF, then a zero-change plan.
+
+Everything runs in one process against one lab slapd (started here, in a
+temporary folder): the same server, the same indexes, the same machine.
+
+Targets (issue 3): apply throughput >= 1.0x ldapadd; the zero-change plan of
+10,000 mailboxes under 3 s; its peak memory under 300 MB.
+
+Run: .venv/bin/python benchmarks/directory_bulk.py [--mailboxes N] [--agencies N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from lab.debian import ensure_lab_packages  # noqa: E402
+from lab.slapd import Slapd, start_slapd  # noqa: E402
+
+PLATFORM = """\
+platform:
+  name: Layanan Mail Multi Domain
+  mx: [mx1.mail.go.id, mx2.mail.go.id]
+  sending_ips: [203.0.113.10]
+  spf_include: _spf.mail.go.id
+  dkim: {selectors: [mmd2026]}
+  webmail_url: https://webmail.mail.go.id
+  imap_host: imap.mail.go.id
+  smtp_host: smtp.mail.go.id
+directory:
+  urls: ["ldap://127.0.0.1:1"]
+  base_dn: "ou=x,dc=mail,dc=go,dc=id"
+  bind_dn: "cn=provisioner,dc=mail,dc=go,dc=id"
+  password_scheme: SCHEME
+"""
+
+
+def write_config(folder: Path, mailboxes: int, agencies: int, scheme: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    per = mailboxes // agencies
+    lines = [PLATFORM.replace("SCHEME", scheme), "agencies:"]
+    for a in range(agencies):
+        csv_path = folder / f"staff{a}.csv"
+        rows = ["local,name,title,employee_id,quota_mb,aliases,active"]
+        rows += [f"pegawai{i:05d},Pegawai Nomor {i} Dinas {a},Pranata Komputer Ahli Pertama,"
+                 f"{199001012015031000 + i},,," for i in range(per)]
+        csv_path.write_text("\n".join(rows) + "\n")
+        lines += [f"  - id: dinas-{a:03d}", f"    name: Dinas Nomor {a}", f"    domain: dinas{a:03d}.kotabench.go.id",
+                  f"    mailboxes_csv: {csv_path.name}"]
+    path = folder / "domains.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def ssha(password: str) -> str:
+    salt = secrets.token_bytes(8)
+    return "{SSHA}" + base64.b64encode(hashlib.sha1(password.encode() + salt).digest() + salt).decode()
+
+
+def equivalent_ldif(base: str, mailboxes: int, agencies: int) -> str:
+    """The entries apply creates (inetorgperson profile), each with a hashed password."""
+    per = mailboxes // agencies
+    out = []
+    for a in range(agencies):
+        domain = f"dinas{a:03d}.kotabench.go.id"
+        ddn = f"ou={domain},{base}"
+        out.append(f"dn: {ddn}\nobjectClass: top\nobjectClass: organizationalUnit\nou: {domain}\n"
+                   f"description: Dinas Nomor {a}\n")
+        for i in range(per):
+            local = f"pegawai{i:05d}"
+            out.append(
+                f"dn: uid={local},{ddn}\nobjectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\n"
+                f"objectClass: inetOrgPerson\nuid: {local}\nmail: {local}@{domain}\ncn: Pegawai Nomor {i} Dinas {a}\n"
+                f"sn: {a}\ngivenName: Pegawai Nomor {i} Dinas\ndisplayName: Pegawai Nomor {i} Dinas {a}\n"
+                f"title: Pranata Komputer Ahli Pertama\nemployeeNumber: {199001012015031000 + i}\n"
+                f"o: Dinas Nomor {a}\nuserPassword: {ssha(secrets.token_urlsafe(12))}\n")
+    return "\n".join(out)
+
+
+def file_creation_us(folder: Path, count: int = 500) -> float:
+    """Microseconds to create one small 0600 file (the letters' file system)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    for i in range(count):
+        fd = os.open(folder / f"{i}.md", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, b"x" * 1200)
+        os.close(fd)
+    return (time.perf_counter() - start) / count * 1e6
+
+
+def timed_ldapadd(server: Slapd, ldif: str) -> float:
+    """Wall seconds of OpenLDAP's ldapadd loading ``ldif``."""
+    args = ["/usr/bin/ldapadd", "-x", "-H", server.url, "-D", server.bind_dn, "-y", str(server.root /
+                                                                                         "provisioner.secret")]
+    start = time.perf_counter()
+    proc = subprocess.run(args, input=ldif.encode(), capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"ldapadd failed ({proc.returncode}):\n{proc.stderr.decode()[-2000:]}")
+    return elapsed
+
+
+def apply_and_plan(server: Slapd, folder: Path, mailboxes: int, agencies: int, scheme: str,
+                   letters: Path) -> dict[str, float]:
+    base = server.new_base(f"bench-{scheme}-{letters.parent.name}")
+    config = write_config(folder / scheme, mailboxes, agencies, scheme)
+    env = {**os.environ, **server.env(), "MAILPROV_BASE_DN": base, "COLUMNS": "120"}
+    mailprov = str(Path(sys.executable).parent / "mailprov")
+    apply_s = _run_with_rusage([mailprov, "apply", "-c", str(config), "--yes", "--letters", str(letters)], env)[0]
+    created = server.count(base, "(objectClass=inetOrgPerson)")
+    if created != mailboxes:
+        raise SystemExit(f"apply created {created} mailboxes, expected {mailboxes}")
+    plan_s, plan_mb, out = _run_with_rusage([mailprov, "plan", "-c", str(config), "--format", "json"], env)
+    if '"changes": []' not in out:
+        raise SystemExit("the plan after apply is not empty")
+    return {"apply_s": apply_s, "plan_s": plan_s, "plan_mb": plan_mb}
+
+
+def _run_with_rusage(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall time, the child's own peak RSS (MB, from wait4) and its stdout."""
+    with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, env=env, stdout=out_file, stderr=err_file)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out_file.seek(0)
+        err_file.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(args[1:3])} failed ({proc.returncode}):\n{err_file.read().decode()[-2000:]}")
+        return elapsed, usage.ru_maxrss / 1024, out_file.read().decode()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mailboxes", type=int, default=10_000)
+    parser.add_argument("--agencies", type=int, default=10)
+    args = parser.parse_args()
+    ensure_lab_packages()
+    with tempfile.TemporaryDirectory(prefix="mailprov-bench-") as tmp:
+        folder = Path(tmp)
+        server = start_slapd(folder / "ldap")
+        try:
+            ldif_base = server.new_base("bench-ldapadd")
+            ldapadd_s = timed_ldapadd(server, equivalent_ldif(ldif_base, args.mailboxes, args.agencies))
+            results = {scheme: apply_and_plan(server, folder, args.mailboxes, args.agencies, scheme,
+                                              folder / f"letters-{scheme}" / "letters")
+                       for scheme in ("server", "ssha512")}
+            # the same run with the letters on tmpfs separates the directory's share from the disk's
+            shm = Path("/dev/shm")
+            if shm.is_dir():
+                with tempfile.TemporaryDirectory(dir=shm) as ram:
+                    results["server-tmpfs"] = apply_and_plan(server, folder, args.mailboxes, args.agencies, "server",
+                                                             Path(ram) / "letters")
+            letters_probe = file_creation_us(folder / "probe")
+        finally:
+            server.stop()
+    n = args.mailboxes
+    ldapadd_rate = n / ldapadd_s
+    print(f"{n} mailboxes in {args.agencies} domains, one lab slapd (OpenLDAP 2.5, mdb, ppolicy), 2 cores")
+    print(f"ldapadd (one at a time, C client, hashed userPassword in the LDIF): {ldapadd_s:6.2f} s "
+          f"{ldapadd_rate:7.0f} mailboxes/s")
+    for scheme, label in (("server", "server hashes via RFC 3062 Password Modify (default), 2 writes/mailbox"),
+                          ("ssha512", "client-side {SSHA512} in the add, 1 write/mailbox")):
+        r = results[scheme]
+        rate = n / r["apply_s"]
+        print(f"mailprov apply, {label}: {r['apply_s']:6.2f} s {rate:7.0f} mailboxes/s  "
+              f"ratio to ldapadd {rate / ldapadd_rate:.2f} (target >= 1.0)")
+    if "server-tmpfs" in results:
+        rate = n / results["server-tmpfs"]["apply_s"]
+        print(f"  the default run again with the letters on tmpfs: {results['server-tmpfs']['apply_s']:6.2f} s "
+              f"{rate:7.0f} mailboxes/s  ratio {rate / ldapadd_rate:.2f}")
+    print(f"  creating one file in the letters folder's file system costs {letters_probe:.0f} us here "
+          f"({letters_probe * n / 1e6:.1f} s for {n} letters, which ldapadd does not write)")
+    r = results["server"]
+    print(f"mailprov plan of {n} mailboxes, zero changes: {r['plan_s']:.2f} s (target < 3 s), "
+          f"peak memory {r['plan_mb']:.0f} MB (target < 300 MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
