@@ -22,6 +22,7 @@ FAULTS = {
     "no-mx": "no MX record",
     "null-mx": "a null MX (RFC 7505)",
     "mx-outside": "an extra MX outside the platform",
+    "mx-partial": "only the first of the platform's MX hosts",
     "spf-missing": "no SPF record",
     "spf-softfail": "SPF ends in ~all",
     "spf-neutral": "SPF ends in ?all",
@@ -34,6 +35,7 @@ FAULTS = {
     "dkim-weak": "a 1024-bit DKIM key",
     "dkim-mismatch": "a DKIM key that is not the platform's",
     "dkim-cname": "the DKIM selector is a CNAME to the platform's key",
+    "dkim-testing": "the DKIM key is flagged t=y (testing)",
     "dmarc-missing": "no DMARC record at the domain itself",
     "dmarc-none": "DMARC p=none",
     "dmarc-pct": "DMARC pct=50",
@@ -202,7 +204,8 @@ def _agency_records(zone: Zone, agency: Agency, config: Config, keys: dict[str, 
     if "null-mx" in wrong:
         zone.add("@", "MX", "0 .")
     elif "no-mx" not in wrong:
-        for index, host in enumerate(platform.mx):
+        hosts = platform.mx[:1] if "mx-partial" in wrong else platform.mx
+        for index, host in enumerate(hosts):
             zone.add("@", "MX", f"{10 * (index + 1)} {host}.")
         if "mx-outside" in wrong:
             zone.add("@", "MX", f"50 mail.{agency.domain}.")
@@ -227,7 +230,8 @@ def _agency_records(zone: Zone, agency: Agency, config: Config, keys: dict[str, 
             value = rsa_public_key_b64(1024)
         elif "dkim-mismatch" in wrong:
             value = rsa_public_key_b64(2048)
-        zone.add(owner, "TXT", txt(f"v=DKIM1; k=rsa; p={value}"))
+        flags = "; t=y" if "dkim-testing" in wrong else ""
+        zone.add(owner, "TXT", txt(f"v=DKIM1; k=rsa{flags}; p={value}"))
     if "dmarc-missing" not in wrong:
         zone.add("_dmarc", "TXT", txt(_dmarc(config, wrong)))
     if "dmarc-two-records" in wrong:
@@ -239,7 +243,7 @@ def _spf(agency: Agency, include: str, wrong: set[str], zone: Zone) -> str:
         return f"v=spf1 include:{include} mxx -all"
     if "spf-too-many-lookups" in wrong:
         for i in range(11):
-            zone.add(f"_s{i}", "TXT", txt("v=spf1 a -all"))
+            zone.add(f"_s{i}", "TXT", txt(f"v=spf1 ip4:198.51.100.{i + 1} -all"))
         return "v=spf1 " + " ".join(f"include:_s{i}.{agency.domain}" for i in range(11)) + f" include:{include} -all"
     if "spf-no-include" in wrong:
         return "v=spf1 mx -all"

@@ -1,9 +1,136 @@
-"""Commands of the dns capability (placeholder until it lands)."""
+"""``dns check`` and ``dns records``."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from ..errors import EXIT_FAILED, EXIT_OK, EXIT_UNDECIDED, UsageError
+from .options import AgencyOpt, ConfigOpt, check_choice, console, emit, load, select_agencies
+
+if TYPE_CHECKING:
+    from ..checks.mta_sts import PolicyFetcher
+    from ..checks.runner import Target
+    from ..model import Config
+
+LangOpt = Annotated[str, typer.Option("--lang", help="Language of the reasons: id or en.")]
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    group = typer.Typer(help="Check that agencies' DNS points their mail at the platform.", no_args_is_help=True)
+    group.command("check")(check)
+    group.command("records")(records)
+    app.add_typer(group, name="dns")
+
+
+def nameservers(given: list[str] | None) -> list[tuple[str, int]]:
+    """--nameserver, else $MAILPROV_NAMESERVER (the lab sets it), else /etc/resolv.conf."""
+    from ..checks.resolver import parse_nameserver, system_nameservers
+
+    texts = list(given or [])
+    if not texts and os.environ.get("MAILPROV_NAMESERVER"):
+        texts = [t for t in os.environ["MAILPROV_NAMESERVER"].replace(",", " ").split() if t]
+    if not texts:
+        found = system_nameservers()
+        if not found:
+            raise UsageError("no nameserver: give --nameserver IP[:PORT] (none in /etc/resolv.conf)")
+        return found
+    result = []
+    for text in texts:
+        try:
+            result.append(parse_nameserver(text))
+        except ValueError:
+            raise UsageError(f"--nameserver {text}: expected IP or IP:PORT") from None
+    return result
+
+
+def targets(cfg: Config, agency_ids: list[str] | None, domains: list[str] | None) -> list[Target]:
+    from ..addresses import AddressError, to_a_label
+    from ..checks.runner import Target
+
+    if domains:
+        result = []
+        for text in domains:
+            try:
+                domain = to_a_label(text)
+            except AddressError as exc:
+                raise UsageError(str(exc)) from None
+            agency = cfg.agency_for_domain(domain)
+            result.append(Target(domain, agency.id if agency else None))
+        return result
+    return [Target(a.domain, a.id) for a in select_agencies(cfg, agency_ids)]
+
+
+def mta_sts_fetcher() -> PolicyFetcher:
+    """Where MTA-STS policies are fetched: port 443 and the system CAs, unless the lab overrides them."""
+    from ..checks.mta_sts import PolicyFetcher
+
+    port = os.environ.get("MAILPROV_MTA_STS_PORT", "443")
+    if not port.isdigit():
+        raise UsageError(f"MAILPROV_MTA_STS_PORT={port} is not a port number")
+    return PolicyFetcher(port=int(port), ca_file=os.environ.get("MAILPROV_MTA_STS_CA") or None)
+
+
+def check(
+    domains: Annotated[list[str] | None, typer.Argument(help="Domains to check (default: every agency's).",
+                                                        show_default=False)] = None,
+    config: ConfigOpt = Path("domains.yaml"),
+    agency: AgencyOpt = None,
+    nameserver: Annotated[list[str] | None, typer.Option("--nameserver", help="Resolver IP[:PORT] (repeatable).",
+                                                         show_default=False)] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, max=120, help="Seconds per query.")] = 5.0,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=10000,
+                                             help="Queries in flight at most.")] = 200,
+    fmt: Annotated[str, typer.Option("--format", help="table, json, csv or junit.")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file.")] = None,
+    lang: LangOpt = "id",
+    history: Annotated[Path | None, typer.Option("--history", help="SQLite file that keeps every run.")] = None,
+    report_file: Annotated[Path | None, typer.Option("--report", help="Write a self-contained HTML report.")] = None,
+    notify: Annotated[bool, typer.Option("--notify", help="Mail what changed (needs --history).")] = False,
+) -> None:
+    """Check MX, SPF, DKIM and DMARC (and the extended checks the config lists) of agency domains."""
+    from .. import report as renderers
+    from ..checks.runner import run_checks
+
+    check_choice("--format", fmt, renderers.FORMATS)
+    check_choice("--lang", lang, ("id", "en"))
+    if notify and history is None:
+        raise UsageError("--notify needs --history: it mails what changed since the last run")
+    cfg = load(config)
+    servers = nameservers(nameserver)
+    chosen = targets(cfg, agency, domains)
+    fetch = mta_sts_fetcher().fetch if "mta-sts" in cfg.platform.checks else None
+    if history is not None or report_file is not None or notify:
+        from ..nightly import nightly_run
+
+        result = nightly_run(cfg, chosen, servers, timeout=timeout, concurrency=concurrency, history=history,
+                             report_file=report_file, notify=notify, lang=lang, fetch=fetch,
+                             warn=lambda m: typer.echo(f"warning: {m}", err=True))
+    else:
+        result = run_checks(chosen, cfg.platform, servers, timeout=timeout, concurrency=concurrency, fetch=fetch)
+    if fmt == "table" and output is None:
+        renderers.render_table(console(), result, lang)
+    else:
+        emit(renderers.render(result, "json" if fmt == "table" else fmt, lang), output)
+    raise typer.Exit(exit_code(result.status))
+
+
+def exit_code(status: str) -> int:
+    return {"pass": EXIT_OK, "warn": EXIT_OK, "error": EXIT_UNDECIDED, "fail": EXIT_FAILED}[status]
+
+
+def records(domain: Annotated[str, typer.Argument(help="The agency's domain.")],
+            config: ConfigOpt = Path("domains.yaml")) -> None:
+    """Print the exact records an agency must publish (zone-file syntax)."""
+    from ..addresses import AddressError, to_a_label
+    from ..records import zone_text
+
+    cfg = load(config)
+    try:
+        name = to_a_label(domain)
+    except AddressError as exc:
+        raise UsageError(str(exc)) from None
+    typer.echo(zone_text(cfg.platform, name), nl=False)

@@ -1,0 +1,119 @@
+"""dkim: each platform selector's key record (RFC 6376 section 3.6.1), CNAMEs followed."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from ..model import Platform
+from .messages import Reason
+from .resolver import Resolver
+from .result import FAIL, PASS, WARN, CheckResult, dns_error, worst
+from .taglist import TagListError, parse
+
+MIN_RSA_BITS = 1024
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+def _rsa_bits(der: bytes) -> int:
+    """Bits of an RSA public key given as SubjectPublicKeyInfo (what p= holds) or as bare PKCS#1."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    for candidate in (der, _spki_from_pkcs1(der)):
+        try:
+            key = load_der_public_key(candidate)
+        except ValueError:
+            continue
+        if isinstance(key, rsa.RSAPublicKey):
+            return int(key.key_size)
+    raise ValueError("not an RSA public key")
+
+
+def _spki_from_pkcs1(der: bytes) -> bytes:
+    """Wrap a bare RSAPublicKey the way SubjectPublicKeyInfo does (rsaEncryption, NULL parameters)."""
+    algorithm = bytes.fromhex("300d06092a864886f70d0101010500")
+    bits = b"\x03" + _der_length(len(der) + 1) + b"\x00" + der
+    return b"\x30" + _der_length(len(algorithm) + len(bits)) + algorithm + bits
+
+
+def _der_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((0x80 | len(body),)) + body
+
+
+def evaluate(text: str, name: str, selector: str, platform: Platform) -> CheckResult:
+    """The verdict on one DKIM key record."""
+    records = [text]
+
+    def result(status: str, message: str, **params: object) -> CheckResult:
+        return CheckResult("dkim", status, [Reason(message, {"name": name, "selector": selector, **params})],
+                           records, selector)
+
+    try:
+        tags = parse(text)
+    except TagListError as exc:
+        return result(FAIL, "dkim.invalid", detail=str(exc))
+    if "v" in tags and (next(iter(tags)) != "v" or tags["v"] != "DKIM1"):
+        return result(FAIL, "dkim.invalid", detail="v=DKIM1 must be the first tag")
+    if "p" not in tags:
+        return result(FAIL, "dkim.invalid", detail="no p= tag")
+    key_type = tags.get("k", "rsa")
+    if key_type not in ("rsa", "ed25519"):
+        return result(FAIL, "dkim.invalid", detail=f"unknown key type k={key_type}")
+    body = "".join(tags["p"].split())
+    if not body:
+        return result(FAIL, "dkim.revoked")
+    try:
+        der = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        return result(FAIL, "dkim.invalid", detail="p= is not valid base64")
+    configured = platform.dkim.public_keys.get(selector)
+    if configured and base64.b64decode(configured) != der:
+        return result(FAIL, "dkim.mismatch")
+    statuses: list[tuple[str, str, dict[str, object]]] = []
+    if key_type == "ed25519":
+        if len(der) != 32:
+            return result(FAIL, "dkim.invalid", detail=f"an ed25519 key is 32 bytes, not {len(der)}")
+        description = "ed25519"
+    else:
+        try:
+            bits = _rsa_bits(der)
+        except ValueError:
+            return result(FAIL, "dkim.invalid", detail="p= does not hold an RSA public key")
+        if bits < MIN_RSA_BITS:
+            return result(FAIL, "dkim.weak", bits=bits)
+        if bits < platform.dkim.min_key_bits:
+            statuses.append((WARN, "dkim.short", {"bits": bits, "minimum": platform.dkim.min_key_bits}))
+        description = f"RSA {bits} bit"
+    flags = [f.strip() for f in tags.get("t", "").split(":")]
+    if "y" in flags:
+        statuses.append((WARN, "dkim.testing", {}))
+    if statuses:
+        reasons = [Reason(msg, {"name": name, "selector": selector, **params}) for _, msg, params in statuses]
+        return CheckResult("dkim", worst([s for s, _, _ in statuses]), reasons, records, selector)
+    return result(PASS, "dkim.ok", kind=description)
+
+
+async def check_dkim(resolver: Resolver, domain: str, platform: Platform) -> list[CheckResult]:
+    results = []
+    for selector in platform.dkim.selectors:
+        name = f"{selector}._domainkey.{domain}"
+        answer = await resolver.query(name, "TXT")
+        if answer.error:
+            results.append(dns_error("dkim", answer, selector))
+            continue
+        texts = [_text(v) for v in answer.values]
+        if not texts:
+            results.append(CheckResult("dkim", FAIL, [Reason("dkim.missing", {"name": name})], [], selector))
+        elif len(texts) > 1:
+            results.append(CheckResult("dkim", FAIL, [Reason("dkim.multiple", {"name": name, "count": len(texts)})],
+                                       texts, selector))
+        else:
+            results.append(evaluate(texts[0], name, selector, platform))
+    return results

@@ -1,0 +1,116 @@
+"""dmarc: the policy at ``_dmarc.DOMAIN``, or the organizational domain's (RFC 7489 section 6.6.3)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..model import DMARC_POLICIES, Platform
+from ..records import dmarc_value
+from .messages import Reason
+from .resolver import OK, Answer, Resolver
+from .result import ERROR, FAIL, PASS, WARN, CheckResult, dns_error, worst
+from .taglist import TagListError, parse
+
+OrgDomain = Callable[[str], str]
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+def dmarc_records(answer: Answer) -> list[str]:
+    """The TXT records that are DMARC records: ``v=DMARC1`` as the first tag."""
+    found = []
+    for raw in answer.values:
+        text = _text(raw)
+        head = text.split(";", 1)[0]
+        name, _, value = head.partition("=")
+        if name.strip() == "v" and value.strip() == "DMARC1":
+            found.append(text)
+    return found
+
+
+def _rua_domains(rua: str) -> list[str]:
+    """The domains of the mailto: URIs of a rua tag (a '!size' suffix is dropped)."""
+    domains = []
+    for part in rua.split(","):
+        uri = part.strip()
+        if uri.lower().startswith("mailto:"):
+            address = uri[7:].split("!", 1)[0]
+            domains.append(address.rpartition("@")[2].lower().rstrip("."))
+    return domains
+
+
+async def check_dmarc(resolver: Resolver, domain: str, platform: Platform, org_domain: OrgDomain) -> CheckResult:
+    name = f"_dmarc.{domain}"
+    answer = await resolver.query(name, "TXT")
+    if answer.error:
+        return dns_error("dmarc", answer)
+    found = dmarc_records(answer)
+    org = org_domain(domain)
+    inherited = False
+    if not found and org != domain:
+        name = f"_dmarc.{org}"
+        answer = await resolver.query(name, "TXT")
+        if answer.error:
+            return dns_error("dmarc", answer)
+        found = dmarc_records(answer)
+        inherited = True
+    expected = dmarc_value(platform)
+    if not found:
+        note = Reason("dmarc.org_note", {"org": org}) if org != domain else ""
+        return CheckResult("dmarc", FAIL, [Reason("dmarc.missing", {"domain": domain, "org_note": note,
+                                                                   "expected": expected})])
+    if len(found) > 1:
+        return CheckResult("dmarc", FAIL, [Reason("dmarc.multiple", {"count": len(found), "name": name})], found)
+    record = found[0]
+    try:
+        tags = {k.lower(): v for k, v in parse(record).items()}
+    except TagListError as exc:
+        return CheckResult("dmarc", FAIL, [Reason("dmarc.invalid", {"name": name, "detail": str(exc)})], found)
+    return await _verdict(resolver, domain, platform, tags, name, found, org if inherited else None, org_domain)
+
+
+async def _verdict(resolver: Resolver, domain: str, platform: Platform, tags: dict[str, str], name: str,
+                   records: list[str], inherited_from: str | None, org_domain: OrgDomain) -> CheckResult:
+    def invalid(detail: str) -> CheckResult:
+        return CheckResult("dmarc", FAIL, [Reason("dmarc.invalid", {"name": name, "detail": detail})], records)
+
+    policy = tags.get("p", "").lower()
+    if policy not in DMARC_POLICIES:
+        return invalid(f"p={tags['p']} is not none, quarantine or reject" if "p" in tags else "no p= tag")
+    sub_policy = tags.get("sp", "").lower() or None
+    if sub_policy is not None and sub_policy not in DMARC_POLICIES:
+        return invalid(f"sp={tags['sp']} is not none, quarantine or reject")
+    pct_text = tags.get("pct", "100")
+    if not pct_text.isdigit() or not 0 <= int(pct_text) <= 100:
+        return invalid(f"pct={pct_text} is not a number from 0 to 100")
+    effective = (sub_policy or policy) if inherited_from else policy
+    minimum = platform.dmarc.min_policy
+    inherited = Reason("dmarc.inherited", {"org": inherited_from}) if inherited_from else ""
+    if DMARC_POLICIES.index(effective) < DMARC_POLICIES.index(minimum):
+        return CheckResult("dmarc", FAIL, [Reason("dmarc.weak_policy", {
+            "policy": effective, "minimum": minimum, "inherited": inherited})], records)
+    warnings: list[tuple[str, Reason]] = []
+    if int(pct_text) < 100:
+        warnings.append((WARN, Reason("dmarc.pct", {"pct": int(pct_text)})))
+    if not inherited_from and sub_policy and DMARC_POLICIES.index(sub_policy) < DMARC_POLICIES.index(minimum):
+        warnings.append((WARN, Reason("dmarc.weak_sp", {"sp": sub_policy, "minimum": minimum})))
+    rua = tags.get("rua", "")
+    expected_rua = platform.dmarc.rua
+    if expected_rua and expected_rua.lower() not in [u.strip().split("!", 1)[0].lower() for u in rua.split(",")]:
+        warnings.append((WARN, Reason("dmarc.rua_missing", {"rua": expected_rua})))
+    policy_domain = name.removeprefix("_dmarc.")
+    for target in _rua_domains(rua):
+        if org_domain(target) == org_domain(policy_domain):
+            continue
+        auth_name = f"{policy_domain}._report._dmarc.{target}"
+        answer = await resolver.query(auth_name, "TXT")
+        if answer.error:
+            warnings.append((ERROR, dns_error("dmarc", answer).reasons[0]))
+        elif answer.status != OK or not dmarc_records(answer):
+            warnings.append((WARN, Reason("dmarc.rua_unauthorized", {"target": target, "domain": policy_domain,
+                                                                     "name": auth_name})))
+    if warnings:
+        return CheckResult("dmarc", worst([s for s, _ in warnings]), [r for _, r in warnings], records)
+    return CheckResult("dmarc", PASS, [Reason("dmarc.ok", {"policy": effective, "inherited": inherited})], records)

@@ -1,0 +1,207 @@
+"""The reasons of every verdict, in Bahasa Indonesia and English.
+
+Each says what was found and, when something is wrong, what to publish
+instead, so the person reading the report can act on it without a manual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+LANGS = ("id", "en")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # -- shared ----------------------------------------------------------------------
+    "dns.error": {
+        "id": "tidak dapat diputuskan: kueri DNS {name} {rdtype} gagal ({what}); "
+              "akan dicoba lagi pada pemeriksaan berikutnya",
+        "en": "could not be decided: the DNS query {name} {rdtype} failed ({what}); it will be retried on the next run",
+    },
+    "domain.nxdomain": {
+        "id": "domain {domain} tidak ada (NXDOMAIN): daftarkan domain dan delegasikan ke server DNS instansi",
+        "en": "domain {domain} does not exist (NXDOMAIN): register it and delegate it to the agency's DNS servers",
+    },
+    # -- mx ----------------------------------------------------------------------------
+    "mx.ok": {"id": "MX menunjuk ke platform: {hosts}", "en": "MX points at the platform: {hosts}"},
+    "mx.none": {
+        "id": "tidak ada record MX: terbitkan {expected}",
+        "en": "no MX record: publish {expected}",
+    },
+    "mx.null": {
+        "id": "null MX (RFC 7505): domain ini menyatakan tidak menerima email; ganti dengan {expected}",
+        "en": "null MX (RFC 7505): the domain says it accepts no mail; replace it with {expected}",
+    },
+    "mx.outside": {
+        "id": "MX {hosts} bukan server platform: hapus, sisakan hanya {expected}",
+        "en": "MX {hosts} is not a platform host: remove it and keep only {expected}",
+    },
+    "mx.partial": {
+        "id": "MX hanya memuat sebagian server platform; tambahkan {missing} "
+              "agar email tetap diterima saat satu server mati",
+        "en": "MX lists only part of the platform's hosts; add {missing} so mail still arrives when one host is down",
+    },
+    # -- spf ---------------------------------------------------------------------------
+    "spf.ok": {
+        "id": "SPF mengizinkan server platform dan menolak alamat lain ({lookups} lookup DNS)",
+        "en": "SPF allows the platform's servers and rejects other addresses ({lookups} DNS lookups)",
+    },
+    "spf.missing": {
+        "id": "tidak ada record SPF (TXT v=spf1): terbitkan \"{expected}\"",
+        "en": "no SPF record (TXT v=spf1): publish \"{expected}\"",
+    },
+    "spf.multiple": {
+        "id": "ada {count} record SPF; harus tepat satu (permerror): gabungkan menjadi \"{expected}\"",
+        "en": "{count} SPF records; there must be exactly one (permerror): merge them into \"{expected}\"",
+    },
+    "spf.permerror": {
+        "id": "SPF tidak valid (permerror: {detail}); terbitkan \"{expected}\"",
+        "en": "the SPF record is invalid (permerror: {detail}); publish \"{expected}\"",
+    },
+    "spf.temperror": {
+        "id": "tidak dapat diputuskan: evaluasi SPF gagal sementara ({detail})",
+        "en": "could not be decided: SPF evaluation hit a temporary error ({detail})",
+    },
+    "spf.platform_denied": {
+        "id": "SPF memberi hasil {result} untuk server platform {ip}: tambahkan include:{include}",
+        "en": "SPF gives {result} for the platform's server {ip}: add include:{include}",
+    },
+    "spf.softfail": {
+        "id": "SPF diakhiri ~all (softfail): alamat di luar platform hanya ditandai; gunakan -all",
+        "en": "SPF ends in ~all (softfail): addresses outside the platform are only flagged; use -all",
+    },
+    "spf.outside_allowed": {
+        "id": "SPF memberi hasil {result} untuk alamat di luar platform ({ip}): akhiri record dengan -all",
+        "en": "SPF gives {result} for an address outside the platform ({ip}): end the record with -all",
+    },
+    # -- dkim --------------------------------------------------------------------------
+    "dkim.ok": {
+        "id": "kunci DKIM selector {selector} valid ({kind})",
+        "en": "the DKIM key of selector {selector} is valid ({kind})",
+    },
+    "dkim.missing": {
+        "id": "tidak ada kunci DKIM di {name}: terbitkan record TXT kunci platform (lihat mailprov dns records)",
+        "en": "no DKIM key at {name}: publish the platform's key as TXT (see mailprov dns records)",
+    },
+    "dkim.multiple": {
+        "id": "ada {count} record TXT di {name}; harus tepat satu kunci DKIM",
+        "en": "{count} TXT records at {name}; there must be exactly one DKIM key",
+    },
+    "dkim.invalid": {
+        "id": "record DKIM di {name} tidak valid: {detail}",
+        "en": "the DKIM record at {name} is invalid: {detail}",
+    },
+    "dkim.revoked": {
+        "id": "kunci DKIM di {name} dicabut (p= kosong): terbitkan kunci platform",
+        "en": "the DKIM key at {name} is revoked (empty p=): publish the platform's key",
+    },
+    "dkim.weak": {
+        "id": "kunci RSA DKIM hanya {bits} bit (minimal 1024): terbitkan kunci platform",
+        "en": "the DKIM RSA key has only {bits} bits (at least 1024 required): publish the platform's key",
+    },
+    "dkim.short": {
+        "id": "kunci RSA DKIM {bits} bit, kurang dari {minimum} bit yang disyaratkan platform",
+        "en": "the DKIM RSA key has {bits} bits, fewer than the platform's {minimum}",
+    },
+    "dkim.mismatch": {
+        "id": "kunci DKIM di {name} bukan kunci platform (key mismatch): terbitkan ulang dari mailprov dns records",
+        "en": "the DKIM key at {name} is not the platform's (key mismatch): publish it again from mailprov dns records",
+    },
+    "dkim.testing": {
+        "id": "kunci DKIM dalam mode uji (t=y): penerima boleh mengabaikan tanda tangan; hapus t=y",
+        "en": "the DKIM key is in testing mode (t=y): receivers may ignore signatures; remove t=y",
+    },
+    # -- dmarc -------------------------------------------------------------------------
+    "dmarc.ok": {
+        "id": "DMARC p={policy}{inherited}",
+        "en": "DMARC p={policy}{inherited}",
+    },
+    "dmarc.inherited": {"id": " (diwarisi dari {org})", "en": " (inherited from {org})"},
+    "dmarc.missing": {
+        "id": "tidak ada record DMARC di _dmarc.{domain}{org_note}: terbitkan \"{expected}\"",
+        "en": "no DMARC record at _dmarc.{domain}{org_note}: publish \"{expected}\"",
+    },
+    "dmarc.org_note": {"id": " maupun di _dmarc.{org}", "en": " nor at _dmarc.{org}"},
+    "dmarc.multiple": {
+        "id": "ada {count} record DMARC di {name}; harus tepat satu",
+        "en": "{count} DMARC records at {name}; there must be exactly one",
+    },
+    "dmarc.invalid": {
+        "id": "record DMARC di {name} tidak valid: {detail}",
+        "en": "the DMARC record at {name} is invalid: {detail}",
+    },
+    "dmarc.weak_policy": {
+        "id": "kebijakan DMARC p={policy} lebih lemah dari minimum platform p={minimum}{inherited}",
+        "en": "DMARC policy p={policy} is weaker than the platform's minimum p={minimum}{inherited}",
+    },
+    "dmarc.pct": {
+        "id": "pct={pct}: kebijakan hanya berlaku untuk {pct}% email; hapus pct atau jadikan 100",
+        "en": "pct={pct}: the policy applies to {pct}% of mail only; remove pct or set it to 100",
+    },
+    "dmarc.weak_sp": {
+        "id": "sp={sp} untuk subdomain lebih lemah dari minimum p={minimum}",
+        "en": "sp={sp} for subdomains is weaker than the minimum p={minimum}",
+    },
+    "dmarc.rua_missing": {
+        "id": "rua tidak memuat {rua}: laporan DMARC tidak sampai ke platform",
+        "en": "rua does not include {rua}: DMARC reports do not reach the platform",
+    },
+    "dmarc.rua_unauthorized": {
+        "id": "tujuan laporan {target} belum mengizinkan laporan untuk {domain} (tidak ada {name})",
+        "en": "report destination {target} has not authorised reports for {domain} (no {name})",
+    },
+    # -- extended ------------------------------------------------------------------------
+    "mta-sts.ok": {"id": "MTA-STS mode={mode}, id={id}", "en": "MTA-STS mode={mode}, id={id}"},
+    "mta-sts.missing": {
+        "id": "tidak ada MTA-STS (_mta-sts TXT v=STSv1): TLS antar server email tidak diwajibkan",
+        "en": "no MTA-STS (_mta-sts TXT v=STSv1): TLS between mail servers is not required",
+    },
+    "mta-sts.invalid": {
+        "id": "record MTA-STS tidak valid: {detail}",
+        "en": "the MTA-STS record is invalid: {detail}",
+    },
+    "mta-sts.policy": {
+        "id": "kebijakan MTA-STS di {url} bermasalah: {detail}",
+        "en": "the MTA-STS policy at {url} has a problem: {detail}",
+    },
+    "tls-rpt.ok": {"id": "TLS-RPT mengirim laporan ke {rua}", "en": "TLS-RPT sends reports to {rua}"},
+    "tls-rpt.missing": {
+        "id": "tidak ada TLS-RPT (_smtp._tls TXT v=TLSRPTv1): kegagalan TLS tidak dilaporkan",
+        "en": "no TLS-RPT (_smtp._tls TXT v=TLSRPTv1): TLS failures are not reported",
+    },
+    "tls-rpt.invalid": {
+        "id": "record TLS-RPT tidak valid: {detail}",
+        "en": "the TLS-RPT record is invalid: {detail}",
+    },
+    "dnssec.ok": {
+        "id": "zona ditandatangani dan jawabannya tervalidasi ({detail})",
+        "en": "the zone is signed and its answers validate ({detail})",
+    },
+    "dnssec.unsigned": {
+        "id": "zona {zone} tidak ditandatangani (tidak ada DNSKEY): aktifkan DNSSEC",
+        "en": "zone {zone} is not signed (no DNSKEY): enable DNSSEC",
+    },
+    "dnssec.bogus": {
+        "id": "tanda tangan DNSSEC tidak valid: {detail}",
+        "en": "DNSSEC signatures do not validate: {detail}",
+    },
+    "dnssec.no_ds": {
+        "id": "zona ditandatangani tetapi tidak ada DS yang cocok di zona induk: rantai kepercayaan terputus",
+        "en": "the zone is signed but no matching DS is in the parent zone: the chain of trust is broken",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def text(self, lang: str = "id") -> str:
+        templates = MESSAGES[self.key]
+        params = {k: (v.text(lang) if isinstance(v, Reason) else v) for k, v in self.params.items()}
+        return templates.get(lang, templates["en"]).format(**params)
+
+
+def join(reasons: list[Reason], lang: str) -> str:
+    return "; ".join(r.text(lang) for r in reasons)

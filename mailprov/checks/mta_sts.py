@@ -1,0 +1,115 @@
+"""mta-sts (RFC 8461): the ``_mta-sts`` record and the policy it announces. Warn at most.
+
+The policy is fetched over HTTPS from ``mta-sts.DOMAIN``, at the address the
+run's own resolver gives for that name (so the lab and the nightly job see
+the same DNS), with the certificate verified for that name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ..model import Platform
+from .messages import Reason
+from .resolver import Resolver
+from .result import PASS, WARN, CheckResult, dns_error
+from .taglist import TagListError, parse
+
+MAX_POLICY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class PolicyFetcher:
+    """How policies are fetched: port 443 and the system CAs, unless a lab says otherwise."""
+
+    port: int = 443
+    ca_file: str | None = None
+    timeout: float = 5.0
+
+    async def fetch(self, resolver: Resolver, host: str) -> str:
+        answer = await resolver.query(host, "A")
+        if answer.error or not answer.values:
+            raise OSError(f"{host} has no address ({answer.describe() if answer.error else answer.status})")
+        context = ssl.create_default_context(cafile=self.ca_file)
+        async with asyncio.timeout(self.timeout):
+            reader, writer = await asyncio.open_connection(answer.values[0], self.port, ssl=context,
+                                                           server_hostname=host)
+            try:
+                writer.write(f"GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+                             "User-Agent: mailprov\r\n\r\n".encode())
+                data = await reader.read(MAX_POLICY_BYTES)
+            finally:
+                writer.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        status = head.split(b"\r\n", 1)[0].decode("latin-1")
+        if " 200 " not in status + " ":
+            raise OSError(f"HTTP answer '{status}'")
+        return body.decode("utf-8", "replace")
+
+
+Fetch = Callable[[Resolver, str], Awaitable[str]]
+
+
+def parse_policy(text: str) -> dict[str, list[str]]:
+    policy: dict[str, list[str]] = {}
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if not line.strip():
+            continue
+        key, sep, value = line.partition(":")
+        if not sep:
+            raise ValueError(f"line '{line}' is not key: value")
+        policy.setdefault(key.strip().lower(), []).append(value.strip())
+    return policy
+
+
+def mx_matches(pattern: str, host: str) -> bool:
+    pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
+    if pattern.startswith("*."):
+        return host.count(".") == pattern.count(".") and host.endswith(pattern[1:])
+    return pattern == host
+
+
+async def check_mta_sts(resolver: Resolver, domain: str, platform: Platform, fetch: Fetch | None = None) -> CheckResult:
+    answer = await resolver.query(f"_mta-sts.{domain}", "TXT")
+    if answer.error:
+        return dns_error("mta-sts", answer)
+    records = [v.decode("utf-8", "replace") for v in answer.values]
+    found = [r for r in records if r.replace(" ", "").startswith("v=STSv1")]
+    if not found:
+        return CheckResult("mta-sts", WARN, [Reason("mta-sts.missing")], records)
+    if len(found) > 1:
+        return CheckResult("mta-sts", WARN, [Reason("mta-sts.invalid", {"detail": f"{len(found)} records"})], found)
+    try:
+        tags = parse(found[0])
+    except TagListError as exc:
+        return CheckResult("mta-sts", WARN, [Reason("mta-sts.invalid", {"detail": str(exc)})], found)
+    policy_id = tags.get("id", "")
+    if not policy_id or not policy_id.isalnum() or len(policy_id) > 32:
+        return CheckResult("mta-sts", WARN, [Reason("mta-sts.invalid", {"detail": "id= must be 1-32 letters/digits"})],
+                           found)
+    host = f"mta-sts.{domain}"
+    url = f"https://{host}/.well-known/mta-sts.txt"
+
+    def problem(detail: str) -> CheckResult:
+        return CheckResult("mta-sts", WARN, [Reason("mta-sts.policy", {"url": url, "detail": detail})], found)
+
+    try:
+        text = await (fetch or PolicyFetcher().fetch)(resolver, host)
+        policy = parse_policy(text)
+    except (OSError, ssl.SSLError, TimeoutError, ValueError) as exc:
+        return problem(str(exc) or type(exc).__name__)
+    if policy.get("version") != ["STSv1"]:
+        return problem("version: STSv1 missing")
+    mode = (policy.get("mode") or [""])[0]
+    if mode not in ("enforce", "testing", "none"):
+        return problem(f"mode '{mode}' is not enforce, testing or none")
+    patterns = policy.get("mx", [])
+    uncovered = [h for h in platform.mx if not any(mx_matches(p, h) for p in patterns)]
+    if uncovered:
+        return problem(f"mx: lines do not cover {', '.join(uncovered)}")
+    if mode != "enforce":
+        return problem(f"mode is {mode}, not enforce")
+    return CheckResult("mta-sts", PASS, [Reason("mta-sts.ok", {"mode": mode, "id": policy_id})], [*found, text.strip()])

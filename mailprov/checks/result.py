@@ -1,0 +1,102 @@
+"""Verdicts: what every check returns and how a domain's status is derived."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from .messages import Reason, join
+
+PASS, WARN, ERROR, FAIL = "pass", "warn", "error", "fail"
+#: a domain's status is the worst of its checks, in this order
+ORDER = (PASS, WARN, ERROR, FAIL)
+
+
+def worst(statuses: list[str] | tuple[str, ...]) -> str:
+    return max(statuses, key=ORDER.index) if statuses else PASS
+
+
+@dataclass
+class CheckResult:
+    check: str
+    status: str
+    reasons: list[Reason]
+    records: list[str] = field(default_factory=list)
+    selector: str | None = None
+
+    def reason(self, lang: str = "id") -> str:
+        return join(self.reasons, lang)
+
+    def to_dict(self, lang: str) -> dict[str, Any]:
+        data: dict[str, Any] = {"check": self.check, "status": self.status}
+        if self.selector is not None:
+            data["selector"] = self.selector
+        data["reason"] = self.reason(lang)
+        data["records"] = list(self.records)
+        return data
+
+
+@dataclass
+class DomainResult:
+    domain: str
+    agency: str | None
+    checks: list[CheckResult]
+    #: filled in from the history (nightly runs)
+    previous_status: str | None = None
+    failing_since: str | None = None
+
+    @property
+    def status(self) -> str:
+        return worst([c.status for c in self.checks])
+
+    def to_dict(self, lang: str, history: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {"domain": self.domain, "agency": self.agency, "status": self.status}
+        if history:
+            data["previous_status"] = self.previous_status
+            data["failing_since"] = self.failing_since
+        data["checks"] = [c.to_dict(lang) for c in self.checks]
+        return data
+
+
+@dataclass
+class CheckReport:
+    generated_at: dt.datetime
+    version: str
+    domains: list[DomainResult]
+    queries: int = 0
+    seconds: float = 0.0
+    #: set when the run kept history: the domains whose status got worse / recovered
+    newly_failing: list[str] | None = None
+    fixed: list[str] | None = None
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        counts: dict[str, Any] = {"domains": len(self.domains)}
+        for status in ORDER:
+            counts[status] = sum(1 for d in self.domains if d.status == status)
+        if self.newly_failing is not None:
+            counts["newly_failing"] = list(self.newly_failing)
+            counts["fixed"] = list(self.fixed or [])
+        return counts
+
+    @property
+    def status(self) -> str:
+        return worst([d.status for d in self.domains])
+
+    def to_dict(self, lang: str) -> dict[str, Any]:
+        history = self.newly_failing is not None
+        return {
+            "generated_at": self.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "version": self.version,
+            "summary": {k: self.summary[k] for k in ("domains", PASS, WARN, FAIL, ERROR)}
+            | ({"newly_failing": self.summary["newly_failing"], "fixed": self.summary["fixed"]} if history else {}),
+            "domains": [d.to_dict(lang, history) for d in self.domains],
+            "stats": {"queries": self.queries, "seconds": round(self.seconds, 3)},
+        }
+
+
+def dns_error(check: str, answer: Any, selector: str | None = None, records: list[str] | None = None) -> CheckResult:
+    """A lookup that did not answer (timeout, SERVFAIL, REFUSED): ``error``, never ``fail``."""
+    reason = Reason("dns.error", {"name": answer.name, "rdtype": answer.rdtype, "what": answer.describe()})
+    return CheckResult(check, ERROR, [reason], records or [], selector)

@@ -1,0 +1,57 @@
+"""spf: one SPF record whose RFC 7208 evaluation passes the platform and fails everyone else."""
+
+from __future__ import annotations
+
+from ..model import Platform
+from ..records import spf_value
+from .messages import Reason
+from .resolver import NXDOMAIN, Resolver
+from .result import ERROR, FAIL, PASS, WARN, CheckResult, dns_error
+from .spf_eval import FAIL as SPF_FAIL
+from .spf_eval import PASS as SPF_PASS
+from .spf_eval import PERMERROR, SOFTFAIL, TEMPERROR, check_host, select_record
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+async def check_spf(resolver: Resolver, domain: str, platform: Platform) -> CheckResult:
+    answer = await resolver.query(domain, "TXT")
+    expected = spf_value(platform)
+    if answer.error:
+        return dns_error("spf", answer)
+    if answer.status == NXDOMAIN:
+        return CheckResult("spf", FAIL, [Reason("domain.nxdomain", {"domain": domain})])
+    found = select_record(list(answer.values))
+    records = [_text(r.encode("latin-1")) for r in found]
+    if not found:
+        return CheckResult("spf", FAIL, [Reason("spf.missing", {"expected": expected})])
+    if len(found) > 1:
+        return CheckResult("spf", FAIL, [Reason("spf.multiple", {"count": len(found), "expected": expected})],
+                           records)
+    sender = f"postmaster@{domain}"
+    lookups = 0
+    for ip in platform.sending_ips:
+        outcome = await check_host(resolver, ip, domain, sender, helo=platform.smtp_host)
+        lookups = max(lookups, outcome.lookups)
+        if outcome.result == TEMPERROR:
+            return CheckResult("spf", ERROR, [Reason("spf.temperror", {"detail": outcome.reason})], records)
+        if outcome.result == PERMERROR:
+            return CheckResult("spf", FAIL, [Reason("spf.permerror", {"detail": outcome.reason,
+                                                                     "expected": expected})], records)
+        if outcome.result != SPF_PASS:
+            return CheckResult("spf", FAIL, [Reason("spf.platform_denied", {
+                "result": outcome.result, "ip": ip, "include": platform.spf_include})], records)
+    outside = await check_host(resolver, platform.outside_ip, domain, sender, helo=platform.smtp_host)
+    if outside.result == TEMPERROR:
+        return CheckResult("spf", ERROR, [Reason("spf.temperror", {"detail": outside.reason})], records)
+    if outside.result == PERMERROR:
+        return CheckResult("spf", FAIL, [Reason("spf.permerror", {"detail": outside.reason,
+                                                                 "expected": expected})], records)
+    if outside.result == SOFTFAIL:
+        return CheckResult("spf", WARN, [Reason("spf.softfail")], records)
+    if outside.result != SPF_FAIL:
+        return CheckResult("spf", FAIL, [Reason("spf.outside_allowed", {"result": outside.result,
+                                                                       "ip": platform.outside_ip})], records)
+    return CheckResult("spf", PASS, [Reason("spf.ok", {"lookups": max(lookups, outside.lookups)})], records)

@@ -1,0 +1,134 @@
+"""DNS messages on the wire (RFC 1035 section 4, RFC 6891 EDNS) for the checks' fast path.
+
+A compliance run asks thousands of plain questions (MX, TXT, A, AAAA, PTR,
+CNAME) and reads the answer section only. dnspython builds and parses a full
+message object for each, which measured at about 0.4 ms of CPU per query and
+kept 1,000 domains well above 2 s. Those questions are encoded and their
+answers decoded here; DNSSEC lookups, which need RRSIG objects, and TCP
+fallbacks still go through dnspython.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28, "DS": 43, "DNSKEY": 48}
+NAMES = {v: k for k, v in TYPES.items()}
+RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
+FLAG_QR, FLAG_TC, FLAG_RD = 0x8000, 0x0200, 0x0100
+EDNS_PAYLOAD = 1232
+
+
+class WireFormatError(ValueError):
+    pass
+
+
+def encode_name(name: str) -> bytes:
+    out = bytearray()
+    for label in name.rstrip(".").split("."):
+        raw = label.encode("ascii")
+        if not 0 < len(raw) < 64:
+            raise WireFormatError(f"bad label in {name!r}")
+        out.append(len(raw))
+        out += raw
+    out.append(0)
+    return bytes(out)
+
+
+def encode_query(query_id: int, name: str, rdtype: str) -> bytes:
+    """A recursive query with an EDNS OPT record (payload 1232, the DNS flag day size)."""
+    header = struct.pack("!HHHHHH", query_id, FLAG_RD, 1, 0, 0, 1)
+    question = encode_name(name) + struct.pack("!HH", TYPES[rdtype], 1)
+    opt = b"\x00" + struct.pack("!HHIH", 41, EDNS_PAYLOAD, 0, 0)
+    return header + question + opt
+
+
+def _read_name(data: bytes, pos: int) -> tuple[str, int]:
+    """A (possibly compressed) name at ``pos``; returns it and the position after it."""
+    labels: list[str] = []
+    end = -1
+    jumps = 0
+    while True:
+        if pos >= len(data):
+            raise WireFormatError("name runs past the message")
+        length = data[pos]
+        if length & 0xC0 == 0xC0:
+            if pos + 1 >= len(data):
+                raise WireFormatError("truncated compression pointer")
+            if end < 0:
+                end = pos + 2
+            pos = ((length & 0x3F) << 8) | data[pos + 1]
+            jumps += 1
+            if jumps > 64:
+                raise WireFormatError("compression loop")
+            continue
+        if length & 0xC0:
+            raise WireFormatError("unknown label type")
+        pos += 1
+        if length == 0:
+            break
+        labels.append(data[pos:pos + length].decode("ascii", "replace").lower())
+        pos += length
+    return ".".join(labels), (end if end >= 0 else pos)
+
+
+@dataclass(frozen=True)
+class Response:
+    query_id: int
+    flags: int
+    rcode: int
+    qname: str
+    qtype: int
+    #: (owner, type, decoded value) of every answer record
+    answers: tuple[tuple[str, int, Any], ...]
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.flags & FLAG_TC)
+
+
+def _rdata(data: bytes, rtype: int, start: int, end: int) -> Any:
+    if rtype == 1 and end - start == 4:
+        return str(ipaddress.IPv4Address(data[start:end]))
+    if rtype == 28 and end - start == 16:
+        return str(ipaddress.IPv6Address(data[start:end]))
+    if rtype == 15:
+        return struct.unpack_from("!H", data, start)[0], _read_name(data, start + 2)[0]
+    if rtype in (2, 5, 12):
+        return _read_name(data, start)[0]
+    if rtype == 16:
+        parts = []
+        pos = start
+        while pos < end:
+            length = data[pos]
+            parts.append(data[pos + 1:pos + 1 + length])
+            pos += 1 + length
+        return b"".join(parts)
+    return data[start:end]
+
+
+def decode_response(data: bytes) -> Response:
+    if len(data) < 12:
+        raise WireFormatError("shorter than a DNS header")
+    query_id, flags, qdcount, ancount, _nscount, _arcount = struct.unpack_from("!HHHHHH", data, 0)
+    pos = 12
+    qname, qtype = "", 0
+    for _ in range(qdcount):
+        qname, pos = _read_name(data, pos)
+        qtype = struct.unpack_from("!H", data, pos)[0]
+        pos += 4
+    answers = []
+    for _ in range(ancount):
+        owner, pos = _read_name(data, pos)
+        if pos + 10 > len(data):
+            raise WireFormatError("truncated record")
+        rtype, _cls, _ttl, length = struct.unpack_from("!HHIH", data, pos)
+        pos += 10
+        if pos + length > len(data):
+            raise WireFormatError("record data runs past the message")
+        answers.append((owner, rtype, _rdata(data, rtype, pos, pos + length)))
+        pos += length
+    return Response(query_id, flags, flags & 0x000F, qname, qtype, tuple(answers))

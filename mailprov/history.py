@@ -1,0 +1,159 @@
+"""Run history in SQLite: every run, every domain and check, what changed since the last run.
+
+A run is stored in one transaction once it is complete, so a run killed
+half-way leaves the database as it was (SQLite's journal takes care of a
+kill in the middle of the write itself).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from .checks.result import FAIL, ORDER, PASS, WARN, CheckReport
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    version TEXT NOT NULL,
+    domains INTEGER NOT NULL,
+    pass INTEGER NOT NULL, warn INTEGER NOT NULL, error INTEGER NOT NULL, fail INTEGER NOT NULL,
+    notified INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS domain_results (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    domain TEXT NOT NULL,
+    agency TEXT,
+    status TEXT NOT NULL,
+    PRIMARY KEY (run_id, domain)
+);
+CREATE INDEX IF NOT EXISTS domain_results_by_domain ON domain_results (domain, run_id);
+CREATE TABLE IF NOT EXISTS check_results (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    domain TEXT NOT NULL,
+    check_name TEXT NOT NULL,
+    selector TEXT,
+    status TEXT NOT NULL,
+    reason_id TEXT NOT NULL,
+    reason_en TEXT NOT NULL,
+    records TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    id: int
+    started_at: str
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Changes:
+    #: domain -> (previous status or None, status now)
+    changed: dict[str, tuple[str | None, str]]
+    newly_failing: list[str]
+    fixed: list[str]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.changed)
+
+    def got_worse(self, domain: str) -> bool:
+        before, now = self.changed.get(domain, (None, None))
+        if now not in (WARN, FAIL):
+            return False
+        return before is None or ORDER.index(now) > ORDER.index(before)
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class History:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path)
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def previous(self, domain: str) -> tuple[str | None, str | None]:
+        """(status in the latest stored run that checked ``domain``, when it has failed since)."""
+        row = self.db.execute(
+            "SELECT r.status, runs.started_at FROM domain_results r JOIN runs ON runs.id = r.run_id "
+            "WHERE r.domain = ? ORDER BY r.run_id DESC LIMIT 1", (domain,)).fetchone()
+        if row is None:
+            return None, None
+        status = row[0]
+        if status != FAIL:
+            return status, None
+        # the start of the unbroken streak of failing runs that reaches the latest one
+        last_good = self.db.execute(
+            "SELECT MAX(run_id) FROM domain_results WHERE domain = ? AND status != ?", (domain, FAIL)).fetchone()[0]
+        first_fail = self.db.execute(
+            "SELECT runs.started_at FROM domain_results r JOIN runs ON runs.id = r.run_id "
+            "WHERE r.domain = ? AND r.status = ? AND r.run_id > ? ORDER BY r.run_id LIMIT 1",
+            (domain, FAIL, last_good or 0)).fetchone()
+        return status, first_fail[0] if first_fail else None
+
+    def annotate(self, report: CheckReport) -> Changes:
+        """Fill in previous_status / failing_since and the summary's newly_failing / fixed."""
+        now = _stamp(report.generated_at)
+        changed: dict[str, tuple[str | None, str]] = {}
+        newly_failing, fixed = [], []
+        for domain in report.domains:
+            before, since = self.previous(domain.domain)
+            status = domain.status
+            domain.previous_status = before
+            domain.failing_since = (since or now) if status == FAIL else None
+            if before != status:
+                changed[domain.domain] = (before, status)
+            if status == FAIL and before != FAIL:
+                newly_failing.append(domain.domain)
+            if before == FAIL and status in (PASS, WARN):
+                fixed.append(domain.domain)
+        report.newly_failing, report.fixed = newly_failing, fixed
+        return Changes(changed, newly_failing, fixed)
+
+    def store(self, report: CheckReport) -> int:
+        """Keep the run; one transaction, so a killed run leaves nothing half-written."""
+        counts = report.summary
+        with self.db:
+            cursor = self.db.execute(
+                "INSERT INTO runs (started_at, version, domains, pass, warn, error, fail) VALUES (?,?,?,?,?,?,?)",
+                (_stamp(report.generated_at), report.version, counts["domains"], counts["pass"], counts["warn"],
+                 counts["error"], counts["fail"]))
+            run_id = int(cursor.lastrowid or 0)
+            self.db.executemany(
+                "INSERT INTO domain_results (run_id, domain, agency, status) VALUES (?,?,?,?)",
+                [(run_id, d.domain, d.agency, d.status) for d in report.domains])
+            self.db.executemany(
+                "INSERT INTO check_results VALUES (?,?,?,?,?,?,?,?)",
+                [(run_id, d.domain, c.check, c.selector, c.status, c.reason("id"), c.reason("en"),
+                  json.dumps(c.records, ensure_ascii=False)) for d in report.domains for c in d.checks])
+        return run_id
+
+    def mark_notified(self, run_id: int) -> None:
+        with self.db:
+            self.db.execute("UPDATE runs SET notified = 1 WHERE id = ?", (run_id,))
+
+    def recent_runs(self, limit: int = 30) -> list[RunSummary]:
+        rows = self.db.execute(
+            "SELECT id, started_at, domains, pass, warn, error, fail FROM runs ORDER BY id DESC LIMIT ?",
+            (limit,)).fetchall()
+        return [RunSummary(r[0], r[1], {"domains": r[2], "pass": r[3], "warn": r[4], "error": r[5], "fail": r[6]})
+                for r in reversed(rows)]

@@ -1,0 +1,87 @@
+"""The unattended run: check, keep history, write the HTML report, notify, never two at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from .checks.mta_sts import Fetch
+from .checks.result import CheckReport
+from .checks.runner import Clock, Target, run_checks
+from .errors import LockError
+from .history import Changes, RunSummary
+from .model import Config
+
+
+@contextmanager
+def run_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (the kernel drops it if the process dies)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            raise LockError(f"another mailprov run holds {path} (pid {holder}); not starting a second one") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence[tuple[str, int]], *,
+                timeout: float, concurrency: int, history: Path | None, report_file: Path | None, notify: bool,
+                lang: str, fetch: Fetch | None = None, warn: Callable[[str], None] | None = None,
+                clock: Clock | None = None) -> CheckReport:
+    from .history import History
+
+    anchor = history or report_file
+    assert anchor is not None
+    with run_lock(anchor.with_name(anchor.name + ".lock")):
+        report = run_checks(targets, config.platform, nameservers, timeout=timeout, concurrency=concurrency,
+                            clock=clock or (lambda: dt.datetime.now(dt.UTC)), fetch=fetch)
+        changes: Changes | None = None
+        runs: list[RunSummary] = []
+        store = History(history) if history is not None else None
+        try:
+            run_id = 0
+            if store is not None:
+                changes = store.annotate(report)
+                run_id = store.store(report)
+                runs = store.recent_runs(30)
+            if report_file is not None:
+                _write_report(report, changes, runs, lang, config, report_file)
+            if notify and store is not None and changes is not None:
+                from .notify import NotifyError, compose, send
+
+                mails = compose(report, changes, config, lang)
+                if config.notify is None:
+                    (warn or print)("--notify: the configuration has no notify: section; nothing sent")
+                elif mails:
+                    try:
+                        send(mails, config, os.environ)
+                    except NotifyError as exc:
+                        (warn or print)(str(exc))
+                    else:
+                        store.mark_notified(run_id)
+        finally:
+            if store is not None:
+                store.close()
+    return report
+
+
+def _write_report(report: CheckReport, changes: Changes | None, runs: list[RunSummary], lang: str,
+                  config: Config, path: Path) -> None:
+    from .report_html import render_report
+
+    html = render_report(report, changes, runs, lang, config.platform.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, path)

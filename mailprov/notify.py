@@ -1,0 +1,126 @@
+"""Notification mails of the nightly run: a summary to the platform admins, a letter to each agency
+whose status got worse. Sent only when something changed since the last run."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from .checks.result import CheckReport, DomainResult
+from .errors import MailprovError
+from .history import Changes
+from .model import Config
+from .records import zone_text
+
+STATUS = {"id": {"pass": "lulus", "warn": "peringatan", "error": "tak terputuskan", "fail": "gagal"},
+          "en": {"pass": "pass", "warn": "warn", "error": "undecided", "fail": "fail"}}
+
+
+class NotifyError(MailprovError):
+    """The SMTP server did not take the notification."""
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: tuple[str, ...]
+    subject: str
+    body: str
+
+
+def _problems(domain: DomainResult, lang: str) -> list[str]:
+    return [f"  - {c.check}{'/' + c.selector if c.selector else ''}: {STATUS[lang][c.status]}: {c.reason(lang)}"
+            for c in domain.checks if c.status != "pass"]
+
+
+def admin_mail(report: CheckReport, changes: Changes, config: Config, lang: str) -> Mail:
+    notify = config.notify
+    assert notify is not None
+    words = STATUS[lang]
+    by_domain = {d.domain: d for d in report.domains}
+    summary = report.summary
+    if lang == "id":
+        subject = (f"[mailprov] DNS: {len(changes.newly_failing)} baru gagal, {len(changes.fixed)} pulih "
+                   f"({summary['fail']} gagal dari {summary['domains']} domain)")
+        lines = [f"Pemeriksaan DNS {config.platform.name}, {report.generated_at:%Y-%m-%d %H:%M} UTC.", "",
+                 f"{summary['domains']} domain: {summary['pass']} lulus, {summary['warn']} peringatan, "
+                 f"{summary['fail']} gagal, {summary['error']} tak terputuskan.", "", "Perubahan:"]
+    else:
+        subject = (f"[mailprov] DNS: {len(changes.newly_failing)} newly failing, {len(changes.fixed)} fixed "
+                   f"({summary['fail']} of {summary['domains']} domains failing)")
+        lines = [f"DNS check of {config.platform.name}, {report.generated_at:%Y-%m-%d %H:%M} UTC.", "",
+                 f"{summary['domains']} domains: {summary['pass']} pass, {summary['warn']} warn, "
+                 f"{summary['fail']} fail, {summary['error']} undecided.", "", "Changes:"]
+    for name, (before, now) in sorted(changes.changed.items()):
+        domain = by_domain[name]
+        lines.append(f"* {name} ({domain.agency or '-'}): {words[before] if before else '-'} -> {words[now]}")
+        lines += _problems(domain, lang)
+    return Mail(tuple(notify.to), subject, "\n".join(lines) + "\n")
+
+
+def agency_mail(domain: DomainResult, config: Config, lang: str) -> Mail | None:
+    agency = config.agency_for_domain(domain.domain)
+    if agency is None or not agency.contact.email:
+        return None
+    lang = agency.language or lang
+    platform = config.platform.name
+    if lang == "id":
+        subject = f"[{platform}] Konfigurasi DNS {domain.domain} perlu diperbaiki"
+        lines = [f"Yth. {agency.contact.name or agency.name},", "",
+                 f"Pemeriksaan harian {platform} menemukan masalah pada DNS domain {domain.domain}:", ""]
+        lines += _problems(domain, lang)
+        lines += ["", "Record yang harus diterbitkan di DNS domain tersebut:", "", zone_text(config.platform,
+                                                                                            domain.domain),
+                  "Terima kasih.", platform]
+    else:
+        subject = f"[{platform}] The DNS of {domain.domain} needs fixing"
+        lines = [f"Dear {agency.contact.name or agency.name},", "",
+                 f"The daily check of {platform} found problems in the DNS of {domain.domain}:", ""]
+        lines += _problems(domain, lang)
+        lines += ["", "The records the domain must publish:", "", zone_text(config.platform, domain.domain),
+                  "Thank you.", platform]
+    return Mail((agency.contact.email,), subject, "\n".join(lines) + "\n")
+
+
+def compose(report: CheckReport, changes: Changes, config: Config, lang: str) -> list[Mail]:
+    """Every mail this run owes; none when nothing changed."""
+    if config.notify is None or not changes.any:
+        return []
+    mails = [admin_mail(report, changes, config, lang)]
+    if config.notify.agency_contacts:
+        for domain in report.domains:
+            if changes.got_worse(domain.domain):
+                mail = agency_mail(domain, config, lang)
+                if mail is not None:
+                    mails.append(mail)
+    return mails
+
+
+def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: float = 30.0) -> None:
+    notify = config.notify
+    if notify is None or not mails:
+        return
+    try:
+        with smtplib.SMTP(notify.smtp_host, notify.smtp_port, timeout=timeout) as smtp:
+            if notify.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if notify.username:
+                password = env.get(notify.password_env or "", "")
+                if not password:
+                    raise NotifyError(f"notify.username is set but ${notify.password_env} is empty")
+                smtp.login(notify.username, password)
+            for mail in mails:
+                message = EmailMessage()
+                message["From"] = notify.sender
+                message["To"] = ", ".join(mail.to)
+                message["Subject"] = mail.subject
+                message["Date"] = formatdate(localtime=False)
+                message["Message-ID"] = make_msgid(domain=notify.sender.rpartition("@")[2] or None)
+                message["Auto-Submitted"] = "auto-generated"
+                message.set_content(mail.body)
+                smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise NotifyError(f"notification not sent through {notify.smtp_host}:{notify.smtp_port}: {exc}") from None

@@ -1,0 +1,90 @@
+"""The exact DNS records an agency must publish, in zone-file syntax.
+
+``mailprov dns records DOMAIN`` prints this and the agency letter quotes the
+same text, so what the agency is told and what ``dns check`` expects never
+drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import Platform
+
+TTL = 3600
+
+
+@dataclass(frozen=True)
+class Record:
+    name: str
+    rtype: str
+    value: str
+    comment: str = ""
+
+    def zone_line(self, ttl: int = TTL) -> str:
+        data = txt_rdata(self.value) if self.rtype == "TXT" else self.value
+        return f"{self.name}. {ttl} IN {self.rtype} {data}"
+
+
+def txt_rdata(value: str) -> str:
+    """TXT rdata: the value as quoted strings of at most 255 bytes each."""
+    raw = value.encode("utf-8")
+    parts = [raw[i:i + 255] for i in range(0, len(raw), 255)] or [b""]
+    quoted = []
+    for part in parts:
+        text = part.decode("utf-8", "replace").replace("\\", "\\\\").replace('"', '\\"')
+        quoted.append(f'"{text}"')
+    return " ".join(quoted)
+
+
+def platform_domain(platform: Platform) -> str:
+    """The platform's own zone, the parent of its SPF include (``_spf.mail.go.id`` -> ``mail.go.id``)."""
+    return platform.spf_include.split(".", 1)[1]
+
+
+def mx_records(platform: Platform) -> list[str]:
+    return [f"{10 * (i + 1)} {host}." for i, host in enumerate(platform.mx)]
+
+
+def spf_value(platform: Platform) -> str:
+    return f"v=spf1 include:{platform.spf_include} -all"
+
+
+def dmarc_value(platform: Platform) -> str:
+    policy = platform.dmarc.min_policy
+    value = f"v=DMARC1; p={policy}"
+    if platform.dmarc.rua:
+        value += f"; rua={platform.dmarc.rua}"
+    return value
+
+
+def dkim_value(key: str) -> str:
+    return f"v=DKIM1; k=rsa; p={key}"
+
+
+def required_records(platform: Platform, domain: str) -> list[Record]:
+    records = [Record(domain, "MX", mx, "mail for the domain goes to the platform")
+               for mx in mx_records(platform)]
+    records.append(Record(domain, "TXT", spf_value(platform), "SPF: only the platform sends for the domain"))
+    for selector in platform.dkim.selectors:
+        name = f"{selector}._domainkey.{domain}"
+        key = platform.dkim.public_keys.get(selector)
+        if key:
+            records.append(Record(name, "TXT", dkim_value(key), f"DKIM key of selector {selector}"))
+        else:
+            target = f"{selector}._domainkey.{platform_domain(platform)}."
+            records.append(Record(name, "CNAME", target, f"DKIM key of selector {selector}, kept by the platform"))
+    records.append(Record(f"_dmarc.{domain}", "TXT", dmarc_value(platform), "DMARC policy"))
+    if "tls-rpt" in platform.checks and platform.dmarc.rua:
+        records.append(Record(f"_smtp._tls.{domain}", "TXT", f"v=TLSRPTv1; rua={platform.dmarc.rua}",
+                              "TLS-RPT: reports of TLS failures"))
+    return records
+
+
+def zone_text(platform: Platform, domain: str) -> str:
+    lines = [f"; DNS records for {domain} on {platform.name}"]
+    for record in required_records(platform, domain):
+        if record.comment:
+            lines.append(f"; {record.comment}")
+        lines.append(record.zone_line())
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,97 @@
+"""A compliance report as JSON, CSV, JUnit XML or a terminal table: one renderer per format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import TYPE_CHECKING
+from xml.etree import ElementTree as ET
+
+from .checks.result import CheckReport
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+FORMATS = ("table", "json", "csv", "junit")
+CSV_COLUMNS = ("domain", "agency", "domain_status", "check", "selector", "status", "reason", "records")
+_STYLE = {"pass": "green", "warn": "yellow", "error": "magenta", "fail": "bold red"}
+
+
+def to_json(report: CheckReport, lang: str) -> str:
+    return json.dumps(report.to_dict(lang), ensure_ascii=False, indent=2) + "\n"
+
+
+def to_csv(report: CheckReport, lang: str) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for domain in report.domains:
+        for check in domain.checks:
+            writer.writerow([domain.domain, domain.agency or "", domain.status, check.check, check.selector or "",
+                             check.status, check.reason(lang), " | ".join(check.records)])
+    return buffer.getvalue()
+
+
+def to_junit(report: CheckReport, lang: str) -> str:
+    """One testsuite per domain, one testcase per check: fail = <failure>, error = <error>, warn passes."""
+    suites = ET.Element("testsuites", name="mailprov dns check",
+                        tests=str(sum(len(d.checks) for d in report.domains)),
+                        failures=str(sum(1 for d in report.domains for c in d.checks if c.status == "fail")),
+                        errors=str(sum(1 for d in report.domains for c in d.checks if c.status == "error")),
+                        time=f"{report.seconds:.3f}")
+    stamp = report.generated_at.strftime("%Y-%m-%dT%H:%M:%S")
+    for domain in report.domains:
+        suite = ET.SubElement(suites, "testsuite", name=domain.domain, tests=str(len(domain.checks)),
+                              failures=str(sum(1 for c in domain.checks if c.status == "fail")),
+                              errors=str(sum(1 for c in domain.checks if c.status == "error")),
+                              skipped="0", timestamp=stamp)
+        if domain.agency:
+            props = ET.SubElement(suite, "properties")
+            ET.SubElement(props, "property", name="agency", value=domain.agency)
+        for check in domain.checks:
+            name = f"{check.check}[{check.selector}]" if check.selector else check.check
+            case = ET.SubElement(suite, "testcase", classname=domain.domain, name=name)
+            reason = check.reason(lang)
+            if check.status == "fail":
+                ET.SubElement(case, "failure", message=reason, type="fail").text = "\n".join(check.records)
+            elif check.status == "error":
+                ET.SubElement(case, "error", message=reason, type="error").text = "\n".join(check.records)
+            else:
+                ET.SubElement(case, "system-out").text = f"{check.status}: {reason}"
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def render_table(console: Console, report: CheckReport, lang: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"DNS compliance ({report.generated_at:%Y-%m-%d %H:%M} UTC)", title_justify="left")
+    table.add_column("domain", overflow="fold")
+    table.add_column("agency", overflow="fold")
+    table.add_column("status")
+    table.add_column("check")
+    table.add_column("reason", overflow="fold")
+    for domain in report.domains:
+        first = True
+        for check in domain.checks:
+            status_style = _STYLE[check.status]
+            table.add_row(
+                domain.domain if first else "", (domain.agency or "-") if first else "",
+                f"[{_STYLE[domain.status]}]{domain.status}[/]" if first else "",
+                f"[{status_style}]{check.check}{'/' + check.selector if check.selector else ''}: {check.status}[/]",
+                check.reason(lang),
+            )
+            first = False
+        table.add_section()
+    console.print(table)
+    summary = report.summary
+    console.print(f"{summary['domains']} domains: {summary['pass']} pass, {summary['warn']} warn, "
+                  f"{summary['fail']} fail, {summary['error']} error")
+    if report.newly_failing is not None:
+        console.print(f"newly failing: {', '.join(report.newly_failing) or '-'}; "
+                      f"fixed: {', '.join(report.fixed or []) or '-'}")
+
+
+def render(report: CheckReport, fmt: str, lang: str) -> str:
+    return {"json": to_json, "csv": to_csv, "junit": to_junit}[fmt](report, lang)

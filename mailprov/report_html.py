@@ -1,0 +1,103 @@
+"""The nightly HTML report: one self-contained file (inline CSS and SVG, no external assets)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .checks.result import ORDER, CheckReport
+from .history import Changes, RunSummary
+from .letters import Renderer, long_date
+
+LABELS = {
+    "id": {
+        "title": "Laporan Kepatuhan DNS", "generated": "Dibuat", "domains": "domain", "summary": "Ringkasan",
+        "changes": "Perubahan sejak pemeriksaan sebelumnya", "newly_failing": "Baru gagal", "fixed": "Pulih",
+        "other_changes": "Perubahan lain", "no_changes": "Tidak ada perubahan sejak pemeriksaan sebelumnya.",
+        "first_run": "Ini pemeriksaan pertama yang tercatat.", "agencies": "Status per instansi",
+        "domain": "Domain", "agency": "Instansi", "status": "Status", "failing_for": "Gagal sejak",
+        "check": "Pemeriksaan", "reason": "Keterangan", "trend": "Tren 30 pemeriksaan terakhir",
+        "pass": "lulus", "warn": "peringatan", "error": "tak terputuskan", "fail": "gagal",
+        "queries": "kueri DNS", "seconds": "detik", "previous": "sebelumnya",
+    },
+    "en": {
+        "title": "DNS Compliance Report", "generated": "Generated", "domains": "domains", "summary": "Summary",
+        "changes": "What changed since the last run", "newly_failing": "Newly failing", "fixed": "Fixed",
+        "other_changes": "Other changes", "no_changes": "Nothing changed since the last run.",
+        "first_run": "This is the first recorded run.", "agencies": "Status per agency",
+        "domain": "Domain", "agency": "Agency", "status": "Status", "failing_for": "Failing since",
+        "check": "Check", "reason": "Reason", "trend": "Trend of the last 30 runs",
+        "pass": "pass", "warn": "warn", "error": "undecided", "fail": "fail",
+        "queries": "DNS queries", "seconds": "seconds", "previous": "previously",
+    },
+}
+COLOURS = {"pass": "#1a7f37", "warn": "#bf8700", "error": "#8250df", "fail": "#cf222e"}
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    segments: list[tuple[str, float, float]]  # status, y, height
+    label: str
+
+
+def duration(since: str, now: dt.datetime, lang: str) -> str:
+    start = dt.datetime.strptime(since, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    seconds = max(0, int((now - start).total_seconds()))
+    days, hours = seconds // 86400, seconds % 86400 // 3600
+    if lang == "id":
+        return f"{days} hari {hours} jam" if days else f"{hours} jam" if hours else "kurang dari 1 jam"
+    if days:
+        return f"{days} day{'s' if days != 1 else ''} {hours} h"
+    return f"{hours} h" if hours else "less than an hour"
+
+
+def trend_bars(runs: list[RunSummary], width: float = 600, height: float = 120) -> list[Bar]:
+    """Stacked bars (fail at the bottom) for an inline SVG: no chart library, no script."""
+    if not runs:
+        return []
+    slot = min(width / max(len(runs), 1), 20.0)
+    bars = []
+    for index, run in enumerate(runs):
+        total = max(run.counts["domains"], 1)
+        y = height
+        segments = []
+        for status in reversed(ORDER):
+            share = run.counts[status] / total * height
+            if share:
+                y -= share
+                segments.append((status, round(y, 2), round(share, 2)))
+        bars.append(Bar(round(index * slot + slot * 0.15, 2), segments, run.started_at[:10]))
+    return bars
+
+
+def render_report(report: CheckReport, changes: Changes | None, runs: list[RunSummary], lang: str,
+                  platform_name: str, templates: Path | None = None) -> str:
+    labels = LABELS[lang]
+    now = report.generated_at
+    rows: list[dict[str, Any]] = []
+    for domain in sorted(report.domains, key=lambda d: (-ORDER.index(d.status), d.domain)):
+        rows.append({
+            "domain": domain.domain, "agency": domain.agency or "-", "status": domain.status,
+            "previous": domain.previous_status,
+            "failing_for": duration(domain.failing_since, now, lang) if domain.failing_since else "",
+            "failing_since": domain.failing_since or "",
+            "checks": [{"name": c.check + (f" ({c.selector})" if c.selector else ""), "status": c.status,
+                        "reason": c.reason(lang)} for c in domain.checks],
+        })
+    bars = trend_bars(runs)
+    special = set(report.newly_failing or []) | set(report.fixed or [])
+    slot = min(600 / max(len(runs), 1), 20.0)
+    context = {
+        "lang": lang, "t": labels, "platform": platform_name, "summary": report.summary,
+        "generated": f"{long_date(now.date(), lang)} {now:%H:%M} UTC", "rows": rows, "colours": COLOURS,
+        "changes": changes,
+        "first_run": all(d.previous_status is None for d in report.domains),
+        "other": sorted((d, before, now) for d, (before, now) in changes.changed.items() if d not in special)
+        if changes else [],
+        "bars": bars, "bar_width": round(slot * 0.7, 2), "queries": report.queries,
+        "seconds": round(report.seconds, 2), "order": ORDER,
+    }
+    return Renderer(templates).render("report.html.j2", context)

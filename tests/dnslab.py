@@ -1,0 +1,116 @@
+"""Configuration and zones for the DNS tests: one agency per rule, zones served by the lab Knot."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+from .configs import DIRECTORY
+
+# agency id -> lab faults (lab/zones.py); the domain is ID.go.id
+FAULTS: dict[str, list[str]] = {
+    "lulus": [],
+    "mx-luar": ["mx-outside"], "mx-null": ["null-mx"], "mx-kosong": ["no-mx"], "mx-sebagian": ["mx-partial"],
+    "tidak-ada": ["nxdomain"], "rusak": ["servfail"],
+    "spf-kosong": ["spf-missing"], "spf-soft": ["spf-softfail"], "spf-netral": ["spf-neutral"],
+    "spf-tanpa-include": ["spf-no-include"], "spf-dua": ["spf-two-records"], "spf-limit": ["spf-too-many-lookups"],
+    "spf-sintaks": ["spf-syntax"],
+    "dkim-kosong": ["dkim-missing"], "dkim-cabut": ["dkim-revoked"], "dkim-lain": ["dkim-mismatch"],
+    "dkim-cname": ["dkim-cname"], "dkim-uji": ["dkim-testing"],
+    "dmarc-none": ["dmarc-none"], "dmarc-pct": ["dmarc-pct"], "dmarc-tanpa-rua": ["dmarc-no-rua"],
+    "dmarc-dua": ["dmarc-two-records"], "dmarc-luar": ["dmarc-external-rua"], "dmarc-kosong": ["dmarc-missing"],
+    "lambat": [],  # every query for it is swallowed by the relay: timeouts
+    # records written by hand in extra_records()
+    "dkim-lemah": [], "dkim-pendek": [], "dkim-ed25519": [], "dkim-v-salah": [], "dmarc-p-salah": [],
+    "dmarc-sp": [],
+    "dinas-turunan": ["dmarc-missing"],
+}
+#: an agency on a subdomain; the lab gives its organizational domain (induk.go.id) the DMARC policy
+SUBDOMAIN_AGENCY = ("dinas-turunan", "dinas.induk.go.id")
+
+
+def rsa_key(bits: int) -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(der).decode()
+
+
+def tiny_rsa_key(bits: int = 768) -> str:
+    """An RSA public key shorter than anything cryptography will generate (DER written by hand)."""
+
+    def der_int(n: int) -> bytes:
+        body = n.to_bytes(n.bit_length() // 8 + 1, "big")
+        return b"\x02" + length(len(body)) + body
+
+    def length(n: int) -> bytes:
+        return bytes((n,)) if n < 0x80 else bytes((0x81, n)) if n < 0x100 else b"\x82" + n.to_bytes(2, "big")
+
+    modulus = (1 << (bits - 1)) | 0xC3A5 | 1
+    pkcs1 = der_int(modulus) + der_int(65537)
+    pkcs1 = b"\x30" + length(len(pkcs1)) + pkcs1
+    algorithm = bytes.fromhex("300d06092a864886f70d0101010500")
+    bitstring = b"\x03" + length(len(pkcs1) + 1) + b"\x00" + pkcs1
+    spki = b"\x30" + length(len(algorithm) + len(bitstring)) + algorithm + bitstring
+    return base64.b64encode(spki).decode()
+
+
+def ed25519_key() -> str:
+    raw = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(serialization.Encoding.Raw,
+                                                                        serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+def write_dns_config(folder: Path, checks: str = "") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "mmd2026.pub").write_text(f"v=DKIM1; k=rsa; p={PLATFORM_KEY}\n")
+    agencies = [(aid, f"{aid}.go.id") for aid in FAULTS if aid != SUBDOMAIN_AGENCY[0]] + [SUBDOMAIN_AGENCY]
+    lines = [
+        "platform:",
+        "  name: Layanan Mail Multi Domain",
+        "  mx: [mx1.mail.go.id, mx2.mail.go.id]",
+        '  sending_ips: [203.0.113.10, "2001:db8::10"]',
+        "  spf_include: _spf.mail.go.id",
+        # cadangan has no configured key: key sizes are judged there, the key itself at mmd2026
+        "  dkim: {selectors: [mmd2026, cadangan], public_keys: {mmd2026: mmd2026.pub}, min_key_bits: 2048}",
+        '  dmarc: {min_policy: quarantine, rua: "mailto:dmarc@mail.go.id"}',
+        "  webmail_url: https://webmail.mail.go.id",
+        "  imap_host: imap.mail.go.id",
+        "  smtp_host: smtp.mail.go.id",
+        checks,
+        DIRECTORY,
+        "agencies:",
+    ]
+    for aid, domain in agencies:
+        lines += [f"  - id: {aid}", f"    name: Instansi {aid}", f"    domain: {domain}"]
+    path = folder / "domains.yaml"
+    path.write_text("\n".join(line for line in lines if line) + "\n")
+    return path
+
+
+def extra_zones() -> dict[str, list[tuple[str, str, str]]]:
+    """Whole zones for the rules the lab's faults do not cover (they replace the generated ones)."""
+    from lab.zones import txt
+
+    def zone(cadangan: str, dmarc: str = "v=DMARC1; p=reject; rua=mailto:dmarc@mail.go.id"
+             ) -> list[tuple[str, str, str]]:
+        return [("@", "MX", "10 mx1.mail.go.id."), ("@", "MX", "20 mx2.mail.go.id."),
+                ("@", "TXT", txt("v=spf1 include:_spf.mail.go.id -all")),
+                ("mmd2026._domainkey", "TXT", txt(f"v=DKIM1; k=rsa; p={PLATFORM_KEY}")),
+                ("cadangan._domainkey", "TXT", txt(cadangan)), ("_dmarc", "TXT", txt(dmarc))]
+
+    good = f"v=DKIM1; k=rsa; p={BACKUP_KEY}"
+    return {
+        "dkim-lemah.go.id": zone(f"v=DKIM1; p={tiny_rsa_key()}"),
+        "dkim-pendek.go.id": zone(f"v=DKIM1; k=rsa; p={rsa_key(1024)}"),
+        "dkim-ed25519.go.id": zone(f"v=DKIM1; k=ed25519; p={ed25519_key()}"),
+        "dkim-v-salah.go.id": zone(f"k=rsa; v=DKIM1; p={BACKUP_KEY}"),
+        "dmarc-p-salah.go.id": zone(good, "v=DMARC1; p=tolak"),
+        "dmarc-sp.go.id": zone(good, "v=DMARC1; p=reject; sp=none; rua=mailto:dmarc@mail.go.id"),
+    }
+
+
+PLATFORM_KEY = rsa_key(2048)
+BACKUP_KEY = rsa_key(2048)

@@ -1,0 +1,213 @@
+"""dns check against the lab Knot: pass, warn, fail and error for every rule of DESIGN.md."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from lab.dnsproxy import DroppingRelay
+from lab.knot import Knot
+from lab.zones import Zone, build_zones
+from mailprov.checks.runner import Target, run_checks
+from mailprov.config import load_config
+
+from .conftest import new_knot
+from .dnslab import FAULTS, SUBDOMAIN_AGENCY, extra_zones, write_dns_config
+from .helpers import run
+
+
+@pytest.fixture(scope="module")
+def dns_lab(tmp_path_factory: pytest.TempPathFactory, knot_factory: list[Knot]) -> Iterator[tuple[Path, str]]:
+    """The test configuration and the address of a resolver for its zones (timeouts for lambat.go.id)."""
+    folder = tmp_path_factory.mktemp("dns")
+    config_path = write_dns_config(folder)
+    config = load_config(config_path, {})
+    zones = build_zones(config, FAULTS)
+    for name, records in extra_zones().items():
+        zone = zones.zones[name] = Zone(name)
+        for record in records:
+            zone.add(*record)
+    texts = zones.texts()
+    server = new_knot(knot_factory, folder / "knot", texts)
+    host, port = server.address.split(":")
+    relay = DroppingRelay((host, int(port)), drop=("lambat.go.id",)).start()
+    yield config_path, relay.address
+    relay.stop()
+
+
+def checked(dns_lab: tuple[Path, str], *args: str) -> dict[str, Any]:
+    config, resolver = dns_lab
+    r = run(["dns", "check", "-c", config, "--nameserver", resolver, "--timeout", "1", "--format", "json",
+             "--lang", "en", *args])
+    assert r.exit_code in (0, 1, 3), r.output
+    return json.loads(r.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def everything(dns_lab: tuple[Path, str]) -> dict[str, dict[str, Any]]:
+    data = checked(dns_lab)
+    return {d["agency"]: d for d in data["domains"]}
+
+
+def verdict(domains: dict[str, dict[str, Any]], agency: str, check: str, selector: str | None = None
+            ) -> tuple[str, str]:
+    for item in domains[agency]["checks"]:
+        if item["check"] == check and item.get("selector", selector) == selector:
+            return item["status"], item["reason"]
+    raise AssertionError(f"no {check} for {agency}")
+
+
+EXPECTED = [
+    # agency, check, selector, status, words of the reason
+    ("lulus", "mx", None, "pass", "points at the platform"),
+    ("lulus", "spf", None, "pass", "allows the platform's servers"),
+    ("lulus", "dkim", "mmd2026", "pass", "RSA 2048 bit"),
+    ("lulus", "dmarc", None, "pass", "p=reject"),
+    ("mx-luar", "mx", None, "fail", "mail.mx-luar.go.id is not a platform host"),
+    ("mx-null", "mx", None, "fail", "null MX (RFC 7505)"),
+    ("mx-kosong", "mx", None, "fail", "no MX record: publish 10 mx1.mail.go.id., 20 mx2.mail.go.id."),
+    ("mx-sebagian", "mx", None, "warn", "add mx2.mail.go.id"),
+    ("tidak-ada", "mx", None, "fail", "domain tidak-ada.go.id does not exist"),
+    ("tidak-ada", "spf", None, "fail", "does not exist"),
+    ("rusak", "mx", None, "error", "SERVFAIL"),
+    ("rusak", "spf", None, "error", "SERVFAIL"),
+    ("rusak", "dkim", "mmd2026", "error", "SERVFAIL"),
+    ("rusak", "dmarc", None, "error", "SERVFAIL"),
+    ("lambat", "mx", None, "error", "timeout"),
+    ("lambat", "spf", None, "error", "timeout"),
+    ("lambat", "dkim", "mmd2026", "error", "timeout"),
+    ("lambat", "dmarc", None, "error", "timeout"),
+    ("spf-kosong", "spf", None, "fail", 'no SPF record (TXT v=spf1): publish "v=spf1 include:_spf.mail.go.id -all"'),
+    ("spf-soft", "spf", None, "warn", "~all (softfail)"),
+    ("spf-netral", "spf", None, "fail", "gives neutral for an address outside the platform (192.0.2.1)"),
+    ("spf-tanpa-include", "spf", None, "fail", "gives fail for the platform's server 203.0.113.10"),
+    ("spf-dua", "spf", None, "fail", "2 SPF records"),
+    ("spf-limit", "spf", None, "fail", "more than 10 DNS-querying terms"),
+    ("spf-sintaks", "spf", None, "fail", "unknown mechanism 'mxx'"),
+    ("dkim-kosong", "dkim", "mmd2026", "fail", "no DKIM key at mmd2026._domainkey.dkim-kosong.go.id"),
+    ("dkim-cabut", "dkim", "mmd2026", "fail", "revoked (empty p=)"),
+    ("dkim-lain", "dkim", "mmd2026", "fail", "key mismatch"),
+    ("dkim-cname", "dkim", "mmd2026", "pass", "RSA 2048 bit"),
+    ("dkim-uji", "dkim", "mmd2026", "warn", "testing mode (t=y)"),
+    ("dkim-lemah", "dkim", "cadangan", "fail", "only 768 bits"),
+    ("dkim-pendek", "dkim", "cadangan", "warn", "1024 bits, fewer than the platform's 2048"),
+    ("dkim-ed25519", "dkim", "cadangan", "pass", "ed25519"),
+    ("dkim-v-salah", "dkim", "cadangan", "fail", "v=DKIM1 must be the first tag"),
+    ("dmarc-none", "dmarc", None, "fail", "p=none is weaker than the platform's minimum p=quarantine"),
+    ("dmarc-pct", "dmarc", None, "warn", "pct=50"),
+    ("dmarc-tanpa-rua", "dmarc", None, "warn", "rua does not include mailto:dmarc@mail.go.id"),
+    ("dmarc-dua", "dmarc", None, "fail", "2 DMARC records"),
+    ("dmarc-luar", "dmarc", None, "warn", "dmarc-collector.example.net has not authorised reports"),
+    ("dmarc-kosong", "dmarc", None, "fail", "no DMARC record at _dmarc.dmarc-kosong.go.id"),
+    ("dmarc-p-salah", "dmarc", None, "fail", "p=tolak is not none, quarantine or reject"),
+    ("dmarc-sp", "dmarc", None, "warn", "sp=none for subdomains"),
+    ("dinas-turunan", "dmarc", None, "pass", "(inherited from induk.go.id)"),
+]
+
+
+@pytest.mark.parametrize(("agency", "check", "selector", "status", "words"), EXPECTED,
+                         ids=[f"{a}-{c}" for a, c, *_ in EXPECTED])
+def test_rule(everything: dict[str, dict[str, Any]], agency: str, check: str, selector: str | None, status: str,
+              words: str) -> None:
+    got_status, reason = verdict(everything, agency, check, selector)
+    assert got_status == status, reason
+    assert words in reason
+
+
+def test_every_check_has_pass_warn_fail_and_error() -> None:
+    seen = {(check, status) for _, check, _, status, _ in EXPECTED}
+    for check in ("mx", "spf", "dkim", "dmarc"):
+        for status in ("pass", "warn", "fail", "error"):
+            assert (check, status) in seen, (check, status)
+
+
+def test_domain_status_is_the_worst_check_and_json_shape(dns_lab: tuple[Path, str],
+                                                         everything: dict[str, dict[str, Any]]) -> None:
+    assert everything["lulus"]["status"] == "pass"
+    assert everything["spf-soft"]["status"] == "warn"
+    assert everything["rusak"]["status"] == "error"
+    assert everything["mx-luar"]["status"] == "fail"
+    lulus = everything["lulus"]
+    assert lulus["domain"] == "lulus.go.id"
+    mx = lulus["checks"][0]
+    assert set(mx) == {"check", "status", "reason", "records"}
+    assert mx["records"] == ["10 mx1.mail.go.id.", "20 mx2.mail.go.id."]
+    dkim = next(c for c in lulus["checks"] if c["check"] == "dkim")
+    assert dkim["selector"] == "mmd2026" and dkim["records"][0].startswith("v=DKIM1; k=rsa; p=MII")
+    data = checked(dns_lab, "--agency", "lulus", "--agency", "spf-soft")
+    assert set(data) == {"generated_at", "version", "summary", "domains", "stats"}
+    assert data["summary"] == {"domains": 2, "pass": 1, "warn": 1, "fail": 0, "error": 0}
+    assert data["generated_at"].endswith("Z")
+
+
+def test_reasons_in_bahasa_indonesia_by_default(dns_lab: tuple[Path, str]) -> None:
+    config, resolver = dns_lab
+    r = run(["dns", "check", "-c", config, "--nameserver", resolver, "mx-luar.go.id", "--format", "json"])
+    reason = json.loads(r.stdout)["domains"][0]["checks"][0]["reason"]
+    assert reason.startswith("MX mail.mx-luar.go.id bukan server platform: hapus, sisakan hanya 10 mx1.mail.go.id.")
+
+
+def test_exit_codes(dns_lab: tuple[Path, str]) -> None:
+    config, resolver = dns_lab
+    base: list[str | Path] = ["dns", "check", "-c", config, "--nameserver", resolver, "--timeout", "1"]
+    assert run([*base, "lulus.go.id"]).exit_code == 0
+    assert run([*base, "spf-soft.go.id"]).exit_code == 0  # warn is not failure
+    assert run([*base, "lulus.go.id", "rusak.go.id"]).exit_code == 3  # undecided, nothing failed
+    assert run([*base, "rusak.go.id", "mx-luar.go.id"]).exit_code == 1  # a fail wins
+    refused = run([*base, "--format", "json", "tidak-dilayani.example.org"])
+    assert refused.exit_code == 3
+    checks = json.loads(refused.stdout)["domains"][0]["checks"]
+    assert {c["status"] for c in checks} == {"error"} and "REFUSED" in checks[0]["reason"]
+    assert json.loads(refused.stdout)["domains"][0]["agency"] is None
+
+
+def test_csv_and_junit(dns_lab: tuple[Path, str], tmp_path: Path) -> None:
+    config, resolver = dns_lab
+    base: list[str | Path] = ["dns", "check", "-c", config, "--nameserver", resolver, "--timeout", "1", "--lang", "en",
+            "lulus.go.id", "mx-luar.go.id", "rusak.go.id"]
+    out = tmp_path / "r.csv"
+    assert run([*base, "--format", "csv", "--output", out]).exit_code == 1
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert len(rows) == 3 * 5  # mx, spf, dkim for two selectors, dmarc
+    mx = next(r for r in rows if r["domain"] == "mx-luar.go.id" and r["check"] == "mx")
+    assert mx["status"] == "fail" and mx["domain_status"] == "fail" and "10 mx1.mail.go.id." in mx["records"]
+    r = run([*base, "--format", "junit"])
+    root = ET.fromstring(r.stdout)
+    assert root.tag == "testsuites" and root.get("tests") == "15"
+    cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
+    assert len(cases) == 15
+    assert cases[("mx-luar.go.id", "mx")].find("failure") is not None
+    assert cases[("rusak.go.id", "dkim[mmd2026]")].find("error") is not None
+    assert cases[("lulus.go.id", "spf")].find("failure") is None
+
+
+def test_table_output(dns_lab: tuple[Path, str]) -> None:
+    config, resolver = dns_lab
+    r = run(["dns", "check", "-c", config, "--nameserver", resolver, "--lang", "en", "lulus.go.id", "mx-luar.go.id"])
+    assert r.exit_code == 1
+    assert "│ mx-luar.go.id" in r.stdout and "mx: fail" in r.stdout
+    assert "2 domains: 1 pass, 0 warn, 1 fail, 0 error" in r.stdout
+
+
+def test_shared_records_are_fetched_once(dns_lab: tuple[Path, str]) -> None:
+    config_path, resolver = dns_lab
+    config = load_config(config_path, {})
+    host, port = resolver.split(":")
+    healthy = [Target(f"{a}.go.id", a) for a in ("lulus", "dkim-cname", "spf-soft", "dmarc-pct", "mx-luar")]
+    report = run_checks(healthy, config.platform, [(host, int(port))], timeout=2)
+    # per domain: MX, TXT, 2 DKIM selectors, _dmarc, the rua authorization; the platform's
+    # _spf include, its DKIM key (the CNAME target) and the rua lookups are shared
+    assert report.queries <= len(healthy) * 6 + 3
+    assert all(d.status in ("pass", "warn", "fail") for d in report.domains)
+
+
+def test_subdomain_agency_from_the_sample_table(everything: dict[str, dict[str, Any]]) -> None:
+    agency, domain = SUBDOMAIN_AGENCY
+    assert everything[agency]["domain"] == domain

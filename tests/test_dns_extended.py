@@ -1,0 +1,179 @@
+"""dns records, the extended checks (mta-sts, tls-rpt, dnssec), and tag-list parsing."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lab.knot import Knot
+from lab.tls import make_ca_and_server_cert
+from lab.zones import Zone, build_zones, txt
+from mailprov.checks.dkim import evaluate
+from mailprov.checks.taglist import TagListError, parse
+from mailprov.config import load_config
+
+from .conftest import new_knot
+from .dnslab import PLATFORM_KEY, write_dns_config
+from .helpers import SAMPLE, run
+
+POLICIES = {
+    "mta-sts.sts-baik.go.id": "version: STSv1\nmode: enforce\nmx: mx1.mail.go.id\nmx: *.mail.go.id\nmax_age: 604800\n",
+    "mta-sts.sts-uji.go.id": "version: STSv1\nmode: testing\nmx: *.mail.go.id\nmax_age: 86400\n",
+    "mta-sts.sts-mx-lain.go.id": "version: STSv1\nmode: enforce\nmx: mail.sts-mx-lain.go.id\nmax_age: 86400\n",
+}
+
+
+def test_records_command_prints_zone_file_lines() -> None:
+    r = run(["dns", "records", "-c", SAMPLE, "Probolinggokota.go.id"])
+    assert r.exit_code == 0, r.output
+    lines = [ln for ln in r.stdout.splitlines() if not ln.startswith(";")]
+    assert lines[:3] == [
+        "probolinggokota.go.id. 3600 IN MX 10 mx1.mail.go.id.",
+        "probolinggokota.go.id. 3600 IN MX 20 mx2.mail.go.id.",
+        'probolinggokota.go.id. 3600 IN TXT "v=spf1 include:_spf.mail.go.id -all"',
+    ]
+    dkim = next(ln for ln in lines if ln.startswith("mmd2026._domainkey.probolinggokota.go.id. 3600 IN TXT "))
+    strings = dkim.split(" IN TXT ", 1)[1].split('" "')
+    assert len(strings) == 2 and len(strings[0].strip('"').encode()) == 255  # split into 255-byte strings
+    assert lines[-1] == ('_dmarc.probolinggokota.go.id. 3600 IN TXT '
+                         '"v=DMARC1; p=quarantine; rua=mailto:dmarc@mail.go.id"')
+    bad = run(["dns", "records", "-c", SAMPLE, "bad_domain"])
+    assert bad.exit_code == 2 and "needs at least two labels" in bad.stderr
+
+
+def test_publishing_exactly_the_printed_records_passes(tmp_path: Path, knot_factory: list[Knot]) -> None:
+    config_path = write_dns_config(tmp_path / "cfg")
+    config = load_config(config_path, {})
+    printed = run(["dns", "records", "-c", config_path, "baru.go.id"])
+    zones = build_zones(config)
+    zone = zones.zones["baru.go.id"] = Zone("baru.go.id")
+    for line in printed.stdout.splitlines():
+        if line and not line.startswith(";"):
+            name, _ttl, _cls, rtype, data = line.split(" ", 4)
+            zone.add(name, rtype, data)
+    # no key is configured for 'cadangan': the printed CNAME points at the key the platform's zone publishes
+    assert "cadangan._domainkey.baru.go.id. 3600 IN CNAME cadangan._domainkey.mail.go.id." in printed.stdout
+    server = new_knot(knot_factory, tmp_path / "knot", zones.texts())
+    r = run(["dns", "check", "-c", config_path, "--nameserver", server.address, "--format", "json", "baru.go.id"])
+    assert r.exit_code == 0, r.output
+    domain = json.loads(r.stdout)["domains"][0]
+    assert domain["status"] == "pass", domain
+
+
+class _PolicyHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        policy = POLICIES.get(self.headers.get("Host", ""))
+        if self.path != "/.well-known/mta-sts.txt" or policy is None:
+            self.send_error(404)
+            return
+        body = policy.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def policy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    """An HTTPS server for the MTA-STS policies, its certificate from a CA made for the test."""
+    folder = tmp_path_factory.mktemp("sts")
+    make_ca_and_server_cert(folder, hosts=[*POLICIES, "127.0.0.1"])
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PolicyHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "server.pem", folder / "server.key")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], folder / "ca.pem"
+    server.shutdown()
+
+
+EXTENDED = "  checks: [mx, spf, dkim, dmarc, mta-sts, tls-rpt, dnssec]"
+
+
+@pytest.fixture(scope="module")
+def extended_lab(tmp_path_factory: pytest.TempPathFactory, knot_factory: list[Knot],
+                 policy_server: tuple[int, Path]) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp("ext")
+    config_path = write_dns_config(folder, checks=EXTENDED)
+    config = load_config(config_path, {})
+    names = ["sts-baik", "sts-uji", "sts-mx-lain", "sts-sertifikat", "sts-kosong", "aman", "tanpa-ds", "polos"]
+    zones = build_zones(config)
+    for name in names:
+        zone = zones.zone(f"{name}.go.id")
+        zone.add("@", "MX", "10 mx1.mail.go.id.")
+        zone.add("@", "MX", "20 mx2.mail.go.id.")
+        if name != "sts-kosong":
+            zone.add("_mta-sts", "TXT", txt("v=STSv1; id=20261128T0200"))
+            zone.add("mta-sts", "A", "127.0.0.1")
+    zones.zone("sts-baik.go.id").add("_smtp._tls", "TXT", txt("v=TLSRPTv1; rua=mailto:tlsrpt@mail.go.id"))
+    zones.zone("sts-uji.go.id").add("_smtp._tls", "TXT", txt("v=TLSRPTv1; rua=tlsrpt@mail.go.id"))
+    signed = {"aman.go.id", "tanpa-ds.go.id"}
+    server = new_knot(knot_factory, folder / "knot", zones.texts(), signed)
+    # the parent publishes the DS of one signed zone only: the other's chain of trust is broken
+    for ds in server.ds_records("aman.go.id"):
+        zones.zone("go.id").add("aman", "DS", ds)
+    zones.zone("go.id").add("aman", "NS", "ns1.lab.invalid.")
+    server.reload(zones.texts(), signed)
+    port, ca = policy_server
+    env = {"MAILPROV_MTA_STS_PORT": str(port), "MAILPROV_MTA_STS_CA": str(ca)}
+    r = run(["dns", "check", "-c", config_path, "--nameserver", server.address, "--format", "json", "--lang", "en",
+             *[f"{n}.go.id" for n in names]], env=env)
+    assert r.exit_code in (0, 1), r.output
+    return {d["domain"]: {(c["check"]): c for c in d["checks"]} for d in json.loads(r.stdout)["domains"]}
+
+
+@pytest.mark.parametrize(("domain", "check", "status", "words"), [
+    ("sts-baik.go.id", "mta-sts", "pass", "MTA-STS mode=enforce, id=20261128T0200"),
+    ("sts-uji.go.id", "mta-sts", "warn", "mode is testing, not enforce"),
+    ("sts-mx-lain.go.id", "mta-sts", "warn", "mx: lines do not cover mx1.mail.go.id, mx2.mail.go.id"),
+    ("sts-sertifikat.go.id", "mta-sts", "warn", "CERTIFICATE_VERIFY_FAILED"),
+    ("sts-kosong.go.id", "mta-sts", "warn", "no MTA-STS"),
+    ("sts-baik.go.id", "tls-rpt", "pass", "TLS-RPT sends reports to mailto:tlsrpt@mail.go.id"),
+    ("sts-uji.go.id", "tls-rpt", "warn", "rua= needs mailto: or https: URIs"),
+    ("sts-kosong.go.id", "tls-rpt", "warn", "no TLS-RPT"),
+    ("aman.go.id", "dnssec", "pass", "signed and its answers validate"),
+    ("tanpa-ds.go.id", "dnssec", "warn", "no matching DS is in the parent zone"),
+    ("polos.go.id", "dnssec", "warn", "zone polos.go.id is not signed"),
+])
+def test_extended_check(extended_lab: dict[str, Any], domain: str, check: str, status: str, words: str) -> None:
+    result = extended_lab[domain][check]
+    assert result["status"] == status, result
+    assert words in result["reason"]
+
+
+def test_extended_checks_are_off_unless_listed(extended_lab: dict[str, Any]) -> None:
+    assert "dnssec" in extended_lab["polos.go.id"]
+    r = run(["dns", "records", "-c", SAMPLE, "x.go.id"])
+    assert "_smtp._tls" not in r.stdout
+
+
+def test_tag_lists() -> None:
+    assert parse(" v = DKIM1 ;k=rsa;\tp=AB CD ;") == {"v": "DKIM1", "k": "rsa", "p": "AB CD"}
+    for bad in ("v=DKIM1; v=DKIM1", "v=DKIM1; nonsense", "1x=2"):
+        with pytest.raises(TagListError):
+            parse(bad)
+
+
+def test_dkim_record_rules_without_dns(tmp_path: Path) -> None:
+    platform = load_config(write_dns_config(tmp_path), {}).platform
+    good = evaluate(f"v=DKIM1; k=rsa; p={PLATFORM_KEY}", "n", "mmd2026", platform)
+    assert good.status == "pass"
+    # folding whitespace inside p= is allowed (RFC 6376 3.2)
+    folded = PLATFORM_KEY[:40] + " \t" + PLATFORM_KEY[40:]
+    assert evaluate(f"v=DKIM1; p={folded}", "n", "mmd2026", platform).status == "pass"
+    assert evaluate("v=DKIM1; k=dsa; p=AAAA", "n", "cadangan", platform).reason("en").endswith("unknown key type k=dsa")
+    assert "not valid base64" in evaluate("v=DKIM1; p=!!!", "n", "cadangan", platform).reason("en")
+    assert "v=DKIM1 must be the first tag" in evaluate("v=DKIM2; p=AAAA", "n", "cadangan", platform).reason("en")
+    assert "no p= tag" in evaluate("v=DKIM1; k=rsa", "n", "cadangan", platform).reason("en")

@@ -1,0 +1,203 @@
+"""The nightly run against the lab Knot: history, drift, HTML report (in headless Chromium), notifications, lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from lab.dnsproxy import DelayingRelay
+from lab.knot import Knot
+from lab.slapd import free_port
+from lab.zones import build_zones
+from mailprov.config import load_config
+from mailprov.nightly import run_lock
+
+from .configs import write_config
+from .conftest import new_knot
+from .helpers import REPO, run
+
+AGENCIES = """\
+agencies:
+  - id: stabil
+    name: Dinas Stabil
+    domain: stabil.go.id
+    contact: {name: Budi, email: budi@stabil.go.id}
+  - id: akan-rusak
+    name: Dinas Akan Rusak
+    domain: akan-rusak.go.id
+    contact: {name: Siti, email: siti@akan-rusak.go.id}
+  - id: akan-pulih
+    name: Dinas Akan Pulih
+    domain: akan-pulih.go.id
+    contact: {name: Agus, email: agus@akan-pulih.go.id}
+  - id: tetap-gagal
+    name: Dinas Tetap Gagal
+    domain: tetap-gagal.go.id
+    contact: {name: Dewi, email: dewi@tetap-gagal.go.id}
+"""
+BEFORE = {"akan-pulih": ["dmarc-none"], "tetap-gagal": ["mx-outside"]}
+AFTER = {"akan-rusak": ["spf-no-include"], "tetap-gagal": ["mx-outside"]}
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        text = envelope.content.decode("utf-8", "replace")
+        subject = re.search(r"^Subject: (.*)$", text, re.M)
+        self.messages.append({"to": list(envelope.rcpt_tos), "subject": subject.group(1) if subject else "",
+                              "text": text})
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+@pytest.fixture
+def nightly(tmp_path: Path, knot_factory: list[Knot], smtp: tuple[Inbox, int]) -> dict[str, Any]:
+    inbox, port = smtp
+    notify = (f"notify: {{smtp_host: 127.0.0.1, smtp_port: {port}, from: mailprov@mail.go.id, "
+              "to: [noc@mail.go.id], agency_contacts: true}\n")
+    config_path = write_config(tmp_path, AGENCIES, extra=notify)
+    config = load_config(config_path, {})
+    knot = new_knot(knot_factory, tmp_path / "knot", build_zones(config, BEFORE).texts())
+    return {"config": config_path, "cfg": config, "knot": knot, "inbox": inbox, "state": tmp_path / "state.db",
+            "report": tmp_path / "report.html"}
+
+
+def nightly_check(lab: dict[str, Any], *extra: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    r = run(["dns", "check", "-c", lab["config"], "--nameserver", lab["knot"].address, "--history", lab["state"],
+             "--report", lab["report"], "--notify", "--format", "json", "--lang", "en", *extra], env=env)
+    return r.exit_code, json.loads(r.stdout)
+
+
+def chromium(*args: str) -> str:
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    out = subprocess.run(["/usr/bin/chromium", *flags, *args], capture_output=True, text=True, timeout=60, check=True)
+    return out.stdout
+
+
+def test_drift_report_and_notifications_across_three_runs(nightly: dict[str, Any], tmp_path: Path) -> None:
+    code, first = nightly_check(nightly)
+    assert code == 1
+    assert first["summary"]["newly_failing"] == ["akan-pulih.go.id", "tetap-gagal.go.id"]
+    assert first["summary"]["fixed"] == []
+    by_domain = {d["domain"]: d for d in first["domains"]}
+    assert by_domain["stabil.go.id"]["previous_status"] is None
+    first_fail = by_domain["tetap-gagal.go.id"]["failing_since"]
+    assert first_fail == first["generated_at"]
+    inbox = nightly["inbox"]
+    assert len(inbox.messages) == 3  # the admins, and the two agencies that fail
+    inbox.messages.clear()
+
+    # overnight: one agency fixed its DMARC, another broke its SPF
+    time.sleep(1.1)  # the next run starts a second later: failing_since must keep the first run's time
+    nightly["knot"].reload(build_zones(nightly["cfg"], AFTER).texts())
+    code, second = nightly_check(nightly)
+    assert code == 1
+    assert second["summary"]["newly_failing"] == ["akan-rusak.go.id"]
+    assert second["summary"]["fixed"] == ["akan-pulih.go.id"]
+    by_domain = {d["domain"]: d for d in second["domains"]}
+    assert by_domain["akan-rusak.go.id"]["previous_status"] == "pass"
+    assert by_domain["akan-rusak.go.id"]["failing_since"] == second["generated_at"]
+    assert by_domain["akan-pulih.go.id"]["previous_status"] == "fail"
+    assert by_domain["akan-pulih.go.id"]["failing_since"] is None
+    assert by_domain["tetap-gagal.go.id"]["failing_since"] == first_fail  # still the start of the streak
+    assert by_domain["stabil.go.id"]["previous_status"] == "pass"
+    # mail: a summary for the admins, and a letter to the agency whose status got worse only
+    recipients = sorted(m["to"][0] for m in inbox.messages)
+    assert recipients == ["noc@mail.go.id", "siti@akan-rusak.go.id"]
+    admin = next(m for m in inbox.messages if m["to"] == ["noc@mail.go.id"])
+    assert "1 newly failing, 1 fixed" in admin["subject"]
+    assert "akan-rusak.go.id (akan-rusak): pass -> fail" in admin["text"]
+    assert "akan-pulih.go.id (akan-pulih): fail -> pass" in admin["text"]
+    agency = next(m for m in inbox.messages if m["to"] == ["siti@akan-rusak.go.id"])
+    assert "akan-rusak.go.id. 3600 IN TXT" in agency["text"]  # the records to publish
+    inbox.messages.clear()
+
+    # the report, read by a real browser
+    html = nightly["report"].read_text()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # self-contained: no external assets
+    dom = chromium("--dump-dom", nightly["report"].as_uri())
+    text = re.sub(r"<[^>]+>", " ", dom)
+    assert "Newly failing (1)" in text and "Fixed (1)" in text
+    assert re.search(r"akan-rusak\.go\.id\s+akan-rusak\s+fail", text)
+    assert "Trend of the last 30 runs" in dom and dom.count("<rect") == 2 * 2  # two runs: pass and fail bars
+    shot = tmp_path / "report.png"
+    chromium("--window-size=1280,1000", f"--screenshot={shot}", nightly["report"].as_uri())
+    assert shot.stat().st_size > 20_000
+
+    # a third run with nothing changed sends nothing
+    code, third = nightly_check(nightly)
+    assert third["summary"]["newly_failing"] == [] and third["summary"]["fixed"] == []
+    assert inbox.messages == []
+    with sqlite3.connect(nightly["state"]) as db:
+        assert db.execute("SELECT COUNT(*), SUM(notified) FROM runs").fetchone() == (3, 2)
+        assert db.execute("SELECT COUNT(*) FROM check_results").fetchone()[0] == 3 * 4 * 4
+
+
+def test_second_run_waits_for_no_one(nightly: dict[str, Any]) -> None:
+    lock = nightly["state"].with_name("state.db.lock")
+    with run_lock(lock):
+        r = run(["dns", "check", "-c", nightly["config"], "--nameserver", nightly["knot"].address,
+                 "--history", nightly["state"]])
+    assert r.exit_code == 3
+    assert r.stderr.strip() == (f"error: another mailprov run holds {lock} (pid {os.getpid()}); "
+                                "not starting a second one")
+    assert run(["dns", "check", "-c", nightly["config"], "--nameserver", nightly["knot"].address,
+                "--history", nightly["state"], "--format", "json"]).exit_code == 1
+
+
+def test_killed_run_leaves_the_history_usable(nightly: dict[str, Any]) -> None:
+    assert nightly_check(nightly)[0] == 1
+    host, port = nightly["knot"].address.split(":")
+    relay = DelayingRelay((host, int(port)), delay=3.0).start()  # a resolver so slow the run can be killed
+    try:
+        env = {**os.environ, "COLUMNS": "120"}
+        proc = subprocess.Popen([sys.executable, "-m", "mailprov", "dns", "check", "-c", str(nightly["config"]),
+                                 "--nameserver", relay.address, "--history", str(nightly["state"]), "--timeout", "20"],
+                                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        relay.stop()
+    with sqlite3.connect(nightly["state"]) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (1,)
+    # the kernel dropped the dead run's lock: the next run goes ahead
+    code, data = nightly_check(nightly)
+    assert code == 1 and data["summary"]["newly_failing"] == []
+
+
+def test_no_colour_off_a_terminal(nightly: dict[str, Any]) -> None:
+    r = run(["dns", "check", "-c", nightly["config"], "--nameserver", nightly["knot"].address],
+            env={"NO_COLOR": "", "TERM": "xterm-256color"})
+    assert r.exit_code == 1
+    assert "\x1b[" not in r.output and "tetap-gagal.go.id" in r.stdout
+
+
+def test_notify_needs_history(nightly: dict[str, Any]) -> None:
+    r = run(["dns", "check", "-c", nightly["config"], "--nameserver", nightly["knot"].address, "--notify"])
+    assert r.exit_code == 2 and "--notify needs --history" in r.stderr
