@@ -12,8 +12,12 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .checks.result import FAIL, ORDER, PASS, WARN, CheckReport
+
+if TYPE_CHECKING:
+    from .letters import Compliance
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -157,3 +161,21 @@ class History:
             (limit,)).fetchall()
         return [RunSummary(r[0], r[1], {"domains": r[2], "pass": r[3], "warn": r[4], "error": r[5], "fail": r[6]})
                 for r in reversed(rows)]
+
+    def latest_compliance(self, lang: str) -> dict[str, Compliance]:
+        """Each domain's result in the latest run that checked it (what the agency letter shows)."""
+        from .letters import Compliance
+
+        found: dict[str, Compliance] = {}
+        rows = self.db.execute(
+            "SELECT r.domain, r.status, runs.started_at, r.run_id FROM domain_results r "
+            "JOIN runs ON runs.id = r.run_id WHERE r.run_id = "
+            "(SELECT MAX(run_id) FROM domain_results d WHERE d.domain = r.domain)").fetchall()
+        column = "reason_id" if lang == "id" else "reason_en"
+        for domain, status, started_at, run_id in rows:
+            checks = self.db.execute(
+                f"SELECT check_name, selector, status, {column} FROM check_results "  # noqa: S608 - a fixed column
+                "WHERE run_id = ? AND domain = ?", (run_id, domain)).fetchall()
+            found[domain] = Compliance(status, started_at, tuple(
+                (name + (f" ({selector})" if selector else ""), st, reason) for name, selector, st, reason in checks))
+        return found

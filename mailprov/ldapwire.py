@@ -63,19 +63,23 @@ class Result:
 # -- BER encoding -------------------------------------------------------------
 
 
+_SHORT_LENGTHS = [bytes((n,)) for n in range(0x80)]
+
+
 def _length(n: int) -> bytes:
     if n < 0x80:
-        return bytes((n,))
+        return _SHORT_LENGTHS[n]
     body = n.to_bytes((n.bit_length() + 7) // 8, "big")
     return bytes((0x80 | len(body),)) + body
 
 
 def _tlv(tag: int, body: bytes) -> bytes:
-    return bytes((tag,)) + _length(len(body)) + body
+    return _SHORT_LENGTHS[tag] + _length(len(body)) + body if tag < 0x80 else bytes((tag,)) + _length(len(body)) + body
 
 
 def _octets(value: str | bytes, tag: int = 0x04) -> bytes:
-    return _tlv(tag, value.encode("utf-8") if isinstance(value, str) else value)
+    raw = value.encode("utf-8") if isinstance(value, str) else value
+    return _tlv(tag, raw)
 
 
 def _integer(n: int, tag: int = 0x02) -> bytes:
@@ -87,7 +91,9 @@ def _sequence(parts: Iterable[bytes], tag: int = 0x30) -> bytes:
 
 
 def _attribute(name: str, values: Sequence[str | bytes]) -> bytes:
-    return _sequence((_octets(name), _sequence((_octets(v) for v in values), tag=0x31)))
+    vals = b"".join([_octets(v) for v in values])
+    body = _octets(name) + b"\x31" + _length(len(vals)) + vals
+    return b"\x30" + _length(len(body)) + body
 
 
 def _message(message_id: int, operation: bytes) -> bytes:
@@ -95,7 +101,7 @@ def _message(message_id: int, operation: bytes) -> bytes:
 
 
 def encode_add(message_id: int, dn: str, attributes: Mapping[str, Sequence[str | bytes]]) -> bytes:
-    attrs = _sequence(_attribute(k, v) for k, v in attributes.items() if v)
+    attrs = _sequence([_attribute(k, v) for k, v in attributes.items() if v])
     return _message(message_id, _sequence((_octets(dn), attrs), tag=_ADD_REQUEST))
 
 

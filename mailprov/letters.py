@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,16 @@ def long_date(day: dt.date, lang: str) -> str:
     return f"{day.day} {months[day.month - 1]} {day.year}"
 
 
+def when(stamp: str, lang: str) -> str:
+    """``2026-11-28T02:00:00Z`` as ``28 November 2026 02.00 UTC`` (Indonesian writes hours with a dot)."""
+    try:
+        moment = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return stamp
+    sep = "." if lang == "id" else ":"
+    return f"{long_date(moment.date(), lang)} {moment:%H}{sep}{moment:%M} UTC"
+
+
 def roman_month(day: dt.date) -> str:
     return ROMAN[day.month - 1]
 
@@ -66,20 +77,24 @@ def private_folder(path: Path) -> None:
     os.chmod(path, 0o700)
 
 
-def write_private(path: Path, data: bytes | str) -> None:
+def write_private(path: Path, data: bytes | str, folder_ready: bool = False) -> None:
     """Write ``data`` to ``path`` with mode 0600 from the first byte (then rename into place).
 
-    The file never exists with wider permissions, not even for an instant,
-    and a crash leaves either the old letter or the new one, never half of it.
+    The file never exists with wider permissions, not even for an instant
+    (the umask can only narrow 0600), and a crash leaves either the old
+    letter or the new one, never half of it. ``folder_ready`` skips making
+    the folder private again when the caller already did.
     """
-    private_folder(path.parent)
+    if not folder_ready:
+        private_folder(path.parent)
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
-        os.chmod(tmp, 0o600)
+        view = memoryview(raw)
+        while view:
+            view = view[os.write(fd, view):]
+        os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -109,6 +124,7 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self.env.filters["long_date"] = long_date
+        self.env.filters["when"] = when
         self.env.filters["group_digits"] = lambda n: f"{int(n):,}".replace(",", ".")
         self._cache: dict[str, Any] = {}
 
@@ -187,6 +203,8 @@ class MailboxLetterWriter:
         self.renderer = Renderer(templates)
         self.clock = clock
         self.written: list[Path] = []
+        self._ready: set[Path] = set()  # folders already made private
+        self._lock = threading.Lock()
 
     def render(self, letter: MailboxLetter) -> str:
         lang = self.lang or letter.agency.language
@@ -197,8 +215,13 @@ class MailboxLetterWriter:
         return mailbox_letter_path(self.out, agency.id, mailbox.local, self.fmt)
 
     def write(self, letter: MailboxLetter) -> Path:
+        """Write one letter (safe to call from several threads at once)."""
         path = self.path(letter.agency, letter.mailbox)
-        write_private(path, self.render(letter))
+        with self._lock:
+            if path.parent not in self._ready:
+                private_folder(path.parent)
+                self._ready.add(path.parent)
+        write_private(path, self.render(letter), folder_ready=True)
         self.written.append(path)
         return path
 
@@ -208,3 +231,144 @@ class MailboxLetterWriter:
         path.unlink(missing_ok=True)
         if path in self.written:
             self.written.remove(path)
+
+
+# -- agency letters ----------------------------------------------------------------------
+
+
+class LetterNumbers:
+    """Letter numbers ``012/MMD/XI/2026``: one per agency and year, kept in ``OUT/letter-numbers.json``.
+
+    Rendering an agency's letter again keeps its number; a new agency gets
+    the next one; the sequence starts over each year.
+    """
+
+    FILE = "letter-numbers.json"
+
+    def __init__(self, out: Path, code: str) -> None:
+        import json
+
+        self.path = out / self.FILE
+        self.code = code
+        self.data: dict[str, dict[str, int]] = json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def number(self, agency_id: str, day: dt.date) -> str:
+        year = self.data.setdefault(str(day.year), {})
+        if agency_id not in year:
+            year[agency_id] = max(year.values(), default=0) + 1
+        return f"{year[agency_id]:03d}/{self.code}/{roman_month(day)}/{day.year}"
+
+    def save(self) -> None:
+        import json
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.data, indent=2, sort_keys=True) + "\n")
+
+
+@dataclass(frozen=True)
+class Compliance:
+    """The latest DNS check of a domain, as the agency letter shows it."""
+
+    status: str
+    checked_at: str
+    checks: tuple[tuple[str, str, str], ...]  # (check, status, reason)
+
+
+def compliance_from_json(path: Path) -> dict[str, Compliance]:
+    """Results of ``mailprov dns check --format json`` by domain (reasons in the language of that run)."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        found = {}
+        for domain in data["domains"]:
+            checks = tuple((c["check"] + (f" ({c['selector']})" if c.get("selector") else ""), c["status"],
+                            c["reason"]) for c in domain["checks"])
+            found[domain["domain"]] = Compliance(domain["status"], data["generated_at"], checks)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"--results {path}: not the JSON of mailprov dns check ({exc})") from None
+    return found
+
+
+def agency_context(config: Config, agency: Agency, lang: str, day: dt.date, number: str,
+                   compliance: Compliance | None) -> dict[str, Any]:
+    from .records import required_records, zone_text
+
+    return {
+        "lang": lang,
+        "platform": config.platform,
+        "letters": config.letters,
+        "agency": agency,
+        "number": number,
+        "date": long_date(day, lang),
+        "place": config.letters.place,
+        "records": [r.zone_line() for r in required_records(config.platform, agency.domain)],
+        "zone_text": zone_text(config.platform, agency.domain),
+        "compliance": compliance,
+        "mailboxes": agency.mailboxes,
+        "active_mailboxes": [m for m in agency.mailboxes if m.active],
+    }
+
+
+def html_to_pdf(html: str, base: Path) -> bytes:
+    """PDF through WeasyPrint, the optional ``pdf`` extra."""
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:
+        raise UsageError(
+            "PDF needs WeasyPrint: pip install 'mailprov[pdf]' and, on Debian, "
+            f"apt-get install libpango-1.0-0 libpangoft2-1.0-0 ({type(exc).__name__}: {exc})") from None
+    return bytes(weasyprint.HTML(string=html, base_url=str(base)).write_pdf())
+
+
+@dataclass
+class Rendered:
+    written: list[Path]
+    skipped: list[Path]
+
+
+def render_letters(config: Config, agencies: list[Agency], kinds: list[str], lang: str | None, fmt: str,
+                   out: Path, templates: Path | None = None, day: dt.date | None = None,
+                   compliance: dict[str, Compliance] | None = None, force: bool = False) -> Rendered:
+    """Write the agency and/or mailbox letters of ``agencies`` under ``out``.
+
+    A mailbox letter that exists is not overwritten without ``force``: it may
+    hold the first password ``apply`` wrote into it, which nothing can recreate.
+    """
+    renderer = Renderer(templates)
+    day = day or utc_now().date()
+    numbers = LetterNumbers(out, config.letters.number_code)
+    result = Rendered([], [])
+    for agency in agencies:
+        language = lang or agency.language
+        name = template_name("agency", language, fmt)
+        if "agency" in kinds:
+            number = numbers.number(agency.id, day)
+            context = agency_context(config, agency, language, day, number,
+                                     (compliance or {}).get(agency.domain))
+            path = out / agency.id / f"agency.{fmt}"
+            _write_letter(renderer, name, context, path, fmt, private=False)
+            result.written.append(path)
+        if "mailbox" in kinds:
+            now = dt.datetime.combine(day, dt.time(), dt.UTC)
+            for mailbox in agency.mailboxes:
+                path = mailbox_letter_path(out, agency.id, mailbox.local, fmt)
+                if path.exists() and not force:
+                    result.skipped.append(path)
+                    continue
+                context = mailbox_context(config, MailboxLetter(agency, mailbox, None), language, now)
+                _write_letter(renderer, template_name("mailbox", language, fmt), context, path, fmt, private=True)
+                result.written.append(path)
+    numbers.save()
+    return result
+
+
+def _write_letter(renderer: Renderer, name: str, context: dict[str, Any], path: Path, fmt: str,
+                  private: bool) -> None:
+    text = renderer.render(name, context)
+    data: bytes | str = html_to_pdf(text, path.parent) if fmt == "pdf" else text
+    if private:
+        write_private(path, data)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data) if isinstance(data, bytes) else path.write_text(data, encoding="utf-8")

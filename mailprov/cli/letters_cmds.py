@@ -1,9 +1,68 @@
-"""Commands of the letters capability (placeholder until it lands)."""
+"""``letters render``."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from ..errors import UsageError
+from .options import AgencyOpt, ConfigOpt, check_choice, load, select_agencies
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    group = typer.Typer(help="Letters to agencies and to mailbox owners.", no_args_is_help=True)
+    group.command("render")(render)
+    app.add_typer(group, name="letters")
+
+
+def render(
+    config: ConfigOpt = Path("domains.yaml"),
+    agency: AgencyOpt = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="agency or mailbox (default: both).")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="id or en (default: the agency's language).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md, html or pdf.")] = "md",
+    out: Annotated[Path, typer.Option("--out", help="Folder for the letters.")] = Path("letters"),
+    templates: Annotated[Path | None, typer.Option("--templates", help="Your own templates, file by file "
+                                                                       "before the built-in ones.")] = None,
+    results: Annotated[Path | None, typer.Option("--results", help="JSON of dns check: the compliance "
+                                                                   "shown in agency letters.")] = None,
+    history: Annotated[Path | None, typer.Option("--history", help="Or the latest run of this history.")] = None,
+    date: Annotated[str | None, typer.Option("--date", help="Date of the letters, YYYY-MM-DD (default today).")]
+    = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing mailbox letters (they may hold "
+                                                        "first passwords).")] = False,
+) -> None:
+    """Render agency letters (records to publish, compliance, mailboxes) and mailbox letters."""
+    from ..letters import FORMATS, LANGS, compliance_from_json, render_letters
+
+    check_choice("--format", fmt, FORMATS)
+    if lang is not None:
+        check_choice("--lang", lang, LANGS)
+    kinds = [check_choice("--kind", kind, ("agency", "mailbox"))] if kind else ["agency", "mailbox"]
+    day = None
+    if date is not None:
+        try:
+            day = dt.date.fromisoformat(date)
+        except ValueError:
+            raise UsageError(f"--date {date}: expected YYYY-MM-DD") from None
+    cfg = load(config)
+    chosen = select_agencies(cfg, agency)
+    compliance = None
+    if results is not None:
+        compliance = compliance_from_json(results)
+    elif history is not None:
+        from ..history import History
+
+        if not history.exists():
+            raise UsageError(f"--history {history}: no such file")
+        with History(history) as store:
+            compliance = store.latest_compliance(lang or cfg.defaults.language)
+    done = render_letters(cfg, chosen, kinds, lang, fmt, out, templates=templates, day=day, compliance=compliance,
+                          force=force)
+    typer.echo(f"wrote {len(done.written)} letter(s) under {out}")
+    if done.skipped:
+        typer.echo(f"kept {len(done.skipped)} existing mailbox letter(s) (they may hold first passwords; "
+                   "--force overwrites them)")

@@ -1,0 +1,176 @@
+"""letters render: every kind, language and format from the sample; escaping, modes, templates, PDF."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mailprov.config import load_config
+from mailprov.errors import UsageError
+from mailprov.letters import html_to_pdf
+
+from .configs import write_config
+from .helpers import SAMPLE, run
+
+DATE = ["--date", "2026-11-28"]
+
+
+def results_file(folder: Path) -> Path:
+    """A dns check result in the JSON shape of DESIGN.md, for two sample agencies."""
+    path = folder / "dns.json"
+    path.write_text(json.dumps({
+        "generated_at": "2026-11-28T02:00:00Z", "version": "0.1.0",
+        "summary": {"domains": 2, "pass": 1, "warn": 0, "fail": 1, "error": 0},
+        "domains": [
+            {"domain": "probolinggokota.go.id", "agency": "pemkot-probolinggo", "status": "pass", "checks": [
+                {"check": "mx", "status": "pass", "reason": "MX menunjuk ke platform", "records": []}]},
+            {"domain": "sidoarjokab.go.id", "agency": "pemkab-sidoarjo", "status": "fail", "checks": [
+                {"check": "dmarc", "status": "fail", "reason": "kebijakan DMARC p=none terlalu lemah",
+                 "records": ["v=DMARC1; p=none"]}]},
+        ]}))
+    return path
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_agency_letters_from_the_sample(tmp_path: Path, lang: str, fmt: str) -> None:
+    out = tmp_path / "letters"
+    r = run(["letters", "render", "-c", SAMPLE, "--kind", "agency", "--lang", lang, "--format", fmt,
+             "--out", out, "--results", results_file(tmp_path), *DATE])
+    assert r.exit_code == 0, r.output
+    assert "wrote 7 letter(s)" in r.stdout
+    letter = (out / "pemkot-probolinggo" / f"agency.{fmt}").read_text()
+    assert "Jakarta, 28 November 2026" in letter
+    assert "001/MMD/XI/2026" in letter
+    assert "002/MMD/XI/2026" in (out / "pemkab-banyuwangi" / f"agency.{fmt}").read_text()
+    records = run(["dns", "records", "-c", SAMPLE, "probolinggokota.go.id"]).stdout
+    for line in records.splitlines():
+        expected = line.replace('"', "&#34;") if fmt == "html" else line
+        assert expected in letter, line  # the same text as mailprov dns records
+    assert "walikota@probolinggokota.go.id" in letter and "lukman.maulana@probolinggokota.go.id" in letter
+    assert ("Kepada Yth." if lang == "id" else "To:") in letter
+    assert ("Perihal" if lang == "id" else "Subject") in letter
+    assert "Ir. Hadi Prasetyo, M.T." in letter and "197203141998031002" in letter
+    assert ("28 November 2026 02.00 UTC" if lang == "id" else "28 November 2026 02:00 UTC") in letter
+    failing = (out / "pemkab-sidoarjo" / f"agency.{fmt}").read_text()
+    assert "kebijakan DMARC p=none terlalu lemah" in failing
+    unchecked = (out / "desa-sukamaju" / f"agency.{fmt}").read_text()
+    assert ("belum diperiksa" if lang == "id" else "has not been checked yet") in unchecked
+    for path in (out / "pemkot-probolinggo").rglob("*"):  # no password anywhere in an agency letter
+        assert "Kata sandi awal |" not in path.read_text()
+
+
+def test_letter_numbers_are_kept_and_restart_each_year(tmp_path: Path) -> None:
+    out = tmp_path / "letters"
+    args = ["letters", "render", "-c", SAMPLE, "--kind", "agency", "--out", out]
+    run([*args, "--agency", "pemkab-sidoarjo", *DATE])
+    run([*args, "--agency", "pemkot-probolinggo", *DATE])
+    run([*args, "--agency", "pemkab-sidoarjo", "--date", "2026-12-01"])
+    assert "001/MMD/XII/2026" in (out / "pemkab-sidoarjo" / "agency.md").read_text()  # its number, this month
+    assert "002/MMD/XI/2026" in (out / "pemkot-probolinggo" / "agency.md").read_text()
+    run([*args, "--agency", "pemkot-probolinggo", "--date", "2027-01-05"])
+    assert "001/MMD/I/2027" in (out / "pemkot-probolinggo" / "agency.md").read_text()
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_mailbox_letters_modes_and_no_overwrite(tmp_path: Path, lang: str) -> None:
+    out = tmp_path / "letters"
+    r = run(["letters", "render", "-c", SAMPLE, "--kind", "mailbox", "--lang", lang, "--out", out,
+             "--agency", "pemkab-banyuwangi", "--format", "html", *DATE])
+    assert r.exit_code == 0, r.output
+    folder = out / "pemkab-banyuwangi" / "mailboxes"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    letter = folder / "diskominfo.html"
+    assert stat.S_IMODE(letter.stat().st_mode) == 0o600
+    text = letter.read_text()
+    assert "diskominfo@banyuwangikab.go.id" in text and "kominfo@banyuwangikab.go.id" in text
+    assert "imap.mail.go.id" in text and "smtp.mail.go.id" in text and "https://webmail.mail.go.id" in text
+    assert ("Kata sandi awal" if lang == "id" else "First password") not in text  # no password was just set
+    letter.write_text("holds a first password")
+    r = run(["letters", "render", "-c", SAMPLE, "--kind", "mailbox", "--out", out, "--agency", "pemkab-banyuwangi",
+             "--format", "html"])
+    assert "kept 3 existing mailbox letter(s)" in r.stdout
+    assert letter.read_text() == "holds a first password"
+    run(["letters", "render", "-c", SAMPLE, "--kind", "mailbox", "--out", out, "--agency", "pemkab-banyuwangi",
+         "--format", "html", "--force"])
+    assert "diskominfo@banyuwangikab.go.id" in letter.read_text()
+
+
+def test_html_escapes_names(tmp_path: Path) -> None:
+    agencies = """\
+agencies:
+  - id: pemkot-contoh
+    name: "Pemkot <script>alert('x')</script>"
+    domain: contohkota.go.id
+    mailboxes:
+      - {local: budi, name: "<script>alert(1)</script>", title: "<b>Walikota</b>"}
+"""
+    config = write_config(tmp_path, agencies)
+    out = tmp_path / "letters"
+    assert run(["letters", "render", "-c", config, "--format", "html", "--out", out]).exit_code == 0
+    for path in (out / "pemkot-contoh" / "agency.html", out / "pemkot-contoh" / "mailboxes" / "budi.html"):
+        html = path.read_text()
+        assert "<script>" not in html and "<b>Walikota" not in html
+        assert "&lt;script&gt;alert(" in html
+
+
+def test_custom_templates_fall_back_per_file(tmp_path: Path) -> None:
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "mailbox.id.md.j2").write_text("Halo {{ mailbox.name }} <{{ mailbox.address }}>\n")
+    out = tmp_path / "letters"
+    r = run(["letters", "render", "-c", SAMPLE, "--agency", "pemkab-sidoarjo", "--templates", own, "--out", out])
+    assert r.exit_code == 0, r.output
+    assert (out / "pemkab-sidoarjo" / "mailboxes" / "bupati.md").read_text() == \
+        "Halo Subandi <bupati@sidoarjokab.go.id>\n"
+    assert "Kepada Yth." in (out / "pemkab-sidoarjo" / "agency.md").read_text()  # built-in template
+
+
+@pytest.mark.parametrize(("body", "line", "message"), [
+    ("Baris satu\nHalo {{ agency.nmae }}\n", 2, "undefined variable"),
+    ("Satu\nDua\n{% if %}\n", 3, "Expected an expression"),
+    ("{{ ''.__class__.__mro__ }}\n", 1, "access to attribute '__class__'"),
+])
+def test_template_mistakes_stop_with_name_and_line(tmp_path: Path, body: str, line: int, message: str) -> None:
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "agency.id.md.j2").write_text(body)
+    out = tmp_path / "letters"
+    r = run(["letters", "render", "-c", SAMPLE, "--kind", "agency", "--templates", own, "--out", out])
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith(f"error: {own / 'agency.id.md.j2'}:{line}: "), r.stderr
+    assert message in r.stderr
+    assert not out.exists() or not any(out.rglob("agency.md"))
+
+
+def test_pdf_letters_carry_their_text(tmp_path: Path) -> None:
+    out = tmp_path / "letters"
+    r = run(["letters", "render", "-c", SAMPLE, "--agency", "pemkab-sidoarjo", "--format", "pdf", "--out", out,
+             *DATE])
+    assert r.exit_code == 0, r.output
+    for path, words in ((out / "pemkab-sidoarjo" / "agency.pdf", ["001/MMD/XI/2026", "Jakarta, 28 November 2026",
+                                                                   "aptika@sidoarjokab.go.id"]),
+                        (out / "pemkab-sidoarjo" / "mailboxes" / "bupati.pdf", ["bupati@sidoarjokab.go.id"])):
+        text = subprocess.run(["/usr/bin/pdftotext", str(path), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        for word in words:
+            assert word in text, (path.name, word)
+    assert stat.S_IMODE((out / "pemkab-sidoarjo" / "mailboxes" / "bupati.pdf").stat().st_mode) == 0o600
+
+
+def test_pdf_without_weasyprint_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as if the pdf extra were not installed
+    with pytest.raises(UsageError, match=r"pip install 'mailprov\[pdf\]'"):
+        html_to_pdf("<p>x</p>", tmp_path)
+
+
+def test_bad_options(tmp_path: Path) -> None:
+    assert run(["letters", "render", "-c", SAMPLE, "--format", "docx"]).exit_code == 2
+    r = run(["letters", "render", "-c", SAMPLE, "--date", "28/11/2026", "--out", tmp_path])
+    assert r.exit_code == 2 and "expected YYYY-MM-DD" in r.stderr
+    assert load_config(SAMPLE, {}).letters.number_code == "MMD"
