@@ -67,7 +67,7 @@ def test_agency_letters_from_the_sample(tmp_path: Path, lang: str, fmt: str) -> 
 
 def test_letter_numbers_are_kept_and_restart_each_year(tmp_path: Path) -> None:
     out = tmp_path / "letters"
-    args = ["letters", "render", "-c", SAMPLE, "--kind", "agency", "--out", out]
+    args: list[str | Path] = ["letters", "render", "-c", SAMPLE, "--kind", "agency", "--out", out]
     run([*args, "--agency", "pemkab-sidoarjo", *DATE])
     run([*args, "--agency", "pemkot-probolinggo", *DATE])
     run([*args, "--agency", "pemkab-sidoarjo", "--date", "2026-12-01"])
