@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,9 @@ def _run(lab: Lab, args: list[str], expect: tuple[int, ...] = (0,), note: str = 
 
 
 def run_demo(config: Path, out: Path, scenario: Path | None, keep: bool) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists():  # every demo starts from an empty directory, zones and history
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
     lab = start_lab(out / "lab", config, read_faults(scenario))
     print(f"lab: slapd on {lab.slapd.url} (LDAPS {lab.slapd.ldaps_url}), Knot DNS on {lab.knot.address}")
     print(f"lab: mailprov is pointed at them through MAILPROV_* variables ({out / 'lab' / 'lab.json'})")
@@ -49,7 +52,9 @@ def run_demo(config: Path, out: Path, scenario: Path | None, keep: bool) -> None
         _run(lab, ["letters", "render", *cfg, "--kind", "agency", "--format", "html", "--out", str(letters),
                    "--results", str(out / "dns.json")])
         _run(lab, ["letters", "render", *cfg, "--kind", "agency", "--format", "md", "--lang", "en",
-                   "--out", str(letters), "--results", str(out / "dns.json")])
+                   "--out", str(letters / "en"), "--results", str(out / "dns.json")])
+        _run(lab, ["letters", "render", *cfg, "--kind", "agency", "--format", "pdf", "--agency", "pemkab-sidoarjo",
+                   "--out", str(letters), "--history", str(out / "state.db")])
     finally:
         if keep:
             print(f"\nlab left running (stop it with: python -m lab stop {out / 'lab'})")
@@ -58,7 +63,8 @@ def run_demo(config: Path, out: Path, scenario: Path | None, keep: bool) -> None
             lab.stop()
     print(f"""
 demo outputs in {out}:
-  {letters}/AGENCY_ID/agency.html  agency letters (DNS records to publish, compliance, mailboxes)
+  {letters}/AGENCY_ID/agency.html  agency letters (DNS records to publish, compliance, mailboxes);
+                                   a PDF for pemkab-sidoarjo, English Markdown under {letters / 'en'}
   {letters}/AGENCY_ID/mailboxes/   one letter per new mailbox, with its first password (mode 0600)
   {out / 'report.html'}            the compliance report a nightly run writes
   {out / 'dns.json'}               the same check as JSON
