@@ -24,7 +24,7 @@ from .ldapnames import equality_filter, escape_filter_value
 from .ldapwire import RESULT_NAMES, Pipeline
 from .model import Agency, DirectorySettings
 from .plan import DomainState, Snapshot
-from .profiles import Profile
+from .profiles import Profile, values_of
 
 log = logging.getLogger(__name__)
 
@@ -279,11 +279,7 @@ def _drop(conn: ldap3.Connection) -> None:
 
 
 def _first(entry: Mapping[str, list[str]], attr: str) -> str:
-    lower = attr.lower()
-    for key, values in entry.items():
-        if key.lower() == lower and values:
-            return values[0]
-    return ""
+    return next(iter(values_of(entry, attr)), "")
 
 
 def _same_dn(a: str, b: str) -> bool:

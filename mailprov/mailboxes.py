@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from .letters import MailboxLetter, MailboxLetterWriter
 from .model import Agency, Config, Mailbox
 from .passwords import client_hash, generate
 from .plan import build_plan
-from .profiles import Profile
+from .profiles import Profile, values_of
 
 
 class NotFoundError(MailprovError):
@@ -38,30 +37,20 @@ class MailboxInfo:
         return asdict(self)
 
 
-def _attr(entry: Mapping[str, list[str]], attr: str | None) -> list[str]:
-    if not attr:
-        return []
-    lower = attr.lower()
-    for key, values in entry.items():
-        if key.lower() == lower:
-            return values
-    return []
-
-
 def info(profile: Profile, found: Found) -> MailboxInfo:
     """A mailbox as the model sees it, read back from its entry through the profile."""
     amap = profile.mailbox_attributes
     entry = found.attributes
-    quota = _attr(entry, amap.get("quota"))
+    quota = values_of(entry, amap.get("quota"))
     return MailboxInfo(
-        address=(_attr(entry, amap.get("address", "mail")) or [""])[0].lower(),
+        address=(values_of(entry, amap.get("address", "mail")) or [""])[0].lower(),
         dn=found.dn,
-        name=(_attr(entry, amap.get("name")) or [""])[0],
-        title=(_attr(entry, amap.get("title")) or [""])[0],
+        name=(values_of(entry, amap.get("name")) or [""])[0],
+        title=(values_of(entry, amap.get("title")) or [""])[0],
         active=profile.is_active(entry),
         quota_mb=profile.quota_mb(quota[0]) if quota else None,
-        aliases=sorted(v.lower() for v in _attr(entry, amap.get("aliases"))),
-        employee_id=(_attr(entry, amap.get("employee_id")) or [""])[0],
+        aliases=sorted(v.lower() for v in values_of(entry, amap.get("aliases"))),
+        employee_id=(values_of(entry, amap.get("employee_id")) or [""])[0],
     )
 
 

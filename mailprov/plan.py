@@ -15,7 +15,7 @@ from typing import Any
 
 from .ldapnames import normalize_dn
 from .model import Agency, Mailbox
-from .profiles import Profile
+from .profiles import Profile, values_of
 
 ACTIONS = ("create", "modify", "disable", "enable", "delete")
 
@@ -124,14 +124,6 @@ class Snapshot:
 # -- diffing ---------------------------------------------------------------------
 
 
-def _get(entry: Mapping[str, list[str]], attr: str) -> list[str]:
-    lower = attr.lower()
-    for key, values in entry.items():
-        if key.lower() == lower:
-            return values
-    return []
-
-
 def _same(old: list[str], new: list[str], multi: bool) -> bool:
     return sorted(old) == sorted(new) if multi else old == new
 
@@ -149,7 +141,7 @@ def diff_attributes(desired: Mapping[str, list[str]], actual: Mapping[str, list[
     for attr, new in desired.items():
         if attr.lower() in skip:
             continue
-        old = _get(actual, attr)
+        old = values_of(actual, attr)
         if attr.lower() == "objectclass":
             have = {v.lower() for v in old}
             missing = [v for v in new if v.lower() not in have]
@@ -253,8 +245,8 @@ def _mailbox_change(agency: Agency, mailbox: Mailbox, state: DomainState, profil
     if was_active != mailbox.active:
         action = "enable" if mailbox.active else "disable"
         for attr, values in profile.status_modification(mailbox.active).items():
-            mods[attr] = AttrChange(old=_get(entry, attr), new=values)
-    needs_password = mailbox.active and not _get(entry, "userPassword")
+            mods[attr] = AttrChange(old=values_of(entry, attr), new=values)
+    needs_password = mailbox.active and not values_of(entry, "userPassword")
     if not mods and not needs_password:
         return None
     return Change(action, "mailbox", dn, agency.id, address=mailbox.address, modifications=mods,

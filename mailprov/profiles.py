@@ -157,15 +157,8 @@ class Profile:
             attrs[PPOLICY_LOCK_ATTR] = [PPOLICY_PERMANENT_LOCK]
         return attrs
 
-    def rdn_value(self, entry: Mapping[str, list[str]], kind: str) -> str:
-        rdn = self.domain_rdn if kind == "domain" else self.mailbox_rdn
-        for attr, values in entry.items():
-            if attr.lower() == rdn.lower() and values:
-                return values[0]
-        raise ValueError(f"profile {self.name}: the {kind} entry has no value for its RDN attribute {rdn}")
-
     def is_active(self, entry: Mapping[str, list[str]]) -> bool:
-        values = _get(entry, self.status_attr)
+        values = values_of(entry, self.status_attr)
         if self.status_attribute:
             return not values or values[0].lower() != self.status_disabled.lower()
         return PPOLICY_PERMANENT_LOCK not in values
@@ -177,13 +170,29 @@ class Profile:
         return {PPOLICY_LOCK_ATTR: [] if active else [PPOLICY_PERMANENT_LOCK]}
 
 
-def _get(entry: Mapping[str, list[str]], attr: str) -> list[str]:
+def values_of(entry: Mapping[str, list[str]], attr: str | None) -> list[str]:
+    """The values of ``attr`` in ``entry`` (attribute names are case-insensitive in LDAP)."""
+    if not attr:
+        return []
     lower = attr.lower()
     for key, values in entry.items():
         if key.lower() == lower:
             return values
     return []
 
+
+#: how both built-in profiles map a mailbox onto the inetOrgPerson attributes
+PERSON_ATTRIBUTES = {
+    "address": "mail",
+    "local": "uid",
+    "name": "cn",
+    "surname": "sn",
+    "given_name": "givenName",
+    "display_name": "displayName",
+    "title": "title",
+    "employee_id": "employeeNumber",
+    "agency": "o",
+}
 
 INETORGPERSON = Profile(
     name="inetorgperson",
@@ -192,17 +201,7 @@ INETORGPERSON = Profile(
     domain_attributes={"name": "description"},
     mailbox_rdn="uid",
     mailbox_object_classes=("top", "person", "organizationalPerson", "inetOrgPerson"),
-    mailbox_attributes={
-        "address": "mail",
-        "local": "uid",
-        "name": "cn",
-        "surname": "sn",
-        "given_name": "givenName",
-        "display_name": "displayName",
-        "title": "title",
-        "employee_id": "employeeNumber",
-        "agency": "o",
-    },
+    mailbox_attributes=PERSON_ATTRIBUTES,
 )
 
 # The object classes and attribute names of iRedMail's LDAP backend: domains
@@ -219,15 +218,7 @@ IREDMAIL = Profile(
     mailbox_rdn="mail",
     mailbox_object_classes=("inetOrgPerson", "mailUser"),
     mailbox_attributes={
-        "address": "mail",
-        "local": "uid",
-        "name": "cn",
-        "surname": "sn",
-        "given_name": "givenName",
-        "display_name": "displayName",
-        "title": "title",
-        "employee_id": "employeeNumber",
-        "agency": "o",
+        **PERSON_ATTRIBUTES,
         "quota": "mailQuota",
         "aliases": "shadowAddress",
     },

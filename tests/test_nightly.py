@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 
 from lab.dnsproxy import DelayingRelay
 from lab.knot import Knot
-from lab.slapd import free_port
+from lab.procs import free_port
 from lab.zones import build_zones
 from mailprov.config import load_config
 from mailprov.nightly import run_lock

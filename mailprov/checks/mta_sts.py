@@ -16,7 +16,7 @@ from ..model import Platform
 from .messages import Reason
 from .resolver import Resolver
 from .result import PASS, WARN, CheckResult, dns_error
-from .taglist import TagListError, parse
+from .taglist import single
 
 MAX_POLICY_BYTES = 64 * 1024
 
@@ -77,15 +77,11 @@ async def check_mta_sts(resolver: Resolver, domain: str, platform: Platform, fet
     if answer.error:
         return dns_error("mta-sts", answer)
     records = [v.decode("utf-8", "replace") for v in answer.values]
-    found = [r for r in records if r.replace(" ", "").startswith("v=STSv1")]
-    if not found:
+    found, tags, wrong = single(records, "v=STSv1")
+    if wrong == "missing":
         return CheckResult("mta-sts", WARN, [Reason("mta-sts.missing")], records)
-    if len(found) > 1:
-        return CheckResult("mta-sts", WARN, [Reason("mta-sts.invalid", {"detail": f"{len(found)} records"})], found)
-    try:
-        tags = parse(found[0])
-    except TagListError as exc:
-        return CheckResult("mta-sts", WARN, [Reason("mta-sts.invalid", {"detail": str(exc)})], found)
+    if tags is None:
+        return CheckResult("mta-sts", WARN, [Reason("mta-sts.invalid", {"detail": wrong})], found)
     policy_id = tags.get("id", "")
     if not policy_id or not policy_id.isalnum() or len(policy_id) > 32:
         return CheckResult("mta-sts", WARN, [Reason("mta-sts.invalid", {"detail": "id= must be 1-32 letters/digits"})],

@@ -37,3 +37,20 @@ def parse(text: str) -> dict[str, str]:
             raise TagListError(f"control character in the value of '{name}'")
         tags[name] = value
     return tags
+
+
+def single(records: list[str], version: str) -> tuple[list[str], dict[str, str] | None, str | None]:
+    """The one record starting with ``version`` (e.g. ``v=STSv1``), parsed.
+
+    Returns the matching records, their tags (None when not exactly one
+    parses) and what is wrong: None, "missing", "N records" or the parse error.
+    """
+    found = [r for r in records if r.replace(" ", "").startswith(version)]
+    if not found:
+        return found, None, "missing"
+    if len(found) > 1:
+        return found, None, f"{len(found)} records"
+    try:
+        return found, parse(found[0]), None
+    except TagListError as exc:
+        return found, None, str(exc)

@@ -6,7 +6,7 @@ from ..model import Platform
 from .messages import Reason
 from .resolver import Resolver
 from .result import PASS, WARN, CheckResult, dns_error
-from .taglist import TagListError, parse
+from .taglist import single
 
 
 async def check_tls_rpt(resolver: Resolver, domain: str, platform: Platform) -> CheckResult:
@@ -14,15 +14,11 @@ async def check_tls_rpt(resolver: Resolver, domain: str, platform: Platform) -> 
     if answer.error:
         return dns_error("tls-rpt", answer)
     records = [v.decode("utf-8", "replace") for v in answer.values]
-    found = [r for r in records if r.replace(" ", "").startswith("v=TLSRPTv1")]
-    if not found:
+    found, tags, problem = single(records, "v=TLSRPTv1")
+    if problem == "missing":
         return CheckResult("tls-rpt", WARN, [Reason("tls-rpt.missing")], records)
-    if len(found) > 1:
-        return CheckResult("tls-rpt", WARN, [Reason("tls-rpt.invalid", {"detail": f"{len(found)} records"})], found)
-    try:
-        tags = parse(found[0])
-    except TagListError as exc:
-        return CheckResult("tls-rpt", WARN, [Reason("tls-rpt.invalid", {"detail": str(exc)})], found)
+    if tags is None:
+        return CheckResult("tls-rpt", WARN, [Reason("tls-rpt.invalid", {"detail": problem})], found)
     rua = [u.strip() for u in tags.get("rua", "").split(",") if u.strip()]
     if not rua or not all(u.lower().startswith(("mailto:", "https:")) for u in rua):
         detail = "rua= needs mailto: or https: URIs"
