@@ -174,3 +174,28 @@ def test_bad_options(tmp_path: Path) -> None:
     r = run(["letters", "render", "-c", SAMPLE, "--date", "28/11/2026", "--out", tmp_path])
     assert r.exit_code == 2 and "expected YYYY-MM-DD" in r.stderr
     assert load_config(SAMPLE, {}).letters.number_code == "MMD"
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "pdf"])
+@pytest.mark.parametrize("lang", ["id", "en"])
+@pytest.mark.parametrize("kind", ["agency", "mailbox"])
+def test_every_kind_language_and_format(tmp_path: Path, kind: str, lang: str, fmt: str) -> None:
+    out = tmp_path / "letters"
+    r = run(["letters", "render", "-c", SAMPLE, "--agency", "diskominfo-jatim", "--kind", kind, "--lang", lang,
+             "--format", fmt, "--out", out, *DATE])
+    assert r.exit_code == 0, r.output
+    folder = out / "diskominfo-jatim"
+    path = folder / f"agency.{fmt}" if kind == "agency" else folder / "mailboxes" / f"helpdesk.{fmt}"
+    if fmt == "pdf":
+        text = subprocess.run(["/usr/bin/pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                              check=True).stdout
+    else:
+        text = path.read_text()
+    assert "helpdesk@kominfo.jatimprov.go.id" in text
+    assert "28 November 2026" in text
+    if kind == "agency":
+        assert "001/MMD/XI/2026" in text and "kominfo.jatimprov.go.id. 3600 IN MX 10 mx1.mail.go.id." in text
+        assert ("Kepada Yth." if lang == "id" else "To:") in text
+    else:
+        assert "imap.mail.go.id" in text
+        assert ("Mengganti kata sandi" if lang == "id" else "Changing your password") in text

@@ -102,6 +102,7 @@ def apply(
                 emit(to_json({"summary": dict.fromkeys(result.summary, 0), "changes": [], "stopped": None}), None)
             return
         if not yes and not typer.confirm(f"Apply {len(result.changes)} change(s)?", default=False):
+            typer.echo("cancelled: nothing was changed", err=True)
             raise typer.Exit(EXIT_FAILED)
         writer = MailboxLetterWriter(cfg, letters, lang=lang)
         pipeline = directory.pipeline()
