@@ -109,6 +109,7 @@ class DnsResolver:
     queries: int = 0
     _cache: dict[tuple[str, str, bool], asyncio.Future[Answer]] = field(default_factory=dict)
     _sockets: dict[tuple[str, int], asyncio.Future[_Datagrams]] = field(default_factory=dict)
+    _open_sockets: dict[tuple[str, int], _Datagrams] = field(default_factory=dict)
     _limit: asyncio.Semaphore | None = None
 
     #: shares of ``timeout`` given to each try: a lost datagram is retried quickly
@@ -119,6 +120,8 @@ class DnsResolver:
         cached = self._cache.get(key)
         if cached is None:
             cached = self._cache[key] = asyncio.get_running_loop().create_task(self._resolve(*key))
+        elif cached.done():  # most asks of a run are answered from the cache: no waiting machinery
+            return cached.result()
         return await asyncio.shield(cached)
 
     async def _resolve(self, name: str, rdtype: str, dnssec: bool) -> Answer:
@@ -161,7 +164,7 @@ class DnsResolver:
     async def _ask_fast(self, name: str, rdtype: str, server: tuple[str, int], timeout: float) -> Answer:
         from . import wire
 
-        proto = await self._socket(server)
+        proto = self._open_sockets.get(server) or await self._socket(server)
         query_id = random.randrange(1, 65536)  # noqa: S311 - a query id, and answers are matched on the question
         while query_id in proto.waiting:
             query_id = random.randrange(1, 65536)  # noqa: S311
@@ -171,13 +174,14 @@ class DnsResolver:
             return Answer(name, rdtype, FAILURE, message="not a valid DNS name")
         loop = asyncio.get_running_loop()
         self.queries += 1
+        deadline = loop.time() + timeout
+        assert proto.transport is not None
+        proto.transport.sendto(payload, server)
         try:
             while True:
                 future: asyncio.Future[bytes] = loop.create_future()
                 proto.waiting[query_id] = future
-                timer = loop.call_later(timeout, _expire, future)
-                assert proto.transport is not None
-                proto.transport.sendto(payload, server)
+                timer = loop.call_at(deadline, _expire, future)
                 try:
                     data = await future
                 finally:
@@ -261,7 +265,9 @@ class DnsResolver:
         opening = self._sockets.get(server)
         if opening is None:
             opening = self._sockets[server] = asyncio.get_running_loop().create_task(self._open(server))
-        return await opening
+        proto = await opening
+        self._open_sockets[server] = proto
+        return proto
 
     @staticmethod
     async def _open(server: tuple[str, int]) -> _Datagrams:
@@ -283,6 +289,7 @@ class DnsResolver:
                 if transport is not None:
                     transport.close()
         self._sockets.clear()
+        self._open_sockets.clear()
 
 
 def _expire(future: asyncio.Future[bytes]) -> None:
