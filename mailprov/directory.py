@@ -20,7 +20,7 @@ import ldap3
 from ldap3.core import exceptions as ldap_exc
 
 from .errors import DirectoryAuthError, DirectoryError, DirectoryUnavailable, MailprovError
-from .ldapnames import equality_filter, escape_filter_value
+from .ldapnames import equality_filter, escape_filter_value, same_dn
 from .ldapwire import RESULT_NAMES, Pipeline
 from .model import Agency, DirectorySettings
 from .plan import DomainState, Snapshot
@@ -201,16 +201,15 @@ class Directory:
         attrs = sorted(set(profile.mailbox_read_attributes()) | set(profile.domain_read_attributes()), key=str.lower)
         flt = f"(|(objectClass={profile.domain_class})(objectClass={profile.mailbox_class})" \
               "(objectClass=organizationalUnit))"
-        container_dn = profile.mailbox_parent_dn(base, domain).lower()
+        container_dn = profile.mailbox_parent_dn(base, domain)
         for found in self._search(domain_dn, flt, ldap3.SUBTREE, attrs):
-            lower_dn = found.dn.lower()
             classes = {c.lower() for c in found.attributes.get("objectClass", [])}
             if profile.mailbox_class.lower() in classes:
                 address = _first(found.attributes, profile.mailbox_attributes.get("address", "mail")).lower()
-                state.mailboxes[address or lower_dn] = (found.dn, found.attributes)
-            elif _same_dn(lower_dn, domain_dn):
+                state.mailboxes[address or found.dn.lower()] = (found.dn, found.attributes)
+            elif same_dn(found.dn, domain_dn):
                 state.entry = found.attributes
-            elif profile.mailbox_container and _same_dn(lower_dn, container_dn):
+            elif profile.mailbox_container and same_dn(found.dn, container_dn):
                 state.container = True
         return state
 
@@ -280,12 +279,6 @@ def _drop(conn: ldap3.Connection) -> None:
 
 def _first(entry: Mapping[str, list[str]], attr: str) -> str:
     return next(iter(values_of(entry, attr)), "")
-
-
-def _same_dn(a: str, b: str) -> bool:
-    from .ldapnames import normalize_dn
-
-    return normalize_dn(a) == normalize_dn(b)
 
 
 def _short(text: str) -> str:

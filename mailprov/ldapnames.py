@@ -111,6 +111,10 @@ def normalize_dn(dn: str) -> str:
     return ",".join(parts)
 
 
+def same_dn(a: str, b: str) -> bool:
+    return normalize_dn(a) == normalize_dn(b)
+
+
 def parent_dn(dn: str) -> str:
     """The DN one level up (escaping kept as written)."""
     i = 0

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ldapnames import normalize_dn
 from .model import Agency, Mailbox
 from .profiles import Profile, values_of
 
@@ -251,7 +250,3 @@ def _mailbox_change(agency: Agency, mailbox: Mailbox, state: DomainState, profil
         return None
     return Change(action, "mailbox", dn, agency.id, address=mailbox.address, modifications=mods,
                   set_password=needs_password, mailbox=mailbox, agency_name=agency.name)
-
-
-def same_dn(a: str, b: str) -> bool:
-    return normalize_dn(a) == normalize_dn(b)

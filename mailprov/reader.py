@@ -40,9 +40,6 @@ class Reader:
     def problem(self, line: int, message: str, file: str | None = None) -> None:
         self.problems.append(Problem(file or self.file, line, message))
 
-    def where(self, node: Any, fallback: int = 1) -> int:
-        return int(getattr(node, "line", fallback))
-
     # -- structure -----------------------------------------------------------
     def mapping(self, parent: YMap, key: str, context: str, required: bool = True) -> YMap | None:
         value = parent.get(key)
