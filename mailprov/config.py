@@ -187,7 +187,7 @@ def _dmarc(r: Reader, platform: YMap) -> DmarcPolicy | None:
 
 _DIRECTORY_KEYS = (
     "urls", "base_dn", "bind_dn", "bind_password_env", "bind_password_file", "start_tls", "ca_file",
-    "tls_verify", "profile", "password_scheme", "password_length", "page_size", "timeout", "workers",
+    "tls_verify", "profile", "password_scheme", "password_length", "page_size", "timeout",
 )
 
 
@@ -235,7 +235,6 @@ def _directory(r: Reader, root: YMap, base: Path, env: Mapping[str, str]) -> Dir
         password_length=r.integer(node, "password_length", ctx, 16, 16, 128),
         page_size=r.integer(node, "page_size", ctx, 1000, 10, 100000),
         timeout=r.number(node, "timeout", ctx, 10.0, 0.1, 600.0),
-        workers=r.integer(node, "workers", ctx, 4, 1, 32),
     )
 
 

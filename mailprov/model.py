@@ -94,8 +94,6 @@ class DirectorySettings:
     password_length: int = 16
     page_size: int = 1000
     timeout: float = 10.0
-    #: connections used in parallel by apply
-    workers: int = 4
 
 
 @dataclass(frozen=True)
