@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from mailprov.model import Agency, Config
+from mailprov.records import platform_domain
 
 #: fault name -> what it does to the agency's zone
 FAULTS = {
@@ -125,16 +126,6 @@ class ZoneSet:
         return {origin: zone.text() for origin, zone in sorted(self.zones.items())}
 
 
-def platform_domain(config: Config) -> str:
-    return config.platform.spf_include.split(".", 1)[1]
-
-
-def org_domain(domain: str) -> str:
-    from publicsuffixlist import PublicSuffixList
-
-    return PublicSuffixList().privatesuffix(domain) or domain
-
-
 def _keys(config: Config) -> dict[str, str]:
     dkim = config.platform.dkim
     return {sel: dkim.public_keys.get(sel) or rsa_public_key_b64(2048) for sel in dkim.selectors}
@@ -150,7 +141,7 @@ def build_zones(config: Config, faults: Mapping[str, Iterable[str]] | None = Non
             raise ValueError(f"unknown fault(s) for {agency_id}: {', '.join(sorted(unknown))}")
     zones = ZoneSet()
     keys = _keys(config)
-    pdomain = platform_domain(config)
+    pdomain = platform_domain(config.platform)
     from publicsuffixlist import PublicSuffixList
 
     psl = PublicSuffixList()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import EXIT_FAILED, UsageError
-from .options import AgencyOpt, ConfigOpt, check_choice, console, emit, load, open_dir, select_agencies
+from .options import AgencyOpt, ConfigOpt, FormatOpt, check_choice, console, emit, load, open_dir, select_agencies
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 PruneOpt = Annotated[bool, typer.Option("--prune", help="Also delete entries the configuration no longer lists.")]
 AllOpt = Annotated[bool, typer.Option("--all", help="List every change in the table (default: 50 per action).")]
-PlanFormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -56,7 +55,7 @@ def _plan(config_path: Path, agency_ids: list[str] | None,
 def plan(
     config: ConfigOpt = Path("domains.yaml"),
     agency: AgencyOpt = None,
-    fmt: PlanFormatOpt = "table",
+    fmt: FormatOpt = "table",
     prune: PruneOpt = False,
     show_all: AllOpt = False,
 ) -> None:
@@ -79,7 +78,7 @@ def apply(
     letters: Annotated[Path, typer.Option("--letters", help="Folder for the mailbox letters (passwords).")] = Path(
         "letters"),
     prune: PruneOpt = False,
-    fmt: PlanFormatOpt = "table",
+    fmt: FormatOpt = "table",
     lang: Annotated[str | None, typer.Option("--lang", help="Letter language (default: the agency's).")] = None,
     show_all: AllOpt = False,
 ) -> None:

@@ -7,11 +7,10 @@ from typing import Annotated
 
 import typer
 
-from .options import ConfigOpt, check_choice, console, emit, load, open_dir
+from .options import ConfigOpt, FormatOpt, check_choice, console, emit, load, open_dir
 
 AddressArg = Annotated[str, typer.Argument(help="The mailbox address (local@domain).")]
 LettersOpt = Annotated[Path, typer.Option("--letters", help="Folder for the mailbox letter (password).")]
-FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
 
 
 def register(app: typer.Typer) -> None:
