@@ -18,6 +18,7 @@ from .model import (
     DEFAULT_CHECKS,
     DMARC_POLICIES,
     EXTENDED_CHECKS,
+    LANGUAGES,
     Config,
     Defaults,
     DirectorySettings,
@@ -31,7 +32,7 @@ from .model import (
 )
 from .profiles import BUILTIN, DOMAIN_FIELDS, MAILBOX_FIELDS, QUOTA_UNITS
 from .reader import Reader, kind, parse_bool
-from .roster import LANGUAGES, QUOTA_MAX_MB, QUOTA_MIN_MB, agencies, check_email
+from .roster import QUOTA_MAX_MB, QUOTA_MIN_MB, agencies, check_email
 from .yamlsrc import YList, YMap, load_yaml
 
 _SELECTOR = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]*)(?:\.[A-Za-z0-9_-]+)*$")

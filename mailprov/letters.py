@@ -22,7 +22,6 @@ from typing import Any
 from .errors import TemplateError, UsageError
 from .model import Agency, Config, Mailbox
 
-LANGS = ("id", "en")
 FORMATS = ("md", "html", "pdf")
 KINDS = ("agency", "mailbox")
 

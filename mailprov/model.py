@@ -13,6 +13,8 @@ from pathlib import Path
 DEFAULT_CHECKS = ("mx", "spf", "dkim", "dmarc")
 EXTENDED_CHECKS = ("mta-sts", "tls-rpt", "dnssec")
 DMARC_POLICIES = ("none", "quarantine", "reject")
+#: the languages of letters, reasons and reports: Bahasa Indonesia first
+LANGUAGES = ("id", "en")
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,12 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from .checks.messages import STATUS_WORDS
 from .checks.result import CheckReport, DomainResult
 from .errors import MailprovError
 from .history import Changes
 from .model import Config
 from .records import zone_text
-
-STATUS = {"id": {"pass": "lulus", "warn": "peringatan", "error": "tak terputuskan", "fail": "gagal"},
-          "en": {"pass": "pass", "warn": "warn", "error": "undecided", "fail": "fail"}}
 
 
 class NotifyError(MailprovError):
@@ -32,14 +30,14 @@ class Mail:
 
 
 def _problems(domain: DomainResult, lang: str) -> list[str]:
-    return [f"  - {c.check}{'/' + c.selector if c.selector else ''}: {STATUS[lang][c.status]}: {c.reason(lang)}"
+    return [f"  - {c.check}{'/' + c.selector if c.selector else ''}: {STATUS_WORDS[lang][c.status]}: {c.reason(lang)}"
             for c in domain.checks if c.status != "pass"]
 
 
 def admin_mail(report: CheckReport, changes: Changes, config: Config, lang: str) -> Mail:
     notify = config.notify
     assert notify is not None
-    words = STATUS[lang]
+    words = STATUS_WORDS[lang]
     by_domain = {d.domain: d for d in report.domains}
     summary = report.summary
     if lang == "id":

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .checks.messages import STATUS_WORDS
 from .checks.result import ORDER, CheckReport
 from .history import Changes, RunSummary
 from .letters import Renderer, long_date
@@ -19,7 +20,7 @@ LABELS = {
         "first_run": "Ini pemeriksaan pertama yang tercatat.", "agencies": "Status per instansi",
         "domain": "Domain", "agency": "Instansi", "status": "Status", "failing_for": "Gagal sejak",
         "check": "Pemeriksaan", "reason": "Keterangan", "trend": "Tren 30 pemeriksaan terakhir",
-        "pass": "lulus", "warn": "peringatan", "error": "tak terputuskan", "fail": "gagal",
+        **STATUS_WORDS["id"],
         "queries": "kueri DNS", "seconds": "detik", "previous": "sebelumnya",
     },
     "en": {
@@ -29,7 +30,7 @@ LABELS = {
         "first_run": "This is the first recorded run.", "agencies": "Status per agency",
         "domain": "Domain", "agency": "Agency", "status": "Status", "failing_for": "Failing since",
         "check": "Check", "reason": "Reason", "trend": "Trend of the last 30 runs",
-        "pass": "pass", "warn": "warn", "error": "undecided", "fail": "fail",
+        **STATUS_WORDS["en"],
         "queries": "DNS queries", "seconds": "seconds", "previous": "previously",
     },
 }

@@ -12,13 +12,12 @@ from typing import Any
 
 from . import csvsrc
 from .addresses import AddressError, check_local, to_a_label, to_unicode
-from .model import Agency, Contact, Defaults, Mailbox, Source
+from .model import LANGUAGES, Agency, Contact, Defaults, Mailbox, Source
 from .reader import Reader, kind, parse_bool
 from .yamlsrc import YList, YMap
 
 QUOTA_MIN_MB = 1
 QUOTA_MAX_MB = 1024 * 1024  # 1 TiB
-LANGUAGES = ("id", "en")
 _AGENCY_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62})$")
 
 

@@ -14,10 +14,6 @@ from .taglist import TagListError, parse
 MIN_RSA_BITS = 1024
 
 
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "replace")
-
-
 def _rsa_bits(der: bytes) -> int:
     """Bits of an RSA public key given as SubjectPublicKeyInfo (what p= holds) or as bare PKCS#1."""
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -108,7 +104,7 @@ async def check_dkim(resolver: Resolver, domain: str, platform: Platform) -> lis
         if answer.error:
             results.append(dns_error("dkim", answer, selector))
             continue
-        texts = [_text(v) for v in answer.values]
+        texts = list(answer.texts)
         if not texts:
             results.append(CheckResult("dkim", FAIL, [Reason("dkim.missing", {"name": name})], [], selector))
         elif len(texts) > 1:

@@ -14,15 +14,10 @@ from .taglist import TagListError, parse
 OrgDomain = Callable[[str], str]
 
 
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "replace")
-
-
 def dmarc_records(answer: Answer) -> list[str]:
     """The TXT records that are DMARC records: ``v=DMARC1`` as the first tag."""
     found = []
-    for raw in answer.values:
-        text = _text(raw)
+    for text in answer.texts:
         head = text.split(";", 1)[0]
         name, _, value = head.partition("=")
         if name.strip() == "v" and value.strip() == "DMARC1":

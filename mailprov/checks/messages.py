@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-LANGS = ("id", "en")
+#: the four verdicts in words, for reports and mails
+STATUS_WORDS = {
+    "id": {"pass": "lulus", "warn": "peringatan", "error": "tak terputuskan", "fail": "gagal"},
+    "en": {"pass": "pass", "warn": "warn", "error": "undecided", "fail": "fail"},
+}
 
 MESSAGES: dict[str, dict[str, str]] = {
     # -- shared ----------------------------------------------------------------------

@@ -76,7 +76,7 @@ async def check_mta_sts(resolver: Resolver, domain: str, platform: Platform, fet
     answer = await resolver.query(f"_mta-sts.{domain}", "TXT")
     if answer.error:
         return dns_error("mta-sts", answer)
-    records = [v.decode("utf-8", "replace") for v in answer.values]
+    records = list(answer.texts)
     found, tags, wrong = single(records, "v=STSv1")
     if wrong == "missing":
         return CheckResult("mta-sts", WARN, [Reason("mta-sts.missing")], records)

@@ -42,6 +42,11 @@ class Answer:
     signed: Any = None
 
     @property
+    def texts(self) -> tuple[str, ...]:
+        """TXT records as text, the way reports show them."""
+        return tuple(display(v) for v in self.values)
+
+    @property
     def answered(self) -> bool:
         return self.status in ANSWERED
 
@@ -59,6 +64,11 @@ class Resolver(Protocol):
     queries: int
 
     async def query(self, name: str, rdtype: str, dnssec: bool = False) -> Answer: ...
+
+
+def display(raw: bytes) -> str:
+    """A TXT record's bytes as text (UTF-8, undecodable bytes replaced)."""
+    return raw.decode("utf-8", "replace")
 
 
 def normalise(name: str) -> str:

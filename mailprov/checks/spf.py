@@ -5,15 +5,11 @@ from __future__ import annotations
 from ..model import Platform
 from ..records import spf_value
 from .messages import Reason
-from .resolver import NXDOMAIN, Resolver
+from .resolver import NXDOMAIN, Resolver, display
 from .result import ERROR, FAIL, PASS, WARN, CheckResult, dns_error
 from .spf_eval import FAIL as SPF_FAIL
 from .spf_eval import PASS as SPF_PASS
 from .spf_eval import PERMERROR, SOFTFAIL, TEMPERROR, check_host, select_record
-
-
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "replace")
 
 
 async def check_spf(resolver: Resolver, domain: str, platform: Platform) -> CheckResult:
@@ -24,7 +20,7 @@ async def check_spf(resolver: Resolver, domain: str, platform: Platform) -> Chec
     if answer.status == NXDOMAIN:
         return CheckResult("spf", FAIL, [Reason("domain.nxdomain", {"domain": domain})])
     found = select_record(list(answer.values))
-    records = [_text(r.encode("latin-1")) for r in found]
+    records = [display(r.encode("latin-1")) for r in found]
     if not found:
         return CheckResult("spf", FAIL, [Reason("spf.missing", {"expected": expected})])
     if len(found) > 1:

@@ -13,7 +13,7 @@ async def check_tls_rpt(resolver: Resolver, domain: str, platform: Platform) -> 
     answer = await resolver.query(f"_smtp._tls.{domain}", "TXT")
     if answer.error:
         return dns_error("tls-rpt", answer)
-    records = [v.decode("utf-8", "replace") for v in answer.values]
+    records = list(answer.texts)
     found, tags, problem = single(records, "v=TLSRPTv1")
     if problem == "missing":
         return CheckResult("tls-rpt", WARN, [Reason("tls-rpt.missing")], records)

@@ -89,7 +89,9 @@ def apply(
 
     check_choice("--format", fmt, ("table", "json"))
     if lang is not None:
-        check_choice("--lang", lang, ("id", "en"))
+        from ..model import LANGUAGES
+
+        check_choice("--lang", lang, LANGUAGES)
     if not yes and not sys.stdin.isatty():
         raise UsageError("refusing to apply without --yes: not on a terminal, nobody can confirm the plan")
     cfg, agencies, directory, result = _plan(config, agency, prune)

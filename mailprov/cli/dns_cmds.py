@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_UNDECIDED, UsageError
+from ..model import LANGUAGES
 from .options import AgencyOpt, ConfigOpt, check_choice, console, emit, load, select_agencies
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def check(
     from ..checks.runner import run_checks
 
     check_choice("--format", fmt, renderers.FORMATS)
-    check_choice("--lang", lang, ("id", "en"))
+    check_choice("--lang", lang, LANGUAGES)
     if notify and history is None:
         raise UsageError("--notify needs --history: it mails what changed since the last run")
     cfg = load(config)

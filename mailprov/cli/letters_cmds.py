@@ -36,11 +36,12 @@ def render(
                                                         "first passwords).")] = False,
 ) -> None:
     """Render agency letters (records to publish, compliance, mailboxes) and mailbox letters."""
-    from ..letters import FORMATS, LANGS, compliance_from_json, render_letters
+    from ..letters import FORMATS, compliance_from_json, render_letters
+    from ..model import LANGUAGES
 
     check_choice("--format", fmt, FORMATS)
     if lang is not None:
-        check_choice("--lang", lang, LANGS)
+        check_choice("--lang", lang, LANGUAGES)
     kinds = [check_choice("--kind", kind, ("agency", "mailbox"))] if kind else ["agency", "mailbox"]
     day = None
     if date is not None:
