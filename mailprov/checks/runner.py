@@ -12,9 +12,15 @@ from typing import Any
 
 from .. import __version__
 from ..model import Platform
-from .mta_sts import Fetch
+from .dkim import check_dkim
+from .dmarc import check_dmarc
+from .dnssec import check_dnssec
+from .mta_sts import Fetch, check_mta_sts
+from .mx import check_mx
 from .resolver import DnsResolver, Resolver
 from .result import CheckReport, CheckResult, DomainResult
+from .spf import check_spf
+from .tls_rpt import check_tls_rpt
 
 Clock = Callable[[], dt.datetime]
 
@@ -40,14 +46,6 @@ def organizational_domain_finder() -> Callable[[str], str]:
 
 async def check_domain(resolver: Resolver, target: Target, platform: Platform,
                        org_domain: Callable[[str], str], fetch: Fetch | None = None) -> DomainResult:
-    from .dkim import check_dkim
-    from .dmarc import check_dmarc
-    from .dnssec import check_dnssec
-    from .mta_sts import check_mta_sts
-    from .mx import check_mx
-    from .spf import check_spf
-    from .tls_rpt import check_tls_rpt
-
     domain = target.domain
     jobs: dict[str, Callable[[], Awaitable[CheckResult | list[CheckResult]]]] = {
         "mx": lambda: check_mx(resolver, domain, platform),
