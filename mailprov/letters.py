@@ -201,7 +201,6 @@ class MailboxLetterWriter:
         self.fmt = fmt
         self.renderer = Renderer(templates)
         self.clock = clock
-        self.written: list[Path] = []
         self._ready: set[Path] = set()  # folders already made private
         self._lock = threading.Lock()
 
@@ -221,15 +220,11 @@ class MailboxLetterWriter:
                 private_folder(path.parent)
                 self._ready.add(path.parent)
         write_private(path, self.render(letter), folder_ready=True)
-        self.written.append(path)
         return path
 
     def discard(self, agency: Agency, mailbox: Mailbox) -> None:
         """Remove a letter whose password never reached the directory."""
-        path = self.path(agency, mailbox)
-        path.unlink(missing_ok=True)
-        if path in self.written:
-            self.written.remove(path)
+        self.path(agency, mailbox).unlink(missing_ok=True)
 
 
 # -- agency letters ----------------------------------------------------------------------
