@@ -10,7 +10,7 @@ import typer
 
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_UNDECIDED, UsageError
 from ..model import LANGUAGES
-from .options import AgencyOpt, ConfigOpt, check_choice, console, emit, load, select_agencies
+from .options import AgencyOpt, ConfigOpt, check_choice, console, domain_argument, emit, load, select_agencies
 
 if TYPE_CHECKING:
     from ..checks.mta_sts import PolicyFetcher
@@ -49,16 +49,12 @@ def nameservers(given: list[str] | None) -> list[tuple[str, int]]:
 
 
 def targets(cfg: Config, agency_ids: list[str] | None, domains: list[str] | None) -> list[Target]:
-    from ..addresses import AddressError, to_a_label
     from ..checks.runner import Target
 
     if domains:
         result = []
         for text in domains:
-            try:
-                domain = to_a_label(text)
-            except AddressError as exc:
-                raise UsageError(str(exc)) from None
+            domain = domain_argument(text)
             agency = cfg.agency_for_domain(domain)
             result.append(Target(domain, agency.id if agency else None))
         return result
@@ -126,12 +122,7 @@ def exit_code(status: str) -> int:
 def records(domain: Annotated[str, typer.Argument(help="The agency's domain.")],
             config: ConfigOpt = Path("domains.yaml")) -> None:
     """Print the exact records an agency must publish (zone-file syntax)."""
-    from ..addresses import AddressError, to_a_label
     from ..records import zone_text
 
     cfg = load(config)
-    try:
-        name = to_a_label(domain)
-    except AddressError as exc:
-        raise UsageError(str(exc)) from None
-    typer.echo(zone_text(cfg.platform, name), nl=False)
+    typer.echo(zone_text(cfg.platform, domain_argument(domain)), nl=False)

@@ -44,6 +44,16 @@ def select_agencies(config: Config, ids: list[str] | None) -> list[Agency]:
     return [a for a in config.agencies if a.id in wanted]
 
 
+def domain_argument(text: str) -> str:
+    """A domain given on the command line, as A-labels; a bad one is a usage error."""
+    from ..addresses import AddressError, to_a_label
+
+    try:
+        return to_a_label(text)
+    except AddressError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise UsageError(f"{name} must be one of {', '.join(choices)}, not '{value}'")
