@@ -98,8 +98,7 @@ class History:
     def previous(self, domain: str) -> tuple[str | None, str | None]:
         """(status in the latest stored run that checked ``domain``, when it has failed since)."""
         row = self.db.execute(
-            "SELECT r.status, runs.started_at FROM domain_results r JOIN runs ON runs.id = r.run_id "
-            "WHERE r.domain = ? ORDER BY r.run_id DESC LIMIT 1", (domain,)).fetchone()
+            "SELECT status FROM domain_results WHERE domain = ? ORDER BY run_id DESC LIMIT 1", (domain,)).fetchone()
         if row is None:
             return None, None
         status = row[0]
