@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +133,7 @@ def add(directory: Directory, config: Config, mailbox: Mailbox, writer: MailboxL
         raise UsageError(f"{mailbox.address} already exists")
     profile = directory.profile
     base = config.directory.base_dn
-    single = Agency(**{**agency.__dict__, "mailboxes": (mailbox,)})
+    single = replace(agency, mailboxes=(mailbox,))
     snapshot = directory.snapshot([single], whole=False)
     plan = build_plan([single], snapshot, profile, base)
     password = generate(config.directory.password_length)
