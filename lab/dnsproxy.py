@@ -91,6 +91,9 @@ class DelayingRelay:
         self._listen = listen
         self._ready = threading.Event()
         self.address = ""
+        #: queries received and not yet answered, now and at most (what a client had in flight)
+        self.outstanding = 0
+        self.peak = 0
         self._thread = threading.Thread(target=self._run, name="dns-delay", daemon=True)
 
     def _run(self) -> None:
@@ -103,6 +106,8 @@ class DelayingRelay:
                 self.transport = transport
 
             def datagram_received(self, data: bytes, client: tuple[str, int]) -> None:
+                relay.outstanding += 1
+                relay.peak = max(relay.peak, relay.outstanding)
                 relay._loop.call_later(relay.delay, relay._forward, data, client, self.transport)
 
         asyncio.set_event_loop(self._loop)
@@ -131,6 +136,7 @@ class DelayingRelay:
             waiting = self._pending.pop(int.from_bytes(data[:2], "big"), None)
             if waiting is not None:
                 client, transport = waiting
+                self.outstanding -= 1
                 transport.sendto(data, client)  # type: ignore[attr-defined]
 
     def start(self) -> DelayingRelay:

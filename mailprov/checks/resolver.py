@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from . import wire
 
 OK, NXDOMAIN, NODATA = "ok", "nxdomain", "nodata"
 TIMEOUT, SERVFAIL, REFUSED, FAILURE = "timeout", "servfail", "refused", "error"
@@ -75,236 +78,329 @@ def normalise(name: str) -> str:
     return name.rstrip(".").lower()
 
 
-def _values(rdtype: str, rrset: Iterable[Any]) -> tuple[Any, ...]:
-    if rdtype == "TXT":
-        return tuple(b"".join(rr.strings) for rr in rrset)
-    if rdtype == "MX":
-        return tuple((int(rr.preference), normalise(rr.exchange.to_text())) for rr in rrset)
-    if rdtype in ("PTR", "CNAME", "NS"):
-        return tuple(normalise(rr.target.to_text()) for rr in rrset)
-    return tuple(rr.to_text() for rr in rrset)
+@dataclass(eq=False)
+class _Question:
+    """A plain question on its way: the name asked now (a CNAME moves it), its try, its deadline."""
+
+    name: str
+    rdtype: str
+    future: asyncio.Future[Answer]
+    current: str
+    #: the query without its id (the id is chosen per try)
+    payload: bytes = b""
+    chain: list[str] = field(default_factory=list)
+    attempt: int = 0
+    deadline: float = 0.0
+    query_id: int = 0
+    #: what an earlier try got that is better than a timeout (SERVFAIL, a socket error)
+    last: Answer | None = None
 
 
 class _Datagrams(asyncio.DatagramProtocol):
-    """One UDP socket; answers handed to the query waiting for their id."""
+    """One UDP socket; every datagram is handed to the resolver, which matches it to its question."""
 
-    def __init__(self) -> None:
-        self.waiting: dict[int, asyncio.Future[bytes]] = {}
+    def __init__(self, resolver: DnsResolver, server: tuple[str, int]) -> None:
+        self.resolver = resolver
+        self.server = server
+        self.pending: dict[int, _Question] = {}
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # a datagram endpoint's transport
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        if len(data) < 2:
-            return
-        future = self.waiting.get(int.from_bytes(data[:2], "big"))
-        if future is not None and not future.done():
-            future.set_result(data)
+        self.resolver._received(self, data)
 
     def error_received(self, exc: Exception) -> None:
-        # ICMP port unreachable and the like: every waiting query fails fast
-        for future in self.waiting.values():
-            if not future.done():
-                future.set_exception(exc)
+        # ICMP port unreachable and the like: every question waiting here tries again (another server)
+        self.resolver._socket_failed(self, exc)
 
 
 @dataclass
 class DnsResolver:
-    """Stub resolver over UDP (TCP when truncated) to the given nameservers."""
+    """Stub resolver over UDP (TCP when truncated) to the given nameservers.
+
+    Plain questions are driven by callbacks, not a task each: the answer's
+    datagram finishes its question, follows its CNAME or tries again, and a
+    sweep every few milliseconds retries what timed out. With 5 questions a
+    domain this halved the CPU a question costs compared with a task, a
+    semaphore and a timer per question (measured at 1,000 domains).
+    """
 
     nameservers: Sequence[tuple[str, int]]
     timeout: float = 5.0
     concurrency: int = 200
     queries: int = 0
     _cache: dict[tuple[str, str, bool], asyncio.Future[Answer]] = field(default_factory=dict)
-    _sockets: dict[tuple[str, int], asyncio.Future[_Datagrams]] = field(default_factory=dict)
-    _open_sockets: dict[tuple[str, int], _Datagrams] = field(default_factory=dict)
-    _limit: asyncio.Semaphore | None = None
+    _sockets: dict[tuple[str, int], _Datagrams] = field(default_factory=dict)
+    _opening: asyncio.Task[None] | None = None
+    _in_flight: int = 0
+    #: questions, and dnspython asks (as futures), waiting for a slot, oldest first
+    _backlog: deque[_Question | asyncio.Future[None]] = field(default_factory=deque)
+    _sweeper: asyncio.TimerHandle | None = None
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    #: the run's loop, kept: asking asyncio for it costs a getpid() system call each time
+    _loop: asyncio.AbstractEventLoop | None = None
 
     #: shares of ``timeout`` given to each try: a lost datagram is retried quickly
     TRIES = (0.2, 0.3, 0.5)
 
     async def query(self, name: str, rdtype: str, dnssec: bool = False) -> Answer:
         key = (normalise(name), rdtype, dnssec)
-        cached = self._cache.get(key)
-        if cached is None:
-            cached = self._cache[key] = asyncio.get_running_loop().create_task(self._resolve(*key))
-        elif cached.done():  # most asks of a run are answered from the cache: no waiting machinery
-            return cached.result()
-        return await asyncio.shield(cached)
+        future = self._cache.get(key)
+        if future is None or future.cancelled():
+            if self._opening is None:
+                self._loop = asyncio.get_running_loop()
+                self._opening = self._loop.create_task(self._open_all())
+            if not self._opening.done():
+                await self._opening
+            future = self._cache.get(key)
+            if future is None or future.cancelled():
+                assert self._loop is not None
+                future = self._cache[key] = self._loop.create_future()
+                if dnssec:
+                    self._spawn(self._resolve_signed(key[0], rdtype, future))
+                else:
+                    self._start(_Question(key[0], rdtype, future, key[0]))
+        if future.done():  # most asks of a run are answered from the cache: no waiting machinery
+            return future.result()
+        # the future is shared by every ask of this name; a run is cancelled as a whole, never one check
+        return await future
 
-    async def _resolve(self, name: str, rdtype: str, dnssec: bool) -> Answer:
+    # -- plain questions: encoded and decoded by ``wire``, driven by callbacks ------------
+    def _start(self, question: _Question) -> None:
+        try:
+            question.payload = wire.encode_query(0, question.current, question.rdtype)
+        except (wire.WireFormatError, UnicodeEncodeError):
+            self._finish(question, Answer(question.name, question.rdtype, FAILURE, message="not a valid DNS name"))
+            return
+        if self._in_flight < self.concurrency:
+            self._in_flight += 1
+            self._send(question)
+        else:
+            self._backlog.append(question)
+
+    def _send(self, question: _Question) -> None:
+        """Send ``question``'s next try; it holds a slot."""
+        server = self.nameservers[question.attempt % len(self.nameservers)]
+        proto = self._sockets[server]
+        query_id = random.getrandbits(16)  # a query id; answers are matched on the question too
+        while query_id in proto.pending:
+            query_id = random.getrandbits(16)
+        loop = self._loop
+        assert loop is not None
+        question.query_id = query_id
+        question.deadline = loop.time() + self.timeout * self.TRIES[question.attempt]
+        proto.pending[query_id] = question
+        self.queries += 1
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(self._tick, self._sweep)
+        assert proto.transport is not None
+        proto.transport.sendto(query_id.to_bytes(2, "big") + question.payload[2:], server)
+
+    @property
+    def _tick(self) -> float:
+        return min(0.05, self.timeout * self.TRIES[0] / 4)
+
+    def _received(self, proto: _Datagrams, data: bytes) -> None:
+        try:
+            response = wire.decode_response(data)
+        except wire.WireFormatError:
+            return  # not an answer to anything: the real one may still come
+        question = proto.pending.get(response.query_id)
+        if (question is None or not response.flags & wire.FLAG_QR or response.qname != question.current
+                or response.qtype != wire.TYPES[question.rdtype]):
+            return
+        del proto.pending[response.query_id]
+        if response.truncated:
+            self._spawn(self._over_tcp(question, proto.server))
+            return
+        self._answered(question, _read_answer(question, response))
+
+    def _answered(self, question: _Question, answer: Answer) -> None:
+        """What a try got: done, another try, or the CNAME's target asked next."""
+        if answer.status == SERVFAIL:  # another try, perhaps another server
+            self._retry(question, answer)
+            return
+        if answer.status != "cname":
+            self._done(question, answer)
+            return
+        question.chain.append(question.current)
+        target = answer.message
+        if target in question.chain or len(question.chain) > MAX_CNAME_CHAIN:
+            self._done(question, Answer(question.name, question.rdtype, FAILURE, message="CNAME loop"))
+            return
+        try:
+            question.payload = wire.encode_query(0, target, question.rdtype)
+        except (wire.WireFormatError, UnicodeEncodeError):
+            self._done(question, Answer(question.name, question.rdtype, FAILURE, message="not a valid DNS name"))
+            return
+        question.current, question.attempt, question.last = target, 0, None
+        self._send(question)
+
+    def _retry(self, question: _Question, answer: Answer) -> None:
+        if answer.status != TIMEOUT or question.last is None:
+            question.last = answer
+        question.attempt += 1
+        if question.attempt < len(self.TRIES):
+            self._send(question)
+        else:
+            self._done(question, question.last)
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        loop = self._loop
+        assert loop is not None
+        now = loop.time()
+        waiting = False
+        for proto in self._sockets.values():
+            expired = [q for q in proto.pending.values() if q.deadline <= now]
+            for question in expired:
+                del proto.pending[question.query_id]
+                self._retry(question, Answer(question.name, question.rdtype, TIMEOUT))
+            waiting = waiting or bool(proto.pending)
+        if waiting and self._sweeper is None:
+            self._sweeper = loop.call_later(self._tick, self._sweep)
+
+    def _socket_failed(self, proto: _Datagrams, exc: Exception) -> None:
+        message = str(getattr(exc, "strerror", None) or exc)
+        failed = list(proto.pending.values())
+        proto.pending.clear()
+        for question in failed:
+            self._retry(question, Answer(question.name, question.rdtype, FAILURE, message=message))
+
+    async def _over_tcp(self, question: _Question, server: tuple[str, int]) -> None:
+        from .message_query import ask
+
+        self.queries += 1
+        try:
+            answer = await ask(question.current, question.rdtype, server, self.timeout, tcp=True)
+        except TimeoutError:
+            answer = Answer(question.name, question.rdtype, TIMEOUT)
+        except OSError as exc:
+            answer = Answer(question.name, question.rdtype, FAILURE, message=str(exc.strerror or exc))
+        self._answered(question, answer)
+
+    def _done(self, question: _Question, answer: Answer) -> None:
+        self._finish(question, answer)
+        self._release()
+
+    @staticmethod
+    def _finish(question: _Question, answer: Answer) -> None:
+        if question.future.done():
+            return
+        if question.chain or answer.name != question.name:
+            answer = Answer(question.name, question.rdtype, answer.status, answer.values, tuple(question.chain),
+                            answer.message, answer.signed)
+        question.future.set_result(answer)
+
+    # -- slots: at most ``concurrency`` questions in flight ---------------------------------
+    def _release(self) -> None:
+        """A slot came free: it goes to the oldest waiting question, or back to the pool."""
+        while self._backlog:
+            waiting = self._backlog.popleft()
+            if isinstance(waiting, _Question):
+                self._send(waiting)
+                return
+            if not waiting.done():
+                waiting.set_result(None)
+                return
+        self._in_flight -= 1
+
+    async def _slot(self) -> None:
+        if self._in_flight < self.concurrency:
+            self._in_flight += 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._backlog.append(waiter)
+        await waiter  # _release handed its slot over
+
+    # -- DNSSEC material: dnspython message objects, one task per question ----------------------
+    async def _resolve_signed(self, name: str, rdtype: str, future: asyncio.Future[Answer]) -> None:
+        from .message_query import ask
+
         chain: list[str] = []
         current = name
-        while True:
-            answer = await self._ask(current, rdtype, dnssec)
-            target = answer.message if answer.status == "cname" else None
-            if target is None:
-                return Answer(name, rdtype, answer.status, answer.values, tuple(chain), answer.message, answer.signed)
-            chain.append(current)
-            if target in chain or len(chain) > MAX_CNAME_CHAIN:
-                return Answer(name, rdtype, FAILURE, (), tuple(chain), "CNAME loop")
-            current = target
-
-    async def _ask(self, name: str, rdtype: str, dnssec: bool) -> Answer:
-        if self._limit is None:
-            self._limit = asyncio.Semaphore(self.concurrency)
-        last = Answer(name, rdtype, TIMEOUT)
-        async with self._limit:
-            for attempt, share in enumerate(self.TRIES):
-                server = self.nameservers[attempt % len(self.nameservers)]
-                try:
-                    if dnssec:
-                        answer = await self._ask_dnspython(name, rdtype, server, self.timeout * share)
-                    else:
-                        answer = await self._ask_fast(name, rdtype, server, self.timeout * share)
-                except TimeoutError:
-                    continue
-                except OSError as exc:
-                    last = Answer(name, rdtype, FAILURE, message=str(exc.strerror or exc))
-                    continue
-                if answer.status == SERVFAIL:  # another try, perhaps another server
-                    last = answer
-                    continue
-                return answer
-        return last
-
-    # -- the fast path: plain questions, answers read off the wire ------------------
-    async def _ask_fast(self, name: str, rdtype: str, server: tuple[str, int], timeout: float) -> Answer:
-        from . import wire
-
-        proto = self._open_sockets.get(server) or await self._socket(server)
-        query_id = random.randrange(1, 65536)  # noqa: S311 - a query id, and answers are matched on the question
-        while query_id in proto.waiting:
-            query_id = random.randrange(1, 65536)  # noqa: S311
-        try:
-            payload = wire.encode_query(query_id, name, rdtype)
-        except (wire.WireFormatError, UnicodeEncodeError):
-            return Answer(name, rdtype, FAILURE, message="not a valid DNS name")
-        loop = asyncio.get_running_loop()
-        self.queries += 1
-        deadline = loop.time() + timeout
-        assert proto.transport is not None
-        proto.transport.sendto(payload, server)
+        await self._slot()
         try:
             while True:
-                future: asyncio.Future[bytes] = loop.create_future()
-                proto.waiting[query_id] = future
-                timer = loop.call_at(deadline, _expire, future)
-                try:
-                    data = await future
-                finally:
-                    timer.cancel()
-                try:
-                    response = wire.decode_response(data)
-                except wire.WireFormatError:
-                    continue  # not an answer to anything: wait for the real one
-                if response.flags & wire.FLAG_QR and response.qname == name and response.qtype == wire.TYPES[rdtype]:
+                answer = Answer(name, rdtype, TIMEOUT)
+                for attempt, share in enumerate(self.TRIES):
+                    server = self.nameservers[attempt % len(self.nameservers)]
+                    self.queries += 1
+                    try:
+                        answer = await ask(current, rdtype, server, self.timeout * share)
+                    except TimeoutError:
+                        continue
+                    except OSError as exc:
+                        answer = Answer(name, rdtype, FAILURE, message=str(exc.strerror or exc))
+                        continue
+                    if answer.status != SERVFAIL:
+                        break
+                if answer.status != "cname":
+                    break
+                chain.append(current)
+                current = answer.message
+                if current in chain or len(chain) > MAX_CNAME_CHAIN:
+                    answer = Answer(name, rdtype, FAILURE, message="CNAME loop")
                     break
         finally:
-            proto.waiting.pop(query_id, None)
-        if response.truncated:
-            return await self._ask_dnspython(name, rdtype, server, self.timeout, tcp=True)
-        status = {0: None, 2: SERVFAIL, 3: NXDOMAIN, 5: REFUSED}.get(response.rcode, FAILURE)
-        if status is not None:
-            return Answer(name, rdtype, status, message=wire.RCODES.get(response.rcode, str(response.rcode)))
-        wanted = wire.TYPES[rdtype]
-        owner = name
-        for _ in range(MAX_CNAME_CHAIN + 1):
-            values = [value for own, rtype, value in response.answers if own == owner and rtype == wanted]
-            if values:
-                return Answer(name, rdtype, OK, _fast_values(rdtype, values))
-            target = next((v for own, rtype, v in response.answers if own == owner and rtype == 5), None)
-            if target is None or rdtype == "CNAME":
-                break
-            owner = target
-        if owner != name:  # the chain leaves this server's answer: follow it with a new query
-            return Answer(name, rdtype, "cname", message=owner)
-        return Answer(name, rdtype, NODATA)
+            self._release()
+        if not future.done():
+            future.set_result(Answer(name, rdtype, answer.status, answer.values, tuple(chain), answer.message,
+                                     answer.signed))
 
-    # -- dnspython: DNSSEC material and TCP -------------------------------------------
-    async def _ask_dnspython(self, name: str, rdtype: str, server: tuple[str, int], timeout: float,
-                             tcp: bool = False) -> Answer:
-        import dns.asyncquery
-        import dns.message
-        import dns.rcode
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-        query = dns.message.make_query(name + ".", rdtype, want_dnssec=True, use_edns=0, payload=1232)
-        self.queries += 1
-        if tcp:
-            response = await dns.asyncquery.tcp(query, server[0], timeout=timeout, port=server[1])
-        else:
-            response = await dns.asyncquery.udp(query, server[0], timeout=timeout, port=server[1])
-            if response.flags & 0x0200:  # truncated
-                response = await dns.asyncquery.tcp(query, server[0], timeout=timeout, port=server[1])
-        rcode = response.rcode()
-        if rcode == dns.rcode.SERVFAIL:
-            return Answer(name, rdtype, SERVFAIL)
-        if rcode == dns.rcode.REFUSED:
-            return Answer(name, rdtype, REFUSED)
-        if rcode == dns.rcode.NXDOMAIN:
-            return Answer(name, rdtype, NXDOMAIN)
-        if rcode != dns.rcode.NOERROR:
-            return Answer(name, rdtype, FAILURE, message=dns.rcode.to_text(rcode))
-        return self._interpret(name, rdtype, response)
-
-    @staticmethod
-    def _interpret(name: str, rdtype: str, response: Any) -> Answer:
-        import dns.name
-        import dns.rdatatype
-
-        qname = dns.name.from_text(name + ".")
-        wanted = dns.rdatatype.from_text(rdtype)
-        owner = qname
-        for _ in range(MAX_CNAME_CHAIN + 1):
-            rrset = response.get_rrset(response.answer, owner, 1, wanted)
-            if rrset is not None:
-                sig = response.get_rrset(response.answer, owner, 1, dns.rdatatype.RRSIG, wanted)
-                return Answer(name, rdtype, OK, _values(rdtype, rrset), signed=(rrset, sig))
-            cname = response.get_rrset(response.answer, owner, 1, dns.rdatatype.CNAME)
-            if cname is None or wanted == dns.rdatatype.CNAME:
-                break
-            owner = cname[0].target
-        if owner != qname:
-            return Answer(name, rdtype, "cname", message=normalise(owner.to_text()))
-        return Answer(name, rdtype, NODATA)
-
-    async def _socket(self, server: tuple[str, int]) -> _Datagrams:
-        """The one socket for ``server``, opened by the first query that needs it."""
-        opening = self._sockets.get(server)
-        if opening is None:
-            opening = self._sockets[server] = asyncio.get_running_loop().create_task(self._open(server))
-        proto = await opening
-        self._open_sockets[server] = proto
-        return proto
-
-    @staticmethod
-    async def _open(server: tuple[str, int]) -> _Datagrams:
+    # -- sockets ----------------------------------------------------------------------------
+    async def _open_all(self) -> None:
+        """One socket per nameserver, opened by the first question of the run."""
         import socket
 
-        family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
-        any_address = "::" if family == socket.AF_INET6 else "0.0.0.0"  # noqa: S104 - a client socket
-        transport, proto = await asyncio.get_running_loop().create_datagram_endpoint(
-            _Datagrams, family=family, local_addr=(any_address, 0))
-        sock = transport.get_extra_info("socket")
-        if sock is not None:  # bursts of answers must not overflow the default buffer
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-        return proto
+        loop = asyncio.get_running_loop()
+        for server in dict.fromkeys(self.nameservers):
+            family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
+            any_address = "::" if family == socket.AF_INET6 else "0.0.0.0"  # noqa: S104 - a client socket
+            transport, proto = await loop.create_datagram_endpoint(
+                lambda server=server: _Datagrams(self, server), family=family, local_addr=(any_address, 0))  # type: ignore[misc]
+            sock = transport.get_extra_info("socket")
+            if sock is not None:  # bursts of answers must not overflow the default buffer
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+            self._sockets[server] = proto
 
     def close(self) -> None:
-        for opening in self._sockets.values():
-            if opening.done() and not opening.cancelled() and opening.exception() is None:
-                transport = opening.result().transport
-                if transport is not None:
-                    transport.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        for proto in self._sockets.values():
+            if proto.transport is not None:
+                proto.transport.close()
         self._sockets.clear()
-        self._open_sockets.clear()
+        self._opening = None
 
 
-def _expire(future: asyncio.Future[bytes]) -> None:
-    if not future.done():
-        future.set_exception(TimeoutError())
+def _read_answer(question: _Question, response: Any) -> Answer:
+    """The answer to ``question`` in a decoded response; status ``cname`` when a chain leaves it."""
+    name, rdtype = question.current, question.rdtype
+    status = {0: None, 2: SERVFAIL, 3: NXDOMAIN, 5: REFUSED}.get(response.rcode, FAILURE)
+    if status is not None:
+        return Answer(name, rdtype, status, message=wire.RCODES.get(response.rcode, str(response.rcode)))
+    wanted = wire.TYPES[rdtype]
+    owner = name
+    for _ in range(MAX_CNAME_CHAIN + 1):
+        values = [value for own, rtype, value in response.answers if own == owner and rtype == wanted]
+        if values:
+            return Answer(name, rdtype, OK, _fast_values(rdtype, values))
+        target = next((v for own, rtype, v in response.answers if own == owner and rtype == 5), None)
+        if target is None or rdtype == "CNAME":
+            break
+        owner = target
+    if owner != name:  # the chain leaves this server's answer: follow it with a new query
+        return Answer(name, rdtype, "cname", message=owner)
+    return Answer(name, rdtype, NODATA)
 
 
 def _fast_values(rdtype: str, values: list[Any]) -> tuple[Any, ...]:

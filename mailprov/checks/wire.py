@@ -11,6 +11,7 @@ fallbacks still go through dnspython.
 from __future__ import annotations
 
 import ipaddress
+import socket
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -46,36 +47,51 @@ def encode_query(query_id: int, name: str, rdtype: str) -> bytes:
     return header + question + opt
 
 
-def _read_name(data: bytes, pos: int) -> tuple[str, int]:
-    """A (possibly compressed) name at ``pos``; returns it and the position after it."""
-    labels: list[str] = []
+def _read_name(data: bytes, pos: int, seen: dict[int, str]) -> tuple[str, int]:
+    """A (possibly compressed) name at ``pos``, lower-cased; returns it and the position after it.
+
+    ``seen`` holds the names already read in this message by offset: most
+    owner names are a pointer to the question's name, and answering them from
+    it is a dictionary lookup instead of a walk over the labels.
+    """
+    start = pos
+    labels: list[bytes] = []
     end = -1
     jumps = 0
-    while True:
-        if pos >= len(data):
-            raise WireFormatError("name runs past the message")
-        length = data[pos]
-        if length & 0xC0 == 0xC0:
-            if pos + 1 >= len(data):
-                raise WireFormatError("truncated compression pointer")
-            if end < 0:
-                end = pos + 2
-            pos = ((length & 0x3F) << 8) | data[pos + 1]
-            jumps += 1
-            if jumps > 64:
-                raise WireFormatError("compression loop")
-            continue
-        if length & 0xC0:
-            raise WireFormatError("unknown label type")
-        pos += 1
-        if length == 0:
-            break
-        labels.append(data[pos:pos + length].decode("ascii", "replace").lower())
-        pos += length
-    return ".".join(labels), (end if end >= 0 else pos)
+    try:
+        while True:
+            length = data[pos]
+            if length >= 0xC0:
+                pointer = ((length & 0x3F) << 8) | data[pos + 1]
+                if end < 0:
+                    end = pos + 2
+                known = seen.get(pointer)
+                if known is not None:
+                    if known:
+                        labels.append(known.encode("ascii"))
+                    break
+                jumps += 1
+                if jumps > 64:
+                    raise WireFormatError("compression loop")
+                pos = pointer
+                continue
+            if length & 0xC0:
+                raise WireFormatError("unknown label type")
+            pos += 1
+            if length == 0:
+                break
+            if pos + length > len(data):
+                raise WireFormatError("name runs past the message")
+            labels.append(data[pos:pos + length])
+            pos += length
+    except IndexError:
+        raise WireFormatError("name runs past the message") from None
+    name = b".".join(labels).decode("ascii", "replace").lower()
+    seen[start] = name
+    return name, (end if end >= 0 else pos)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Response:
     query_id: int
     flags: int
@@ -83,22 +99,22 @@ class Response:
     qname: str
     qtype: int
     #: (owner, type, decoded value) of every answer record
-    answers: tuple[tuple[str, int, Any], ...]
+    answers: list[tuple[str, int, Any]]
 
     @property
     def truncated(self) -> bool:
         return bool(self.flags & FLAG_TC)
 
 
-def _rdata(data: bytes, rtype: int, start: int, end: int) -> Any:
+def _rdata(data: bytes, rtype: int, start: int, end: int, seen: dict[int, str]) -> Any:
     if rtype == 1 and end - start == 4:
-        return str(ipaddress.IPv4Address(data[start:end]))
+        return socket.inet_ntoa(data[start:end])
     if rtype == 28 and end - start == 16:
         return str(ipaddress.IPv6Address(data[start:end]))
     if rtype == 15:
-        return struct.unpack_from("!H", data, start)[0], _read_name(data, start + 2)[0]
+        return struct.unpack_from("!H", data, start)[0], _read_name(data, start + 2, seen)[0]
     if rtype in (2, 5, 12):
-        return _read_name(data, start)[0]
+        return _read_name(data, start, seen)[0]
     if rtype == 16:
         parts = []
         pos = start
@@ -116,19 +132,20 @@ def decode_response(data: bytes) -> Response:
     query_id, flags, qdcount, ancount, _nscount, _arcount = struct.unpack_from("!HHHHHH", data, 0)
     pos = 12
     qname, qtype = "", 0
+    seen: dict[int, str] = {}
     for _ in range(qdcount):
-        qname, pos = _read_name(data, pos)
+        qname, pos = _read_name(data, pos, seen)
         qtype = struct.unpack_from("!H", data, pos)[0]
         pos += 4
     answers = []
     for _ in range(ancount):
-        owner, pos = _read_name(data, pos)
+        owner, pos = _read_name(data, pos, seen)
         if pos + 10 > len(data):
             raise WireFormatError("truncated record")
         rtype, _cls, _ttl, length = struct.unpack_from("!HHIH", data, pos)
         pos += 10
         if pos + length > len(data):
             raise WireFormatError("record data runs past the message")
-        answers.append((owner, rtype, _rdata(data, rtype, pos, pos + length)))
+        answers.append((owner, rtype, _rdata(data, rtype, pos, pos + length, seen)))
         pos += length
-    return Response(query_id, flags, flags & 0x000F, qname, qtype, tuple(answers))
+    return Response(query_id, flags, flags & 0x000F, qname, qtype, answers)

@@ -1,0 +1,113 @@
+"""The run's one resolver against the lab Knot: bounded in flight, one question per name, TCP, failover."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lab.dnsproxy import DelayingRelay
+from lab.knot import Knot
+from lab.zones import Zone, txt
+from mailprov.checks.resolver import NXDOMAIN, OK, TIMEOUT, Answer, DnsResolver
+
+from .conftest import new_knot
+
+#: more than a UDP answer may carry (EDNS payload 1232): Knot sets TC and the resolver asks again over TCP
+LONG_TEXT = "v=DKIM1; k=rsa; p=" + "A" * 3000
+
+
+@pytest.fixture(scope="module")
+def knot(tmp_path_factory: pytest.TempPathFactory, knot_factory: list[Knot]) -> Knot:
+    zone = Zone("resolver.test")
+    for i in range(60):
+        zone.add(f"n{i}", "TXT", txt(f"name {i}"))
+    zone.add("besar", "TXT", txt(LONG_TEXT))
+    zone.add("alias", "CNAME", "n1")
+    return new_knot(knot_factory, tmp_path_factory.mktemp("resolver") / "knot", {"resolver.test": zone.text()})
+
+
+def server_of(knot: Knot) -> tuple[str, int]:
+    host, port = knot.address.split(":")
+    return host, int(port)
+
+
+@pytest.fixture
+def slow_relay(knot: Knot) -> Iterator[DelayingRelay]:
+    relay = DelayingRelay(server_of(knot), 0.02).start()
+    yield relay
+    relay.stop()
+
+
+def ask_all(resolver: DnsResolver, questions: list[tuple[str, str]]) -> list[Answer]:
+    async def go() -> list[Answer]:
+        try:
+            return list(await asyncio.gather(*(resolver.query(name, rdtype) for name, rdtype in questions)))
+        finally:
+            resolver.close()
+
+    return asyncio.run(go())
+
+
+def relay_server(relay: DelayingRelay) -> tuple[str, int]:
+    host, port = relay.address.split(":")
+    return host, int(port)
+
+
+@pytest.mark.parametrize("concurrency", [1, 5, 20])
+def test_no_more_questions_in_flight_than_the_bound(slow_relay: DelayingRelay, concurrency: int) -> None:
+    slow_relay.peak = 0
+    resolver = DnsResolver([relay_server(slow_relay)], timeout=5, concurrency=concurrency)
+    answers = ask_all(resolver, [(f"n{i}.resolver.test", "TXT") for i in range(40)])
+    assert [a.texts for a in answers] == [(f"name {i}",) for i in range(40)]
+    # the relay holds every query 20 ms, so the bound is reached and never passed
+    assert slow_relay.peak == concurrency
+    assert resolver.queries == 40
+
+
+def test_a_name_asked_by_many_is_one_question(slow_relay: DelayingRelay) -> None:
+    resolver = DnsResolver([relay_server(slow_relay)], timeout=5)
+    answers = ask_all(resolver, [("n7.resolver.test", "TXT")] * 50 + [("N7.Resolver.Test.", "TXT")])
+    assert {a.texts for a in answers} == {("name 7",)}
+    assert resolver.queries == 1
+
+
+def test_an_answer_too_long_for_udp_comes_over_tcp(knot: Knot) -> None:
+    resolver = DnsResolver([server_of(knot)], timeout=2)
+    (answer,) = ask_all(resolver, [("besar.resolver.test", "TXT")])
+    assert answer.status == OK
+    assert answer.texts == (LONG_TEXT,)
+    assert resolver.queries == 2  # the truncated UDP answer, then TCP
+
+
+def test_cname_nxdomain_and_nodata_are_answers(knot: Knot) -> None:
+    resolver = DnsResolver([server_of(knot)], timeout=2)
+    alias, missing, nodata = ask_all(resolver, [("alias.resolver.test", "TXT"), ("tidak.resolver.test", "TXT"),
+                                                ("n1.resolver.test", "MX")])
+    assert (alias.status, alias.texts) == (OK, ("name 1",))
+    assert missing.status == NXDOMAIN and not missing.error
+    assert nodata.status == "nodata" and not nodata.error
+
+
+def test_a_dead_nameserver_is_passed_over(knot: Knot) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()
+    # the port is closed now: the first try gets no answer, the next goes to the live server
+    resolver = DnsResolver([dead, server_of(knot)], timeout=1)
+    (answer,) = ask_all(resolver, [("n3.resolver.test", "TXT")])
+    assert (answer.status, answer.texts) == (OK, ("name 3",))
+    assert resolver.queries == 2
+
+
+def test_no_answer_at_all_is_a_timeout_after_every_try(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))  # open, never answers
+        resolver = DnsResolver([silent.getsockname()], timeout=0.5)
+        (answer,) = ask_all(resolver, [("n3.resolver.test", "TXT")])
+    assert answer.status == TIMEOUT and answer.error
+    assert answer.describe() == "timeout"
+    assert resolver.queries == len(DnsResolver.TRIES)
