@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mailprov.checks.spf_eval import check_host
+from mailprov.checks.spf_eval import IncludeMemo, check_host
 
 from .memzone import MemoryResolver
 
@@ -62,3 +62,32 @@ def test_rfc7208(case: dict[str, Any], zonedata: dict[str, Any]) -> None:
     explanation = case.get("explanation")
     if explanation and explanation != "DEFAULT" and outcome.result == "fail":
         assert outcome.explanation == explanation
+
+
+def _sections() -> list[Any]:
+    return [pytest.param(section, id=section["description"][:60])
+            for section in yaml.safe_load_all(SUITE.read_text(encoding="utf-8")) if section]
+
+
+@pytest.mark.parametrize("section", _sections())
+def test_rfc7208_with_the_include_memo_of_a_run(section: dict[str, Any]) -> None:
+    """``dns check`` shares one include memo across a run: every case of a scenario, evaluated twice in one
+    run (the second time from what the first left in the memo), must still give the suite's result."""
+    resolver = MemoryResolver(section["zonedata"])
+    memo: IncludeMemo = {}
+
+    async def run_all() -> list[tuple[str, str, list[str]]]:
+        seen = []
+        for _ in range(2):
+            for name, case in section["tests"].items():
+                if name in SKIPPED:
+                    continue
+                mailfrom, helo = case.get("mailfrom") or "", case.get("helo") or ""
+                sender, domain = (mailfrom, mailfrom.rpartition("@")[2]) if mailfrom else (f"postmaster@{helo}", helo)
+                outcome = await check_host(resolver, case["host"], domain, sender, helo, memo=memo)
+                expected = case["result"] if isinstance(case["result"], list) else [case["result"]]
+                seen.append((name, outcome.result, expected))
+        return seen
+
+    wrong = [(name, got, expected) for name, got, expected in asyncio.run(run_all()) if got not in expected]
+    assert not wrong

@@ -9,10 +9,11 @@ from .resolver import NXDOMAIN, Resolver, display
 from .result import ERROR, FAIL, PASS, WARN, CheckResult, dns_error
 from .spf_eval import FAIL as SPF_FAIL
 from .spf_eval import PASS as SPF_PASS
-from .spf_eval import PERMERROR, SOFTFAIL, TEMPERROR, check_host, select_record
+from .spf_eval import PERMERROR, SOFTFAIL, TEMPERROR, IncludeMemo, check_host, select_record
 
 
-async def check_spf(resolver: Resolver, domain: str, platform: Platform) -> CheckResult:
+async def check_spf(resolver: Resolver, domain: str, platform: Platform,
+                    memo: IncludeMemo | None = None) -> CheckResult:
     answer = await resolver.query(domain, "TXT")
     expected = spf_value(platform)
     if answer.error:
@@ -29,7 +30,7 @@ async def check_spf(resolver: Resolver, domain: str, platform: Platform) -> Chec
     sender = f"postmaster@{domain}"
     lookups = 0
     for ip in platform.sending_ips:
-        outcome = await check_host(resolver, ip, domain, sender, helo=platform.smtp_host)
+        outcome = await check_host(resolver, ip, domain, sender, helo=platform.smtp_host, memo=memo)
         lookups = max(lookups, outcome.lookups)
         if outcome.result == TEMPERROR:
             return CheckResult("spf", ERROR, [Reason("spf.temperror", {"detail": outcome.reason})], records)
@@ -39,7 +40,8 @@ async def check_spf(resolver: Resolver, domain: str, platform: Platform) -> Chec
         if outcome.result != SPF_PASS:
             return CheckResult("spf", FAIL, [Reason("spf.platform_denied", {
                 "result": outcome.result, "ip": ip, "include": platform.spf_include})], records)
-    outside = await check_host(resolver, platform.outside_ip, domain, sender, helo=platform.smtp_host)
+    outside = await check_host(resolver, platform.outside_ip, domain, sender, helo=platform.smtp_host,
+                               memo=memo)
     if outside.result == TEMPERROR:
         return CheckResult("spf", ERROR, [Reason("spf.temperror", {"detail": outside.reason})], records)
     if outside.result == PERMERROR:

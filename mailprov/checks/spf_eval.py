@@ -69,6 +69,10 @@ class Term:
     text: str = ""
 
 
+#: (ip, included domain) -> (result, reason, lookups, void lookups) of an include evaluated without macros
+IncludeMemo = dict[tuple[IP, str], tuple[str, str, int, int]]
+
+
 @dataclass
 class _Context:
     resolver: Resolver
@@ -80,6 +84,9 @@ class _Context:
     lookups: int = 0
     voids: int = 0
     validated: dict[str, str] = field(default_factory=dict)
+    memo: IncludeMemo | None = None
+    #: a macro was expanded since this was last cleared: the result depends on more than the address
+    expanded: bool = False
 
     def count_lookup(self, term: str) -> None:
         self.lookups += 1
@@ -253,6 +260,9 @@ def _truncate(domain: str) -> str:
 
 
 async def expand(ctx: _Context, text: str, domain: str, exp: bool = False) -> str:
+    if "%" not in text:  # nearly every domain-spec: nothing to expand
+        return text if exp else _truncate(text)
+    ctx.expanded = True
     out = []
     pos = 0
     for match in _MACRO.finditer(text):
@@ -373,7 +383,7 @@ async def _match(ctx: _Context, term: Term, domain: str) -> bool | str:
     ctx.count_lookup(term.text)
     target = await expand(ctx, term.domain_spec, domain) if term.domain_spec else domain
     if kind == "include":
-        result = await _check(ctx, target, nested=True)
+        result = await _include(ctx, target)
         if result.result == PASS:
             return True
         if result.result in (FAIL, SOFTFAIL, NEUTRAL):
@@ -403,6 +413,31 @@ async def _match(ctx: _Context, term: Term, domain: str) -> bool | str:
                 return True
         return False
     raise SpfError(PERMERROR, f"unknown mechanism {kind}")
+
+
+async def _include(ctx: _Context, target: str) -> Outcome:
+    """The included domain's result, from the run's memo when an earlier domain evaluated it for this address.
+
+    Every agency includes the platform's record: evaluated once per address
+    instead of once per agency. Only results that depended on nothing but
+    the address (no macro expanded, no limit reached) are kept, and one is
+    reused only when its lookups still fit under this evaluation's limits,
+    so the outcome is the one a full evaluation would give.
+    """
+    memo = ctx.memo
+    if memo is not None:
+        known = memo.get((ctx.ip, target))
+        if known is not None and ctx.lookups + known[2] <= MAX_LOOKUPS and ctx.voids + known[3] <= MAX_VOID_LOOKUPS:
+            ctx.lookups += known[2]
+            ctx.voids += known[3]
+            return Outcome(known[0], known[1])
+    lookups, voids, expanded = ctx.lookups, ctx.voids, ctx.expanded
+    ctx.expanded = False
+    result = await _check(ctx, target, nested=True)
+    if memo is not None and not ctx.expanded and result.result in (PASS, FAIL, SOFTFAIL, NEUTRAL, NONE):
+        memo[(ctx.ip, target)] = (result.result, result.reason, ctx.lookups - lookups, ctx.voids - voids)
+    ctx.expanded = ctx.expanded or expanded
+    return result
 
 
 async def _explanation(ctx: _Context, term: Term, domain: str) -> str | None:
@@ -462,18 +497,29 @@ async def _check(ctx: _Context, domain: str, nested: bool = False) -> Outcome:
     return Outcome(NEUTRAL, f"no term matched in {domain} (default neutral)", record=record)
 
 
-async def check_host(resolver: Resolver, ip: str, domain: str, sender: str, helo: str = "",
-                     receiver: str = "unknown", now: int | None = None) -> Outcome:
-    """The result of RFC 7208 ``check_host(<ip>, <domain>, <sender>)``."""
+@functools.lru_cache(maxsize=256)
+def _address(ip: str) -> IP:
+    """The address check_host evaluates (an IPv4-mapped IPv6 address as IPv4); a run asks for a few, many times."""
     address = ipaddress.ip_address(ip)
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+        return address.ipv4_mapped
+    return address
+
+
+async def check_host(resolver: Resolver, ip: str, domain: str, sender: str, helo: str = "",
+                     receiver: str = "unknown", now: int | None = None, memo: IncludeMemo | None = None) -> Outcome:
+    """The result of RFC 7208 ``check_host(<ip>, <domain>, <sender>)``.
+
+    ``memo``, shared by the evaluations of one run (against the same DNS
+    data), lets an include evaluated for one domain answer for the next.
+    """
+    address = _address(ip)
     local, at, _ = sender.rpartition("@")
     if not at:
         sender = f"postmaster@{sender}"
     elif not local:
         sender = f"postmaster{sender}"
-    ctx = _Context(resolver, address, sender, helo, receiver, int(time.time()) if now is None else now)
+    ctx = _Context(resolver, address, sender, helo, receiver, int(time.time()) if now is None else now, memo=memo)
     outcome = await _check(ctx, domain)
     outcome.lookups, outcome.void_lookups = ctx.lookups, ctx.voids
     return outcome
