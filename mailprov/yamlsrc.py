@@ -18,6 +18,8 @@ try:  # the C loader is much faster on large files; both keep marks
 except AttributeError:  # pragma: no cover - libyaml missing
     _Loader = yaml.SafeLoader
 
+_STR = "tag:yaml.org,2002:str"
+
 
 class YMap(dict[str, Any]):
     """A mapping with the line of the mapping and of each of its keys."""
@@ -69,6 +71,8 @@ def _convert(loader: yaml.SafeLoader, node: yaml.Node, file: str, problems: list
             items.item_lines.append(_line(item))
             items.append(_convert(loader, item, file, problems))
         return items
+    if node.tag == _STR:  # most scalars: the constructor would only hand back node.value
+        return node.value
     return loader.construct_object(node, deep=True)
 
 

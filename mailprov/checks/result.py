@@ -72,9 +72,9 @@ class CheckReport:
 
     @property
     def summary(self) -> dict[str, Any]:
-        counts: dict[str, Any] = {"domains": len(self.domains)}
-        for status in ORDER:
-            counts[status] = sum(1 for d in self.domains if d.status == status)
+        counts: dict[str, Any] = {"domains": len(self.domains)} | dict.fromkeys(ORDER, 0)
+        for domain in self.domains:
+            counts[domain.status] += 1
         if self.newly_failing is not None:
             counts["newly_failing"] = list(self.newly_failing)
             counts["fixed"] = list(self.fixed or [])
@@ -86,11 +86,12 @@ class CheckReport:
 
     def to_dict(self, lang: str) -> dict[str, Any]:
         history = self.newly_failing is not None
+        summary = self.summary
         return {
             "generated_at": self.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "version": self.version,
-            "summary": {k: self.summary[k] for k in ("domains", PASS, WARN, FAIL, ERROR)}
-            | ({"newly_failing": self.summary["newly_failing"], "fixed": self.summary["fixed"]} if history else {}),
+            "summary": {k: summary[k] for k in ("domains", PASS, WARN, FAIL, ERROR)}
+            | ({"newly_failing": summary["newly_failing"], "fixed": summary["fixed"]} if history else {}),
             "domains": [d.to_dict(lang, history) for d in self.domains],
             "stats": {"queries": self.queries, "seconds": round(self.seconds, 3)},
         }

@@ -20,6 +20,7 @@ from .mx import check_mx
 from .resolver import DnsResolver, Resolver
 from .result import CheckReport, CheckResult, DomainResult
 from .spf import check_spf
+from .spf_eval import IncludeMemo
 from .tls_rpt import check_tls_rpt
 
 Clock = Callable[[], dt.datetime]
@@ -45,20 +46,22 @@ def organizational_domain_finder() -> Callable[[str], str]:
 
 
 async def check_domain(resolver: Resolver, target: Target, platform: Platform,
-                       org_domain: Callable[[str], str], fetch: Fetch | None = None) -> DomainResult:
+                       org_domain: Callable[[str], str], fetch: Fetch | None = None,
+                       spf_memo: IncludeMemo | None = None) -> DomainResult:
+    """One domain's checks, one after the other: the run's other domains keep the resolver busy meanwhile."""
     domain = target.domain
     jobs: dict[str, Callable[[], Awaitable[CheckResult | list[CheckResult]]]] = {
         "mx": lambda: check_mx(resolver, domain, platform),
-        "spf": lambda: check_spf(resolver, domain, platform),
+        "spf": lambda: check_spf(resolver, domain, platform, spf_memo),
         "dkim": lambda: check_dkim(resolver, domain, platform),
         "dmarc": lambda: check_dmarc(resolver, domain, platform, org_domain),
         "mta-sts": lambda: check_mta_sts(resolver, domain, platform, fetch),
         "tls-rpt": lambda: check_tls_rpt(resolver, domain, platform),
         "dnssec": lambda: check_dnssec(resolver, domain, platform, org_domain),
     }
-    outcomes = await asyncio.gather(*(jobs[name]() for name in platform.checks))
     checks: list[CheckResult] = []
-    for outcome in outcomes:
+    for name in platform.checks:
+        outcome = await jobs[name]()
         checks.extend(outcome if isinstance(outcome, list) else [outcome])
     return DomainResult(domain, target.agency, checks)
 
@@ -66,7 +69,8 @@ async def check_domain(resolver: Resolver, target: Target, platform: Platform,
 async def check_all(resolver: Resolver, targets: Sequence[Target], platform: Platform,
                     org_domain: Callable[[str], str] | None = None, fetch: Fetch | None = None) -> list[DomainResult]:
     finder = org_domain or organizational_domain_finder()
-    return list(await asyncio.gather(*(check_domain(resolver, t, platform, finder, fetch) for t in targets)))
+    memo: IncludeMemo = {}
+    return list(await asyncio.gather(*(check_domain(resolver, t, platform, finder, fetch, memo) for t in targets)))
 
 
 def _event_loop_run(coroutine: Coroutine[Any, Any, list[DomainResult]]) -> list[DomainResult]:
