@@ -69,24 +69,73 @@ def ssha(password: str) -> str:
     return "{SSHA}" + base64.b64encode(hashlib.sha1(password.encode() + salt).digest() + salt).decode()
 
 
-def equivalent_ldif(base: str, mailboxes: int, agencies: int) -> str:
-    """The entries apply creates (inetorgperson profile), each with a hashed password."""
+def equivalent_entries(base: str, mailboxes: int, agencies: int) -> list[tuple[str, dict[str, list[str]]]]:
+    """The entries apply creates (inetorgperson profile), without their passwords."""
     per = mailboxes // agencies
-    out = []
+    out: list[tuple[str, dict[str, list[str]]]] = []
     for a in range(agencies):
         domain = f"dinas{a:03d}.kotabench.go.id"
         ddn = f"ou={domain},{base}"
-        out.append(f"dn: {ddn}\nobjectClass: top\nobjectClass: organizationalUnit\nou: {domain}\n"
-                   f"description: Dinas Nomor {a}\n")
+        out.append((ddn, {"objectClass": ["top", "organizationalUnit"], "ou": [domain],
+                          "description": [f"Dinas Nomor {a}"]}))
         for i in range(per):
             local = f"pegawai{i:05d}"
-            out.append(
-                f"dn: uid={local},{ddn}\nobjectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\n"
-                f"objectClass: inetOrgPerson\nuid: {local}\nmail: {local}@{domain}\ncn: Pegawai Nomor {i} Dinas {a}\n"
-                f"sn: {a}\ngivenName: Pegawai Nomor {i} Dinas\ndisplayName: Pegawai Nomor {i} Dinas {a}\n"
-                f"title: Pranata Komputer Ahli Pertama\nemployeeNumber: {199001012015031000 + i}\n"
-                f"o: Dinas Nomor {a}\nuserPassword: {ssha(secrets.token_urlsafe(12))}\n")
+            out.append((f"uid={local},{ddn}", {
+                "objectClass": ["top", "person", "organizationalPerson", "inetOrgPerson"], "uid": [local],
+                "mail": [f"{local}@{domain}"], "cn": [f"Pegawai Nomor {i} Dinas {a}"], "sn": [str(a)],
+                "givenName": [f"Pegawai Nomor {i} Dinas"], "displayName": [f"Pegawai Nomor {i} Dinas {a}"],
+                "title": ["Pranata Komputer Ahli Pertama"], "employeeNumber": [str(199001012015031000 + i)],
+                "o": [f"Dinas Nomor {a}"]}))
+    return out
+
+
+def equivalent_ldif(base: str, mailboxes: int, agencies: int) -> str:
+    """The entries apply creates, each mailbox with a hashed password."""
+    out = []
+    for dn, attrs in equivalent_entries(base, mailboxes, agencies):
+        entry = {**attrs, "userPassword": [ssha(secrets.token_urlsafe(12))]} if "uid" in attrs else attrs
+        out.append(f"dn: {dn}\n" + "".join(f"{name}: {value}\n" for name, values in entry.items()
+                                          for value in values))
     return "\n".join(out)
+
+
+def server_pace(server: Slapd, mailboxes: int, agencies: int, password_modify: bool) -> float:
+    """Wall seconds slapd itself needs for apply's writes: the requests encoded beforehand and sent the way
+    apply sends them (pipelined, batches of 250 on one connection, a batch's Password Modify requests after
+    its adds), with none of apply's own work."""
+    import ldap3
+
+    from mailprov import ldapwire as wire
+
+    base = server.new_base("bench-pace")
+    env = server.env()
+    conn = ldap3.Connection(ldap3.Server(env["MAILPROV_LDAP_URL"]), env["MAILPROV_BIND_DN"],
+                            env["MAILPROV_BIND_PASSWORD"], auto_bind=True)
+    pipeline = wire.Pipeline(conn.socket, 60)
+    batches: list[tuple[list[tuple[int, bytes]], list[tuple[int, bytes]]]] = []
+    entries = equivalent_entries(base, mailboxes, agencies)
+    # parents in a batch of their own, as apply does: slapd works on pipelined requests in parallel
+    entries = [e for e in entries if "uid" not in e[1]] + [e for e in entries if "uid" in e[1]]
+    for i in [0, agencies, *range(agencies + 250, len(entries), 250)]:
+        adds, passwords = [], []
+        for dn, attrs in entries[i:agencies if i == 0 else i + 250]:
+            mailbox = "uid" in attrs
+            hashed = {"userPassword": [ssha(secrets.token_urlsafe(12))]} if mailbox and not password_modify else {}
+            mid = pipeline.next_id()
+            adds.append((mid, wire.encode_add(mid, dn, attrs | hashed)))
+            if mailbox and password_modify:
+                mid = pipeline.next_id()
+                passwords.append((mid, wire.encode_password_modify(mid, dn, secrets.token_urlsafe(12))))
+        batches.append((adds, passwords))
+    start = time.perf_counter()
+    for adds, passwords in batches:
+        for requests in (adds, passwords):
+            refused = [r.describe() for r in pipeline.run(requests).values() if not r.ok] if requests else []
+            if refused:
+                raise SystemExit(f"slapd refused a request of the pace run: {refused[0]}")
+    elapsed = time.perf_counter() - start
+    conn.unbind()
+    return elapsed
 
 
 def file_creation_us(folder: Path, count: int = 500) -> float:
@@ -177,6 +226,13 @@ def main() -> int:
                 server.stop()
                 if name.endswith("tmpfs"):
                     shutil.rmtree(letters, ignore_errors=True)
+        pace = {}
+        for with_pwmod in (False, True):
+            server = fresh(f"ldap-pace-{with_pwmod}")
+            try:
+                pace[with_pwmod] = server_pace(server, args.mailboxes, args.agencies, with_pwmod)
+            finally:
+                server.stop()
         letters_probe = file_creation_us(folder / "probe")
     n = args.mailboxes
     ldapadd_rate = n / ldapadd_s
@@ -195,6 +251,10 @@ def main() -> int:
               f"{rate:7.0f} mailboxes/s  ratio {rate / ldapadd_rate:.2f}")
     print(f"  creating one file in the letters folder's file system costs {letters_probe:.0f} us here "
           f"({letters_probe * n / 1e6:.1f} s for {n} letters, which ldapadd does not write)")
+    print(f"  slapd's own pace for the same writes (encoded beforehand, pipelined like apply): adds with the "
+          f"hash {pace[False]:.2f} s = {n / pace[False]:.0f}/s ({n / pace[False] / ldapadd_rate:.2f}x ldapadd), "
+          f"adds + Password Modify {pace[True]:.2f} s = {n / pace[True]:.0f}/s "
+          f"({n / pace[True] / ldapadd_rate:.2f}x ldapadd): the ceiling apply's ratio can reach")
     r = results["server"]
     print(f"mailprov plan of {n} mailboxes, zero changes: {r['plan_s']:.2f} s (target < 3 s), "
           f"peak memory {r['plan_mb']:.0f} MB (target < 300 MB)")
