@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -146,13 +146,8 @@ class _Run:
     def profile_lock_attr(self) -> str:
         return next(iter(self.relock)).lower() if self.relock else ""
 
-    def _stage(self, items: list[_Item], encode: Callable[[_Item], bytes | None],
-               failed: Callable[[_Item, wire.Result], str],
-               meanwhile: Callable[[], None] | None = None) -> list[_Item]:
-        """Send one request per item; return the items the directory accepted.
-
-        ``meanwhile`` runs while the directory works on the requests.
-        """
+    def _send(self, items: list[_Item], encode: Callable[[_Item], bytes | None]) -> set[int]:
+        """Send one request per item (an item with nothing to send gets id 0); the ids sent."""
         requests = []
         for item in items:
             item.mid = self.pipeline.next_id()
@@ -161,9 +156,10 @@ class _Run:
                 item.mid = 0
             else:
                 requests.append((item.mid, data))
-        sent = self.pipeline.send(requests)
-        if meanwhile is not None:
-            meanwhile()
+        return self.pipeline.send(requests)
+
+    def _collect(self, items: list[_Item], sent: set[int], failed: Callable[[_Item, wire.Result], str]) -> list[_Item]:
+        """Wait for the answers to ``sent``; return the items the directory accepted."""
         results = self.pipeline.collect(sent)
         accepted = []
         for item in items:
@@ -174,6 +170,10 @@ class _Run:
             else:
                 accepted.append(item)
         return accepted
+
+    def _stage(self, items: list[_Item], encode: Callable[[_Item], bytes | None],
+               failed: Callable[[_Item, wire.Result], str]) -> list[_Item]:
+        return self._collect(items, self._send(items, encode), failed)
 
     def prepare(self, outcomes: Sequence[Outcome]) -> _Batch:
         """Generate the batch's passwords and start writing its letters in the background.
@@ -186,7 +186,7 @@ class _Run:
             if item.outcome.change.set_password:
                 item.password = generate(self.password_length)
         letters = [self.pool.submit(self._letter, item) for item in items if item.password]
-        return _Batch(items, letters)
+        return _Batch(items, letters, outcomes[0].change.phase if outcomes else 0)
 
     def abandon(self, batch: _Batch) -> None:
         """A prepared batch that will not run: its letters hold passwords nobody set."""
@@ -196,17 +196,25 @@ class _Run:
         for item in batch.items:
             self._discard(item)
 
-    def execute(self, batch: _Batch) -> None:
-        """Carry out one batch; a ``WireError`` leaves the batch's outcomes UNKNOWN."""
-        items = batch.items
-        for item in items:
+    def start(self, batch: _Batch) -> None:
+        """Send the batch's first requests (adds, modifies, deletes) without waiting for the answers.
+
+        From here on a lost connection leaves the batch's outcomes UNKNOWN.
+        """
+        batch.started = True
+        for item in batch.items:
             item.outcome.status = UNKNOWN
         if self.client:  # the hash travels in the first request: every letter first
             batch.wait_letters()
-        # with the server scheme the entries are added while the letters are being written;
-        # the password each letter holds is set only after both are done
-        meanwhile = None if self.client else batch.wait_letters
-        done = self._stage(items, self._first_request, lambda item, result: result.describe(), meanwhile)
+        batch.sent = self._send(batch.items, self._first_request)
+
+    def finish(self, batch: _Batch) -> None:
+        """Collect the first answers, then set the passwords (server scheme) and lock what must stay locked."""
+        if not self.client:
+            # the entries are being added while the letters are written; the password each
+            # letter holds is set only after both are done
+            batch.wait_letters()
+        done = self._collect(batch.items, batch.sent, lambda item, result: result.describe())
         with_password = [item for item in done if item.password]
         if not self.client and with_password:
             done_pw = self._stage(
@@ -225,13 +233,17 @@ class _Run:
             done = [item for item in done if item not in to_lock] + locked
         for item in done:
             item.outcome.status = DONE
-        self.progress(len(items))
+        self.progress(len(batch.items))
 
 
 @dataclass
 class _Batch:
     items: list[_Item]
     letters: list[Future[None]]
+    phase: int = 0
+    started: bool = False
+    #: ids of the first requests, sent by ``start``
+    sent: set[int] = field(default_factory=set)
 
     def wait_letters(self) -> None:
         for future in self.letters:
@@ -274,21 +286,33 @@ def apply_plan(plan: Plan, pipeline: wire.Pipeline, writer: MailboxLetterWriter,
     report = ApplyReport(outcomes)
     run = _Run(pipeline, writer, {a.id: a for a in agencies}, profile, scheme, password_length, progress)
     batches = list(_batches(outcomes, batch_size))
+    # Two batches in flight: batch N+1 is sent before N's answers are read, so the directory
+    # works on it while N's answers are handled and N+2's passwords and letters are made.
+    # Never across a phase: a phase's entries are the parents of the next one's.
     upcoming: _Batch | None = None
+    in_flight: _Batch | None = None
     try:
-        current = run.prepare(batches[0]) if batches else None
+        upcoming = run.prepare(batches[0]) if batches else None
         for index in range(len(batches)):
-            assert current is not None
+            assert upcoming is not None
+            current = upcoming
+            if in_flight is not None and in_flight.phase != current.phase:
+                run.finish(in_flight)
+                in_flight = None
+            run.start(current)
+            previous, in_flight = in_flight, current
             upcoming = run.prepare(batches[index + 1]) if index + 1 < len(batches) else None
-            run.execute(current)
-            current, upcoming = upcoming, None
+            if previous is not None:
+                run.finish(previous)
+        if in_flight is not None:
+            run.finish(in_flight)
     except wire.WireError as exc:
         report.stopped = f"directory connection lost: {exc}"
     except KeyboardInterrupt:
         report.stopped = "interrupted"
         report.interrupted = True
     finally:
-        if upcoming is not None:
+        if upcoming is not None and not upcoming.started:
             run.abandon(upcoming)
         run.pool.shutdown(wait=True)
     return report

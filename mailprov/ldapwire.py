@@ -185,8 +185,10 @@ def split_messages(buffer: bytearray) -> list[bytes]:
 class Pipeline:
     """Batches of requests on one bound socket; answers matched by message id.
 
-    Message ids start far above ldap3's own counter, so the connection stays
-    usable by ldap3 once every answer has been read.
+    Several batches may be in flight: answers read while waiting for one
+    batch are kept for the ``collect`` of the batch they belong to. Message
+    ids start far above ldap3's own counter, so the connection stays usable
+    by ldap3 once every answer has been read.
     """
 
     def __init__(self, sock: socket.socket, timeout: float) -> None:
@@ -194,6 +196,7 @@ class Pipeline:
         self._sock.settimeout(timeout)
         self._next_id = 1_000_000
         self._buffer = bytearray()
+        self._early: dict[int, Result] = {}
 
     def next_id(self) -> int:
         self._next_id += 1
@@ -219,8 +222,8 @@ class Pipeline:
         read are lost with it, which is why callers treat the batch's outcome
         as unknown and let the next plan find out.
         """
-        results: dict[int, Result] = {}
-        while wanted - results.keys():
+        results = {mid: self._early.pop(mid) for mid in wanted if mid in self._early}
+        while len(results) < len(wanted):
             try:
                 chunk = self._sock.recv(262144)
             except TimeoutError:
@@ -234,5 +237,8 @@ class Pipeline:
                 result = decode_result(message)
                 if result.operation == "disconnect":
                     raise WireError(f"the server ended the session: {result.describe()}")
-                results[result.message_id] = result
+                if result.message_id in wanted:
+                    results[result.message_id] = result
+                else:  # another batch's answer, already here
+                    self._early[result.message_id] = result
         return results

@@ -66,3 +66,20 @@ def test_results_are_split_and_decoded_from_a_stream() -> None:
 def test_notice_of_disconnection_is_recognised() -> None:
     notice = wire.decode_result(_response(0, 0x78, 52, "shutting down"))
     assert notice.operation == "disconnect"
+
+
+def test_answers_of_a_later_batch_wait_for_its_collect() -> None:
+    import socket
+
+    ours, server = socket.socketpair()
+    with ours, server:
+        pipeline = wire.Pipeline(ours, 2)
+        first = pipeline.send([(1_000_001, b"request 1"), (1_000_002, b"request 2")])
+        second = pipeline.send([(1_000_003, b"request 3")])
+        # the server answers out of order and early: batch 2's answer before batch 1's last
+        server.sendall(_response(1_000_001, 0x69, 0) + _response(1_000_003, 0x69, 68, "Already exists")
+                       + _response(1_000_002, 0x69, 0))
+        got_first = pipeline.collect(first)
+        assert sorted(got_first) == [1_000_001, 1_000_002]
+        got_second = pipeline.collect(second)
+        assert list(got_second) == [1_000_003] and got_second[1_000_003].code == 68
