@@ -261,6 +261,10 @@ def _apply_env(r: Reader, node: YMap, env: Mapping[str, str]) -> YMap:
     return merged
 
 
+#: one organizationalUnit RDN: ou=NAME, NAME without DN special characters
+_CONTAINER = re.compile(r"^[oO][uU]=[^,+=\\\"<>;#\s](?:[^,+=\\\"<>;]*[^,+=\\\"<>;\s])?$")
+
+
 def _profile_spec(r: Reader, node: YMap) -> ProfileSpec | None:
     ctx = "directory.profile"
     r.keys(node, ("domain", "mailbox", "status", "quota_unit"), ctx)
@@ -291,6 +295,10 @@ def _profile_spec(r: Reader, node: YMap) -> ProfileSpec | None:
         for attr in smap or {}:
             static[attr] = tuple(v for v, _ in r.strings(smap, attr, f"{sctx}.static")) if smap else ()
         container = (r.string(sub, "container", sctx) or None) if part == "mailbox" else None
+        if container is not None and not _CONTAINER.match(container):
+            # it is created as an organizationalUnit, which is named by ou (a cn=... would be refused)
+            r.problem(sub.line_of("container"), f"{sctx}.container: expected ou=NAME (the organizational unit "
+                                                f"between a domain and its mailboxes), got '{container}'")
         parts[part] = (rdn, classes, attrs, static, container)
     status_node = r.mapping(node, "status", ctx, required=False)
     status: dict[str, str] = {}
