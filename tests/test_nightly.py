@@ -201,3 +201,33 @@ def test_no_colour_off_a_terminal(nightly: dict[str, Any]) -> None:
 def test_notify_needs_history(nightly: dict[str, Any]) -> None:
     r = run(["dns", "check", "-c", nightly["config"], "--nameserver", nightly["knot"].address, "--notify"])
     assert r.exit_code == 2 and "--notify needs --history" in r.stderr
+
+
+def test_failing_since_is_the_start_of_the_latest_unbroken_streak(tmp_path: Path) -> None:
+    """History alone, with reports made by hand: fail, fail, pass, fail, fail for one domain."""
+    import datetime as dt
+
+    from mailprov.checks.messages import Reason
+    from mailprov.checks.result import CheckReport, CheckResult, DomainResult
+    from mailprov.history import History
+
+    def report(day: int, statuses: dict[str, str]) -> CheckReport:
+        domains = [DomainResult(domain, None, [CheckResult("mx", status, [Reason("mx.ok", {"hosts": "x"})])])
+                   for domain, status in statuses.items()]
+        return CheckReport(dt.datetime(2026, 11, day, 2, tzinfo=dt.UTC), "test", domains)
+
+    runs = [{"a.go.id": "fail", "b.go.id": "pass"}, {"a.go.id": "fail", "b.go.id": "fail"},
+            {"a.go.id": "pass", "b.go.id": "fail"}, {"a.go.id": "fail"}, {"a.go.id": "fail", "c.go.id": "warn"}]
+    with History(tmp_path / "state.db") as history:
+        assert history.previous() == {}
+        for day, statuses in enumerate(runs, start=1):
+            history.store(report(day, statuses))
+        # b was last checked in run 3 (failing since run 2); a's streak restarted in run 4
+        assert history.previous() == {"a.go.id": ("fail", "2026-11-04T02:00:00Z"),
+                                      "b.go.id": ("fail", "2026-11-02T02:00:00Z"), "c.go.id": ("warn", None)}
+        now = report(6, {"a.go.id": "pass", "b.go.id": "fail", "d.go.id": "fail"})
+        changes = history.annotate(now)
+    assert changes.fixed == ["a.go.id"] and changes.newly_failing == ["d.go.id"]
+    by_domain = {d.domain: (d.previous_status, d.failing_since) for d in now.domains}
+    assert by_domain == {"a.go.id": ("fail", None), "b.go.id": ("fail", "2026-11-02T02:00:00Z"),
+                         "d.go.id": (None, "2026-11-06T02:00:00Z")}
