@@ -111,3 +111,44 @@ def test_no_answer_at_all_is_a_timeout_after_every_try(tmp_path: Path) -> None:
     assert answer.status == TIMEOUT and answer.error
     assert answer.describe() == "timeout"
     assert resolver.queries == len(DnsResolver.TRIES)
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x00" * 11, b"\x12\x34\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00\x05abc",
+                                     b"\x12\x34\x81\x80\x00\x00\x00\x01\x00\x00\x00\x00\xc0\xff",
+                                     b"\x12\x34\x81\x80\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x10\x00\x01\x00\x00"
+                                     b"\x00\x00\x00\x05\x09abc",
+                                     # a TXT string longer than its record, inside the message
+                                     b"\x12\x34\x81\x80\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x10\x00\x01\x00\x00"
+                                     b"\x00\x00\x00\x02\x05a\x00\x00\x10\x00\x01\x00\x00\x00\x00\x00\x01\x00"])
+def test_malformed_datagrams_are_wire_format_errors(garbage: bytes) -> None:
+    from mailprov.checks import wire
+
+    with pytest.raises(wire.WireFormatError):
+        wire.decode_response(garbage)
+
+
+def test_a_server_answering_garbage_gives_a_timeout_not_a_hang(tmp_path: Path) -> None:
+    import threading
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as bad:
+        bad.bind(("127.0.0.1", 0))
+        bad.settimeout(0.1)
+        stop = threading.Event()
+
+        def answer_garbage() -> None:
+            while not stop.is_set():
+                try:
+                    data, client = bad.recvfrom(2048)
+                except TimeoutError:
+                    continue
+                bad.sendto(data[:2] + b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00\x3fxx", client)
+
+        thread = threading.Thread(target=answer_garbage, daemon=True)
+        thread.start()
+        try:
+            resolver = DnsResolver([bad.getsockname()], timeout=0.5)
+            (answer,) = ask_all(resolver, [("n3.resolver.test", "TXT")])
+        finally:
+            stop.set()
+            thread.join()
+    assert answer.status == TIMEOUT

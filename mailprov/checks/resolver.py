@@ -279,6 +279,8 @@ class DnsResolver:
             answer = Answer(question.name, question.rdtype, TIMEOUT)
         except OSError as exc:
             answer = Answer(question.name, question.rdtype, FAILURE, message=str(exc.strerror or exc))
+        except Exception as exc:  # a malformed answer (dnspython's errors): undecided, and the run goes on
+            answer = Answer(question.name, question.rdtype, FAILURE, message=f"bad answer over TCP: {exc}")
         self._answered(question, answer)
 
     def _done(self, question: _Question, answer: Answer) -> None:
@@ -317,6 +319,20 @@ class DnsResolver:
 
     # -- DNSSEC material: dnspython message objects, one task per question ----------------------
     async def _resolve_signed(self, name: str, rdtype: str, future: asyncio.Future[Answer]) -> None:
+        """Answer ``future``, whatever happens: every ask of this name waits on it."""
+        try:
+            answer = await self._ask_signed(name, rdtype)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:  # a bug: the checks waiting see it instead of waiting forever
+            if not future.done():
+                future.set_exception(exc)
+            return
+        if not future.done():
+            future.set_result(answer)
+
+    async def _ask_signed(self, name: str, rdtype: str) -> Answer:
         from .message_query import ask
 
         chain: list[str] = []
@@ -335,6 +351,9 @@ class DnsResolver:
                     except OSError as exc:
                         answer = Answer(name, rdtype, FAILURE, message=str(exc.strerror or exc))
                         continue
+                    except Exception as exc:  # a malformed answer (dnspython's errors): undecided
+                        answer = Answer(name, rdtype, FAILURE, message=f"bad answer: {exc}")
+                        continue
                     if answer.status != SERVFAIL:
                         break
                 if answer.status != "cname":
@@ -346,9 +365,7 @@ class DnsResolver:
                     break
         finally:
             self._release()
-        if not future.done():
-            future.set_result(Answer(name, rdtype, answer.status, answer.values, tuple(chain), answer.message,
-                                     answer.signed))
+        return Answer(name, rdtype, answer.status, answer.values, tuple(chain), answer.message, answer.signed)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)

@@ -120,6 +120,8 @@ def _rdata(data: bytes, rtype: int, start: int, end: int, seen: dict[int, str]) 
         pos = start
         while pos < end:
             length = data[pos]
+            if pos + 1 + length > end:
+                raise WireFormatError("TXT string runs past its record")
             parts.append(data[pos + 1:pos + 1 + length])
             pos += 1 + length
         return b"".join(parts)
@@ -127,6 +129,16 @@ def _rdata(data: bytes, rtype: int, start: int, end: int, seen: dict[int, str]) 
 
 
 def decode_response(data: bytes) -> Response:
+    """The header, question and answer records of a response; ``WireFormatError`` for anything malformed."""
+    try:
+        return _decode_response(data)
+    except (struct.error, IndexError, ValueError) as exc:
+        if isinstance(exc, WireFormatError):
+            raise
+        raise WireFormatError(f"malformed response: {exc}") from None
+
+
+def _decode_response(data: bytes) -> Response:
     if len(data) < 12:
         raise WireFormatError("shorter than a DNS header")
     query_id, flags, qdcount, ancount, _nscount, _arcount = struct.unpack_from("!HHHHHH", data, 0)
