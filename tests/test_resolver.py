@@ -152,3 +152,18 @@ def test_a_server_answering_garbage_gives_a_timeout_not_a_hang(tmp_path: Path) -
             stop.set()
             thread.join()
     assert answer.status == TIMEOUT
+
+
+def test_a_domains_checks_ask_side_by_side(slow_relay: DelayingRelay) -> None:
+    """A domain whose answers never come costs one timeout, not one per check: its first questions
+    (MX, TXT, DKIM, DMARC) are all in flight at once."""
+    from mailprov.checks.runner import Target, run_checks
+    from mailprov.config import load_config
+
+    from .helpers import SAMPLE
+
+    platform = load_config(SAMPLE, {}).platform
+    slow_relay.peak = 0
+    report = run_checks([Target("tidak-dilayani.go.id")], platform, [relay_server(slow_relay)], timeout=5)
+    assert report.domains[0].status == "error"  # the lab serves no such zone: REFUSED
+    assert slow_relay.peak >= 4
