@@ -76,28 +76,48 @@ def private_folder(path: Path) -> None:
     os.chmod(path, 0o700)
 
 
-def write_private(path: Path, data: bytes | str, folder_ready: bool = False) -> None:
+def write_private(path: Path, data: bytes | str, folder_ready: bool = False, fresh: bool = False) -> None:
     """Write ``data`` to ``path`` with mode 0600 from the first byte (then rename into place).
 
     The file never exists with wider permissions, not even for an instant
     (the umask can only narrow 0600), and a crash leaves either the old
     letter or the new one, never half of it. ``folder_ready`` skips making
     the folder private again when the caller already did.
+
+    ``fresh``: when no file is there yet, create it in place (one file-system
+    operation instead of two; on slow disks the letters of a large apply
+    were most of its time). Only for a letter whose password is not set
+    anywhere yet: half of it after a crash is replaced by the re-run's.
     """
     if not folder_ready:
         private_folder(path.parent)
     raw = data.encode("utf-8") if isinstance(data, str) else data
+    if fresh:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # an earlier letter: replaced whole, below
+        else:
+            try:
+                _write_all(fd, raw)
+            finally:
+                os.close(fd)
+            return
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        view = memoryview(raw)
-        while view:
-            view = view[os.write(fd, view):]
+        _write_all(fd, raw)
         os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _write_all(fd: int, raw: bytes) -> None:
+    view = memoryview(raw)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 # -- rendering ------------------------------------------------------------------------
@@ -219,7 +239,8 @@ class MailboxLetterWriter:
             if path.parent not in self._ready:
                 private_folder(path.parent)
                 self._ready.add(path.parent)
-        write_private(path, self.render(letter), folder_ready=True)
+        # written before its password reaches the directory (see apply): fresh
+        write_private(path, self.render(letter), folder_ready=True, fresh=True)
         return path
 
     def discard(self, agency: Agency, mailbox: Mailbox) -> None:

@@ -199,3 +199,19 @@ def test_every_kind_language_and_format(tmp_path: Path, kind: str, lang: str, fm
     else:
         assert "imap.mail.go.id" in text
         assert ("Mengganti kata sandi" if lang == "id" else "Changing your password") in text
+
+
+def test_private_files_fresh_in_place_or_replaced_whole(tmp_path: Path) -> None:
+    from mailprov.letters import write_private
+
+    folder = tmp_path / "letters" / "pemkot-contoh" / "mailboxes"
+    letter = folder / "sekda.md"
+    write_private(letter, "password: first\n", fresh=True)
+    assert letter.read_text() == "password: first\n"
+    assert stat.S_IMODE(letter.stat().st_mode) == 0o600 and stat.S_IMODE(folder.stat().st_mode) == 0o700
+    # a letter already there (an earlier password) is replaced whole through a temporary file
+    inode = letter.stat().st_ino
+    write_private(letter, "password: second\n", fresh=True)
+    assert letter.read_text() == "password: second\n" and letter.stat().st_ino != inode
+    assert stat.S_IMODE(letter.stat().st_mode) == 0o600
+    assert sorted(p.name for p in folder.iterdir()) == ["sekda.md"]  # no temporary file left
