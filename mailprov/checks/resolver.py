@@ -122,9 +122,9 @@ class DnsResolver:
 
     Plain questions are driven by callbacks, not a task each: the answer's
     datagram finishes its question, follows its CNAME or tries again, and a
-    sweep every few milliseconds retries what timed out. With 5 questions a
-    domain this halved the CPU a question costs compared with a task, a
-    semaphore and a timer per question (measured at 1,000 domains).
+    sweep every few milliseconds retries what timed out. Compared with a
+    task, a semaphore and a timer per question this took about 40% off the
+    resolver's CPU per question (measured at 1,000 domains, 5 questions each).
     """
 
     nameservers: Sequence[tuple[str, int]]
