@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .procs import free_port, terminate
+from .procs import die_with_parent, free_port, terminate
 
 KNOTD = "/usr/sbin/knotd"
 KNOTC = "/usr/sbin/knotc"
@@ -109,6 +109,7 @@ zone:
         self.process = subprocess.Popen(
             [KNOTD, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - one prctl call, no lock taken
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

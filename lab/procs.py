@@ -13,6 +13,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def die_with_parent() -> None:
+    """In the child before exec: the kernel sends it SIGTERM when the process that started it dies.
+
+    A test run or benchmark killed outright (a CI timeout, kill -9) runs no
+    clean-up, and its slapd and knotd would live on holding their ports.
+    Linux only (prctl PR_SET_PDEATHSIG); elsewhere the servers are stopped
+    by the normal clean-up alone.
+    """
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def terminate(process: subprocess.Popen[bytes] | None, timeout: float = 10) -> None:
     """SIGTERM, then SIGKILL if the server has not gone after ``timeout`` seconds."""
     if process is None or process.poll() is not None:

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .procs import free_port, terminate
+from .procs import die_with_parent, free_port, terminate
 from .tls import make_ca_and_server_cert
 
 SCHEMA_DIR = Path("/etc/ldap/schema")
@@ -209,6 +209,7 @@ userPassword: {slappasswd(self.bind_password)}
         self.process = subprocess.Popen(
             ["/usr/sbin/slapd", "-d", "0", "-f", str(self.conf), "-h", urls],
             stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - one prctl call, no lock taken
         )
         logf.close()
         deadline = time.monotonic() + timeout

@@ -7,6 +7,7 @@ from pathlib import Path
 import dns.message
 import dns.query
 import dns.rcode
+import pytest
 
 from lab.knot import Knot
 from lab.servers import read_faults
@@ -43,3 +44,44 @@ def test_knot_serves_sample_zones_with_the_demo_faults(knot_factory: list[Knot],
     assert _ask(server, "example.org", "MX").rcode() == dns.rcode.REFUSED
     sidoarjo = _ask(server, "sidoarjokab.go.id", "MX")
     assert "50 mail.sidoarjokab.go.id." in [str(r) for rrset in sidoarjo.answer for r in rrset]
+
+
+def _gone(pid: int, within: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().split(") ", 1)[1].startswith("Z"):
+                    return True  # a zombie waiting for init: it has exited
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("server", ["knot", "slapd"])
+def test_lab_servers_die_with_the_process_that_started_them(tmp_path: Path, server: str) -> None:
+    """A test run killed outright (a CI timeout) must not leave servers holding their ports."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    start = {"knot": "from lab.knot import start_knot; s = start_knot(root, {})",
+             "slapd": "from lab.slapd import start_slapd; s = start_slapd(root)"}[server]
+    code = (f"import sys, time; from pathlib import Path; root = Path(sys.argv[1]); {start}; "
+            "print(s.process.pid, flush=True); time.sleep(120)")
+    parent = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / server)], cwd=REPO,
+                              stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    try:
+        assert not _gone(pid, 0.2)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        assert _gone(pid, 10), f"{server} (pid {pid}) outlived the process that started it"
+    finally:
+        if not _gone(pid, 0):
+            os.kill(pid, signal.SIGKILL)
