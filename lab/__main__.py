@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         run_demo(args.config.resolve(), args.out.resolve(), args.scenario, args.keep)
     elif args.command == "start":
-        lab = start_lab(args.dir.resolve(), args.config.resolve(), read_faults(args.scenario))
+        lab = start_lab(args.dir.resolve(), args.config.resolve(), read_faults(args.scenario), outlive_parent=True)
         for key, value in lab.env().items():
             if key != "MAILPROV_BIND_PASSWORD":
                 print(f"export {key}={shlex.quote(value)}")

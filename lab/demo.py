@@ -31,7 +31,7 @@ def run_demo(config: Path, out: Path, scenario: Path | None, keep: bool) -> None
     if out.exists():  # every demo starts from an empty directory, zones and history
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    lab = start_lab(out / "lab", config, read_faults(scenario))
+    lab = start_lab(out / "lab", config, read_faults(scenario), outlive_parent=keep)
     print(f"lab: slapd on {lab.slapd.url} (LDAPS {lab.slapd.ldaps_url}), Knot DNS on {lab.knot.address}")
     print(f"lab: mailprov is pointed at them through MAILPROV_* variables ({out / 'lab' / 'lab.json'})")
     cfg = ["-c", str(config)]

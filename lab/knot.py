@@ -39,6 +39,8 @@ class Knot:
     signed: set[str] = field(default_factory=set)
     #: more addresses to answer on, as address@port (e.g. port 53 for tools that cannot use another)
     also_listen: list[str] = field(default_factory=list)
+    #: keep running when the starting process dies (``python -m lab start``); else die with it
+    outlive_parent: bool = False
 
     @property
     def address(self) -> str:
@@ -109,7 +111,7 @@ zone:
         self.process = subprocess.Popen(
             [KNOTD, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=die_with_parent,  # noqa: PLW1509 - one prctl call, no lock taken
+            preexec_fn=None if self.outlive_parent else die_with_parent,  # noqa: PLW1509 - one prctl call
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -177,8 +179,8 @@ zone:
 
 
 def start_knot(root: Path, zones: dict[str, str], signed: set[str] | None = None,
-               also_listen: list[str] | None = None) -> Knot:
-    server = Knot(root=root, also_listen=list(also_listen or []))
+               also_listen: list[str] | None = None, outlive_parent: bool = False) -> Knot:
+    server = Knot(root=root, also_listen=list(also_listen or []), outlive_parent=outlive_parent)
     server.write(zones, signed)
     server.start()
     return server

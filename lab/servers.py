@@ -54,15 +54,19 @@ def read_faults(path: Path | None) -> dict[str, list[str]]:
     return {str(k): list(v) for k, v in data.items()}
 
 
-def start_lab(root: Path, config_path: Path, faults: Mapping[str, Iterable[str]] | None = None) -> Lab:
-    """Install what is missing, then start slapd and Knot (zones from the config) under ``root``."""
+def start_lab(root: Path, config_path: Path, faults: Mapping[str, Iterable[str]] | None = None,
+              outlive_parent: bool = False) -> Lab:
+    """Install what is missing, then start slapd and Knot (zones from the config) under ``root``.
+
+    ``outlive_parent``: the servers keep running after this process ends (else they end with it).
+    """
     ensure_lab_packages()
     root.mkdir(parents=True, exist_ok=True)
     config = load_config(config_path, {})
     zones = build_zones(config, faults)
-    slapd = start_slapd(root / "ldap")
+    slapd = start_slapd(root / "ldap", outlive_parent)
     try:
-        knot = start_knot(root / "dns", zones.texts())
+        knot = start_knot(root / "dns", zones.texts(), outlive_parent=outlive_parent)
     except BaseException:
         slapd.stop()
         raise

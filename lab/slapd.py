@@ -43,6 +43,8 @@ class Slapd:
     admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     bind_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     process: subprocess.Popen[bytes] | None = None
+    #: keep running when the starting process dies (``python -m lab start``); else die with it
+    outlive_parent: bool = False
 
     # -- addresses ---------------------------------------------------------
     @property
@@ -209,7 +211,7 @@ userPassword: {slappasswd(self.bind_password)}
         self.process = subprocess.Popen(
             ["/usr/sbin/slapd", "-d", "0", "-f", str(self.conf), "-h", urls],
             stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=die_with_parent,  # noqa: PLW1509 - one prctl call, no lock taken
+            preexec_fn=None if self.outlive_parent else die_with_parent,  # noqa: PLW1509 - one prctl call
         )
         logf.close()
         deadline = time.monotonic() + timeout
@@ -294,8 +296,8 @@ userPassword: {slappasswd(self.bind_password)}
         return result.returncode == 0
 
 
-def start_slapd(root: Path) -> Slapd:
-    server = Slapd(root=root)
+def start_slapd(root: Path, outlive_parent: bool = False) -> Slapd:
+    server = Slapd(root=root, outlive_parent=outlive_parent)
     server.prepare()
     server.start()
     return server
