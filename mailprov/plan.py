@@ -229,10 +229,11 @@ def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, bas
 
 def _mailbox_change(agency: Agency, mailbox: Mailbox, state: DomainState, profile: Profile, base_dn: str,
                     static: set[str]) -> Change | None:
-    wanted = profile.mailbox_entry(mailbox, agency.name)
+    fields = profile.mailbox_fields(mailbox, agency.name)
+    wanted = profile.mailbox_entry(mailbox, agency.name, fields)
     found = state.mailboxes.get(mailbox.address)
     if found is None:
-        return Change("create", "mailbox", profile.mailbox_dn(base_dn, mailbox, agency.name), agency.id,
+        return Change("create", "mailbox", profile.mailbox_dn(base_dn, mailbox, agency.name, fields), agency.id,
                       address=mailbox.address, attributes=wanted, set_password=True, mailbox=mailbox,
                       agency_name=agency.name)
     dn, entry = found

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .ldapnames import rdn
 from .model import Agency, Mailbox, ProfileSpec
@@ -90,12 +91,18 @@ class Profile:
         parent = self.domain_dn(base_dn, domain)
         return f"{self.mailbox_container},{parent}" if self.mailbox_container else parent
 
-    def mailbox_dn(self, base_dn: str, mailbox: Mailbox, agency_name: str) -> str:
-        values = self.mailbox_fields(mailbox, agency_name)
-        field_of = {attr.lower(): fld for fld, attr in self.mailbox_attributes.items()}
-        fld = field_of.get(self.mailbox_rdn.lower())
+    def mailbox_dn(self, base_dn: str, mailbox: Mailbox, agency_name: str,
+                   fields: Mapping[str, list[str]] | None = None) -> str:
+        """``fields``: the mailbox's ``mailbox_fields``, when the caller has them already."""
+        values = fields if fields is not None else self.mailbox_fields(mailbox, agency_name)
+        fld = self._rdn_field
         value = values[fld][0] if fld and values[fld] else mailbox.address
         return f"{rdn(self.mailbox_rdn, value)},{self.mailbox_parent_dn(base_dn, mailbox.domain)}"
+
+    @cached_property
+    def _rdn_field(self) -> str | None:
+        """The field whose value names a mailbox entry (None: its address)."""
+        return {attr.lower(): fld for fld, attr in self.mailbox_attributes.items()}.get(self.mailbox_rdn.lower())
 
     def container_entry(self) -> dict[str, list[str]]:
         """The entry between a domain and its mailboxes (``ou=Users``)."""
@@ -142,9 +149,10 @@ class Profile:
             "aliases": list(mailbox.aliases),
         }
 
-    def mailbox_entry(self, mailbox: Mailbox, agency_name: str) -> dict[str, list[str]]:
+    def mailbox_entry(self, mailbox: Mailbox, agency_name: str,
+                      fields: Mapping[str, list[str]] | None = None) -> dict[str, list[str]]:
         """The attributes a mailbox entry must have (without status and password)."""
-        values = self.mailbox_fields(mailbox, agency_name)
+        values = fields if fields is not None else self.mailbox_fields(mailbox, agency_name)
         attrs: dict[str, list[str]] = {"objectClass": list(self.mailbox_object_classes)}
         for fld, attr in self.mailbox_attributes.items():
             attrs[attr] = values[fld]
