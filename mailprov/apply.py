@@ -281,8 +281,8 @@ def apply_plan(plan: Plan, pipeline: wire.Pipeline, writer: MailboxLetterWriter,
     """Carry out ``plan``; one failed change does not stop the others.
 
     A lost connection or Ctrl-C stops the run: what the directory did with
-    the batch in flight is UNKNOWN, the rest is SKIPPED, and a re-run (a new
-    plan) finishes the work.
+    the batches in flight (at most two) is UNKNOWN, the rest is SKIPPED, and
+    a re-run (a new plan) finishes the work.
     """
     outcomes = [Outcome(change) for change in plan.changes]
     report = ApplyReport(outcomes)

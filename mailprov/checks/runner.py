@@ -80,17 +80,13 @@ def _result(target: Target, outcomes: Sequence[Outcome]) -> DomainResult:
     return DomainResult(target.domain, target.agency, checks)
 
 
-async def check_domain(resolver: Resolver, target: Target, platform: Platform,
-                       org_domain: Callable[[str], str], fetch: Fetch | None = None,
-                       spf_memo: IncludeMemo | None = None) -> DomainResult:
-    # side by side: for a domain whose answers never come, one timeout, not one per check
-    checks = _checks(resolver, target.domain, platform, org_domain, fetch, spf_memo)
-    return _result(target, await asyncio.gather(*checks))
-
-
 async def check_all(resolver: Resolver, targets: Sequence[Target], platform: Platform,
                     org_domain: Callable[[str], str] | None = None, fetch: Fetch | None = None) -> list[DomainResult]:
-    """Every check of every target side by side, one task each (no task per domain on top)."""
+    """Every check of every target side by side, one task each (no task per domain on top).
+
+    Side by side also within a domain: for a domain whose answers never
+    come, the run waits one timeout, not one per check.
+    """
     finder = org_domain or organizational_domain_finder()
     memo: IncludeMemo = {}
     per_domain = len(platform.checks)
