@@ -27,6 +27,8 @@ def knot(tmp_path_factory: pytest.TempPathFactory, knot_factory: list[Knot]) -> 
         zone.add(f"n{i}", "TXT", txt(f"name {i}"))
     zone.add("besar", "TXT", txt(LONG_TEXT))
     zone.add("alias", "CNAME", "n1")
+    zone.add("putar1", "CNAME", "putar2")
+    zone.add("putar2", "CNAME", "putar1")
     return new_knot(knot_factory, tmp_path_factory.mktemp("resolver") / "knot", {"resolver.test": zone.text()})
 
 
@@ -167,3 +169,10 @@ def test_a_domains_checks_ask_side_by_side(slow_relay: DelayingRelay) -> None:
     report = run_checks([Target("tidak-dilayani.go.id")], platform, [relay_server(slow_relay)], timeout=5)
     assert report.domains[0].status == "error"  # the lab serves no such zone: REFUSED
     assert slow_relay.peak >= 4
+
+
+def test_a_cname_loop_is_an_error_not_an_endless_chase(knot: Knot) -> None:
+    resolver = DnsResolver([server_of(knot)], timeout=2)
+    (answer,) = ask_all(resolver, [("putar1.resolver.test", "TXT")])
+    assert answer.error and answer.describe() == "CNAME loop"
+    assert resolver.queries <= 3
