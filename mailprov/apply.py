@@ -290,7 +290,9 @@ def apply_plan(plan: Plan, pipeline: wire.Pipeline, writer: MailboxLetterWriter,
     batches = list(_batches(outcomes, batch_size))
     # Two batches in flight: batch N+1 is sent before N's answers are read, so the directory
     # works on it while N's answers are handled and N+2's passwords and letters are made.
-    # Never across a phase: a phase's entries are the parents of the next one's.
+    # Never across a phase: a phase's entries are the parents of the next one's. Two batches of
+    # 250 stay under slapd's conn_max_pending_auth (1000 by default): past it, slapd closes the
+    # connection (seen with batches of 2,000).
     upcoming: _Batch | None = None
     in_flight: _Batch | None = None
     try:
