@@ -78,26 +78,31 @@ def to_junit(report: CheckReport, lang: str) -> str:
 
 
 def render_table(console: Console, report: CheckReport, lang: str) -> None:
+    """One row per domain: its checks' verdicts, and the reasons of those that are not ``pass``.
+
+    What to fix stands out, and hundreds of compliant agencies take a line
+    each (with every reason, a compliant domain took 15 lines at 80 columns
+    and 5,000 domains 10 s to lay out). JSON, CSV and the HTML report keep
+    every reason.
+    """
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"DNS compliance ({report.generated_at:%Y-%m-%d %H:%M} UTC)", title_justify="left")
     table.add_column("domain", overflow="fold")
     table.add_column("agency", overflow="fold")
     table.add_column("status")
-    table.add_column("check")
-    table.add_column("reason", overflow="fold")
+    table.add_column("checks")
+    table.add_column("to fix", overflow="fold")
     for domain in report.domains:
-        first = True
+        verdicts, problems = [], []
         for check in domain.checks:
-            status_style = _STYLE[check.status]
-            table.add_row(
-                domain.domain if first else "", (domain.agency or "-") if first else "",
-                f"[{_STYLE[domain.status]}]{domain.status}[/]" if first else "",
-                f"[{status_style}]{check.check}{'/' + check.selector if check.selector else ''}: {check.status}[/]",
-                check.reason(lang),
-            )
-            first = False
-        table.add_section()
+            name = check.check + (f"/{check.selector}" if check.selector else "")
+            verdicts.append(f"[{_STYLE[check.status]}]{name} {check.status}[/]")
+            if check.status != "pass":
+                problems.append(f"{name}: {escape(check.reason(lang))}")
+        table.add_row(domain.domain, domain.agency or "-", f"[{_STYLE[domain.status]}]{domain.status}[/]",
+                      ", ".join(verdicts), "\n".join(problems))
     console.print(table)
     summary = report.summary
     console.print(f"{summary['domains']} domains: {summary['pass']} pass, {summary['warn']} warn, "

@@ -192,7 +192,13 @@ def test_table_output(dns_lab: tuple[Path, str]) -> None:
     config, resolver = dns_lab
     r = run(["dns", "check", "-c", config, "--nameserver", resolver, "--lang", "en", "lulus.go.id", "mx-luar.go.id"])
     assert r.exit_code == 1
-    assert "│ mx-luar.go.id" in r.stdout and "mx: fail" in r.stdout
+    # one row per domain: every verdict, and the reasons of what is not a pass
+    rows = [line for line in r.stdout.splitlines() if line.startswith("│ ")]
+    lulus = next(line for line in rows if "│ lulus.go.id" in line)
+    assert "mx pass, spf pass, dkim/mmd2026 pass, dkim/cadangan pass," in lulus
+    assert "points at the platform" not in r.stdout  # a pass needs no reason here; JSON keeps it
+    assert "│ mx-luar.go.id" in r.stdout and "mx fail" in r.stdout
+    assert "mx: MX mail.mx-luar.go.id is not a platform host" in r.stdout
     assert "2 domains: 1 pass, 0 warn, 1 fail, 0 error" in r.stdout
 
 
@@ -246,3 +252,22 @@ def test_unbuffered_standard_streams_get_a_buffer_that_retries_short_writes() ->
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert out.stdout.split() == ["FileIO", "BufferedWriter", "BufferedWriter"]
+
+
+def test_table_shows_record_text_that_looks_like_markup() -> None:
+    """Reasons quote what agencies published; rich must print it, not read it as markup (or choke on it)."""
+    import datetime as dt
+
+    from rich.console import Console
+
+    from mailprov.checks.messages import Reason
+    from mailprov.checks.result import CheckReport, CheckResult, DomainResult
+    from mailprov.report import render_table
+
+    published = "[/x] [bold]p=tolak"
+    check = CheckResult("dmarc", "fail", [Reason("dmarc.invalid", {"name": "_dmarc.a.go.id", "detail": published})],
+                        [published])
+    report = CheckReport(dt.datetime(2026, 11, 28, tzinfo=dt.UTC), "test", [DomainResult("a.go.id", "a", [check])])
+    out = io.StringIO()
+    render_table(Console(file=out, width=200, no_color=True), report, "en")
+    assert "[/x] [bold]p=tolak" in out.getvalue()
