@@ -221,3 +221,27 @@ def test_client_side_hashing_for_servers_without_password_modify(
     assert slapd.can_bind(f"uid=walikota,ou=contohkota.go.id,{base}", password)
     assert not slapd.can_bind(f"uid=arsip,ou=contohkota.go.id,{base}",
                               letter_password(tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "arsip.md"))
+
+
+def test_names_that_look_like_markup_are_shown_as_written(slapd: Slapd, ldap_env: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    """The plan an operator confirms must show names as they are: rich read '[bold]' as a style (the text
+    vanished) and '[/x]' as a broken tag (MarkupError)."""
+    agencies = """\
+    agencies:
+      - id: pemkot-contoh
+        name: "Pemerintah Kota [Contoh]"
+        domain: contohkota.go.id
+        mailboxes:
+          - {local: plt, name: "Siti [bold]Rahma [/x]", title: "[Plt] Kepala Dinas"}
+    """
+    config = write_config(tmp_path, agencies)
+    r = run(["plan", "-c", config], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert "Pemerintah Kota [Contoh]" in r.stdout and "Siti [bold]Rahma [/x]" in r.stdout
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "letters"], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert "Siti [bold]Rahma [/x]" in r.stdout
+    listed = run(["mailbox", "list", "-c", config], env=ldap_env)
+    assert listed.exit_code == 0, listed.output
+    assert "Siti [bold]Rahma [/x]" in listed.stdout and "[Plt] Kepala Dinas" in listed.stdout

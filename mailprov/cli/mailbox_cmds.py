@@ -66,13 +66,14 @@ def list_(
         emit(to_json({"mailboxes": [i.to_dict() for i in items]}), None)
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"{len(items)} mailbox(es)", title_justify="left")
     for column in ("address", "name", "title", "active", "quota MB", "aliases"):
         table.add_column(column, overflow="fold")
-    for item in items:
-        table.add_row(item.address, item.name, item.title, "yes" if item.active else "no",
-                      "-" if item.quota_mb is None else str(item.quota_mb), ", ".join(item.aliases))
+    for item in items:  # as the directory has them: Text, never read as markup
+        table.add_row(Text(item.address), Text(item.name), Text(item.title), "yes" if item.active else "no",
+                      "-" if item.quota_mb is None else str(item.quota_mb), Text(", ".join(item.aliases)))
     console().print(table)
 
 

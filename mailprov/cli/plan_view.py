@@ -59,10 +59,13 @@ def summary_line(summary: dict[str, int]) -> str:
 
 
 def render_plan(console: Console, plan: Plan, show_all: bool = False, title: str = "Plan") -> None:
+    # names, titles and DNs come from the configuration and the directory: shown as Text, never read
+    # as rich markup (a name "Siti [bold]x" was shown as "Siti x", "[/x]" raised MarkupError)
     from rich.table import Table
+    from rich.text import Text
 
     for note in plan.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {note}", markup=False)
     if plan.empty:
         console.print(f"{title}: no changes ({plan.unchanged} unchanged).")
     else:
@@ -74,18 +77,20 @@ def render_plan(console: Console, plan: Plan, show_all: bool = False, title: str
         shown, hidden = _rows(plan.changes, show_all)
         for change in shown:
             style = _STYLE.get(change.action, "")
-            table.add_row(f"[{style}]{change.action}[/]", change.kind, change.label, details(change))
+            table.add_row(Text(change.action, style=style), change.kind, Text(change.label), Text(details(change)))
         console.print(table)
         for action, count in hidden.items():
             console.print(f"... and {count} more {action} change(s) (--all or --format json shows every one)")
     if plan.unmanaged:
         listed = ", ".join(plan.unmanaged[:10]) + (" ..." if len(plan.unmanaged) > 10 else "")
-        console.print(f"not in the configuration, left alone (--prune deletes them): {len(plan.unmanaged)}: {listed}")
+        console.print(f"not in the configuration, left alone (--prune deletes them): {len(plan.unmanaged)}: {listed}",
+                      markup=False)
     console.print("summary: " + summary_line(plan.summary))
 
 
 def render_report(console: Console, report: ApplyReport) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     problems = [o for o in report.outcomes if o.status in ("failed", "unknown")]
     if problems:
@@ -97,11 +102,12 @@ def render_report(console: Console, report: ApplyReport) -> None:
         for outcome in problems[:200]:
             reason = outcome.message or ("the connection was lost before the answer came" if outcome.status ==
                                          "unknown" else "")
-            table.add_row(f"[red]{outcome.status}[/]", outcome.change.action, outcome.change.label, reason)
+            table.add_row(Text(outcome.status, style="red"), outcome.change.action, Text(outcome.change.label),
+                          Text(reason))
         console.print(table)
         if len(problems) > 200:
             console.print(f"... and {len(problems) - 200} more")
     if report.stopped:
-        console.print(f"[red]stopped: {report.stopped}[/]; re-run apply to finish (it plans again from the "
-                      "directory, without duplicates)")
+        console.print(Text.assemble((f"stopped: {report.stopped}", "red"), "; re-run apply to finish (it plans "
+                                    "again from the directory, without duplicates)"))
     console.print("applied: " + summary_line(report.summary))
