@@ -145,6 +145,7 @@ class Renderer:
         self.env.filters["long_date"] = long_date
         self.env.filters["when"] = when
         self.env.filters["group_digits"] = lambda n: f"{int(n):,}".replace(",", ".")
+        self.env.filters["cell"] = markdown_cell
         self._cache: dict[str, Any] = {}
 
     def render(self, name: str, context: Mapping[str, Any]) -> str:
@@ -202,6 +203,11 @@ def mailbox_context(config: Config, letter: MailboxLetter, lang: str, now: dt.da
         "date": long_date(now.date(), lang),
         "place": config.letters.place,
     }
+
+
+def markdown_cell(value: object) -> str:
+    """Text for a Markdown table cell: a '|' (a name, a published DNS record) must not start a new column."""
+    return " ".join(str(value).split("\n")).replace("|", "\\|")
 
 
 def mailbox_letter_path(out: Path, agency_id: str, local: str, fmt: str) -> Path:

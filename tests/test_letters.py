@@ -215,3 +215,28 @@ def test_private_files_fresh_in_place_or_replaced_whole(tmp_path: Path) -> None:
     assert letter.read_text() == "password: second\n" and letter.stat().st_ino != inode
     assert stat.S_IMODE(letter.stat().st_mode) == 0o600
     assert sorted(p.name for p in folder.iterdir()) == ["sekda.md"]  # no temporary file left
+
+
+def test_markdown_tables_keep_their_columns(tmp_path: Path) -> None:
+    """A '|' in a name or title (or in a published record a reason quotes) stays inside its cell."""
+    import re
+
+    agencies = """\
+agencies:
+  - id: pemkot-contoh
+    name: Pemkot Contoh
+    domain: contohkota.go.id
+    mailboxes:
+      - {local: budi, name: "Budi | Santoso", title: "Kabid | Plt"}
+      - {local: siti, name: Siti, title: Sekda}
+"""
+    config = write_config(tmp_path, agencies)
+    out = tmp_path / "letters"
+    r = run(["letters", "render", "-c", config, "--kind", "agency", "--format", "md", "--out", out])
+    assert r.exit_code == 0, r.output
+    rows = [line for line in (out / "pemkot-contoh" / "agency.md").read_text().splitlines()
+            if line.startswith("| ") and "contohkota.go.id" in line and "@" in line]
+    assert len(rows) == 2
+    columns = [len(re.split(r"(?<!\\)\|", row)) for row in rows]
+    assert columns[0] == columns[1]
+    assert "Budi \\| Santoso" in rows[0] and "Kabid \\| Plt" in rows[0]
