@@ -85,8 +85,8 @@ def render_table(console: Console, report: CheckReport, lang: str) -> None:
     and 5,000 domains 10 s to lay out). JSON, CSV and the HTML report keep
     every reason.
     """
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"DNS compliance ({report.generated_at:%Y-%m-%d %H:%M} UTC)", title_justify="left")
     table.add_column("domain", overflow="fold")
@@ -95,14 +95,15 @@ def render_table(console: Console, report: CheckReport, lang: str) -> None:
     table.add_column("checks")
     table.add_column("to fix", overflow="fold")
     for domain in report.domains:
-        verdicts, problems = [], []
+        # reasons quote what agencies published: Text, never read as markup
+        verdicts, problems = Text(), []
         for check in domain.checks:
             name = check.check + (f"/{check.selector}" if check.selector else "")
-            verdicts.append(f"[{_STYLE[check.status]}]{name} {check.status}[/]")
+            verdicts.append((", " if verdicts else "") + f"{name} {check.status}", _STYLE[check.status])
             if check.status != "pass":
-                problems.append(f"{name}: {escape(check.reason(lang))}")
-        table.add_row(domain.domain, domain.agency or "-", f"[{_STYLE[domain.status]}]{domain.status}[/]",
-                      ", ".join(verdicts), "\n".join(problems))
+                problems.append(f"{name}: {check.reason(lang)}")
+        table.add_row(domain.domain, domain.agency or "-", Text(domain.status, style=_STYLE[domain.status]),
+                      verdicts, Text("\n".join(problems)))
     console.print(table)
     summary = report.summary
     console.print(f"{summary['domains']} domains: {summary['pass']} pass, {summary['warn']} warn, "

@@ -114,8 +114,7 @@ def apply(
         directory.close()
     render_report(out, report)
     if report.letters:
-        out.print(f"letters: {len(report.letters)} mailbox letter(s) with first passwords in {letters} (mode 0600)",
-                  markup=False)
+        out.print(f"letters: {len(report.letters)} mailbox letter(s) with first passwords in {letters} (mode 0600)")
     if fmt == "json":
         emit(to_json(report.to_dict()), None)
     if report.interrupted:

@@ -37,7 +37,7 @@ def _print(info: object, fmt: str) -> None:
             shown = ", ".join(value) or "-"
         elif value is None:
             shown = "(not stored by this profile)"
-        out.print(f"{key:12s} {shown}", markup=False)
+        out.print(f"{key:12s} {shown}")
 
 
 def list_(

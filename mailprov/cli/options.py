@@ -64,12 +64,15 @@ def console(stderr: bool = False) -> Console:
     """A rich console; colour and live progress only on a terminal.
 
     ``COLUMNS`` fixes the width (tests and cron jobs set it); rich honours
-    ``NO_COLOR`` and ``TERM=dumb`` itself.
+    ``NO_COLOR`` and ``TERM=dumb`` itself. Markup is off: what is printed
+    carries names, DNs and published DNS text, which rich would otherwise
+    read as style tags (text vanished, ``[/x]`` raised MarkupError); styled
+    parts are rich ``Text`` with a style.
     """
     from rich.console import Console
 
     width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
-    return Console(stderr=stderr, width=width, highlight=False, soft_wrap=False)
+    return Console(stderr=stderr, width=width, highlight=False, soft_wrap=False, markup=False)
 
 
 def warn(message: str) -> None:

@@ -59,13 +59,13 @@ def summary_line(summary: dict[str, int]) -> str:
 
 
 def render_plan(console: Console, plan: Plan, show_all: bool = False, title: str = "Plan") -> None:
-    # names, titles and DNs come from the configuration and the directory: shown as Text, never read
-    # as rich markup (a name "Siti [bold]x" was shown as "Siti x", "[/x]" raised MarkupError)
+    # names, titles and DNs come from the configuration and the directory: Text, never read as markup,
+    # whatever console the caller passes
     from rich.table import Table
     from rich.text import Text
 
     for note in plan.notes:
-        console.print(f"note: {note}", markup=False)
+        console.print(f"note: {note}")
     if plan.empty:
         console.print(f"{title}: no changes ({plan.unchanged} unchanged).")
     else:
@@ -83,8 +83,7 @@ def render_plan(console: Console, plan: Plan, show_all: bool = False, title: str
             console.print(f"... and {count} more {action} change(s) (--all or --format json shows every one)")
     if plan.unmanaged:
         listed = ", ".join(plan.unmanaged[:10]) + (" ..." if len(plan.unmanaged) > 10 else "")
-        console.print(f"not in the configuration, left alone (--prune deletes them): {len(plan.unmanaged)}: {listed}",
-                      markup=False)
+        console.print(f"not in the configuration, left alone (--prune deletes them): {len(plan.unmanaged)}: {listed}")
     console.print("summary: " + summary_line(plan.summary))
 
 
