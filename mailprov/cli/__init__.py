@@ -134,14 +134,8 @@ def _whole_writes() -> None:
 
 
 def main() -> None:
-    import gc
+    from ..gcpolicy import rare_collections
 
     _whole_writes()
-
-    # A command lives seconds and builds large trees (10,000 mailboxes, 5,000 domains' results)
-    # that stay alive to the end; the default thresholds walk them again and again in full
-    # collections (a third of the time of loading 5,000 agencies, measured). Import-time objects
-    # are frozen out of collection and collections run far less often.
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 1_000)
-    app(prog_name="mailprov")
+    with rare_collections():  # for the whole command: loading, planning and rendering build large data too
+        app(prog_name="mailprov")

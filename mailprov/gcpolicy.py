@@ -1,0 +1,27 @@
+"""How the garbage collector runs while mailprov builds large, long-lived data."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def rare_collections() -> Iterator[None]:
+    """Freeze what exists so far out of collection and collect far less often, until the block ends.
+
+    A command or a check run builds trees that stay alive to its end (10,000
+    mailboxes, 5,000 domains' results) among hundreds of thousands of
+    short-lived objects; with the default thresholds the repeated full
+    collections over that growing heap made 5,000 domains 2.7 times slower
+    than 1,000 times five, and were a third of loading 5,000 agencies.
+    """
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 1_000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
