@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_UNDECIDED, UsageError
-from ..model import LANGUAGES
 from .options import AgencyOpt, ConfigOpt, check_choice, console, domain_argument, emit, load, select_agencies
 
 if TYPE_CHECKING:
@@ -91,6 +90,7 @@ def check(
     """Check MX, SPF, DKIM and DMARC (and the extended checks the config lists) of agency domains."""
     from .. import report as renderers
     from ..checks.runner import run_checks
+    from ..model import LANGUAGES
 
     check_choice("--format", fmt, renderers.FORMATS)
     check_choice("--lang", lang, LANGUAGES)
