@@ -52,40 +52,38 @@ def _read_name(data: bytes, pos: int, seen: dict[int, str]) -> tuple[str, int]:
 
     ``seen`` holds the names already read in this message by offset: most
     owner names are a pointer to the question's name, and answering them from
-    it is a dictionary lookup instead of a walk over the labels.
+    it is a dictionary lookup instead of a walk over the labels. A pointer
+    past the end raises IndexError, which ``decode_response`` reports.
     """
     start = pos
     labels: list[bytes] = []
     end = -1
     jumps = 0
-    try:
-        while True:
-            length = data[pos]
-            if length >= 0xC0:
-                pointer = ((length & 0x3F) << 8) | data[pos + 1]
-                if end < 0:
-                    end = pos + 2
-                known = seen.get(pointer)
-                if known is not None:
-                    if known:
-                        labels.append(known.encode("ascii"))
-                    break
-                jumps += 1
-                if jumps > 64:
-                    raise WireFormatError("compression loop")
-                pos = pointer
-                continue
-            if length & 0xC0:
-                raise WireFormatError("unknown label type")
-            pos += 1
-            if length == 0:
+    while True:
+        length = data[pos]
+        if length >= 0xC0:
+            pointer = ((length & 0x3F) << 8) | data[pos + 1]
+            if end < 0:
+                end = pos + 2
+            known = seen.get(pointer)
+            if known is not None:
+                if known:
+                    labels.append(known.encode("ascii"))
                 break
-            if pos + length > len(data):
-                raise WireFormatError("name runs past the message")
-            labels.append(data[pos:pos + length])
-            pos += length
-    except IndexError:
-        raise WireFormatError("name runs past the message") from None
+            jumps += 1
+            if jumps > 64:
+                raise WireFormatError("compression loop")
+            pos = pointer
+            continue
+        if length & 0xC0:
+            raise WireFormatError("unknown label type")
+        pos += 1
+        if length == 0:
+            break
+        if pos + length > len(data):
+            raise WireFormatError("name runs past the message")
+        labels.append(data[pos:pos + length])
+        pos += length
     name = b".".join(labels).decode("ascii", "replace").lower()
     seen[start] = name
     return name, (end if end >= 0 else pos)
@@ -132,9 +130,9 @@ def decode_response(data: bytes) -> Response:
     """The header, question and answer records of a response; ``WireFormatError`` for anything malformed."""
     try:
         return _decode_response(data)
-    except (struct.error, IndexError, ValueError) as exc:
-        if isinstance(exc, WireFormatError):
-            raise
+    except WireFormatError:
+        raise
+    except (struct.error, IndexError, ValueError) as exc:  # a pointer or a length past the end
         raise WireFormatError(f"malformed response: {exc}") from None
 
 
