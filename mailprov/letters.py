@@ -207,7 +207,7 @@ def mailbox_context(config: Config, letter: MailboxLetter, lang: str, now: dt.da
 
 def markdown_cell(value: object) -> str:
     """Text for a Markdown table cell: a '|' (a name, a published DNS record) must not start a new column."""
-    return " ".join(str(value).split("\n")).replace("|", "\\|")
+    return str(value).replace("\n", " ").replace("|", "\\|")
 
 
 def mailbox_letter_path(out: Path, agency_id: str, local: str, fmt: str) -> Path:
