@@ -16,11 +16,15 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import TemplateError, UsageError
 from .model import Agency, Config, Mailbox
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
 
 FORMATS = ("md", "html", "pdf")
 KINDS = ("agency", "mailbox")
@@ -128,13 +132,12 @@ class Renderer:
 
     def __init__(self, templates: Path | None = None) -> None:
         from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
-        from jinja2.sandbox import SandboxedEnvironment
 
         search = [FileSystemLoader(str(templates))] if templates else []
         if templates is not None and not templates.is_dir():
             raise UsageError(f"--templates {templates}: not a folder")
         search.append(FileSystemLoader(str(builtin_templates())))
-        self.env = SandboxedEnvironment(
+        self.env = _sandbox()(
             loader=ChoiceLoader(search),
             undefined=StrictUndefined,
             autoescape=lambda name: bool(name and (name.endswith(".html.j2") or name.endswith(".html"))),
@@ -163,6 +166,33 @@ class Renderer:
             raise TemplateError(*_template_location(exc, name), f"undefined variable: {exc.message}") from None
         except JinjaError as exc:
             raise TemplateError(*_template_location(exc, name), str(exc)) from None
+
+
+@cache
+def _sandbox() -> type[SandboxedEnvironment]:
+    """Jinja's stock sandbox, remembering its verdict per (type, attribute).
+
+    The stock check runs on every attribute a template reads (15 per mailbox
+    letter, 40% of rendering one); its verdict depends only on the object's
+    type and the attribute's name, so the answer for a pair is computed once.
+    """
+    from jinja2.sandbox import SandboxedEnvironment
+
+    class Sandbox(SandboxedEnvironment):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._verdicts: dict[tuple[type, str], bool] = {}
+
+        def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+            key = (type(obj), attr)
+            safe = self._verdicts.get(key)
+            if safe is None:
+                safe = super().is_safe_attribute(obj, attr, value)
+                if len(self._verdicts) < 4096:  # templates read a bounded set of names; stay bounded anyway
+                    self._verdicts[key] = safe
+            return safe
+
+    return Sandbox
 
 
 def _template_location(exc: BaseException, name: str) -> tuple[str, int | None]:

@@ -6,13 +6,14 @@ import json
 import stat
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from mailprov.config import load_config
-from mailprov.errors import UsageError
-from mailprov.letters import html_to_pdf
+from mailprov.errors import TemplateError, UsageError
+from mailprov.letters import Renderer, html_to_pdf
 
 from .configs import write_config
 from .helpers import SAMPLE, run
@@ -146,6 +147,23 @@ def test_template_mistakes_stop_with_name_and_line(tmp_path: Path, body: str, li
     assert r.stderr.startswith(f"error: {own / 'agency.id.md.j2'}:{line}: "), r.stderr
     assert message in r.stderr
     assert not out.exists() or not any(out.rglob("agency.md"))
+
+
+@dataclass(frozen=True)
+class _Holder:
+    mro: str
+
+
+def test_sandbox_verdicts_are_per_type_and_attribute(tmp_path: Path) -> None:
+    # the renderer remembers the sandbox's verdict per (type, attribute): an attribute allowed
+    # on one type must still be refused where the stock sandbox refuses it (``mro`` of a class)
+    (tmp_path / "t.md.j2").write_text("{{ obj.mro }}{{ obj.mro }}")
+    (tmp_path / "u.md.j2").write_text("{{ cls.mro }}")
+    renderer = Renderer(tmp_path)
+    for _ in range(2):
+        assert renderer.render("t.md.j2", {"obj": _Holder("x")}) == "xx"
+    with pytest.raises(TemplateError, match="access to attribute 'mro' of 'type' object is unsafe"):
+        renderer.render("u.md.j2", {"cls": str})
 
 
 def test_pdf_letters_carry_their_text(tmp_path: Path) -> None:
