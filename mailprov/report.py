@@ -89,7 +89,7 @@ def render_table(console: Console, report: CheckReport, lang: str) -> None:
     from rich.text import Text
 
     table = Table(title=f"DNS compliance ({report.generated_at:%Y-%m-%d %H:%M} UTC)", title_justify="left")
-    table.add_column("domain", overflow="fold")
+    table.add_column("domain", no_wrap=True, overflow="fold")  # the reasons wrap first
     table.add_column("agency", overflow="fold")
     table.add_column("status")
     table.add_column("checks")

@@ -245,3 +245,21 @@ def test_names_that_look_like_markup_are_shown_as_written(slapd: Slapd, ldap_env
     listed = run(["mailbox", "list", "-c", config], env=ldap_env)
     assert listed.exit_code == 0, listed.output
     assert "Siti [bold]Rahma [/x]" in listed.stdout and "[Plt] Kepala Dinas" in listed.stdout
+
+
+def test_narrow_mailbox_list_keeps_each_address_whole(slapd: Slapd, ldap_env: dict[str, str],
+                                                      tmp_path: Path) -> None:
+    """At 80 columns names and titles wrap; the address, which operators copy, stays on one line."""
+    agencies = """\
+    agencies:
+      - id: pemkot-contoh
+        name: Pemerintah Kota Contoh
+        domain: dinaskominfo.contohkota.go.id
+        mailboxes:
+          - {local: kepala.bidang.aplikasi, name: "Raden Mas Bambang Sulistyo Wibowo", title: "Kepala Bidang Aplikasi"}
+    """
+    config = write_config(tmp_path, agencies)
+    assert run(["apply", "-c", config, "--yes", "--letters", tmp_path / "letters"], env=ldap_env).exit_code == 0
+    listed = run(["mailbox", "list", "-c", config], env={**ldap_env, "COLUMNS": "80"})
+    assert listed.exit_code == 0, listed.output
+    assert "kepala.bidang.aplikasi@dinaskominfo.contohkota.go.id" in listed.stdout, listed.stdout

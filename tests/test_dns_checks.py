@@ -271,3 +271,22 @@ def test_table_shows_record_text_that_looks_like_markup() -> None:
     out = io.StringIO()
     render_table(Console(file=out, width=200, no_color=True), report, "en")
     assert "[/x] [bold]p=tolak" in out.getvalue()
+
+
+def test_narrow_table_keeps_each_domain_whole() -> None:
+    """At 80 columns the reasons wrap and the domain stays on one line (it is what an operator copies)."""
+    import datetime as dt
+
+    from rich.console import Console
+
+    from mailprov.checks.messages import Reason
+    from mailprov.checks.result import CheckReport, CheckResult, DomainResult
+    from mailprov.report import render_table
+
+    domain = "dinaskomunikasidaninformatika.probolinggokota.go.id"
+    outside = Reason("mx.outside", {"hosts": "mail.example.net, backup.example.net", "expected": "mx1.mail.go.id"})
+    check = CheckResult("mx", "fail", [outside], [])
+    report = CheckReport(dt.datetime(2026, 11, 28, tzinfo=dt.UTC), "test", [DomainResult(domain, "pemkot", [check])])
+    out = io.StringIO()
+    render_table(Console(file=out, width=80, no_color=True), report, "en")
+    assert domain in out.getvalue(), out.getvalue()

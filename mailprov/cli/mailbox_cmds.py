@@ -69,7 +69,10 @@ def list_(
     from rich.text import Text
 
     table = Table(title=f"{len(items)} mailbox(es)", title_justify="left")
-    for column in ("address", "name", "title", "active", "quota MB", "aliases"):
+    # the address is what an operator copies from here: the other columns wrap first (an address
+    # wider than the whole terminal is still folded)
+    table.add_column("address", no_wrap=True, overflow="fold")
+    for column in ("name", "title", "active", "quota MB", "aliases"):
         table.add_column(column, overflow="fold")
     for item in items:  # as the directory has them: Text, never read as markup
         table.add_row(Text(item.address), Text(item.name), Text(item.title), "yes" if item.active else "no",
