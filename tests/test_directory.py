@@ -129,6 +129,9 @@ def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_
     r = run(["mailbox", "disable", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
     assert r.exit_code == 0 and "disabled" in r.stdout
     assert not slapd.can_bind(dn, old)
+    shown = run(["mailbox", "show", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
+    assert shown.exit_code == 0, shown.output
+    assert "active       no\n" in shown.stdout and "quota_mb     (not stored by this profile)" in shown.stdout
     r = run(["mailbox", "enable", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
     assert r.exit_code == 0 and "enabled" in r.stdout
     assert slapd.can_bind(dn, old)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from ..mailboxes import MailboxInfo
 
 from .options import ConfigOpt, FormatOpt, check_choice, console, emit, load, open_dir
 
@@ -22,11 +25,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(group, name="mailbox")
 
 
-def _print(info: object, fmt: str) -> None:
-    from ..mailboxes import MailboxInfo
+def _print(info: MailboxInfo, fmt: str) -> None:
     from .plan_view import to_json
 
-    assert isinstance(info, MailboxInfo)
     if fmt == "json":
         emit(to_json(info.to_dict()), None)
         return
@@ -35,6 +36,8 @@ def _print(info: object, fmt: str) -> None:
         shown = value
         if isinstance(value, list):
             shown = ", ".join(value) or "-"
+        elif isinstance(value, bool):
+            shown = "yes" if value else "no"  # as 'mailbox list' shows it
         elif value is None:
             shown = "(not stored by this profile)"
         out.print(f"{key:12s} {shown}")
