@@ -134,8 +134,11 @@ def _whole_writes() -> None:
 
 
 def main() -> None:
-    from ..gcpolicy import rare_collections
+    from ..gcpolicy import rare_collections, spare_the_last_collection
 
     _whole_writes()
-    with rare_collections():  # for the whole command: loading, planning and rendering build large data too
-        app(prog_name="mailprov")
+    try:
+        with rare_collections():  # for the whole command: loading, planning and rendering build large data too
+            app(prog_name="mailprov")
+    finally:  # the process ends here, also when app() raises SystemExit (it always does)
+        spare_the_last_collection()
