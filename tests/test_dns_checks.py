@@ -302,3 +302,17 @@ def test_narrow_table_keeps_each_domain_whole() -> None:
     out = io.StringIO()
     render_table(Console(file=out, width=80, no_color=True), report, "en")
     assert domain in out.getvalue(), out.getvalue()
+
+
+@pytest.mark.parametrize(("domain", "org"), [
+    ("dinas.probolinggokota.go.id", "probolinggokota.go.id"),
+    ("Kominfo.ProbolinggoKota.GO.ID.", "probolinggokota.go.id"),
+    ("dinas.xn--mdan-bpa.go.id", "xn--mdan-bpa.go.id"),
+    # under a public suffix that is itself IDN (公司.香港): found only through the Unicode form
+    ("mail.a.xn--55qx5d.xn--j6w193g", "a.xn--55qx5d.xn--j6w193g"),
+    ("x.xn--broken--.go.id", "xn--broken--.go.id"),
+])
+def test_organizational_domains_of_ascii_and_idn_names(domain: str, org: str) -> None:
+    from mailprov.checks.runner import organizational_domain_finder
+
+    assert organizational_domain_finder()(domain) == org

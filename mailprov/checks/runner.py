@@ -34,14 +34,27 @@ class Target:
 
 
 def organizational_domain_finder() -> Callable[[str], str]:
-    """RFC 7489 organizational domains from the Public Suffix List (the maintained ``publicsuffixlist`` package)."""
+    """RFC 7489 organizational domains from the Public Suffix List (the maintained ``publicsuffixlist`` package).
+
+    The list's rules are kept as written (Unicode); asking the package to add
+    each IDN rule's A-label form too made loading it 27 ms instead of 10, for
+    every run. An A-label name is looked up by its Unicode form instead.
+    """
+    import idna
     from publicsuffixlist import PublicSuffixList
 
-    psl = PublicSuffixList()
+    psl = PublicSuffixList(accept_encoded_idn=False)
 
     @cache
     def org(domain: str) -> str:
-        return str(psl.privatesuffix(domain.lower().rstrip(".")) or domain)
+        name = domain.lower().rstrip(".")
+        if "xn--" not in name:
+            return str(psl.privatesuffix(name) or domain)
+        try:
+            found = psl.privatesuffix(idna.decode(name))
+            return idna.encode(found).decode("ascii") if found else domain
+        except idna.IDNAError:  # not a valid A-label: the name as it is
+            return str(psl.privatesuffix(name) or domain)
 
     return org
 
