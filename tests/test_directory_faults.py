@@ -114,14 +114,14 @@ def own_slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
     server.stop()
 
 
-def _bulk_config(folder: Path) -> Path:
+def _bulk_config(folder: Path, scheme: str = "server") -> Path:
     staff = folder / "staff.csv"
     rows = ["local,name,title,employee_id,quota_mb,aliases,active"]
     rows += [f"pegawai{i:05d},Pegawai Nomor {i},Staf,{199001012015031000 + i},,," for i in range(BULK)]
     staff.write_text("\n".join(rows) + "\n")
     agencies = AGENCIES.replace("    mailboxes:\n      - {local: walikota",
                                 "    mailboxes_csv: staff.csv\n    mailboxes:\n      - {local: walikota", 1)
-    return write_config(folder, agencies)
+    return write_config(folder, agencies, directory_extra=f"password_scheme: {scheme}\n")
 
 
 def _apply_process(config: Path, letters: Path, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -161,8 +161,9 @@ def _check_converged(server: Slapd, base: str, letters: Path) -> None:
     assert refused == []
 
 
-def test_apply_killed_with_the_server_finishes_on_rerun(own_slapd: Slapd, tmp_path: Path) -> None:
-    config = _bulk_config(tmp_path)
+@pytest.mark.parametrize("scheme", ["server", "ssha512"])  # the password in a second request, or in the add
+def test_apply_killed_with_the_server_finishes_on_rerun(own_slapd: Slapd, tmp_path: Path, scheme: str) -> None:
+    config = _bulk_config(tmp_path, scheme)
     env = own_slapd.env()
     letters = tmp_path / "letters"
     proc = _apply_process(config, letters, env)
