@@ -1,13 +1,15 @@
 """Carrying out a plan: pipelined batches, one letter per password, nothing lost on a crash.
 
 Order inside a batch of new mailboxes, for the default ``server`` scheme:
-add the entries; for each one the directory created, write its letter with
-a freshly generated password (0600); then set the passwords with RFC 3062
-Password Modify. A run that dies anywhere in between leaves entries that
-either have the password of their letter or have no password at all, and
-the next plan finds the latter (``userPassword`` absent) and gives them a
-new password and a new letter. With a client-side scheme the hash travels
-inside the add, so the letter is written first and removed if the add fails.
+generate the passwords and write their letters (0600) while the entries are
+being added; when both are done, set the passwords with RFC 3062 Password
+Modify. A letter whose entry or password the directory refused is removed.
+A run that dies anywhere in between leaves entries that either have the
+password of their letter or have no password at all, and the next plan finds
+the latter (``userPassword`` absent) and gives them a new password and a new
+letter. With a client-side scheme the hash travels inside the add, so every
+letter of a batch is written before the batch is sent, and removed if the
+add fails.
 """
 
 from __future__ import annotations
