@@ -121,6 +121,26 @@ def test_rule(everything: dict[str, dict[str, Any]], agency: str, check: str, se
     assert words in reason
 
 
+def test_no_nameserver_answering_is_said_once(dns_lab: tuple[Path, str]) -> None:
+    """A nightly run whose resolver is unreachable says so in one line, not only as 'error' per check."""
+    import socket
+
+    config, resolver = dns_lab
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))  # open, never answers
+        host, port = silent.getsockname()
+        r = run(["dns", "check", "-c", config, "--agency", "lulus", "--nameserver", f"{host}:{port}",
+                 "--timeout", "0.3", "--format", "json"])
+    assert r.exit_code == 3, r.output
+    assert r.stderr.startswith(f"warning: no nameserver answered (127.0.0.1:{port}): none of "), r.stderr
+    data = json.loads(r.stdout)
+    assert data["stats"]["answers"] == 0 and data["stats"]["queries"] > 0
+    answered = run(["dns", "check", "-c", config, "--agency", "lulus", "--nameserver", resolver, "--format", "json"])
+    assert answered.exit_code == 0, answered.output
+    assert "warning" not in answered.stderr
+    assert json.loads(answered.stdout)["stats"]["answers"] >= 5
+
+
 def test_every_check_has_pass_warn_fail_and_error() -> None:
     seen = {(check, status) for _, check, _, status, _ in EXPECTED}
     for check in ("mx", "spf", "dkim", "dmarc"):

@@ -131,6 +131,8 @@ class DnsResolver:
     timeout: float = 5.0
     concurrency: int = 200
     queries: int = 0
+    #: replies received (any rcode): none at all means no nameserver could be reached
+    answers: int = 0
     _cache: dict[tuple[str, str, bool], asyncio.Future[Answer]] = field(default_factory=dict)
     _sockets: dict[tuple[str, int], _Datagrams] = field(default_factory=dict)
     _opening: asyncio.Task[None] | None = None
@@ -212,6 +214,7 @@ class DnsResolver:
                 or response.qtype != wire.TYPES[question.rdtype]):
             return
         del proto.pending[response.query_id]
+        self.answers += 1
         if response.truncated:
             self._spawn(self._over_tcp(question, proto.server))
             return
@@ -275,6 +278,7 @@ class DnsResolver:
         self.queries += 1
         try:
             answer = await ask(question.current, question.rdtype, server, self.timeout, tcp=True)
+            self.answers += 1
         except TimeoutError:
             answer = Answer(question.name, question.rdtype, TIMEOUT)
         except OSError as exc:
@@ -346,6 +350,7 @@ class DnsResolver:
                     self.queries += 1
                     try:
                         answer = await ask(current, rdtype, server, self.timeout * share)
+                        self.answers += 1
                     except TimeoutError:
                         continue
                     except OSError as exc:

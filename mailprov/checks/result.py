@@ -65,6 +65,8 @@ class CheckReport:
     version: str
     domains: list[DomainResult]
     queries: int = 0
+    #: replies the resolver received; 0 with queries sent means no nameserver answered at all
+    answers: int = 0
     seconds: float = 0.0
     #: set when the run kept history: the domains whose status got worse / recovered
     newly_failing: list[str] | None = None
@@ -93,7 +95,7 @@ class CheckReport:
             "summary": {k: summary[k] for k in ("domains", PASS, WARN, FAIL, ERROR)}
             | ({"newly_failing": summary["newly_failing"], "fixed": summary["fixed"]} if history else {}),
             "domains": [d.to_dict(lang, history) for d in self.domains],
-            "stats": {"queries": self.queries, "seconds": round(self.seconds, 3)},
+            "stats": {"queries": self.queries, "answers": self.answers, "seconds": round(self.seconds, 3)},
         }
 
 

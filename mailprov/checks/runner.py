@@ -135,4 +135,4 @@ def run_checks(targets: Sequence[Target], platform: Platform, nameservers: Seque
 
     domains = _event_loop_run(go())
     return CheckReport(generated_at=now, version=__version__, domains=domains, queries=resolver.queries,
-                       seconds=time.perf_counter() - start)
+                       answers=resolver.answers, seconds=time.perf_counter() - start)

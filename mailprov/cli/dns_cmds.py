@@ -108,6 +108,10 @@ def check(
                              warn=lambda m: typer.echo(f"warning: {m}", err=True))
     else:
         result = run_checks(chosen, cfg.platform, servers, timeout=timeout, concurrency=concurrency, fetch=fetch)
+    if result.queries and not result.answers:  # one line that says why every verdict is 'error'
+        asked = ", ".join(f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in servers)
+        typer.echo(f"warning: no nameserver answered ({asked}): none of {result.queries} queries got a reply; "
+                   "check --nameserver and the network", err=True)
     if fmt == "table" and output is None:
         renderers.render_table(console(), result, lang)
     else:
