@@ -43,13 +43,18 @@ def utc_now() -> dt.datetime:
 
 
 def builtin_templates() -> Path:
-    """The templates shipped with mailprov (the top-level ``templates/`` in the wheel)."""
-    from importlib.resources import files
+    """The templates shipped with mailprov.
 
-    try:
-        return Path(str(files("mailprov.templates")))
-    except ModuleNotFoundError:  # running from a source tree that was not installed
-        return Path(__file__).resolve().parent.parent / "templates"
+    An installed wheel has them in ``mailprov/templates`` (pyproject.toml maps
+    the top-level ``templates/`` there); a source tree, editable installs
+    included, has only the top-level folder. (``importlib.resources`` was
+    used here before: for that folder, which has no ``__init__.py``, it gives
+    a ``MultiplexedPath`` whose text is not a path, so an installed wheel found
+    no template at all.)
+    """
+    package = Path(__file__).resolve().parent
+    installed = package / "templates"
+    return installed if installed.is_dir() else package.parent / "templates"
 
 
 def long_date(day: dt.date, lang: str) -> str:
@@ -133,12 +138,12 @@ class Renderer:
     def __init__(self, templates: Path | None = None) -> None:
         from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
 
-        search = [FileSystemLoader(str(templates))] if templates else []
         if templates is not None and not templates.is_dir():
             raise UsageError(f"--templates {templates}: not a folder")
-        search.append(FileSystemLoader(str(builtin_templates())))
+        #: where templates are looked for, file by file: the operator's folder first
+        self.places = ([templates] if templates else []) + [builtin_templates()]
         self.env = _sandbox()(
-            loader=ChoiceLoader(search),
+            loader=ChoiceLoader([FileSystemLoader(str(place)) for place in self.places]),
             undefined=StrictUndefined,
             autoescape=lambda name: bool(name and (name.endswith(".html.j2") or name.endswith(".html"))),
             trim_blocks=True,
@@ -153,13 +158,16 @@ class Renderer:
 
     def render(self, name: str, context: Mapping[str, Any]) -> str:
         from jinja2 import TemplateError as JinjaError
-        from jinja2 import TemplateSyntaxError, UndefinedError
+        from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
 
         try:
             template = self._cache.get(name)
             if template is None:
                 template = self._cache[name] = self.env.get_template(name)
             return str(template.render(**context))
+        except TemplateNotFound as exc:  # before the syntax errors: both are Jinja TemplateErrors
+            places = " or ".join(str(path) for path in self.places)
+            raise TemplateError(*_template_location(exc, name), f"no template {exc.name} in {places}") from None
         except TemplateSyntaxError as exc:
             raise TemplateError(exc.filename or exc.name or name, exc.lineno, exc.message or str(exc)) from None
         except UndefinedError as exc:

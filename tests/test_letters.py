@@ -136,6 +136,7 @@ def test_custom_templates_fall_back_per_file(tmp_path: Path) -> None:
     ("Baris satu\nHalo {{ agency.nmae }}\n", 2, "undefined variable"),
     ("Satu\nDua\n{% if %}\n", 3, "Expected an expression"),
     ("{{ ''.__class__.__mro__ }}\n", 1, "access to attribute '__class__'"),
+    ("Satu\n{% include 'kop-surat.md.j2' %}\n", 2, "no template kop-surat.md.j2 in "),
 ])
 def test_template_mistakes_stop_with_name_and_line(tmp_path: Path, body: str, line: int, message: str) -> None:
     own = tmp_path / "own"
