@@ -21,16 +21,15 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
                              serialization.NoEncryption())
 
 
-def make_ca_and_server_cert(folder: Path, hosts: list[str]) -> None:
-    """Write ca.pem, server.pem and server.key (and an unrelated other-ca.pem) to ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = (
+def _ca(common_name: str, now: dt.datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A self-signed CA with the extensions RFC 5280 asks for: Python 3.13 verifies strictly
+    (``VERIFY_X509_STRICT``) and refuses a chain without key identifiers."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
         x509.CertificateBuilder()
-        .subject_name(_name("mailprov lab CA"))
-        .issuer_name(_name("mailprov lab CA"))
-        .public_key(ca_key.public_key())
+        .subject_name(_name(common_name))
+        .issuer_name(_name(common_name))
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(hours=1))
         .not_valid_after(now + dt.timedelta(days=7))
@@ -38,8 +37,17 @@ def make_ca_and_server_cert(folder: Path, hosts: list[str]) -> None:
         .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
                                      content_commitment=False, key_encipherment=False, data_encipherment=False,
                                      key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-        .sign(ca_key, hashes.SHA256())
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
     )
+    return key, cert
+
+
+def make_ca_and_server_cert(folder: Path, hosts: list[str]) -> None:
+    """Write ca.pem, server.pem and server.key (and an unrelated other-ca.pem) to ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC)
+    ca_key, ca_cert = _ca("mailprov lab CA", now)
     key = ec.generate_private_key(ec.SECP256R1())
     names: list[x509.GeneralName] = []
     for host in hosts:
@@ -57,6 +65,8 @@ def make_ca_and_server_cert(folder: Path, hosts: list[str]) -> None:
         .not_valid_after(now + dt.timedelta(days=7))
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     (folder / "ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
@@ -65,16 +75,4 @@ def make_ca_and_server_cert(folder: Path, hosts: list[str]) -> None:
     key_file.touch(mode=0o600)
     key_file.write_bytes(_pem_key(key))
     # a second, unrelated CA: verifying the server against it must fail
-    other_key = ec.generate_private_key(ec.SECP256R1())
-    other = (
-        x509.CertificateBuilder()
-        .subject_name(_name("unrelated CA"))
-        .issuer_name(_name("unrelated CA"))
-        .public_key(other_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=7))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(other_key, hashes.SHA256())
-    )
-    (folder / "other-ca.pem").write_bytes(other.public_bytes(serialization.Encoding.PEM))
+    (folder / "other-ca.pem").write_bytes(_ca("unrelated CA", now)[1].public_bytes(serialization.Encoding.PEM))
