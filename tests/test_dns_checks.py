@@ -239,6 +239,15 @@ def test_subdomain_agency_from_the_sample_table(everything: dict[str, dict[str, 
     assert everything[agency]["domain"] == domain
 
 
+def _many_domains(config_path: Path) -> Path:
+    """300 agencies under lulus.go.id (names that do not exist: fail), for outputs larger than a pipe holds."""
+    many = config_path.parent / "many-domains.yaml"  # next to the key file it names
+    extra = [f"  - id: sub{i:03d}\n    name: Instansi {i}\n    domain: sub{i:03d}.lulus.go.id\n" for i in range(300)]
+    platform = config_path.read_text().split("agencies:")[0]
+    many.write_text(platform + "agencies:\n" + "".join(extra))
+    return many
+
+
 def test_large_output_arrives_whole_through_a_pipe_under_pythonunbuffered(dns_lab: tuple[Path, str],
                                                                          tmp_path: Path) -> None:
     """A nightly job's unit often sets PYTHONUNBUFFERED=1; its JSON must not lose its tail in a pipe."""
@@ -247,10 +256,7 @@ def test_large_output_arrives_whole_through_a_pipe_under_pythonunbuffered(dns_la
     import sys
 
     config_path, resolver = dns_lab
-    many = config_path.parent / "many-domains.yaml"  # next to the key file it names
-    extra = [f"  - id: sub{i:03d}\n    name: Instansi {i}\n    domain: sub{i:03d}.lulus.go.id\n" for i in range(300)]
-    platform = config_path.read_text().split("agencies:")[0]
-    many.write_text(platform + "agencies:\n" + "".join(extra))
+    many = _many_domains(config_path)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     out = subprocess.run([sys.executable, "-m", "mailprov", "dns", "check", "-c", str(many), "--nameserver",
                           resolver, "--timeout", "1", "--format", "json"], capture_output=True, env=env, check=False)
@@ -258,6 +264,26 @@ def test_large_output_arrives_whole_through_a_pipe_under_pythonunbuffered(dns_la
     assert len(out.stdout) > 4 * 65536
     data = json.loads(out.stdout)
     assert data["summary"]["domains"] == data["summary"]["fail"] == len(data["domains"]) == 300
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "table"])
+def test_a_reader_that_stops_early_ends_the_command_quietly(dns_lab: tuple[Path, str], fmt: str) -> None:
+    """`mailprov dns check | head`: no 'internal error BrokenPipeError' line and no exit 1 (which means
+    non-compliant), but the status a shell shows for a command stopped by SIGPIPE."""
+    import os
+    import subprocess
+    import sys
+
+    config_path, resolver = dns_lab
+    proc = subprocess.Popen([sys.executable, "-m", "mailprov", "dns", "check", "-c", str(_many_domains(config_path)),
+                             "--nameserver", resolver, "--timeout", "1", "--format", fmt],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "100"})
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(100)
+    proc.stdout.close()  # as head does after its lines
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, err
+    assert err == ""
 
 
 def test_unbuffered_standard_streams_get_a_buffer_that_retries_short_writes() -> None:

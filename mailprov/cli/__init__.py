@@ -32,6 +32,11 @@ class _Group(TyperGroup):
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # whoever read the output stopped (`| head`): end quietly with the status a shell
+            # shows for a command SIGPIPE stopped, as Unix tools do
+            _discard_stdout()
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except Exception as exc:  # a bug: say so in one line, details with --debug
@@ -42,6 +47,21 @@ class _Group(TyperGroup):
             typer.echo(f"error: internal error {type(exc).__name__}: {exc} (run with --debug for a traceback)",
                        err=True)
             raise typer.Exit(1) from None
+
+
+EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so what is still buffered for the closed pipe is not
+    written again (and reported again) when the interpreter flushes it at exit."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
 
 
 def _is_usage_error(exc: Exception) -> bool:

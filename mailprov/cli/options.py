@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -69,10 +70,21 @@ def console(stderr: bool = False) -> Console:
     read as style tags (text vanished, ``[/x]`` raised MarkupError); styled
     parts are rich ``Text`` with a style.
     """
+    width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
+    return _console_class()(stderr=stderr, width=width, highlight=False, soft_wrap=False, markup=False)
+
+
+@cache
+def _console_class() -> type[Console]:
     from rich.console import Console
 
-    width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
-    return Console(stderr=stderr, width=width, highlight=False, soft_wrap=False, markup=False)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich would exit with 1, which here means 'non-compliant': the CLI's one handler decides
+            self.quiet = True
+            raise BrokenPipeError
+
+    return _Console
 
 
 def warn(message: str) -> None:
