@@ -1,4 +1,4 @@
-"""Letters: rendering the Jinja templates, and writing files that may hold a password.
+"""Letters: rendering the Jinja templates into the files ``files`` writes (0600 when they hold a password).
 
 One module for every letter: ``apply`` and ``mailbox reset-password`` write
 mailbox letters through ``MailboxLetterWriter`` at the moment a password is
@@ -12,7 +12,6 @@ undefined variables are errors, HTML output is autoescaped.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import TemplateError, UsageError
+from .files import private_folder, write_private, write_whole
 from .model import Agency, Config, Mailbox
 
 if TYPE_CHECKING:
@@ -77,56 +77,6 @@ def roman_month(day: dt.date) -> str:
 
 
 # -- files holding secrets ---------------------------------------------------------
-
-
-def private_folder(path: Path) -> None:
-    """Create ``path`` (and parents) so that only the owner can enter the last level."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-
-
-def write_private(path: Path, data: bytes | str, folder_ready: bool = False, fresh: bool = False) -> None:
-    """Write ``data`` to ``path`` with mode 0600 from the first byte (then rename into place).
-
-    The file never exists with wider permissions, not even for an instant
-    (the umask can only narrow 0600), and a crash leaves either the old
-    letter or the new one, never half of it. ``folder_ready`` skips making
-    the folder private again when the caller already did.
-
-    ``fresh``: when no file is there yet, create it in place (one file-system
-    operation instead of two; on slow disks the letters of a large apply
-    were most of its time). Only for a letter whose password is not set
-    anywhere yet: half of it after a crash is replaced by the re-run's.
-    """
-    if not folder_ready:
-        private_folder(path.parent)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    if fresh:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # an earlier letter: replaced whole, below
-        else:
-            try:
-                _write_all(fd, raw)
-            finally:
-                os.close(fd)
-            return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        _write_all(fd, raw)
-        os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _write_all(fd: int, raw: bytes) -> None:
-    view = memoryview(raw)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 # -- rendering ------------------------------------------------------------------------
@@ -320,8 +270,7 @@ class LetterNumbers:
     def save(self) -> None:
         import json
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(self.data, indent=2, sort_keys=True) + "\n")
+        write_whole(self.path, json.dumps(self.data, indent=2, sort_keys=True) + "\n")  # never half a file
 
 
 @dataclass(frozen=True)
@@ -429,5 +378,4 @@ def _write_letter(renderer: Renderer, name: str, context: dict[str, Any], path: 
     if private:
         write_private(path, data)
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data) if isinstance(data, bytes) else path.write_text(data, encoding="utf-8")
+        write_whole(path, data)

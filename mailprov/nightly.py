@@ -13,6 +13,7 @@ from .checks.mta_sts import Fetch
 from .checks.result import CheckReport
 from .checks.runner import Clock, Target, run_checks
 from .errors import LockError
+from .files import write_whole
 from .history import Changes, RunSummary
 from .model import Config
 
@@ -81,7 +82,4 @@ def _write_report(report: CheckReport, changes: Changes | None, runs: list[RunSu
     from .report_html import render_report
 
     html = render_report(report, changes, runs, lang, config.platform.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, path)
+    write_whole(path, html)

@@ -221,7 +221,7 @@ def test_every_kind_language_and_format(tmp_path: Path, kind: str, lang: str, fm
 
 
 def test_private_files_fresh_in_place_or_replaced_whole(tmp_path: Path) -> None:
-    from mailprov.letters import write_private
+    from mailprov.files import write_private
 
     folder = tmp_path / "letters" / "pemkot-contoh" / "mailboxes"
     letter = folder / "sekda.md"

@@ -157,7 +157,7 @@ def export(
     finally:
         directory.close()
     if output is not None and hashes:
-        from ..letters import write_private
+        from ..files import write_private
 
         write_private(output, text)
     else:

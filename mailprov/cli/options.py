@@ -106,5 +106,6 @@ def emit(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text, nl=not text.endswith("\n"))
     else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        from ..files import write_whole
+
+        write_whole(output, text if text.endswith("\n") else text + "\n")

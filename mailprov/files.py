@@ -1,0 +1,78 @@
+"""How mailprov writes files: whole or not at all, and private when they may hold a password.
+
+Outputs are read by other programs at any moment (a web server serving the
+nightly report, a script picking up the JSON of the last check, the next
+``letters render --results``); a run killed half-way must leave the previous
+file, not half of a new one. Letters and exports holding passwords or their
+hashes are created 0600 from the first byte, in folders only the owner can enter.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+
+def write_whole(path: Path, data: bytes | str) -> None:
+    """Write ``data`` (text as UTF-8) to ``path`` through a temporary file renamed into place.
+
+    The mode comes from the umask, as for any other file the operator's tools write.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _replace(path, data.encode("utf-8") if isinstance(data, str) else data, 0o666)
+
+
+def private_folder(path: Path) -> None:
+    """Create ``path`` (and parents) so that only the owner can enter the last level."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+def write_private(path: Path, data: bytes | str, folder_ready: bool = False, fresh: bool = False) -> None:
+    """Write ``data`` to ``path`` with mode 0600 from the first byte (then rename into place).
+
+    The file never exists with wider permissions, not even for an instant
+    (the umask can only narrow 0600), and a crash leaves either the old
+    letter or the new one, never half of it. ``folder_ready`` skips making
+    the folder private again when the caller already did.
+
+    ``fresh``: when no file is there yet, create it in place (one file-system
+    operation instead of two; on slow disks the letters of a large apply
+    were most of its time). Only for a letter whose password is not set
+    anywhere yet: half of it after a crash is replaced by the re-run's.
+    """
+    if not folder_ready:
+        private_folder(path.parent)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if fresh:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # an earlier letter: replaced whole, below
+        else:
+            try:
+                _write_all(fd, raw)
+            finally:
+                os.close(fd)
+            return
+    _replace(path, raw, 0o600)
+
+
+def _write_all(fd: int, raw: bytes) -> None:
+    view = memoryview(raw)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _replace(path: Path, raw: bytes, mode: int) -> None:
+    """A temporary file next to ``path``, then an atomic rename over it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        _write_all(fd, raw)
+        os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,51 @@
+"""Files are written whole or not at all; private ones are 0600 from the first byte."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from mailprov import files
+
+
+def test_write_whole_replaces_with_the_umask_mode_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "last-check.json"
+    old = os.umask(0o022)
+    try:
+        files.write_whole(target, '{"old": true}\n')
+        files.write_whole(target, b"{}\n")
+    finally:
+        os.umask(old)
+    assert target.read_text() == "{}\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644  # a web server may serve the nightly report
+    assert [p.name for p in target.parent.iterdir()] == ["last-check.json"]
+
+
+def test_a_write_that_fails_half_way_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "report.html"
+    target.write_text("yesterday's report\n")
+    real_write = os.write
+    calls = []
+
+    def failing_write(fd: int, data: bytes | memoryview) -> int:
+        calls.append(len(data))
+        if len(calls) > 1:
+            raise OSError(28, "No space left on device")
+        return real_write(fd, bytes(data)[:10])  # a short write first, then the disk is full
+
+    monkeypatch.setattr(os, "write", failing_write)
+    with pytest.raises(OSError, match="No space left"):
+        files.write_whole(target, "today's report, much longer than ten bytes\n")
+    monkeypatch.undo()
+    assert target.read_text() == "yesterday's report\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_private_files_are_0600_in_a_0700_folder(tmp_path: Path) -> None:
+    letter = tmp_path / "letters" / "budi.md"
+    files.write_private(letter, "password: x\n")
+    assert stat.S_IMODE(letter.stat().st_mode) == 0o600
+    assert stat.S_IMODE(letter.parent.stat().st_mode) == 0o700
