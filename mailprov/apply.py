@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import ldapwire as wire
+from .errors import LetterError
 from .letters import MailboxLetter, MailboxLetterWriter
 from .model import Agency
 from .passwords import client_hash, generate
@@ -314,6 +315,8 @@ def apply_plan(plan: Plan, pipeline: wire.Pipeline, writer: MailboxLetterWriter,
             run.finish(in_flight)
     except wire.WireError as exc:
         report.stopped = f"directory connection lost: {exc}"
+    except LetterError as exc:  # nothing of its batch got a password; the next plan finds them without one
+        report.stopped = str(exc)
     except KeyboardInterrupt:
         report.stopped = "interrupted"
         report.interrupted = True

@@ -110,6 +110,16 @@ class TemplateError(MailprovError):
         super().__init__(f"{where}: {message}")
 
 
+class LetterError(MailprovError):
+    """A mailbox letter could not be written (disk full, a read-only or missing folder): its password is not set."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: the letter could not be written ({reason}); its password was not set")
+
+
 class LockError(MailprovError):
     """Another run holds the lock (nightly job overlap)."""
 

@@ -194,6 +194,39 @@ def test_apply_interrupted_with_ctrl_c_finishes_on_rerun(own_slapd: Slapd, tmp_p
     _check_converged(own_slapd, env["MAILPROV_BASE_DN"], letters)
 
 
+def test_an_unusable_letters_folder_stops_apply_before_any_write(slapd: Slapd, ldap_env: dict[str, str],
+                                                                   tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    (tmp_path / "a-file").touch()
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "a-file" / "letters"], env=ldap_env)
+    assert r.exit_code == 2, r.output
+    assert r.stderr == (f"error: letters folder {tmp_path / 'a-file' / 'letters'}: cannot write letters there "
+                        "(Not a directory); nothing was changed\n")
+    assert slapd.count(ldap_env["MAILPROV_BASE_DN"], "(objectClass=inetOrgPerson)") == 0
+
+
+@pytest.mark.parametrize("scheme", ["server", "ssha512"])
+def test_a_letter_that_cannot_be_written_stops_apply_and_a_rerun_converges(slapd: Slapd, ldap_env: dict[str, str],
+                                                                         tmp_path: Path, scheme: str) -> None:
+    config = write_config(tmp_path, directory_extra=f"password_scheme: {scheme}\n")
+    letters = tmp_path / "letters"
+    blocked = letters / "pemkot-contoh" / "mailboxes" / "sekda.md"
+    blocked.mkdir(parents=True)  # a folder where the letter should go: writing it fails half-way through apply
+    r = run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env)
+    assert r.exit_code == 1, r.output
+    assert f"stopped: {blocked}: the letter could not be written (Is a directory); its password was not set" \
+        in " ".join(r.stdout.split()), r.stdout
+    assert "internal error" not in r.output
+    blocked.rmdir()
+    rerun = run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env)
+    assert rerun.exit_code == 0, rerun.output
+    assert run(["plan", "-c", config, "--format", "json"], env=ldap_env).stdout.count('"action"') == 0
+    base = ldap_env["MAILPROV_BASE_DN"]
+    for local in ("walikota", "sekda"):
+        dn = f"uid={local},ou=contohkota.go.id,{base}"
+        assert slapd.can_bind(dn, letter_password(letters / "pemkot-contoh" / "mailboxes" / f"{local}.md"))
+
+
 def _on_a_terminal(args: list[str], env: dict[str, str], answers: dict[str, str],
                    timeout: float = 60) -> tuple[int, str]:
     """Run mailprov on a pseudo-terminal, typing an answer whenever a prompt appears."""
