@@ -102,12 +102,12 @@ def apply(
             if fmt == "json":
                 emit(to_json({"summary": dict.fromkeys(result.summary, 0), "changes": [], "stopped": None}), None)
             return
-        writer = MailboxLetterWriter(cfg, letters, lang=lang)
-        if any(change.set_password for change in result.changes):
-            writer.ready()  # before the question: an unusable --letters is known before anything is written
         if not yes and not typer.confirm(f"Apply {len(result.changes)} change(s)?", default=False):
             typer.echo("cancelled: nothing was changed", err=True)
             raise typer.Exit(EXIT_FAILED)
+        writer = MailboxLetterWriter(cfg, letters, lang=lang)
+        if any(change.set_password for change in result.changes):
+            writer.ready()  # an unusable --letters is found before anything is written
         pipeline = directory.pipeline()
         report = _with_progress(out, len(result.changes), lambda progress: apply_plan(
             result, pipeline, writer, agencies, directory.profile, scheme=cfg.directory.password_scheme,
