@@ -352,12 +352,26 @@ def _notify(r: Reader, root: YMap) -> Notify | None:
     )
 
 
+def _timezone(r: Reader, node: YMap, ctx: str, default: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = r.string(node, "timezone", ctx, default=default)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.problem(node.line_of("timezone"), f"{ctx}.timezone: unknown time zone '{name}' (an IANA name: "
+                                            "Asia/Jakarta, Asia/Makassar or Asia/Jayapura)")
+        return default
+    return name
+
+
 def _letters(r: Reader, root: YMap) -> LetterSettings:
     node = r.mapping(root, "letters", "configuration", required=False)
     if node is None:
         return LetterSettings()
     ctx = "letters"
-    r.keys(node, ("organization", "unit", "address", "phone", "website", "place", "number_code", "signatory"), ctx)
+    r.keys(node, ("organization", "unit", "address", "phone", "website", "place", "timezone", "number_code",
+                  "signatory"), ctx)
     signatory = Signatory(name="", title="")
     sig = r.mapping(node, "signatory", ctx, required=False)
     if sig is not None:
@@ -373,6 +387,7 @@ def _letters(r: Reader, root: YMap) -> LetterSettings:
         unit=r.string(node, "unit", ctx), address=r.string(node, "address", ctx),
         phone=r.string(node, "phone", ctx), website=r.string(node, "website", ctx),
         place=r.string(node, "place", ctx, default=defaults.place),
+        timezone=_timezone(r, node, ctx, defaults.timezone),
         number_code=r.string(node, "number_code", ctx, default=defaults.number_code),
         signatory=signatory,
     )

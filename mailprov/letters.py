@@ -63,14 +63,28 @@ def long_date(day: dt.date, lang: str) -> str:
     return f"{day.day} {months[day.month - 1]} {day.year}"
 
 
-def when(stamp: str, lang: str) -> str:
-    """``2026-11-28T02:00:00Z`` as ``28 November 2026 02.00 UTC`` (Indonesian writes hours with a dot)."""
+def local(moment: dt.datetime, zone: str) -> dt.datetime:
+    """``moment`` (aware) in the time zone ``zone`` (an IANA name, checked by validate)."""
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(zone))
+
+
+def local_time(moment: dt.datetime, zone: str, lang: str) -> str:
+    """``28 November 2026 09.00 WIB``: local day and time with the zone's abbreviation (Indonesian
+    writes hours with a dot)."""
+    there = local(moment, zone)
+    sep = "." if lang == "id" else ":"
+    return f"{long_date(there.date(), lang)} {there:%H}{sep}{there:%M} {there.tzname()}"
+
+
+def when(stamp: str, lang: str, zone: str = "UTC") -> str:
+    """A result's ``2026-11-28T02:00:00Z`` as ``local_time`` shows it in ``zone``."""
     try:
-        moment = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")
+        moment = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
     except ValueError:
         return stamp
-    sep = "." if lang == "id" else ":"
-    return f"{long_date(moment.date(), lang)} {moment:%H}{sep}{moment:%M} UTC"
+    return local_time(moment, zone, lang)
 
 
 def roman_month(day: dt.date) -> str:
@@ -86,7 +100,7 @@ def roman_month(day: dt.date) -> str:
 class Renderer:
     """A sandboxed Jinja environment over the operator's and the built-in templates."""
 
-    def __init__(self, templates: Path | None = None) -> None:
+    def __init__(self, templates: Path | None = None, zone: str = "UTC") -> None:
         from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
 
         if templates is not None and not templates.is_dir():
@@ -102,7 +116,7 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self.env.filters["long_date"] = long_date
-        self.env.filters["when"] = when
+        self.env.filters["when"] = lambda stamp, lang: when(stamp, lang, zone)
         self.env.filters["group_digits"] = lambda n: f"{int(n):,}".replace(",", ".")
         self.env.filters["cell"] = markdown_cell
         self._cache: dict[str, Any] = {}
@@ -189,7 +203,7 @@ def mailbox_context(config: Config, letter: MailboxLetter, lang: str, now: dt.da
         "agency": letter.agency,
         "mailbox": letter.mailbox,
         "password": letter.password,
-        "date": long_date(now.date(), lang),
+        "date": long_date(local(now, config.letters.timezone).date(), lang),
         "place": config.letters.place,
     }
 
@@ -214,7 +228,7 @@ class MailboxLetterWriter:
         self.out = out
         self.lang = lang
         self.fmt = fmt
-        self.renderer = Renderer(templates)
+        self.renderer = Renderer(templates, config.letters.timezone)
         self.clock = clock
         self._ready: set[Path] = set()  # folders already made private
         self._lock = threading.Lock()
@@ -359,8 +373,8 @@ def render_letters(config: Config, agencies: list[Agency], kinds: list[str], lan
     A mailbox letter that exists is not overwritten without ``force``: it may
     hold the first password ``apply`` wrote into it, which nothing can recreate.
     """
-    renderer = Renderer(templates)
-    day = day or utc_now().date()
+    renderer = Renderer(templates, config.letters.timezone)
+    day = day or local(utc_now(), config.letters.timezone).date()  # the day where the letters are signed
     numbers = LetterNumbers(out, config.letters.number_code)
     result = Rendered([], [])
     for agency in agencies:

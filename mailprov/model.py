@@ -185,6 +185,9 @@ class LetterSettings:
     phone: str = ""
     website: str = ""
     place: str = "Jakarta"
+    #: the IANA time zone of ``place``: a letter carries the local day it is signed on (a letter
+    #: written at 06:00 WIB is still the previous day in UTC), and times are shown in it
+    timezone: str = "Asia/Jakarta"
     number_code: str = "MMD"
     signatory: Signatory = Signatory(name="", title="")
 

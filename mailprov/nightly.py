@@ -81,5 +81,5 @@ def _write_report(report: CheckReport, changes: Changes | None, runs: list[RunSu
                   config: Config, path: Path) -> None:
     from .report_html import render_report
 
-    html = render_report(report, changes, runs, lang, config.platform.name)
+    html = render_report(report, changes, runs, lang, config.platform.name, zone=config.letters.timezone)
     write_whole(path, html)

@@ -10,7 +10,7 @@ from typing import Any
 from .checks.messages import STATUS_WORDS
 from .checks.result import ORDER, CheckReport
 from .history import Changes, RunSummary
-from .letters import Renderer, long_date
+from .letters import Renderer, local_time
 
 LABELS = {
     "id": {
@@ -75,7 +75,7 @@ def trend_bars(runs: list[RunSummary], width: float = 600, height: float = 120) 
 
 
 def render_report(report: CheckReport, changes: Changes | None, runs: list[RunSummary], lang: str,
-                  platform_name: str, templates: Path | None = None) -> str:
+                  platform_name: str, templates: Path | None = None, zone: str = "UTC") -> str:
     labels = LABELS[lang]
     now = report.generated_at
     rows: list[dict[str, Any]] = []
@@ -93,7 +93,7 @@ def render_report(report: CheckReport, changes: Changes | None, runs: list[RunSu
     slot = min(600 / max(len(runs), 1), 20.0)
     context = {
         "lang": lang, "t": labels, "platform": platform_name, "summary": report.summary,
-        "generated": f"{long_date(now.date(), lang)} {now:%H:%M} UTC", "rows": rows, "colours": COLOURS,
+        "generated": local_time(now, zone, lang), "rows": rows, "colours": COLOURS,
         "changes": changes,
         "first_run": all(d.previous_status is None for d in report.domains),
         "other": sorted((d, before, now) for d, (before, now) in changes.changed.items() if d not in special)
@@ -101,4 +101,4 @@ def render_report(report: CheckReport, changes: Changes | None, runs: list[RunSu
         "bars": bars, "bar_width": round(slot * 0.7, 2), "queries": report.queries,
         "seconds": round(report.seconds, 2), "order": ORDER,
     }
-    return Renderer(templates).render("report.html.j2", context)
+    return Renderer(templates, zone).render("report.html.j2", context)

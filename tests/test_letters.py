@@ -57,7 +57,8 @@ def test_agency_letters_from_the_sample(tmp_path: Path, lang: str, fmt: str) -> 
     assert ("Kepada Yth." if lang == "id" else "To:") in letter
     assert ("Perihal" if lang == "id" else "Subject") in letter
     assert "Ir. Hadi Prasetyo, M.T." in letter and "197203141998031002" in letter
-    assert ("28 November 2026 02.00 UTC" if lang == "id" else "28 November 2026 02:00 UTC") in letter
+    # the result was checked at 02:00 UTC; the letter shows it where it is signed (letters.timezone, Jakarta)
+    assert ("28 November 2026 09.00 WIB" if lang == "id" else "28 November 2026 09:00 WIB") in letter
     failing = (out / "pemkab-sidoarjo" / f"agency.{fmt}").read_text()
     assert "kebijakan DMARC p=none terlalu lemah" in failing
     unchecked = (out / "desa-sukamaju" / f"agency.{fmt}").read_text()
@@ -148,6 +149,27 @@ def test_template_mistakes_stop_with_name_and_line(tmp_path: Path, body: str, li
     assert r.stderr.startswith(f"error: {own / 'agency.id.md.j2'}:{line}: "), r.stderr
     assert message in r.stderr
     assert not out.exists() or not any(out.rglob("agency.md"))
+
+
+@pytest.mark.parametrize(("zone", "hour", "dated"), [
+    (None, 20, "Jakarta, 29 November 2026"),  # the default, Asia/Jakarta: 20:30 UTC is 03:30 WIB the next day
+    ("UTC", 20, "Jakarta, 28 November 2026"),
+    (None, 16, "Jakarta, 28 November 2026"),  # 23:30 WIB
+    ("Asia/Jayapura", 16, "Jakarta, 29 November 2026"),  # 01:30 WIT
+])
+def test_a_letter_carries_the_local_day_where_it_is_signed(tmp_path: Path, zone: str | None, hour: int,
+                                                           dated: str) -> None:
+    import datetime as dt
+
+    from mailprov.letters import MailboxLetter, MailboxLetterWriter
+
+    extra = f"letters: {{place: Jakarta, timezone: {zone}}}\n" if zone else "letters: {place: Jakarta}\n"
+    config = load_config(write_config(tmp_path, extra=extra), {})
+    agency = config.agencies[0]
+    moment = dt.datetime(2026, 11, 28, hour, 30, tzinfo=dt.UTC)
+    writer = MailboxLetterWriter(config, tmp_path / "letters", lang="id", clock=lambda: moment)
+    path = writer.write(MailboxLetter(agency, agency.mailboxes[0], "Rahasia-Sekali-123"))
+    assert dated in path.read_text()
 
 
 @dataclass(frozen=True)
