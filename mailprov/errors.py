@@ -110,6 +110,26 @@ class TemplateError(MailprovError):
         super().__init__(f"{where}: {message}")
 
 
+class OutputError(MailprovError):
+    """A file or folder mailprov was told to write cannot be written (a file in the way, read-only, full)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: cannot write here ({reason})")
+
+
+class HistoryError(MailprovError):
+    """The --history database cannot be opened or written (not a SQLite file, another program's, read-only)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"{path}: cannot use it as the history database ({reason})")
+
+
 class LetterError(MailprovError):
     """A mailbox letter could not be written (disk full, a read-only or missing folder): its password is not set."""
 

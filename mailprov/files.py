@@ -11,7 +11,35 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from .errors import OutputError
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn an operating-system error about ``path`` into one line an operator can act on (exit 2)."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, (FileExistsError, NotADirectoryError)):
+            # mkdir and open say 'File exists' / 'Not a directory' when a file stands where a folder must
+            blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+            if blocking is not None and blocking != path:
+                reason = f"{blocking} is a file, not a folder"
+        raise OutputError(path, reason) from None
+
+
+def check_writable(path: Path) -> None:
+    """Before a long run: prove ``path`` can be written (its folder made, a file created and removed there)."""
+    probe = path.with_name(f".{path.name}.{os.getpid()}.probe")
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
 
 
 def write_whole(path: Path, data: bytes | str) -> None:
@@ -19,8 +47,9 @@ def write_whole(path: Path, data: bytes | str) -> None:
 
     The mode comes from the umask, as for any other file the operator's tools write.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _replace(path, data.encode("utf-8") if isinstance(data, str) else data, 0o666)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _replace(path, data.encode("utf-8") if isinstance(data, str) else data, 0o666)
 
 
 def private_folder(path: Path) -> None:
@@ -42,21 +71,22 @@ def write_private(path: Path, data: bytes | str, folder_ready: bool = False, fre
     were most of its time). Only for a letter whose password is not set
     anywhere yet: half of it after a crash is replaced by the re-run's.
     """
-    if not folder_ready:
-        private_folder(path.parent)
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    if fresh:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # an earlier letter: replaced whole, below
-        else:
+    with writing(path):
+        if not folder_ready:
+            private_folder(path.parent)
+        if fresh:
             try:
-                _write_all(fd, raw)
-            finally:
-                os.close(fd)
-            return
-    _replace(path, raw, 0o600)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # an earlier letter: replaced whole, below
+            else:
+                try:
+                    _write_all(fd, raw)
+                finally:
+                    os.close(fd)
+                return
+        _replace(path, raw, 0o600)
 
 
 def _write_all(fd: int, raw: bytes) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .checks.result import FAIL, ORDER, PASS, WARN, CheckReport
+from .errors import HistoryError
 
 if TYPE_CHECKING:
     from .letters import Compliance
@@ -80,11 +81,18 @@ def _stamp(moment: dt.datetime) -> str:
 
 class History:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path)
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.executescript(SCHEMA)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise HistoryError(path, getattr(exc, "strerror", None) or str(exc)) from None
+        try:
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.executescript(SCHEMA)
+        except sqlite3.Error as exc:  # not a SQLite file, or one whose tables are someone else's
+            self.db.close()
+            raise HistoryError(path, str(exc)) from None
 
     def close(self) -> None:
         self.db.close()

@@ -12,7 +12,6 @@ undefined variables are errors, HTML output is autoescaped.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,8 +19,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import LetterError, TemplateError, UsageError
-from .files import private_folder, write_private, write_whole
+from .errors import LetterError, OutputError, TemplateError, UsageError
+from .files import check_writable, private_folder, write_private, write_whole, writing
 from .model import Agency, Config, Mailbox
 
 if TYPE_CHECKING:
@@ -243,28 +242,25 @@ class MailboxLetterWriter:
 
     def ready(self) -> None:
         """Prove a letter can be written under ``out`` before any password is set, or say why not."""
-        probe = self.out / f".mailprov-probe-{os.getpid()}"
         try:
-            self.out.mkdir(parents=True, exist_ok=True)
-            write_private(probe, b"", folder_ready=True, fresh=True)
-            probe.unlink()
-        except OSError as exc:
-            raise UsageError(f"letters folder {self.out}: cannot write letters there "
-                             f"({exc.strerror or exc}); nothing was changed") from None
+            check_writable(self.out / "probe")
+        except OutputError as exc:
+            raise UsageError(f"letters folder {self.out}: cannot write letters there ({exc.reason}); "
+                             "nothing was changed") from None
 
     def write(self, letter: MailboxLetter) -> Path:
         """Write one letter (safe to call from several threads at once)."""
         path = self.path(letter.agency, letter.mailbox)
         text = self.render(letter)
         try:
-            with self._lock:
+            with self._lock, writing(path.parent):
                 if path.parent not in self._ready:
                     private_folder(path.parent)
                     self._ready.add(path.parent)
             # written before its password reaches the directory (see apply): fresh
             write_private(path, text, folder_ready=True, fresh=True)
-        except OSError as exc:
-            raise LetterError(path, exc.strerror or str(exc)) from None
+        except OutputError as exc:
+            raise LetterError(path, exc.reason) from None
         return path
 
     def discard(self, agency: Agency, mailbox: Mailbox) -> None:

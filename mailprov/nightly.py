@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,8 +13,8 @@ from pathlib import Path
 from .checks.mta_sts import Fetch
 from .checks.result import CheckReport
 from .checks.runner import Clock, Target, run_checks
-from .errors import LockError
-from .files import write_whole
+from .errors import HistoryError, LockError
+from .files import check_writable, write_whole, writing
 from .history import Changes, RunSummary
 from .model import Config
 
@@ -21,8 +22,9 @@ from .model import Config
 @contextmanager
 def run_lock(path: Path) -> Iterator[None]:
     """An exclusive lock on ``path`` (the kernel drops it if the process dies)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -45,17 +47,24 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
     anchor = history or report_file
     assert anchor is not None
     with run_lock(anchor.with_name(anchor.name + ".lock")):
-        report = run_checks(targets, config.platform, nameservers, timeout=timeout, concurrency=concurrency,
-                            clock=clock or (lambda: dt.datetime.now(dt.UTC)), fetch=fetch)
+        # what the run will write is checked before it starts: a nightly job learns in a second,
+        # not after every domain's checks, that its history or report path is unusable
+        if report_file is not None:
+            check_writable(report_file)
+        store = History(history) if history is not None else None
         changes: Changes | None = None
         runs: list[RunSummary] = []
-        store = History(history) if history is not None else None
         try:
+            report = run_checks(targets, config.platform, nameservers, timeout=timeout, concurrency=concurrency,
+                                clock=clock or (lambda: dt.datetime.now(dt.UTC)), fetch=fetch)
             run_id = 0
             if store is not None:
-                changes = store.annotate(report)
-                run_id = store.store(report)
-                runs = store.recent_runs(30)
+                try:
+                    changes = store.annotate(report)
+                    run_id = store.store(report)
+                    runs = store.recent_runs(30)
+                except sqlite3.Error as exc:  # a full disk, a database another program locked
+                    raise HistoryError(store.path, str(exc)) from None
             if report_file is not None:
                 _write_report(report, changes, runs, lang, config, report_file)
             if notify and store is not None and changes is not None:

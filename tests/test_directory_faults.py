@@ -201,7 +201,7 @@ def test_an_unusable_letters_folder_stops_apply_before_any_write(slapd: Slapd, l
     r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "a-file" / "letters"], env=ldap_env)
     assert r.exit_code == 2, r.output
     assert r.stderr == (f"error: letters folder {tmp_path / 'a-file' / 'letters'}: cannot write letters there "
-                        "(Not a directory); nothing was changed\n")
+                        f"({tmp_path / 'a-file'} is a file, not a folder); nothing was changed\n")
     assert slapd.count(ldap_env["MAILPROV_BASE_DN"], "(objectClass=inetOrgPerson)") == 0
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mailprov import files
+from mailprov.errors import OutputError
 
 
 def test_write_whole_replaces_with_the_umask_mode_and_leaves_nothing_behind(tmp_path: Path) -> None:
@@ -37,7 +38,7 @@ def test_a_write_that_fails_half_way_keeps_the_old_file(tmp_path: Path, monkeypa
         return real_write(fd, bytes(data)[:10])  # a short write first, then the disk is full
 
     monkeypatch.setattr(os, "write", failing_write)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputError, match=r"report.html: cannot write here \(No space left on device\)"):
         files.write_whole(target, "today's report, much longer than ten bytes\n")
     monkeypatch.undo()
     assert target.read_text() == "yesterday's report\n"

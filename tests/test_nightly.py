@@ -198,6 +198,29 @@ def test_no_colour_off_a_terminal(nightly: dict[str, Any]) -> None:
     assert "\x1b[" not in r.output and "tetap-gagal.go.id" in r.stdout
 
 
+@pytest.mark.parametrize(("option", "where", "message"), [
+    ("--history", "in-the-way/state.db", "{t}/in-the-way/state.db.lock: cannot write here ({t}/in-the-way is a file, "
+                                         "not a folder)"),
+    ("--history", "not-sqlite.db", "{t}/not-sqlite.db: cannot use it as the history database (file is not a "
+                                   "database)"),
+    ("--report", "in-the-way/report.html", "{t}/in-the-way/report.html.lock: cannot write here ({t}/in-the-way is a "
+                                           "file, not a folder)"),
+    ("--output", "in-the-way/last-check.json", "{t}/in-the-way/last-check.json: cannot write here ({t}/in-the-way "
+                                               "is a file, not a folder)"),
+])
+def test_an_unusable_output_path_is_one_line_and_exit_2(nightly: dict[str, Any], tmp_path: Path, option: str,
+                                                        where: str, message: str) -> None:
+    """Before: 'internal error FileExistsError' / 'DatabaseError' and exit 1, which a job reads as non-compliant."""
+    (tmp_path / "in-the-way").write_text("a file, not a folder\n")
+    (tmp_path / "not-sqlite.db").write_text("this is not a database\n")
+    r = run(["dns", "check", "-c", nightly["config"], "--nameserver", nightly["knot"].address,
+             option, tmp_path / where, "--format", "json"])
+    assert r.exit_code == 2, r.output
+    assert r.stderr == f"error: {message.format(t=tmp_path)}\n"
+    assert r.stdout == ""  # stopped before the checks: no result printed for a run that keeps nothing
+    assert (tmp_path / "not-sqlite.db").read_text() == "this is not a database\n"
+
+
 def test_notify_needs_history(nightly: dict[str, Any]) -> None:
     r = run(["dns", "check", "-c", nightly["config"], "--nameserver", nightly["knot"].address, "--notify"])
     assert r.exit_code == 2 and "--notify needs --history" in r.stderr

@@ -100,6 +100,10 @@ def check(
     servers = nameservers(nameserver)
     chosen = targets(cfg, agency, domains)
     fetch = mta_sts_fetcher().fetch if "mta-sts" in cfg.platform.checks else None
+    if output is not None:  # known before the checks run, not after
+        from ..files import check_writable
+
+        check_writable(output)
     if history is not None or report_file is not None or notify:
         from ..nightly import nightly_run
 
