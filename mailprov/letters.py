@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import LetterError, OutputError, TemplateError, UsageError
+from .errors import ConfigError, LetterError, OutputError, Problem, TemplateError, UsageError
 from .files import check_writable, private_folder, write_private, write_whole, writing
 from .model import Agency, Config, Mailbox
 
@@ -281,11 +281,27 @@ class LetterNumbers:
     FILE = "letter-numbers.json"
 
     def __init__(self, out: Path, code: str) -> None:
-        import json
-
         self.path = out / self.FILE
         self.code = code
-        self.data: dict[str, dict[str, int]] = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self.data = self._read() if self.path.exists() else {}
+
+    def _read(self) -> dict[str, dict[str, int]]:
+        """The numbers given so far; a damaged file stops the run (numbers must never be given twice)."""
+        import json
+
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ConfigError([Problem(str(self.path), exc.lineno, f"not valid JSON: {exc.msg}")]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError([Problem(str(self.path), 0, f"cannot be read: {exc}")]) from None
+        valid = isinstance(data, dict) and all(
+            isinstance(year, str) and year.isdigit() and isinstance(numbers, dict)
+            and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in numbers.values())
+            for year, numbers in data.items())
+        if not valid:
+            raise ConfigError([Problem(str(self.path), 1, 'expected {"YEAR": {"AGENCY_ID": NUMBER, ...}, ...}')])
+        return data  # type: ignore[no-any-return]  # checked just above
 
     def number(self, agency_id: str, day: dt.date) -> str:
         year = self.data.setdefault(str(day.year), {})

@@ -172,6 +172,22 @@ def test_a_letter_carries_the_local_day_where_it_is_signed(tmp_path: Path, zone:
     assert dated in path.read_text()
 
 
+@pytest.mark.parametrize(("content", "message"), [
+    ('{"2026": {"pemkab-sidoarjo": 1,}}\n', ":1: not valid JSON: "),
+    ('{"2026": {"pemkab-sidoarjo": "satu"}}\n', ':1: expected {"YEAR": {"AGENCY_ID": NUMBER, ...}, ...}'),
+])
+def test_a_damaged_letter_number_file_stops_rendering(tmp_path: Path, content: str, message: str) -> None:
+    """Numbers must never be given twice: a file that cannot be read is not silently started over."""
+    out = tmp_path / "letters"
+    out.mkdir()
+    (out / "letter-numbers.json").write_text(content)
+    r = run(["letters", "render", "-c", SAMPLE, "--kind", "agency", "--out", out, *DATE])
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith(f"{out / 'letter-numbers.json'}{message}"), r.stderr
+    assert (out / "letter-numbers.json").read_text() == content
+    assert not any(out.rglob("agency.md"))
+
+
 @dataclass(frozen=True)
 class _Holder:
     mro: str
