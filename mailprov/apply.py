@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import ldapwire as wire
-from .errors import LetterError
+from .errors import LetterError, Terminated
 from .letters import MailboxLetter, MailboxLetterWriter
 from .model import Agency
 from .passwords import client_hash, generate
@@ -44,7 +44,8 @@ class ApplyReport:
     outcomes: list[Outcome]
     #: why the run stopped before the end (connection lost, interrupted), if it did
     stopped: str | None = None
-    interrupted: bool = False
+    #: the Ctrl-C or SIGTERM that stopped the run, if one did
+    interrupted: KeyboardInterrupt | None = None
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -317,9 +318,9 @@ def apply_plan(plan: Plan, pipeline: wire.Pipeline, writer: MailboxLetterWriter,
         report.stopped = f"directory connection lost: {exc}"
     except LetterError as exc:  # nothing of its batch got a password; the next plan finds them without one
         report.stopped = str(exc)
-    except KeyboardInterrupt:
-        report.stopped = "interrupted"
-        report.interrupted = True
+    except KeyboardInterrupt as exc:
+        report.stopped = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        report.interrupted = exc
     finally:
         if upcoming is not None and not upcoming.started:
             run.abandon(upcoming)

@@ -144,3 +144,14 @@ class LockError(MailprovError):
     """Another run holds the lock (nightly job overlap)."""
 
     exit_code = EXIT_UNDECIDED
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (systemd stopping a job, a timeout): handled as Ctrl-C is, with its own exit status."""
+
+    exit_code = 128 + 15
+
+
+def interrupted_status(exc: KeyboardInterrupt) -> int:
+    """130 after Ctrl-C, 143 after SIGTERM: what a shell shows for a command each signal stopped."""
+    return Terminated.exit_code if isinstance(exc, Terminated) else 128 + 2

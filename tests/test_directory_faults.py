@@ -179,16 +179,21 @@ def test_apply_killed_with_the_server_finishes_on_rerun(own_slapd: Slapd, tmp_pa
     assert run(["plan", "-c", config, "--format", "json"], env=env).stdout.count('"action"') == 0
 
 
-def test_apply_interrupted_with_ctrl_c_finishes_on_rerun(own_slapd: Slapd, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signum", "status", "said"), [
+    (signal.SIGINT, 130, "stopped: interrupted"),  # Ctrl-C
+    (signal.SIGTERM, 143, "stopped: terminated (SIGTERM)"),  # systemd stopping the unit, a timeout
+])
+def test_apply_interrupted_finishes_on_rerun(own_slapd: Slapd, tmp_path: Path, signum: int, status: int,
+                                             said: str) -> None:
     config = _bulk_config(tmp_path)
     env = own_slapd.env()
     letters = tmp_path / "letters"
     proc = _apply_process(config, letters, env)
     _wait_for_letters(letters / "pemkot-contoh" / "mailboxes", 400, proc)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "stopped: interrupted" in out
+    assert proc.returncode == status, err
+    assert said in out
     rerun = run(["apply", "-c", config, "--yes", "--letters", letters], env=env)
     assert rerun.exit_code == 0, rerun.output
     _check_converged(own_slapd, env["MAILPROV_BASE_DN"], letters)

@@ -8,6 +8,7 @@ commands that need them so ``mailprov --help`` starts fast.
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
-from ..errors import MailprovError
+from ..errors import MailprovError, Terminated, interrupted_status
 
 
 class _Group(TyperGroup):
@@ -29,9 +30,9 @@ class _Group(TyperGroup):
             for line in exc.lines():
                 typer.echo(line, err=True)
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:
+            typer.echo("terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted", err=True)
+            raise typer.Exit(interrupted_status(exc)) from None
         except BrokenPipeError:
             # whoever read the output stopped (`| head`): end quietly with the status a shell
             # shows for a command SIGPIPE stopped, as Unix tools do
@@ -50,6 +51,12 @@ class _Group(TyperGroup):
 
 
 EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 
 
 def _discard_stdout() -> None:
@@ -157,6 +164,9 @@ def main() -> None:
     from ..gcpolicy import rare_collections, spare_the_last_collection
 
     _whole_writes()
+    # SIGTERM (systemd stopping the unit, a timeout) stops a run the way Ctrl-C does: apply reports
+    # what it did and what is unknown, a nightly run stores nothing, the lock is released
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         with rare_collections():  # for the whole command: loading, planning and rendering build large data too
             app(prog_name="mailprov")

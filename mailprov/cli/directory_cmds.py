@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..errors import EXIT_FAILED, UsageError
+from ..errors import EXIT_FAILED, UsageError, interrupted_status
 from .options import AgencyOpt, ConfigOpt, FormatOpt, check_choice, console, emit, load, open_dir, select_agencies
 
 if TYPE_CHECKING:
@@ -119,8 +119,8 @@ def apply(
         out.print(f"letters: {len(report.letters)} mailbox letter(s) with first passwords in {letters} (mode 0600)")
     if fmt == "json":
         emit(to_json(report.to_dict()), None)
-    if report.interrupted:
-        raise typer.Exit(130)
+    if report.interrupted is not None:
+        raise typer.Exit(interrupted_status(report.interrupted))
     if not report.ok:
         raise typer.Exit(EXIT_FAILED)
 
