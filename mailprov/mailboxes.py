@@ -77,6 +77,14 @@ def agency_of(config: Config, address: str) -> Agency:
     return agency
 
 
+def declared_active(config: Config, address: str) -> bool | None:
+    """Whether the configuration wants ``address`` active (None: the configuration does not list it)."""
+    local, domain = normalise(address).split("@", 1)
+    agency = config.agency_for_domain(domain)
+    found = next((m for m in agency.mailboxes if m.local == local), None) if agency else None
+    return None if found is None else found.active
+
+
 def set_active(directory: Directory, address: str, active: bool) -> MailboxInfo:
     found = find(directory, address)
     directory.modify(found.dn, directory.profile.status_modification(active))

@@ -128,12 +128,15 @@ def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_
     # disable: the directory itself refuses the bind; enable: it accepts it again
     r = run(["mailbox", "disable", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
     assert r.exit_code == 0 and "disabled" in r.stdout
+    # the file still lists sekda as active: the operator is told the next apply undoes this
+    assert f"note: {config} lists sekda@contohkota.go.id as active: the next apply enables it again unless you " \
+           "set active: false there" in " ".join(r.stdout.split())
     assert not slapd.can_bind(dn, old)
     shown = run(["mailbox", "show", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
     assert shown.exit_code == 0, shown.output
     assert "active       no\n" in shown.stdout and "quota_mb     (not stored by this profile)" in shown.stdout
     r = run(["mailbox", "enable", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
-    assert r.exit_code == 0 and "enabled" in r.stdout
+    assert r.exit_code == 0 and "enabled" in r.stdout and "note:" not in r.stdout  # as the file says
     assert slapd.can_bind(dn, old)
     # reset-password: the new password binds, the old one no longer does
     r = run(["mailbox", "reset-password", "sekda@contohkota.go.id", "-c", config, "--letters", letters],

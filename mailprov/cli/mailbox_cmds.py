@@ -120,12 +120,17 @@ def add(
 
 
 def _status(address: str, config: Path, active: bool) -> None:
-    from ..mailboxes import set_active
+    from ..mailboxes import declared_active, set_active
 
     cfg = load(config)
     with open_dir(cfg) as directory:
         result = set_active(directory, address, active)
     typer.echo(f"{result.address}: {'enabled' if result.active else 'disabled'}")
+    declared = declared_active(cfg, result.address)
+    if declared is not None and declared != active:  # the file is the source of truth for apply
+        change, setting = ("enables", "active: false") if declared else ("disables", "active: true")
+        typer.echo(f"note: {config} lists {result.address} as {'active' if declared else 'inactive'}: the next "
+                   f"apply {change} it again unless you set {setting} there")
 
 
 def disable(address: AddressArg, config: ConfigOpt = Path("domains.yaml")) -> None:
