@@ -77,12 +77,15 @@ def agency_of(config: Config, address: str) -> Agency:
     return agency
 
 
-def declared_active(config: Config, address: str) -> bool | None:
-    """Whether the configuration wants ``address`` active (None: the configuration does not list it)."""
+def declared(config: Config, address: str) -> Mailbox | None:
+    """The mailbox as the configuration declares it (None: the configuration does not list it).
+
+    What ``apply`` will make the directory match again, whatever a ``mailbox``
+    command changed in between.
+    """
     local, domain = normalise(address).split("@", 1)
     agency = config.agency_for_domain(domain)
-    found = next((m for m in agency.mailboxes if m.local == local), None) if agency else None
-    return None if found is None else found.active
+    return next((m for m in agency.mailboxes if m.local == local), None) if agency else None
 
 
 def set_active(directory: Directory, address: str, active: bool) -> MailboxInfo:

@@ -35,6 +35,8 @@ def test_iredmail_profile(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path
     assert json.loads(shown.stdout)["quota_mb"] == 10240
     r = run(["mailbox", "set-quota", "sekda@contohkota.go.id", "20480", "-c", config], env=ldap_env)
     assert r.exit_code == 0, r.output
+    assert f"note: {config} gives sekda@contohkota.go.id 10240 MB: the next apply sets that again unless you " \
+           "change its quota_mb there" in " ".join(r.stdout.split())
     assert ldif_values(slapd, dn, "(objectClass=*)", "mailQuota") == [str(20480 * 1024 * 1024)]
     # the file says 10240: plan puts it back
     (change,) = plan_json(config, ldap_env)["changes"]

@@ -120,17 +120,17 @@ def add(
 
 
 def _status(address: str, config: Path, active: bool) -> None:
-    from ..mailboxes import declared_active, set_active
+    from ..mailboxes import declared, set_active
 
     cfg = load(config)
     with open_dir(cfg) as directory:
         result = set_active(directory, address, active)
     typer.echo(f"{result.address}: {'enabled' if result.active else 'disabled'}")
-    declared = declared_active(cfg, result.address)
-    if declared is not None and declared != active:  # the file is the source of truth for apply
-        change, setting = ("enables", "active: false") if declared else ("disables", "active: true")
-        typer.echo(f"note: {config} lists {result.address} as {'active' if declared else 'inactive'}: the next "
-                   f"apply {change} it again unless you set {setting} there")
+    listed = declared(cfg, result.address)
+    if listed is not None and listed.active != active:  # the file is the source of truth for apply
+        change, setting = ("enables", "active: false") if listed.active else ("disables", "active: true")
+        typer.echo(f"note: {config} lists {result.address} as {'active' if listed.active else 'inactive'}: the "
+                   f"next apply {change} it again unless you set {setting} there")
 
 
 def disable(address: AddressArg, config: ConfigOpt = Path("domains.yaml")) -> None:
@@ -158,9 +158,14 @@ def reset_password(address: AddressArg, config: ConfigOpt = Path("domains.yaml")
 def set_quota(address: AddressArg, quota_mb: Annotated[int, typer.Argument(min=1, max=1048576)],
               config: ConfigOpt = Path("domains.yaml")) -> None:
     """Change a mailbox's quota (in MiB) in the directory."""
+    from ..mailboxes import declared
     from ..mailboxes import set_quota as change
 
     cfg = load(config)
     with open_dir(cfg) as directory:
         result = change(directory, address, quota_mb)
     typer.echo(f"{result.address}: quota {result.quota_mb} MB")
+    listed = declared(cfg, result.address)
+    if listed is not None and listed.quota_mb != quota_mb:
+        typer.echo(f"note: {config} gives {result.address} {listed.quota_mb} MB: the next apply sets that again "
+                   "unless you change its quota_mb there")
