@@ -37,10 +37,12 @@ def test_a_write_that_fails_half_way_keeps_the_old_file(tmp_path: Path, monkeypa
             raise OSError(28, "No space left on device")
         return real_write(fd, bytes(data)[:10])  # a short write first, then the disk is full
 
+    open_before = len(os.listdir("/proc/self/fd"))
     monkeypatch.setattr(os, "write", failing_write)
     with pytest.raises(OutputError, match=r"report.html: cannot write here \(No space left on device\)"):
         files.write_whole(target, "today's report, much longer than ten bytes\n")
     monkeypatch.undo()
+    assert len(os.listdir("/proc/self/fd")) == open_before  # the temporary file's descriptor is closed too
     assert target.read_text() == "yesterday's report\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
 
