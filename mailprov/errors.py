@@ -14,6 +14,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_UNDECIDED = 3
+#: the reader of the output went away (`| head`): what a shell shows for a command SIGPIPE stopped
+EXIT_BROKEN_PIPE = 128 + 13
 
 
 @dataclass(frozen=True, order=True)

@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
-from ..errors import MailprovError, Terminated, interrupted_status
+from ..errors import EXIT_BROKEN_PIPE, MailprovError, Terminated, interrupted_status
 
 
 class _Group(TyperGroup):
@@ -50,13 +50,8 @@ class _Group(TyperGroup):
             raise typer.Exit(1) from None
 
 
-EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
-
-
 def _terminate(signum: int, frame: object) -> None:
     raise Terminated
-
-
 
 
 def _discard_stdout() -> None:
