@@ -37,6 +37,12 @@ class DirectoryTLSError(DirectoryError):
     exit_code = 2
 
 
+class BaseNotFound(DirectoryError):
+    """``directory.base_dn`` is not in the directory (or the bind DN may not read it): a configuration problem."""
+
+    exit_code = 2
+
+
 @dataclass(frozen=True)
 class Found:
     dn: str
@@ -182,6 +188,10 @@ class Directory:
         too, so domains missing from the configuration can be reported.
         """
         profile, base = self.profile, self.settings.base_dn
+        if not any(self._search(base, "(objectClass=*)", ldap3.BASE, ["1.1"])):
+            # every domain would otherwise be planned as new, and every add refused with noSuchObject
+            raise BaseNotFound(f"base_dn {base} is not in the directory at {self.url}, or {self.settings.bind_dn} "
+                               "may not read it: create it, or correct directory.base_dn")
         snap = Snapshot()
         wanted = {a.domain for a in agencies}
         if whole:

@@ -56,6 +56,19 @@ def test_wrong_credentials_exit_2_without_the_password(ldap_env: dict[str, str],
     assert secret not in r.output  # ... but never a password
 
 
+def test_a_base_dn_missing_from_the_directory_is_one_line_and_exit_2(slapd: Slapd, ldap_env: dict[str, str],
+                                                                     tmp_path: Path) -> None:
+    """Before: every domain planned as new, then every add refused with noSuchObject."""
+    missing = "ou=tidak-ada,dc=mail,dc=go,dc=id"
+    config = write_config(tmp_path)
+    for command in (["plan"], ["apply", "--yes", "--letters", str(tmp_path / "l")]):
+        r = run([*command, "-c", config], env={**ldap_env, "MAILPROV_BASE_DN": missing})
+        assert r.exit_code == 2, r.output
+        assert r.stderr.startswith(f"error: base_dn {missing} is not in the directory at "), r.stderr
+        assert r.stdout == ""
+    assert not (tmp_path / "l").exists()
+
+
 def test_missing_bind_password(ldap_env: dict[str, str], tmp_path: Path) -> None:
     config = write_config(tmp_path)
     env = {k: v for k, v in ldap_env.items() if k != "MAILPROV_BIND_PASSWORD"}
