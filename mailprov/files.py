@@ -5,17 +5,20 @@ nightly report, a script picking up the JSON of the last check, the next
 ``letters render --results``); a run killed half-way must leave the previous
 file, not half of a new one. Letters and exports holding passwords or their
 hashes are created 0600 from the first byte, in folders only the owner can enter.
+Runs that must not overlap (the nightly job, two applies writing the same
+letters) hold a lock file.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import LockError, OutputError
 
 
 @contextmanager
@@ -108,3 +111,31 @@ def _replace(path: Path, raw: bytes, mode: int) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def run_lock(path: Path, tidy: bool = False) -> Iterator[None]:
+    """An exclusive lock on ``path`` (the kernel drops it if the process dies).
+
+    ``tidy``: when the lock made ``path``'s folder, remove the lock file and the folder again at the
+    end if nothing else was put there (an apply that wrote no letter leaves no letters folder).
+    """
+    created = not path.parent.exists()
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            raise LockError(f"another mailprov run holds {path} (pid {holder}); not starting a second one") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        if tidy and created:  # also after an error or a cancelled run: "nothing was changed" holds
+            path.unlink(missing_ok=True)
+            with suppress(OSError):  # letters were written into it: it stays
+                path.parent.rmdir()
+        os.close(fd)

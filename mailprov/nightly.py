@@ -3,39 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .checks.mta_sts import Fetch
 from .checks.result import CheckReport
 from .checks.runner import Clock, Target, run_checks
-from .errors import HistoryError, LockError
-from .files import check_writable, write_whole, writing
+from .errors import HistoryError
+from .files import check_writable, run_lock, write_whole
 from .history import Changes, RunSummary
 from .model import Config
-
-
-@contextmanager
-def run_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``path`` (the kernel drops it if the process dies)."""
-    with writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
-            raise LockError(f"another mailprov run holds {path} (pid {holder}); not starting a second one") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
-    finally:
-        os.close(fd)
 
 
 def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence[tuple[str, int]], *,

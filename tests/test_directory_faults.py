@@ -218,9 +218,33 @@ def test_an_unusable_letters_folder_stops_apply_before_any_write(slapd: Slapd, l
     (tmp_path / "a-file").touch()
     r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "a-file" / "letters"], env=ldap_env)
     assert r.exit_code == 2, r.output
-    assert r.stderr == (f"error: letters folder {tmp_path / 'a-file' / 'letters'}: cannot write letters there "
-                        f"({tmp_path / 'a-file'} is a file, not a folder); nothing was changed\n")
+    # the letters folder's lock is the first thing apply makes there
+    assert r.stderr == (f"error: {tmp_path / 'a-file' / 'letters' / '.apply.lock'}: cannot write here "
+                        f"({tmp_path / 'a-file'} is a file, not a folder)\n")
     assert slapd.count(ldap_env["MAILPROV_BASE_DN"], "(objectClass=inetOrgPerson)") == 0
+
+
+def test_a_second_apply_into_the_same_letters_folder_waits_for_no_one(slapd: Slapd, ldap_env: dict[str, str],
+                                                                       tmp_path: Path) -> None:
+    """Two applies writing one letters folder: the loser of an add would remove the letter file that the
+    winner's password is in. The second is refused before it plans; without letters, no folder is left."""
+    from mailprov.files import run_lock
+
+    config = write_config(tmp_path)
+    letters = tmp_path / "letters"
+    with run_lock(letters / ".apply.lock"):
+        r = run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env)
+    assert r.exit_code == 3, r.output
+    assert r.stderr == (f"error: another mailprov run holds {letters / '.apply.lock'} (pid {os.getpid()}); "
+                        "not starting a second one\n")
+    assert slapd.count(ldap_env["MAILPROV_BASE_DN"], "(objectClass=inetOrgPerson)") == 0
+    (letters / ".apply.lock").unlink()
+    letters.rmdir()
+    assert run(["plan", "-c", config], env=ldap_env).exit_code == 0
+    everything = write_config(tmp_path / "nothing-to-write", agencies="agencies: []\n")
+    r = run(["apply", "-c", everything, "--yes", "--letters", tmp_path / "unused"], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert not (tmp_path / "unused").exists()
 
 
 @pytest.mark.parametrize("scheme", ["server", "ssha512"])

@@ -22,7 +22,7 @@ from lab.knot import Knot
 from lab.procs import free_port
 from lab.zones import build_zones
 from mailprov.config import load_config
-from mailprov.nightly import run_lock
+from mailprov.files import run_lock
 
 from .configs import write_config
 from .conftest import new_knot

@@ -83,9 +83,8 @@ def apply(
     show_all: AllOpt = False,
 ) -> None:
     """Create and update domains and mailboxes so the directory matches the configuration."""
-    from ..apply import apply_plan
-    from ..letters import MailboxLetterWriter
-    from .plan_view import render_plan, render_report, to_json
+    from ..files import run_lock
+    from .plan_view import render_report, to_json
 
     check_choice("--format", fmt, ("table", "json"))
     if lang is not None:
@@ -94,26 +93,14 @@ def apply(
         check_choice("--lang", lang, LANGUAGES)
     if not yes and not sys.stdin.isatty():
         raise UsageError("refusing to apply without --yes: not on a terminal, nobody can confirm the plan")
-    cfg, agencies, directory, result = _plan(config, agency, prune)
     out = console(stderr=fmt == "json")
-    try:
-        render_plan(out, result, show_all)
-        if result.empty:
-            if fmt == "json":
-                emit(to_json({"summary": dict.fromkeys(result.summary, 0), "changes": [], "stopped": None}), None)
-            return
-        if not yes and not typer.confirm(f"Apply {len(result.changes)} change(s)?", default=False):
-            typer.echo("cancelled: nothing was changed", err=True)
-            raise typer.Exit(EXIT_FAILED)
-        writer = MailboxLetterWriter(cfg, letters, lang=lang)
-        if any(change.set_password for change in result.changes):
-            writer.ready()  # an unusable --letters is found before anything is written
-        pipeline = directory.pipeline()
-        report = _with_progress(out, len(result.changes), lambda progress: apply_plan(
-            result, pipeline, writer, agencies, directory.profile, scheme=cfg.directory.password_scheme,
-            password_length=cfg.directory.password_length, progress=progress))
-    finally:
-        directory.close()
+    # The whole run, its plan included, holds the letters folder's lock: two applies writing letters into
+    # one folder could leave a mailbox without its letter (the run whose add loses removes the letter file
+    # the winner's password is in), and a plan made while another run works is stale.
+    with run_lock(letters / ".apply.lock", tidy=True):
+        report = _plan_and_apply(config, agency, prune, yes, letters, lang, fmt, show_all, out)
+    if report is None:
+        return
     render_report(out, report)
     if report.letters:
         out.print(f"letters: {len(report.letters)} mailbox letter(s) with first passwords in {letters} (mode 0600)")
@@ -123,6 +110,34 @@ def apply(
         raise typer.Exit(interrupted_status(report.interrupted))
     if not report.ok:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _plan_and_apply(config: Path, agency: list[str] | None, prune: bool, yes: bool, letters: Path,
+                    lang: str | None, fmt: str, show_all: bool, out: Console) -> ApplyReport | None:
+    """Plan, show, ask, apply; None when there was nothing to do or the operator said no."""
+    from ..apply import apply_plan
+    from ..letters import MailboxLetterWriter
+    from .plan_view import render_plan, to_json
+
+    cfg, agencies, directory, result = _plan(config, agency, prune)
+    try:
+        render_plan(out, result, show_all)
+        if result.empty:
+            if fmt == "json":
+                emit(to_json({"summary": dict.fromkeys(result.summary, 0), "changes": [], "stopped": None}), None)
+            return None
+        if not yes and not typer.confirm(f"Apply {len(result.changes)} change(s)?", default=False):
+            typer.echo("cancelled: nothing was changed", err=True)
+            raise typer.Exit(EXIT_FAILED)
+        writer = MailboxLetterWriter(cfg, letters, lang=lang)
+        if any(change.set_password for change in result.changes):
+            writer.ready()  # an unusable --letters is found before anything is written
+        pipeline = directory.pipeline()
+        return _with_progress(out, len(result.changes), lambda progress: apply_plan(
+            result, pipeline, writer, agencies, directory.profile, scheme=cfg.directory.password_scheme,
+            password_length=cfg.directory.password_length, progress=progress))
+    finally:
+        directory.close()
 
 
 def _with_progress(out: Console, total: int,
