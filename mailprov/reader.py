@@ -15,8 +15,9 @@ from .yamlsrc import YList, YMap
 
 #: keys that would put a secret into the file; they get their own message
 SECRET_KEYS = {"password", "bind_password", "passwd", "userpassword", "secret", "smtp_password"}
-_TRUE = {"true", "yes", "1", "ya", "on"}
-_FALSE = {"false", "no", "0", "tidak", "off"}
+#: as staff sheets write them, English and Indonesian (compared in lower case)
+_TRUE = {"true", "yes", "1", "ya", "on", "aktif", "active"}
+_FALSE = {"false", "no", "0", "tidak", "off", "nonaktif", "non-aktif", "tidak aktif", "inactive"}
 
 
 def parse_bool(text: str) -> bool | None:

@@ -93,3 +93,19 @@ def test_bad_environment_override_is_reported() -> None:
     r = run(["validate", "-c", FIXTURES / "good" / "minimal.yaml"], env={"MAILPROV_START_TLS": "kadang"})
     assert r.exit_code == 2
     assert r.stderr.strip() == "$MAILPROV_START_TLS: expected true or false, got 'kadang'"
+
+
+def test_staff_sheets_say_active_in_english_or_indonesian(tmp_path: Path) -> None:
+    from .configs import write_config
+
+    rows = ["local,name,title,employee_id,quota_mb,aliases,active"]
+    states = {"a1": "ya", "a2": "Aktif", "a3": "TRUE", "a4": "", "n1": "tidak", "n2": "Nonaktif", "n3": "Tidak Aktif",
+              "n4": "0"}
+    rows += [f"{local},Pegawai {local},Staf,,,,{state}" for local, state in states.items()]
+    (tmp_path / "staff.csv").write_text("\n".join(rows) + "\n")
+    config = write_config(tmp_path, agencies="""\
+    agencies:
+      - {id: pemkot-contoh, name: Pemerintah Kota Contoh, domain: contohkota.go.id, mailboxes_csv: staff.csv}
+    """)
+    (agency,) = load_config(config, {}).agencies
+    assert {m.local: m.active for m in agency.mailboxes} == {local: local.startswith("a") for local in states}
