@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from .addresses import AddressError, split_address
 from .directory import Directory, Found
 from .errors import DirectoryError, MailprovError, UsageError
+from .files import writing
 from .letters import MailboxLetter, MailboxLetterWriter
 from .model import Agency, Config, Mailbox
 from .passwords import client_hash, generate
@@ -124,13 +126,24 @@ def reset_password(directory: Directory, config: Config, address: str, writer: M
     found = find(directory, address)
     mailbox = _mailbox_from_entry(directory.profile, found, agency)
     password = generate(config.directory.password_length)
+    # the current letter may hold the password that stays valid if the directory refuses the new one
+    # (a ppolicy quality check, say): it is set aside, and put back then
+    current = writer.path(agency, mailbox)
+    kept = current.with_name(current.name + ".previous")
+    with writing(current):
+        had_letter = current.exists()
+        if had_letter:
+            os.replace(current, kept)
     path = writer.write(MailboxLetter(agency, mailbox, password))
     try:
         set_new_password(directory, found.dn, password, config.directory.password_scheme)
     except DirectoryError as exc:
         if exc.exit_code != 3:  # a definite refusal: the letter's password is not the account's
             writer.discard(agency, mailbox)
-        raise
+            if had_letter:
+                os.replace(kept, current)
+        raise  # undecided (the server went away): both letters stay, the new one and LOCAL.md.previous
+    kept.unlink(missing_ok=True)
     if not mailbox.active and directory.profile.status_attribute is None:
         # ppolicy lifts the lock when a password is set; a disabled mailbox stays disabled
         directory.modify(found.dn, directory.profile.status_modification(False))

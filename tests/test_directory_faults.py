@@ -269,6 +269,30 @@ def test_a_letter_that_cannot_be_written_stops_apply_and_a_rerun_converges(slapd
         assert slapd.can_bind(dn, letter_password(letters / "pemkot-contoh" / "mailboxes" / f"{local}.md"))
 
 
+def test_a_refused_reset_password_keeps_the_letter_whose_password_still_binds(own_slapd: Slapd,
+                                                                             tmp_path: Path) -> None:
+    """Before: the refused reset removed the mailbox's only letter, though its password stayed valid."""
+    env = {**own_slapd.env(), "MAILPROV_BASE_DN": own_slapd.new_base("reset")}
+    config = write_config(tmp_path)
+    letters = tmp_path / "letters"
+    assert run(["apply", "-c", config, "--yes", "--letters", letters], env=env).exit_code == 0
+    letter = letters / "pemkot-contoh" / "mailboxes" / "sekda.md"
+    first = letter_password(letter)
+    dn = f"uid=sekda,ou=contohkota.go.id,{env['MAILPROV_BASE_DN']}"
+    policy = f"dn: cn=default,ou=policies,{own_slapd.suffix}\nchangetype: modify\n"
+    own_slapd.ldap("ldapmodify", admin=True, input_text=policy + "add: pwdCheckQuality\npwdCheckQuality: 2\n-\n"
+                                                                 "add: pwdMinLength\npwdMinLength: 64\n")
+    r = run(["mailbox", "reset-password", "sekda@contohkota.go.id", "-c", config, "--letters", letters], env=env)
+    assert r.exit_code == 1 and "Password fails quality checking policy" in r.stderr, r.output
+    assert letter_password(letter) == first and own_slapd.can_bind(dn, first)
+    assert sorted(p.name for p in letter.parent.iterdir()) == ["arsip.md", "sekda.md", "walikota.md"]
+    own_slapd.ldap("ldapmodify", admin=True, input_text=policy + "delete: pwdMinLength\n")
+    r = run(["mailbox", "reset-password", "sekda@contohkota.go.id", "-c", config, "--letters", letters], env=env)
+    assert r.exit_code == 0, r.output
+    assert own_slapd.can_bind(dn, letter_password(letter)) and not own_slapd.can_bind(dn, first)
+    assert not letter.with_name("sekda.md.previous").exists()
+
+
 def _on_a_terminal(args: list[str], env: dict[str, str], answers: dict[str, str],
                    timeout: float = 60) -> tuple[int, str]:
     """Run mailprov on a pseudo-terminal, typing an answer whenever a prompt appears."""
