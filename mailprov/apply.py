@@ -24,7 +24,7 @@ from . import ldapwire as wire
 from .errors import LetterError, Terminated
 from .letters import MailboxLetter, MailboxLetterWriter
 from .model import Agency
-from .passwords import client_hash, generate
+from .passwords import POLICY_HINT, client_hash, generate
 from .plan import ACTIONS, Change, Plan
 from .profiles import Profile
 
@@ -226,8 +226,8 @@ class _Run:
             done_pw = self._stage(
                 with_password,
                 lambda item: wire.encode_password_modify(item.mid, item.outcome.change.dn, item.password or ""),
-                lambda item, result: f"{_what(item)}, but the password could not be set "
-                                     f"({result.describe()}); re-run apply")
+                lambda item, result: f"{_what(item)}, but the password could not be set ({result.describe()})"
+                                     f"{POLICY_HINT if result.code == wire.CONSTRAINT_VIOLATION else ''}; re-run apply")
             done = [item for item in done if not item.password] + done_pw
         relock = self.relock
         to_lock = [item for item in done if relock and self._needs_relock(item.outcome.change)]

@@ -21,8 +21,9 @@ from ldap3.core import exceptions as ldap_exc
 
 from .errors import DirectoryAuthError, DirectoryError, DirectoryUnavailable, MailprovError
 from .ldapnames import equality_filter, escape_filter_value, same_dn
-from .ldapwire import RESULT_NAMES, Pipeline
+from .ldapwire import CONSTRAINT_VIOLATION, RESULT_NAMES, Pipeline
 from .model import Agency, DirectorySettings
+from .passwords import POLICY_HINT
 from .plan import DomainState, Snapshot
 from .profiles import Profile, values_of
 
@@ -252,13 +253,14 @@ class Directory:
         yield from self._search(self.settings.base_dn, "(objectClass=*)", ldap3.SUBTREE, ["*"])
 
     # -- single writes (lifecycle commands) -------------------------------------------
-    def _write(self, what: str, call: Callable[[], Any]) -> None:
+    def _write(self, what: str, call: Callable[[], Any], refused_hint: str = "") -> None:
         try:
             ok = call()
         except ldap_exc.LDAPException as exc:
             raise DirectoryUnavailable(f"{what}: {_short(str(exc))}") from None
         if not ok:
-            raise DirectoryError(f"{what}: {_describe(self.conn.result)}")
+            hint = refused_hint if int(self.conn.result.get("result", 0)) == CONSTRAINT_VIOLATION else ""
+            raise DirectoryError(f"{what}: {_describe(self.conn.result)}{hint}")
 
     def add(self, dn: str, attributes: Entry) -> None:
         attrs = {k: v for k, v in attributes.items() if v and k.lower() != "objectclass"}
@@ -274,7 +276,7 @@ class Directory:
     def set_password(self, dn: str, password: str) -> None:
         """RFC 3062 Password Modify: the server hashes the password with its own policy."""
         self._write(f"set password of {dn}",
-                    lambda: self.conn.extend.standard.modify_password(dn, new_password=password))
+                    lambda: self.conn.extend.standard.modify_password(dn, new_password=password), POLICY_HINT)
 
     def replace_password_hash(self, dn: str, hashed: str) -> None:
         self._write(f"set password of {dn}",

@@ -26,6 +26,8 @@ _EXTENDED_REQUEST = 0x77
 RESPONSE_NAMES = {0x69: "add", 0x67: "modify", 0x6B: "delete", 0x78: "extended"}
 
 MOD_ADD, MOD_DELETE, MOD_REPLACE = 0, 1, 2
+#: what ppolicy answers to a password its quality check refuses
+CONSTRAINT_VIOLATION = 19
 
 #: RFC 4511 appendix A result codes worth a word of their own
 RESULT_NAMES = {

@@ -19,6 +19,8 @@ DIGITS = "23456789"
 SYMBOLS = "#%+-=?@"
 ALPHABET = UPPER + LOWER + DIGITS + SYMBOLS
 MIN_LENGTH = 16
+#: added to a server's refusal of a generated password (ppolicy's quality check answers constraintViolation)
+POLICY_HINT = " (if the server's password policy asks for longer passwords, raise directory.password_length)"
 
 
 class _RandomBytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -284,8 +285,18 @@ def test_a_refused_reset_password_keeps_the_letter_whose_password_still_binds(ow
                                                                  "add: pwdMinLength\npwdMinLength: 64\n")
     r = run(["mailbox", "reset-password", "sekda@contohkota.go.id", "-c", config, "--letters", letters], env=env)
     assert r.exit_code == 1 and "Password fails quality checking policy" in r.stderr, r.output
+    assert "raise directory.password_length" in r.stderr  # what to do about it
     assert letter_password(letter) == first and own_slapd.can_bind(dn, first)
     assert sorted(p.name for p in letter.parent.iterdir()) == ["arsip.md", "sekda.md", "walikota.md"]
+    # apply meets the same policy: every mailbox is created without a password, and says what to change
+    strict = {**env, "MAILPROV_BASE_DN": own_slapd.new_base("strict")}
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "strict", "--format", "json"], env=strict)
+    assert r.exit_code == 1, r.output
+    refused = [c["message"] for c in json.loads(r.stdout)["changes"] if c["status"] == "failed"]
+    assert refused and all(m.endswith(
+        "but the password could not be set (constraintViolation: Password fails quality checking policy) (if the "
+        "server's password policy asks for longer passwords, raise directory.password_length); re-run apply")
+        for m in refused), refused
     own_slapd.ldap("ldapmodify", admin=True, input_text=policy + "delete: pwdMinLength\n")
     r = run(["mailbox", "reset-password", "sekda@contohkota.go.id", "-c", config, "--letters", letters], env=env)
     assert r.exit_code == 0, r.output
