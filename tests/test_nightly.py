@@ -254,3 +254,22 @@ def test_failing_since_is_the_start_of_the_latest_unbroken_streak(tmp_path: Path
     by_domain = {d.domain: (d.previous_status, d.failing_since) for d in now.domains}
     assert by_domain == {"a.go.id": ("fail", None), "b.go.id": ("fail", "2026-11-02T02:00:00Z"),
                          "d.go.id": (None, "2026-11-06T02:00:00Z")}
+
+
+def test_the_report_escapes_what_agencies_publish() -> None:
+    """Reasons quote TXT records anyone can publish; the report is opened in an operator's browser."""
+    import datetime as dt
+
+    from mailprov.checks.messages import Reason
+    from mailprov.checks.result import CheckReport, CheckResult, DomainResult
+    from mailprov.report_html import render_report
+
+    published = 'v=DMARC1; p=<script>alert("x")</script>'
+    check = CheckResult("dmarc", "fail", [Reason("dmarc.invalid", {"name": "_dmarc.a.go.id", "detail": published})],
+                        [published])
+    report = CheckReport(dt.datetime(2026, 11, 28, 19, 0, tzinfo=dt.UTC), "test",
+                         [DomainResult("a.go.id", "<b>pemkot</b>", [check])])
+    html = render_report(report, None, [], "id", "Layanan <Mail>", zone="Asia/Jakarta")
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+    assert "<b>pemkot</b>" not in html and "Layanan &lt;Mail&gt;" in html
+    assert "29 November 2026 02.00 WIB" in html  # generated at 19:00 UTC: the next day in Jakarta
