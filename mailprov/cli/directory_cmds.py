@@ -75,11 +75,13 @@ def apply(
     config: ConfigOpt = Path("domains.yaml"),
     agency: AgencyOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
-    letters: Annotated[Path, typer.Option("--letters", help="Folder for the mailbox letters (passwords).")] = Path(
+    letters: Annotated[Path, typer.Option("--letters", metavar="DIR",
+                                          help="Folder for the mailbox letters (passwords).")] = Path(
         "letters"),
     prune: PruneOpt = False,
     fmt: FormatOpt = "table",
-    lang: Annotated[str | None, typer.Option("--lang", help="Letter language (default: the agency's).")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", metavar="LANG",
+                                             help="Letter language (default: the agency's).")] = None,
     show_all: AllOpt = False,
 ) -> None:
     """Create and update domains and mailboxes so the directory matches the configuration."""
@@ -155,8 +157,8 @@ def _with_progress(out: Console, total: int,
 
 def export(
     config: ConfigOpt = Path("domains.yaml"),
-    fmt: Annotated[str, typer.Option("--format", help="ldif or csv.")] = "ldif",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="ldif or csv.")] = "ldif",
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to this file.")] = None,
     hashes: Annotated[bool, typer.Option("--include-password-hashes",
                                          help="Keep userPassword hashes in LDIF (left out by default).")] = False,
 ) -> None:

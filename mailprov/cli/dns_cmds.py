@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..checks.runner import Target
     from ..model import Config
 
-LangOpt = Annotated[str, typer.Option("--lang", help="Language of the reasons: id or en.")]
+LangOpt = Annotated[str, typer.Option("--lang", metavar="LANG", help="Language of the reasons: id or en.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -71,20 +71,26 @@ def mta_sts_fetcher() -> PolicyFetcher:
 
 
 def check(
-    domains: Annotated[list[str] | None, typer.Argument(help="Domains to check (default: every agency's).",
+    domains: Annotated[list[str] | None, typer.Argument(metavar="DOMAIN",
+                                                        help="Domains to check (default: every agency's).",
                                                         show_default=False)] = None,
     config: ConfigOpt = Path("domains.yaml"),
     agency: AgencyOpt = None,
-    nameserver: Annotated[list[str] | None, typer.Option("--nameserver", help="Resolver IP[:PORT] (repeatable).",
+    nameserver: Annotated[list[str] | None, typer.Option("--nameserver", metavar="IP[:PORT]",
+                                                         help="Resolver IP[:PORT] (repeatable).",
                                                          show_default=False)] = None,
-    timeout: Annotated[float, typer.Option("--timeout", min=0.1, max=120, help="Seconds per query.")] = 5.0,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=10000,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS",
+                                           min=0.1, max=120, help="Seconds per query.")] = 5.0,
+    concurrency: Annotated[int, typer.Option("--concurrency", metavar="N", min=1, max=10000,
                                              help="Queries in flight at most.")] = 200,
-    fmt: Annotated[str, typer.Option("--format", help="table, json, csv or junit.")] = "table",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file.")] = None,
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table, json, csv or junit.")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE",
+                                                help="Write the result to this file.")] = None,
     lang: LangOpt = "id",
-    history: Annotated[Path | None, typer.Option("--history", help="SQLite file that keeps every run.")] = None,
-    report_file: Annotated[Path | None, typer.Option("--report", help="Write a self-contained HTML report.")] = None,
+    history: Annotated[Path | None, typer.Option("--history", metavar="DB",
+                                                 help="SQLite file that keeps every run.")] = None,
+    report_file: Annotated[Path | None, typer.Option("--report", metavar="FILE",
+                                                     help="Write a self-contained HTML report.")] = None,
     notify: Annotated[bool, typer.Option("--notify", help="Mail what changed (needs --history).")] = False,
 ) -> None:
     """Check MX, SPF, DKIM and DMARC (and the extended checks the config lists) of agency domains."""
@@ -127,7 +133,7 @@ def exit_code(status: str) -> int:
     return {"pass": EXIT_OK, "warn": EXIT_OK, "error": EXIT_UNDECIDED, "fail": EXIT_FAILED}[status]
 
 
-def records(domain: Annotated[str, typer.Argument(help="The agency's domain.")],
+def records(domain: Annotated[str, typer.Argument(metavar="DOMAIN", help="The agency's domain.")],
             config: ConfigOpt = Path("domains.yaml")) -> None:
     """Print the exact records an agency must publish (zone-file syntax)."""
     from ..records import zone_text

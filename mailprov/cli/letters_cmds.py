@@ -21,16 +21,21 @@ def register(app: typer.Typer) -> None:
 def render(
     config: ConfigOpt = Path("domains.yaml"),
     agency: AgencyOpt = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="agency or mailbox (default: both).")] = None,
-    lang: Annotated[str | None, typer.Option("--lang", help="id or en (default: the agency's language).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="md, html or pdf.")] = "md",
-    out: Annotated[Path, typer.Option("--out", help="Folder for the letters.")] = Path("letters"),
-    templates: Annotated[Path | None, typer.Option("--templates", help="Your own templates, file by file "
+    kind: Annotated[str | None, typer.Option("--kind", metavar="KIND",
+                                             help="agency or mailbox (default: both).")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", metavar="LANG",
+                                             help="id or en (default: the agency's language).")] = None,
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="md, html or pdf.")] = "md",
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder for the letters.")] = Path("letters"),
+    templates: Annotated[Path | None, typer.Option("--templates", metavar="DIR",
+                                                   help="Your own templates, file by file "
                                                                        "before the built-in ones.")] = None,
-    results: Annotated[Path | None, typer.Option("--results", help="JSON of dns check: the compliance "
+    results: Annotated[Path | None, typer.Option("--results", metavar="FILE", help="JSON of dns check: the compliance "
                                                                    "shown in agency letters.")] = None,
-    history: Annotated[Path | None, typer.Option("--history", help="Or the latest run of this history.")] = None,
-    date: Annotated[str | None, typer.Option("--date", help="Date of the letters, YYYY-MM-DD (default today).")]
+    history: Annotated[Path | None, typer.Option("--history", metavar="DB",
+                                                 help="Or the latest run of this history.")] = None,
+    date: Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD",
+                                             help="Date of the letters, YYYY-MM-DD (default today).")]
     = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing mailbox letters (they may hold "
                                                         "first passwords).")] = False,

@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 
 from .options import ConfigOpt, FormatOpt, check_choice, console, emit, load, open_dir
 
-AddressArg = Annotated[str, typer.Argument(help="The mailbox address (local@domain).")]
-LettersOpt = Annotated[Path, typer.Option("--letters", help="Folder for the mailbox letter (password).")]
+AddressArg = Annotated[str, typer.Argument(metavar="ADDRESS", help="The mailbox address (local@domain).")]
+LettersOpt = Annotated[Path, typer.Option("--letters", metavar="DIR", help="Folder for the mailbox letter (password).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -45,8 +45,8 @@ def _print(info: MailboxInfo, fmt: str) -> None:
 
 def list_(
     config: ConfigOpt = Path("domains.yaml"),
-    agency: Annotated[str | None, typer.Option("--agency", help="Only this agency's domain.")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Only names containing this text.")] = None,
+    agency: Annotated[str | None, typer.Option("--agency", metavar="ID", help="Only this agency's domain.")] = None,
+    name: Annotated[str | None, typer.Option("--name", metavar="TEXT", help="Only names containing this text.")] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """List mailboxes in the directory."""
@@ -95,11 +95,12 @@ def show(address: AddressArg, config: ConfigOpt = Path("domains.yaml"), fmt: For
 
 def add(
     address: AddressArg,
-    name: Annotated[str, typer.Option("--name", help="Full name.")],
+    name: Annotated[str, typer.Option("--name", metavar="NAME", help="Full name.")],
     config: ConfigOpt = Path("domains.yaml"),
-    title: Annotated[str, typer.Option("--title", help="Job title.")] = "",
-    employee_id: Annotated[str, typer.Option("--employee-id", help="NIP.")] = "",
-    quota_mb: Annotated[int | None, typer.Option("--quota-mb", min=1, max=1048576)] = None,
+    title: Annotated[str, typer.Option("--title", metavar="TITLE", help="Job title.")] = "",
+    employee_id: Annotated[str, typer.Option("--employee-id", metavar="NIP", help="NIP.")] = "",
+    quota_mb: Annotated[int | None, typer.Option("--quota-mb", metavar="MB", min=1, max=1048576,
+                                                 help="Quota in MiB (default: the agency's).")] = None,
     letters: LettersOpt = Path("letters"),
 ) -> None:
     """Create one mailbox now (its agency must be in the configuration), with its letter."""
@@ -155,7 +156,8 @@ def reset_password(address: AddressArg, config: ConfigOpt = Path("domains.yaml")
     typer.echo(f"new password set; it is in the letter {path}")
 
 
-def set_quota(address: AddressArg, quota_mb: Annotated[int, typer.Argument(min=1, max=1048576)],
+def set_quota(address: AddressArg, quota_mb: Annotated[int, typer.Argument(metavar="MB", min=1, max=1048576,
+                                                                           help="The new quota in MiB.")],
               config: ConfigOpt = Path("domains.yaml")) -> None:
     """Change a mailbox's quota (in MiB) in the directory."""
     from ..mailboxes import declared

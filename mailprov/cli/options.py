@@ -19,13 +19,14 @@ if TYPE_CHECKING:
 
 ConfigOpt = Annotated[
     Path,
-    typer.Option("-c", "--config", envvar="MAILPROV_CONFIG", help="The configuration file.", show_default=True),
+    typer.Option("-c", "--config", metavar="FILE",
+                 envvar="MAILPROV_CONFIG", help="The configuration file.", show_default=True),
 ]
 AgencyOpt = Annotated[
     list[str] | None,
-    typer.Option("--agency", help="Only this agency id (repeatable).", show_default=False),
+    typer.Option("--agency", metavar="ID", help="Only this agency id (repeatable).", show_default=False),
 ]
-FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
+FormatOpt = Annotated[str, typer.Option("--format", metavar="FORMAT", help="table or json.")]
 
 
 def load(path: Path) -> Config:
