@@ -166,6 +166,11 @@ def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_
     assert quota.exit_code == 2 and "profile inetorgperson does not store quotas" in quota.stderr
     bad = run(["mailbox", "show", "x)(uid=*@contohkota.go.id", "-c", config], env=ldap_env)
     assert bad.exit_code == 2 and "invalid local part" in bad.stderr
+    # refused as it is typed: no password asked for, no server contacted
+    no_secret = {k: v for k, v in ldap_env.items() if k != "MAILPROV_BIND_PASSWORD"}
+    for command in ("show", "disable", "reset-password"):
+        bad = run(["mailbox", command, "tidak-ada-at", "-c", config], env=no_secret)
+        assert bad.exit_code == 2 and "'tidak-ada-at' is not an address (local@domain)" in bad.stderr, bad.output
 
 
 def test_mailboxes_removed_from_the_file_need_prune(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:

@@ -12,7 +12,20 @@ if TYPE_CHECKING:
 
 from .options import ConfigOpt, FormatOpt, check_choice, console, emit, load, open_dir
 
-AddressArg = Annotated[str, typer.Argument(metavar="ADDRESS", help="The mailbox address (local@domain).")]
+
+def _checked_address(value: str) -> str:
+    """A malformed address is refused before a password is asked for or a server contacted."""
+    from ..addresses import AddressError, split_address
+
+    try:
+        split_address(value)
+    except AddressError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+AddressArg = Annotated[str, typer.Argument(metavar="ADDRESS", help="The mailbox address (local@domain).",
+                                           callback=_checked_address)]
 LettersOpt = Annotated[Path, typer.Option("--letters", metavar="DIR", help="Folder for the mailbox letter (password).")]
 
 
