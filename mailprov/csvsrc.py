@@ -13,6 +13,9 @@ from pathlib import Path
 
 COLUMNS = ("local", "name", "title", "employee_id", "quota_mb", "aliases", "active")
 REQUIRED = ("local", "name")
+#: the columns `directory export --format csv` adds: an export can be read back as an agency's staff list
+#: (taking existing mailboxes under management); address and domain are checked against the agency, dn is not used
+EXPORTED = ("address", "domain", "dn")
 
 
 class CsvFormatError(ValueError):

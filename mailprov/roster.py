@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import csvsrc
-from .addresses import AddressError, check_local, to_a_label, to_unicode
+from .addresses import AddressError, check_local, split_address, to_a_label, to_unicode
 from .model import LANGUAGES, Agency, Contact, Defaults, Mailbox, Source
 from .reader import Reader, kind, parse_bool
 from .yamlsrc import YList, YMap
@@ -182,7 +182,7 @@ def _csv_mailboxes(r: Reader, base: Path, name: str, line: int, ctx: str, domain
     except csvsrc.CsvFormatError as exc:
         r.problem(exc.line, str(exc), file=shown)
         return []
-    unknown = [c for c in rows.columns if c not in csvsrc.COLUMNS]
+    unknown = [c for c in rows.columns if c not in csvsrc.COLUMNS and c not in csvsrc.EXPORTED]
     for column in unknown:
         r.problem(1, f"unknown column '{column}' (known: {', '.join(csvsrc.COLUMNS)})", file=shown)
     for column in csvsrc.REQUIRED:
@@ -202,6 +202,21 @@ def _csv_mailboxes(r: Reader, base: Path, name: str, line: int, ctx: str, domain
         if mb:
             result.append(mb)
     return result
+
+
+def _exported_columns(values: dict[str, str], local: str, domain: str | None, report: Any) -> None:
+    """An export's address and domain columns must name this agency's mailbox (a row of another agency's
+    domain, copied in by mistake, would otherwise become a mailbox here)."""
+    row_domain, address = values.get("domain", "").strip(), values.get("address", "").strip()
+    if not domain or not (row_domain or address):
+        return
+    try:
+        if row_domain and to_a_label(row_domain) != domain:
+            report(0, f"domain '{row_domain}' is not the agency's domain {domain}")
+        elif address and split_address(address) != (local, domain):
+            report(0, f"address '{address}' is not {local}@{domain}")
+    except AddressError as exc:
+        report(0, f"address: {exc}")
 
 
 def _csv_mailbox(row: csvsrc.Row, domain: str | None, quota: int, shown: str, found: list[str]) -> Mailbox | None:
@@ -242,6 +257,7 @@ def _csv_mailbox(row: csvsrc.Row, domain: str | None, quota: int, shown: str, fo
             active = parsed
     raw_aliases = [(a.strip(), row.line) for a in values.get("aliases", "").split(";") if a.strip()]
     aliases = _aliases(raw_aliases, domain, report)
+    _exported_columns(values, local, domain, report)
     if not ok or found or not domain:
         return None
     return Mailbox(

@@ -67,3 +67,36 @@ def test_plan_table_and_apply_output_never_show_passwords(slapd: Slapd, ldap_env
         assert letter_password(path) not in r.output
     assert ldap_env["MAILPROV_BIND_PASSWORD"] not in r.output
     assert '"password": "generated"' in r.stdout
+
+
+def test_a_csv_export_reads_back_as_the_agencys_staff_list(slapd: Slapd, ldap_env: dict[str, str],
+                                                            tmp_path: Path) -> None:
+    """Taking existing mailboxes under management: export them, name the file as mailboxes_csv, plan nothing."""
+    import json
+
+    one = """\
+    agencies:
+      - id: pemkot-contoh
+        name: Pemerintah Kota Contoh
+        domain: contohkota.go.id
+        mailboxes:
+          - {local: walikota, name: Budi Santoso, title: Walikota Contoh, employee_id: "197501012000031001"}
+          - {local: arsip, name: Agus Wibowo, title: Arsiparis, active: false}
+    """
+    config = write_config(tmp_path / "before", one)
+    assert run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env).exit_code == 0
+    added = run(["mailbox", "add", "humas@contohkota.go.id", "--name", "Tim Humas", "--title", "Humas", "-c", config,
+                 "--letters", tmp_path / "l"], env=ldap_env)
+    assert added.exit_code == 0, added.output
+    exported = run(["directory", "export", "-c", config, "--format", "csv", "--output", tmp_path / "after" /
+                    "staff.csv"], env=ldap_env)
+    assert exported.exit_code == 0, exported.output
+    adopted = write_config(tmp_path / "after", """\
+    agencies:
+      - {id: pemkot-contoh, name: Pemerintah Kota Contoh, domain: contohkota.go.id, mailboxes_csv: staff.csv}
+    """)
+    r = run(["plan", "-c", adopted, "--format", "json"], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    plan = json.loads(r.stdout)
+    assert plan["changes"] == [] and plan["unmanaged"] == []
+    assert plan["summary"]["unchanged"] == 4  # the domain and its three mailboxes, humas included
