@@ -248,9 +248,11 @@ class Directory:
             flt = f"(&{flt}({cn}=*{escape_filter_value(name)}*))"
         return list(self._search(base, flt, ldap3.SUBTREE, profile.mailbox_read_attributes()))
 
-    def entries(self) -> Iterator[Found]:
-        """Every entry under the base DN (for export), parents before children."""
-        yield from self._search(self.settings.base_dn, "(objectClass=*)", ldap3.SUBTREE, ["*"])
+    def entries(self, domains: Sequence[str] = ()) -> Iterator[Found]:
+        """Every entry under the base DN, or under each of ``domains`` (for export), parents before children."""
+        bases = [self.profile.domain_dn(self.settings.base_dn, d) for d in domains] or [self.settings.base_dn]
+        for base in bases:
+            yield from self._search(base, "(objectClass=*)", ldap3.SUBTREE, ["*"])
 
     # -- single writes (lifecycle commands) -------------------------------------------
     def _write(self, what: str, call: Callable[[], Any], refused_hint: str = "") -> None:

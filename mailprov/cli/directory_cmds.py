@@ -157,22 +157,26 @@ def _with_progress(out: Console, total: int,
 
 def export(
     config: ConfigOpt = Path("domains.yaml"),
+    agency: AgencyOpt = None,
     fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="ldif or csv.")] = "ldif",
     output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to this file.")] = None,
     hashes: Annotated[bool, typer.Option("--include-password-hashes",
                                          help="Keep userPassword hashes in LDIF (left out by default).")] = False,
 ) -> None:
-    """Export every entry under the base DN (LDIF) or every mailbox (CSV)."""
+    """Export every entry under the base DN (LDIF) or every mailbox (CSV), or only the --agency domains'."""
     from ..export import ldif, mailbox_csv
 
     check_choice("--format", fmt, ("ldif", "csv"))
     cfg = load(config)
+    # per agency, a CSV export is that agency's staff list, ready to become its mailboxes_csv
+    domains = [a.domain for a in select_agencies(cfg, agency)] if agency else []
     directory = open_dir(cfg)
     try:
         if fmt == "ldif":
-            text = "".join(ldif(directory.entries(), hashes))
+            text = "".join(ldif(directory.entries(domains), hashes))
         else:
-            text = "".join(mailbox_csv(directory.profile, directory.mailboxes()))
+            found = [m for d in domains for m in directory.mailboxes(d)] if domains else directory.mailboxes()
+            text = "".join(mailbox_csv(directory.profile, found))
     finally:
         directory.close()
     if output is not None and hashes:
