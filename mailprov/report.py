@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
@@ -47,6 +48,17 @@ def to_csv(report: CheckReport, lang: str) -> str:
     return buffer.getvalue()
 
 
+#: what XML 1.0 cannot carry even escaped (RFC-wise a TXT record may hold any byte; a published record
+#: with one made the whole JUnit file unreadable for the CI dashboard)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """``text`` with each character XML cannot carry shown as ``\\xNN`` (``\\uNNNN``)."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", text)
+
+
 def to_junit(report: CheckReport, lang: str) -> str:
     """One testsuite per domain, one testcase per check: fail = <failure>, error = <error>, warn passes."""
     suites = ET.Element("testsuites", name="mailprov dns check",
@@ -66,11 +78,12 @@ def to_junit(report: CheckReport, lang: str) -> str:
         for check in domain.checks:
             name = f"{check.check}[{check.selector}]" if check.selector else check.check
             case = ET.SubElement(suite, "testcase", classname=domain.domain, name=name)
-            reason = check.reason(lang)
+            reason = _xml_text(check.reason(lang))
+            records = _xml_text("\n".join(check.records))
             if check.status == "fail":
-                ET.SubElement(case, "failure", message=reason, type="fail").text = "\n".join(check.records)
+                ET.SubElement(case, "failure", message=reason, type="fail").text = records
             elif check.status == "error":
-                ET.SubElement(case, "error", message=reason, type="error").text = "\n".join(check.records)
+                ET.SubElement(case, "error", message=reason, type="error").text = records
             else:
                 ET.SubElement(case, "system-out").text = f"{check.status}: {reason}"
     ET.indent(suites)

@@ -362,3 +362,21 @@ def test_organizational_domains_of_ascii_and_idn_names(domain: str, org: str) ->
     from mailprov.checks.runner import organizational_domain_finder
 
     assert organizational_domain_finder()(domain) == org
+
+
+def test_junit_stays_readable_whatever_an_agency_publishes() -> None:
+    """A TXT record may hold any byte; XML 1.0 cannot carry control characters even escaped."""
+    import datetime as dt
+    import xml.etree.ElementTree as ET
+
+    from mailprov.checks.messages import Reason
+    from mailprov.checks.result import CheckReport, CheckResult, DomainResult
+    from mailprov.report import render
+
+    published = "v=DMARC1;\x01 p=\x0bnone"
+    check = CheckResult("dmarc", "fail", [Reason("dmarc.invalid", {"name": "_dmarc.a.go.id", "detail": published})],
+                        [published])
+    report = CheckReport(dt.datetime(2026, 11, 28, tzinfo=dt.UTC), "test", [DomainResult("a.go.id", "a", [check])])
+    failure = ET.fromstring(render(report, "junit", "en")).find("testsuite/testcase/failure")
+    assert failure is not None and failure.text == "v=DMARC1;\\x01 p=\\x0bnone"
+    assert "\\x01" in failure.get("message", "")
