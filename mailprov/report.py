@@ -51,12 +51,25 @@ def to_csv(report: CheckReport, lang: str) -> str:
 #: what XML 1.0 cannot carry even escaped (RFC-wise a TXT record may hold any byte; a published record
 #: with one made the whole JUnit file unreadable for the CI dashboard)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: what a terminal acts on instead of showing: C0 controls but tab and newline, DEL and C1 (ESC starts the
+#: sequences that clear the screen, move the cursor or set the window title)
+_NOT_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def _xml_text(text: str) -> str:
+def _escaped(pattern: re.Pattern[str], text: str) -> str:
+    return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", text)
+
+
+def xml_text(text: str) -> str:
     """``text`` with each character XML cannot carry shown as ``\\xNN`` (``\\uNNNN``)."""
-    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                        else f"\\u{ord(m.group()):04x}", text)
+    return _escaped(_NOT_XML, text)
+
+
+def terminal_text(text: str) -> str:
+    """``text`` as a terminal may print it: DNS records and directory values are anyone's to write, and an
+    escape sequence among them would act on the operator's terminal. Shown as ``\\xNN`` instead."""
+    return _escaped(_NOT_TERMINAL, text)
 
 
 def to_junit(report: CheckReport, lang: str) -> str:
@@ -78,8 +91,8 @@ def to_junit(report: CheckReport, lang: str) -> str:
         for check in domain.checks:
             name = f"{check.check}[{check.selector}]" if check.selector else check.check
             case = ET.SubElement(suite, "testcase", classname=domain.domain, name=name)
-            reason = _xml_text(check.reason(lang))
-            records = _xml_text("\n".join(check.records))
+            reason = xml_text(check.reason(lang))
+            records = xml_text("\n".join(check.records))
             if check.status == "fail":
                 ET.SubElement(case, "failure", message=reason, type="fail").text = records
             elif check.status == "error":
@@ -116,7 +129,7 @@ def render_table(console: Console, report: CheckReport, lang: str) -> None:
             if check.status != "pass":
                 problems.append(f"{name}: {check.reason(lang)}")
         table.add_row(domain.domain, domain.agency or "-", Text(domain.status, style=_STYLE[domain.status]),
-                      verdicts, Text("\n".join(problems)))
+                      verdicts, Text(terminal_text("\n".join(problems))))
     console.print(table)
     summary = report.summary
     console.print(f"{summary['domains']} domains: {summary['pass']} pass, {summary['warn']} warn, "

@@ -256,6 +256,14 @@ def test_names_that_look_like_markup_are_shown_as_written(slapd: Slapd, ldap_env
     listed = run(["mailbox", "list", "-c", config], env=ldap_env)
     assert listed.exit_code == 0, listed.output
     assert "Siti [bold]Rahma [/x]" in listed.stdout and "[Plt] Kepala Dinas" in listed.stdout
+    # a value someone else wrote into the directory, carrying an escape sequence: shown, not executed
+    dn = f"uid=plt,ou=contohkota.go.id,{ldap_env['MAILPROV_BASE_DN']}"
+    title = base64.b64encode(b"Kepala \x1b]0;PWNED\x07Dinas").decode()
+    slapd.ldap("ldapmodify", admin=True, input_text=f"dn: {dn}\nchangetype: modify\nreplace: title\ntitle:: {title}\n")
+    for command in (["mailbox", "list"], ["mailbox", "show", "plt@contohkota.go.id"], ["plan"]):
+        shown = run([*command, "-c", config], env=ldap_env)
+        assert shown.exit_code == 0, shown.output
+        assert "\x1b" not in shown.stdout and "\\x1b]0;PWNED\\x07" in shown.stdout, shown.stdout
 
 
 def test_narrow_mailbox_list_keeps_each_address_whole(slapd: Slapd, ldap_env: dict[str, str],

@@ -380,3 +380,24 @@ def test_junit_stays_readable_whatever_an_agency_publishes() -> None:
     failure = ET.fromstring(render(report, "junit", "en")).find("testsuite/testcase/failure")
     assert failure is not None and failure.text == "v=DMARC1;\\x01 p=\\x0bnone"
     assert "\\x01" in failure.get("message", "")
+
+
+def test_the_table_does_not_pass_escape_sequences_to_the_terminal() -> None:
+    """A published record is anyone's to write: ESC ] 0 sets the window title, ESC [ 2 J clears the screen."""
+    import datetime as dt
+
+    from rich.console import Console
+
+    from mailprov.checks.messages import Reason
+    from mailprov.checks.result import CheckReport, CheckResult, DomainResult
+    from mailprov.report import render_table
+
+    published = "v=DMARC1; p=\x1b]0;PWNED\x07\x1b[2Jnone\x9b"
+    check = CheckResult("dmarc", "fail", [Reason("dmarc.invalid", {"name": "_dmarc.a.go.id", "detail": published})],
+                        [published])
+    report = CheckReport(dt.datetime(2026, 11, 28, tzinfo=dt.UTC), "test", [DomainResult("a.go.id", "a", [check])])
+    out = io.StringIO()
+    render_table(Console(file=out, width=200, force_terminal=True, no_color=True), report, "en")
+    shown = out.getvalue()
+    assert "]0;PWNED" in shown and "\x1b]" not in shown and "\x1b[2J" not in shown and "\x9b" not in shown
+    assert "\\x1b]0;PWNED\\x07\\x1b[2Jnone\\x9b" in shown

@@ -44,6 +44,8 @@ def _print(info: MailboxInfo, fmt: str) -> None:
     if fmt == "json":
         emit(to_json(info.to_dict()), None)
         return
+    from ..report import terminal_text
+
     out = console()
     for key, value in info.to_dict().items():
         shown = value
@@ -53,7 +55,7 @@ def _print(info: MailboxInfo, fmt: str) -> None:
             shown = "yes" if value else "no"  # as 'mailbox list' shows it
         elif value is None:
             shown = "(not stored by this profile)"
-        out.print(f"{key:12s} {shown}")
+        out.print(f"{key:12s} {terminal_text(str(shown))}")
 
 
 def list_(
@@ -84,6 +86,8 @@ def list_(
     from rich.table import Table
     from rich.text import Text
 
+    from ..report import terminal_text
+
     table = Table(title=f"{len(items)} mailbox(es)", title_justify="left")
     # the address is what an operator copies from here: the other columns wrap first (an address
     # wider than the whole terminal is still folded)
@@ -91,8 +95,9 @@ def list_(
     for column in ("name", "title", "active", "quota MB", "aliases"):
         table.add_column(column, overflow="fold")
     for item in items:  # as the directory has them: Text, never read as markup
-        table.add_row(Text(item.address), Text(item.name), Text(item.title), "yes" if item.active else "no",
-                      "-" if item.quota_mb is None else str(item.quota_mb), Text(", ".join(item.aliases)))
+        table.add_row(Text(item.address), Text(terminal_text(item.name)), Text(terminal_text(item.title)),
+                      "yes" if item.active else "no", "-" if item.quota_mb is None else str(item.quota_mb),
+                      Text(", ".join(item.aliases)))
     console().print(table)
 
 

@@ -64,6 +64,8 @@ def render_plan(console: Console, plan: Plan, show_all: bool = False, title: str
     from rich.table import Table
     from rich.text import Text
 
+    from ..report import terminal_text
+
     for note in plan.notes:
         console.print(f"note: {note}")
     if plan.empty:
@@ -77,7 +79,8 @@ def render_plan(console: Console, plan: Plan, show_all: bool = False, title: str
         shown, hidden = _rows(plan.changes, show_all)
         for change in shown:
             style = _STYLE.get(change.action, "")
-            table.add_row(Text(change.action, style=style), change.kind, Text(change.label), Text(details(change)))
+            table.add_row(Text(change.action, style=style), change.kind, Text(terminal_text(change.label)),
+                          Text(terminal_text(details(change))))
         console.print(table)
         for action, count in hidden.items():
             console.print(f"... and {count} more {action} change(s) (--all or --format json shows every one)")
@@ -91,6 +94,8 @@ def render_report(console: Console, report: ApplyReport) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from ..report import terminal_text
+
     problems = [o for o in report.outcomes if o.status in ("failed", "unknown")]
     if problems:
         table = Table(title="Changes that did not complete", title_justify="left")
@@ -101,8 +106,8 @@ def render_report(console: Console, report: ApplyReport) -> None:
         for outcome in problems[:200]:
             reason = outcome.message or ("the connection was lost before the answer came" if outcome.status ==
                                          "unknown" else "")
-            table.add_row(Text(outcome.status, style="red"), outcome.change.action, Text(outcome.change.label),
-                          Text(reason))
+            table.add_row(Text(outcome.status, style="red"), outcome.change.action,
+                          Text(terminal_text(outcome.change.label)), Text(terminal_text(reason)))
         console.print(table)
         if len(problems) > 200:
             console.print(f"... and {len(problems) - 200} more")
