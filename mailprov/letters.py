@@ -208,8 +208,11 @@ def mailbox_context(config: Config, letter: MailboxLetter, lang: str, now: dt.da
 
 
 def markdown_cell(value: object) -> str:
-    """Text for a Markdown table cell: a '|' (a name, a published DNS record) must not start a new column."""
-    return str(value).replace("\n", " ").replace("|", "\\|")
+    """Text for a Markdown table cell: a '|' (a name, a published DNS record) must not start a new column,
+    and a control character in a published record is shown as ``\\xNN`` (a letter may be read with ``cat``)."""
+    from .report import terminal_text
+
+    return terminal_text(str(value).replace("\n", " ").replace("|", "\\|"))
 
 
 def mailbox_letter_path(out: Path, agency_id: str, local: str, fmt: str) -> Path:

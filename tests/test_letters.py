@@ -284,7 +284,7 @@ agencies:
     name: Pemkot Contoh
     domain: contohkota.go.id
     mailboxes:
-      - {local: budi, name: "Budi | Santoso", title: "Kabid | Plt"}
+      - {local: budi, name: "Budi | Santoso", title: "Kabid | Plt\\e[2J"}
       - {local: siti, name: Siti, title: Sekda}
 """
     config = write_config(tmp_path, agencies)
@@ -296,4 +296,4 @@ agencies:
     assert len(rows) == 2
     columns = [len(re.split(r"(?<!\\)\|", row)) for row in rows]
     assert columns[0] == columns[1]
-    assert "Budi \\| Santoso" in rows[0] and "Kabid \\| Plt" in rows[0]
+    assert "Budi \\| Santoso" in rows[0] and "Kabid \\| Plt\\x1b[2J" in rows[0] and "\x1b" not in rows[0]
