@@ -9,7 +9,7 @@ from typing import Any
 
 from .addresses import AddressError, split_address
 from .directory import Directory, Found
-from .errors import DirectoryError, MailprovError, UsageError
+from .errors import DirectoryError, LetterError, MailprovError, UsageError
 from .files import writing
 from .letters import MailboxLetter, MailboxLetterWriter
 from .model import Agency, Config, Mailbox
@@ -134,7 +134,12 @@ def reset_password(directory: Directory, config: Config, address: str, writer: M
         had_letter = current.exists()
         if had_letter:
             os.replace(current, kept)
-    path = writer.write(MailboxLetter(agency, mailbox, password))
+    try:
+        path = writer.write(MailboxLetter(agency, mailbox, password))
+    except LetterError:  # nothing was set: the current letter goes back
+        if had_letter:
+            os.replace(kept, current)
+        raise
     try:
         set_new_password(directory, found.dn, password, config.directory.password_scheme)
     except DirectoryError as exc:
