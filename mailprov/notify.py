@@ -30,8 +30,10 @@ class Mail:
 
 
 def _problems(domain: DomainResult, lang: str) -> list[str]:
-    return [f"  - {c.check}{'/' + c.selector if c.selector else ''}: {STATUS_WORDS[lang][c.status]}: {c.reason(lang)}"
-            for c in domain.checks if c.status != "pass"]
+    from .report import terminal_text  # reasons quote published records: no control character into a mail
+
+    return [f"  - {c.check}{'/' + c.selector if c.selector else ''}: {STATUS_WORDS[lang][c.status]}: "
+            f"{terminal_text(c.reason(lang))}" for c in domain.checks if c.status != "pass"]
 
 
 def admin_mail(report: CheckReport, changes: Changes, config: Config, lang: str) -> Mail:
