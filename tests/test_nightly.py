@@ -273,3 +273,15 @@ def test_the_report_escapes_what_agencies_publish() -> None:
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
     assert "<b>pemkot</b>" not in html and "Layanan &lt;Mail&gt;" in html
     assert "29 November 2026 02.00 WIB" in html  # generated at 19:00 UTC: the next day in Jakarta
+
+
+def test_mails_quote_published_records_without_their_control_characters() -> None:
+    from mailprov.checks.messages import Reason
+    from mailprov.checks.result import CheckResult, DomainResult
+    from mailprov.notify import _problems
+
+    published = "v=DMARC1; p=\x1b[2J\x00none"
+    check = CheckResult("dmarc", "fail", [Reason("dmarc.invalid", {"name": "_dmarc.a.go.id", "detail": published})],
+                        [published])
+    (line,) = _problems(DomainResult("a.go.id", "a", [check]), "en")
+    assert "\x1b" not in line and "\x00" not in line and "p=\\x1b[2J\\x00none" in line
