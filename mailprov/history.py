@@ -88,11 +88,18 @@ class History:
         except (OSError, sqlite3.Error) as exc:
             raise HistoryError(path, getattr(exc, "strerror", None) or str(exc)) from None
         try:
+            tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and not {"runs", "domain_results", "check_results"} <= tables:
+                # another program's database (a mistyped --history): never add tables to it
+                raise HistoryError(path, f"a SQLite database with other tables ({', '.join(sorted(tables)[:5])})")
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.executescript(SCHEMA)
-        except sqlite3.Error as exc:  # not a SQLite file, or one whose tables are someone else's
+        except sqlite3.Error as exc:  # not a SQLite file at all
             self.db.close()
             raise HistoryError(path, str(exc)) from None
+        except HistoryError:
+            self.db.close()
+            raise
 
     def close(self) -> None:
         self.db.close()

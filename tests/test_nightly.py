@@ -203,6 +203,8 @@ def test_no_colour_off_a_terminal(nightly: dict[str, Any]) -> None:
                                          "not a folder)"),
     ("--history", "not-sqlite.db", "{t}/not-sqlite.db: cannot use it as the history database (file is not a "
                                    "database)"),
+    ("--history", "foreign.db", "{t}/foreign.db: cannot use it as the history database (a SQLite database with "
+                                "other tables (invoices))"),
     ("--report", "in-the-way/report.html", "{t}/in-the-way/report.html.lock: cannot write here ({t}/in-the-way is a "
                                            "file, not a folder)"),
     ("--output", "in-the-way/last-check.json", "{t}/in-the-way/last-check.json: cannot write here ({t}/in-the-way "
@@ -213,12 +215,16 @@ def test_an_unusable_output_path_is_one_line_and_exit_2(nightly: dict[str, Any],
     """Before: 'internal error FileExistsError' / 'DatabaseError' and exit 1, which a job reads as non-compliant."""
     (tmp_path / "in-the-way").write_text("a file, not a folder\n")
     (tmp_path / "not-sqlite.db").write_text("this is not a database\n")
+    with sqlite3.connect(tmp_path / "foreign.db") as foreign:  # a mistyped --history: another program's file
+        foreign.execute("CREATE TABLE invoices (number INTEGER)")
     r = run(["dns", "check", "-c", nightly["config"], "--nameserver", nightly["knot"].address,
              option, tmp_path / where, "--format", "json"])
     assert r.exit_code == 2, r.output
     assert r.stderr == f"error: {message.format(t=tmp_path)}\n"
     assert r.stdout == ""  # stopped before the checks: no result printed for a run that keeps nothing
     assert (tmp_path / "not-sqlite.db").read_text() == "this is not a database\n"
+    with sqlite3.connect(tmp_path / "foreign.db") as foreign:  # left exactly as it was
+        assert [r[0] for r in foreign.execute("SELECT name FROM sqlite_master")] == ["invoices"]
 
 
 def test_notify_needs_history(nightly: dict[str, Any]) -> None:
