@@ -89,17 +89,16 @@ class History:
             raise HistoryError(path, getattr(exc, "strerror", None) or str(exc)) from None
         try:
             tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if tables and not {"runs", "domain_results", "check_results"} <= tables:
-                # another program's database (a mistyped --history): never add tables to it
-                raise HistoryError(path, f"a SQLite database with other tables ({', '.join(sorted(tables)[:5])})")
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.executescript(SCHEMA)
+            foreign = bool(tables) and not {"runs", "domain_results", "check_results"} <= tables
+            if not foreign:  # another program's database (a mistyped --history) never gets tables added
+                self.db.execute("PRAGMA foreign_keys = ON")
+                self.db.executescript(SCHEMA)
         except sqlite3.Error as exc:  # not a SQLite file at all
             self.db.close()
             raise HistoryError(path, str(exc)) from None
-        except HistoryError:
+        if foreign:
             self.db.close()
-            raise
+            raise HistoryError(path, f"a SQLite database with other tables ({', '.join(sorted(tables)[:5])})")
 
     def close(self) -> None:
         self.db.close()

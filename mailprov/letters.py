@@ -90,9 +90,6 @@ def roman_month(day: dt.date) -> str:
     return ROMAN[day.month - 1]
 
 
-# -- files holding secrets ---------------------------------------------------------
-
-
 # -- rendering ------------------------------------------------------------------------
 
 

@@ -134,19 +134,24 @@ def reset_password(directory: Directory, config: Config, address: str, writer: M
         had_letter = current.exists()
         if had_letter:
             os.replace(current, kept)
-    try:
-        path = writer.write(MailboxLetter(agency, mailbox, password))
-    except LetterError:  # nothing was set: the current letter goes back
+
+    def put_back() -> None:
+        """The new password was not set: the letter is as it was before."""
         if had_letter:
             os.replace(kept, current)
+        else:
+            writer.discard(agency, mailbox)
+
+    try:
+        path = writer.write(MailboxLetter(agency, mailbox, password))
+    except LetterError:
+        put_back()
         raise
     try:
         set_new_password(directory, found.dn, password, config.directory.password_scheme)
     except DirectoryError as exc:
         if exc.exit_code != 3:  # a definite refusal: the letter's password is not the account's
-            writer.discard(agency, mailbox)
-            if had_letter:
-                os.replace(kept, current)
+            put_back()
         raise  # undecided (the server went away): both letters stay, the new one and LOCAL.md.previous
     kept.unlink(missing_ok=True)
     if not mailbox.active and directory.profile.status_attribute is None:
