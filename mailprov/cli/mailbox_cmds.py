@@ -15,12 +15,9 @@ from .options import ConfigOpt, FormatOpt, check_choice, console, emit, load, op
 
 def _checked_address(value: str) -> str:
     """A malformed address is refused before a password is asked for or a server contacted."""
-    from ..addresses import AddressError, split_address
+    from ..mailboxes import normalise
 
-    try:
-        split_address(value)
-    except AddressError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    normalise(value)  # the commands' own check, run as the argument is parsed
     return value
 
 
