@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from typer.testing import CliRunner, Result
 
 from mailprov.cli import app
+
+if TYPE_CHECKING:
+    from mailprov.checks.result import CheckReport
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -29,3 +34,15 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str | None]:
 def run(args: list[str | Path], env: Mapping[str, str] | None = None, input: str | None = None) -> Result:
     runner = CliRunner()
     return runner.invoke(app, [str(a) for a in args], env=clean_env(env), input=input, catch_exceptions=False)
+
+
+def report_quoting(published: str, agency: str = "a",
+                   at: dt.datetime = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)) -> CheckReport:
+    """A check report of one domain, a.go.id, whose DMARC record ``published`` (anyone's to write) fails
+    and is quoted in the reason and the records, as the renderers of untrusted text are tested with."""
+    from mailprov.checks.messages import Reason
+    from mailprov.checks.result import CheckReport, CheckResult, DomainResult
+
+    check = CheckResult("dmarc", "fail", [Reason("dmarc.invalid", {"name": "_dmarc.a.go.id", "detail": published})],
+                        [published])
+    return CheckReport(at, "test", [DomainResult("a.go.id", agency, [check])])

@@ -20,7 +20,7 @@ from mailprov.config import load_config
 
 from .conftest import new_knot
 from .dnslab import FAULTS, SUBDOMAIN_AGENCY, extra_zones, write_dns_config
-from .helpers import run
+from .helpers import report_quoting, run
 
 
 @pytest.fixture(scope="module")
@@ -314,18 +314,12 @@ def test_the_command_exits_with_its_objects_frozen_out_of_the_last_collection() 
 
 def test_table_shows_record_text_that_looks_like_markup() -> None:
     """Reasons quote what agencies published; rich must print it, not read it as markup (or choke on it)."""
-    import datetime as dt
-
     from rich.console import Console
 
-    from mailprov.checks.messages import Reason
-    from mailprov.checks.result import CheckReport, CheckResult, DomainResult
     from mailprov.report import render_table
 
     published = "[/x] [bold]p=tolak"
-    check = CheckResult("dmarc", "fail", [Reason("dmarc.invalid", {"name": "_dmarc.a.go.id", "detail": published})],
-                        [published])
-    report = CheckReport(dt.datetime(2026, 11, 28, tzinfo=dt.UTC), "test", [DomainResult("a.go.id", "a", [check])])
+    report = report_quoting(published)
     out = io.StringIO()
     render_table(Console(file=out, width=200, no_color=True), report, "en")
     assert "[/x] [bold]p=tolak" in out.getvalue()
@@ -366,17 +360,12 @@ def test_organizational_domains_of_ascii_and_idn_names(domain: str, org: str) ->
 
 def test_junit_stays_readable_whatever_an_agency_publishes() -> None:
     """A TXT record may hold any byte; XML 1.0 cannot carry control characters even escaped."""
-    import datetime as dt
     import xml.etree.ElementTree as ET
 
-    from mailprov.checks.messages import Reason
-    from mailprov.checks.result import CheckReport, CheckResult, DomainResult
     from mailprov.report import render
 
     published = "v=DMARC1;\x01 p=\x0bnone"
-    check = CheckResult("dmarc", "fail", [Reason("dmarc.invalid", {"name": "_dmarc.a.go.id", "detail": published})],
-                        [published])
-    report = CheckReport(dt.datetime(2026, 11, 28, tzinfo=dt.UTC), "test", [DomainResult("a.go.id", "a", [check])])
+    report = report_quoting(published)
     failure = ET.fromstring(render(report, "junit", "en")).find("testsuite/testcase/failure")
     assert failure is not None and failure.text == "v=DMARC1;\\x01 p=\\x0bnone"
     assert "\\x01" in failure.get("message", "")
@@ -384,18 +373,12 @@ def test_junit_stays_readable_whatever_an_agency_publishes() -> None:
 
 def test_the_table_does_not_pass_escape_sequences_to_the_terminal() -> None:
     """A published record is anyone's to write: ESC ] 0 sets the window title, ESC [ 2 J clears the screen."""
-    import datetime as dt
-
     from rich.console import Console
 
-    from mailprov.checks.messages import Reason
-    from mailprov.checks.result import CheckReport, CheckResult, DomainResult
     from mailprov.report import render_table
 
     published = "v=DMARC1; p=\x1b]0;PWNED\x07\x1b[2Jnone\x9b"
-    check = CheckResult("dmarc", "fail", [Reason("dmarc.invalid", {"name": "_dmarc.a.go.id", "detail": published})],
-                        [published])
-    report = CheckReport(dt.datetime(2026, 11, 28, tzinfo=dt.UTC), "test", [DomainResult("a.go.id", "a", [check])])
+    report = report_quoting(published)
     out = io.StringIO()
     render_table(Console(file=out, width=200, force_terminal=True, no_color=True), report, "en")
     shown = out.getvalue()

@@ -26,7 +26,7 @@ from mailprov.files import run_lock
 
 from .configs import write_config
 from .conftest import new_knot
-from .helpers import REPO, run
+from .helpers import REPO, report_quoting, run
 
 AGENCIES = """\
 agencies:
@@ -266,15 +266,10 @@ def test_the_report_escapes_what_agencies_publish() -> None:
     """Reasons quote TXT records anyone can publish; the report is opened in an operator's browser."""
     import datetime as dt
 
-    from mailprov.checks.messages import Reason
-    from mailprov.checks.result import CheckReport, CheckResult, DomainResult
     from mailprov.report_html import render_report
 
-    published = 'v=DMARC1; p=<script>alert("x")</script>'
-    check = CheckResult("dmarc", "fail", [Reason("dmarc.invalid", {"name": "_dmarc.a.go.id", "detail": published})],
-                        [published])
-    report = CheckReport(dt.datetime(2026, 11, 28, 19, 0, tzinfo=dt.UTC), "test",
-                         [DomainResult("a.go.id", "<b>pemkot</b>", [check])])
+    report = report_quoting('v=DMARC1; p=<script>alert("x")</script>', agency="<b>pemkot</b>",
+                            at=dt.datetime(2026, 11, 28, 19, 0, tzinfo=dt.UTC))
     html = render_report(report, None, [], "id", "Layanan <Mail>", zone="Asia/Jakarta")
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
     assert "<b>pemkot</b>" not in html and "Layanan &lt;Mail&gt;" in html
@@ -282,12 +277,8 @@ def test_the_report_escapes_what_agencies_publish() -> None:
 
 
 def test_mails_quote_published_records_without_their_control_characters() -> None:
-    from mailprov.checks.messages import Reason
-    from mailprov.checks.result import CheckResult, DomainResult
     from mailprov.notify import _problems
 
-    published = "v=DMARC1; p=\x1b[2J\x00none"
-    check = CheckResult("dmarc", "fail", [Reason("dmarc.invalid", {"name": "_dmarc.a.go.id", "detail": published})],
-                        [published])
-    (line,) = _problems(DomainResult("a.go.id", "a", [check]), "en")
+    (domain,) = report_quoting("v=DMARC1; p=\x1b[2J\x00none").domains
+    (line,) = _problems(domain, "en")
     assert "\x1b" not in line and "\x00" not in line and "p=\\x1b[2J\\x00none" in line
