@@ -11,7 +11,7 @@ from lab.slapd import Slapd
 from mailprov.directory import Found
 from mailprov.export import ldif
 
-from .configs import write_config
+from .configs import AGENCIES, write_config
 from .helpers import run
 from .test_directory import letter_password
 
@@ -74,21 +74,7 @@ def test_a_csv_export_reads_back_as_the_agencys_staff_list(slapd: Slapd, ldap_en
     """Taking existing mailboxes under management: export them, name the file as mailboxes_csv, plan nothing."""
     import json
 
-    one = """\
-    agencies:
-      - id: pemkot-contoh
-        name: Pemerintah Kota Contoh
-        domain: contohkota.go.id
-        mailboxes:
-          - {local: walikota, name: Budi Santoso, title: Walikota Contoh, employee_id: "197501012000031001"}
-          - {local: arsip, name: Agus Wibowo, title: Arsiparis, active: false}
-      - id: dinas-lain
-        name: Dinas Lain Provinsi
-        domain: lain.jatimprov.go.id
-        mailboxes:
-          - {local: kadis, name: Dewi Lestari, title: Kepala Dinas}
-    """
-    config = write_config(tmp_path / "before", one)
+    config = write_config(tmp_path / "before")
     assert run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env).exit_code == 0
     added = run(["mailbox", "add", "humas@contohkota.go.id", "--name", "Tim Humas", "--title", "Humas", "-c", config,
                  "--letters", tmp_path / "l"], env=ldap_env)
@@ -96,25 +82,19 @@ def test_a_csv_export_reads_back_as_the_agencys_staff_list(slapd: Slapd, ldap_en
     exported = run(["directory", "export", "-c", config, "--agency", "pemkot-contoh", "--format", "csv",
                     "--output", tmp_path / "after" / "staff.csv"], env=ldap_env)
     assert exported.exit_code == 0, exported.output
-    adopted = write_config(tmp_path / "after", """\
-    agencies:
-      - {id: pemkot-contoh, name: Pemerintah Kota Contoh, domain: contohkota.go.id, mailboxes_csv: staff.csv}
-      - id: dinas-lain
-        name: Dinas Lain Provinsi
-        domain: lain.jatimprov.go.id
-        mailboxes:
-          - {local: kadis, name: Dewi Lestari, title: Kepala Dinas}
-    """)
+    # the same agencies, pemkot-contoh's mailboxes now read from the export
+    listed = AGENCIES[AGENCIES.index("    mailboxes:\n"):AGENCIES.index("  - id: dinas-lain")]
+    adopted = write_config(tmp_path / "after", AGENCIES.replace(listed, "    mailboxes_csv: staff.csv\n"))
     r = run(["plan", "-c", adopted, "--format", "json"], env=ldap_env)
     assert r.exit_code == 0, r.output
     plan = json.loads(r.stdout)
     assert plan["changes"] == [] and plan["unmanaged"] == []
-    assert plan["summary"]["unchanged"] == 6  # both domains, their four mailboxes, humas included
+    assert plan["summary"]["unchanged"] == 7  # both domains, their five mailboxes, humas included
     # --agency: only that agency's mailboxes (an export of both would name kadis@lain..., refused as a row
     # of another domain)
     assert "kadis@" not in (tmp_path / "after" / "staff.csv").read_text()
     one_domain = run(["directory", "export", "-c", config, "--agency", "pemkot-contoh"], env=ldap_env)
     assert one_domain.exit_code == 0, one_domain.output
     dns = [line for line in one_domain.stdout.splitlines() if line.startswith("dn: ")]
-    assert dns[0].startswith("dn: ou=contohkota.go.id,") and len(dns) == 4
+    assert dns[0].startswith("dn: ou=contohkota.go.id,") and len(dns) == 5  # the domain and its four mailboxes
     assert "lain.jatimprov" not in one_domain.stdout
