@@ -7,6 +7,7 @@ records a ``Problem`` with the line, so one pass reports everything.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any
 
 from .addresses import AddressError, to_a_label
@@ -18,6 +19,15 @@ SECRET_KEYS = {"password", "bind_password", "passwd", "userpassword", "secret", 
 #: as staff sheets write them, English and Indonesian (compared in lower case)
 _TRUE = {"true", "yes", "1", "ya", "on", "aktif", "active"}
 _FALSE = {"false", "no", "0", "tidak", "off", "nonaktif", "non-aktif", "tidak aktif", "inactive"}
+#: C0 controls but tab and newline, DEL and C1: a terminal acts on them (ESC starts the sequences that clear
+#: the screen or set the window title) and they have no place in a name, a title or a letter
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def control_character(text: str) -> str | None:
+    """Why ``text`` cannot be taken as a value (its first control character), or None."""
+    found = CONTROL.search(text)
+    return None if found is None else f"contains the control character \\x{ord(found.group()):02x}"
 
 
 def parse_bool(text: str) -> bool | None:
@@ -79,6 +89,10 @@ class Reader:
         text = str(value).strip()
         if required and not text:
             self.problem(node.line_of(key), f"{context}.{key}: must not be empty")
+        refused = control_character(text)
+        if refused:
+            self.problem(node.line_of(key), f"{context}.{key}: {refused}")
+            return default
         return text
 
     def integer(self, node: YMap, key: str, context: str, default: int, low: int, high: int) -> int:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
 from .checks.result import CheckReport
+from .reader import CONTROL
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -51,9 +52,6 @@ def to_csv(report: CheckReport, lang: str) -> str:
 #: what XML 1.0 cannot carry even escaped (RFC-wise a TXT record may hold any byte; a published record
 #: with one made the whole JUnit file unreadable for the CI dashboard)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-#: what a terminal acts on instead of showing: C0 controls but tab and newline, DEL and C1 (ESC starts the
-#: sequences that clear the screen, move the cursor or set the window title)
-_NOT_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _escaped(pattern: re.Pattern[str], text: str) -> str:
@@ -69,7 +67,7 @@ def xml_text(text: str) -> str:
 def terminal_text(text: str) -> str:
     """``text`` as a terminal may print it: DNS records and directory values are anyone's to write, and an
     escape sequence among them would act on the operator's terminal. Shown as ``\\xNN`` instead."""
-    return _escaped(_NOT_TERMINAL, text)
+    return _escaped(CONTROL, text)
 
 
 def to_junit(report: CheckReport, lang: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from . import csvsrc
 from .addresses import AddressError, check_local, split_address, to_a_label, to_unicode
 from .model import LANGUAGES, Agency, Contact, Defaults, Mailbox, Source
-from .reader import Reader, kind, parse_bool
+from .reader import Reader, control_character, kind, parse_bool
 from .yamlsrc import YList, YMap
 
 QUOTA_MIN_MB = 1
@@ -236,6 +236,11 @@ def _csv_mailbox(row: csvsrc.Row, domain: str | None, quota: int, shown: str, fo
     if not name:
         report(row.line, "missing name")
         ok = False
+    for column in ("name", "title", "employee_id"):
+        refused = control_character(values.get(column, ""))
+        if refused:
+            report(row.line, f"{column} {refused}")
+            ok = False
     mb_quota = quota
     if values.get("quota_mb", "").strip():
         try:

@@ -13,7 +13,7 @@ import pytest
 
 from mailprov.config import load_config
 from mailprov.errors import TemplateError, UsageError
-from mailprov.letters import Renderer, html_to_pdf
+from mailprov.letters import Renderer, html_to_pdf, markdown_cell
 
 from .configs import write_config
 from .helpers import SAMPLE, run
@@ -284,7 +284,7 @@ agencies:
     name: Pemkot Contoh
     domain: contohkota.go.id
     mailboxes:
-      - {local: budi, name: "Budi | Santoso", title: "Kabid | Plt\\e[2J"}
+      - {local: budi, name: "Budi | Santoso", title: "Kabid | Plt"}
       - {local: siti, name: Siti, title: Sekda}
 """
     config = write_config(tmp_path, agencies)
@@ -296,4 +296,6 @@ agencies:
     assert len(rows) == 2
     columns = [len(re.split(r"(?<!\\)\|", row)) for row in rows]
     assert columns[0] == columns[1]
-    assert "Budi \\| Santoso" in rows[0] and "Kabid \\| Plt\\x1b[2J" in rows[0] and "\x1b" not in rows[0]
+    assert "Budi \\| Santoso" in rows[0] and "Kabid \\| Plt" in rows[0]
+    # names with control characters are refused by validate; a published record quoted in a cell may hold them
+    assert markdown_cell("v=DMARC1; p=\x1b[2J|none\n") == "v=DMARC1; p=\\x1b[2J\\|none "
