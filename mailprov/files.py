@@ -5,8 +5,8 @@ nightly report, a script picking up the JSON of the last check, the next
 ``letters render --results``); a run killed half-way must leave the previous
 file, not half of a new one. Letters and exports holding passwords or their
 hashes are created 0600 from the first byte, in folders only the owner can enter.
-Runs that must not overlap (the nightly job, two applies writing the same
-letters) hold a lock file.
+Runs that must not overlap (the nightly job, two commands writing passwords into
+the same letters folder) hold a lock file.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 
 from .errors import LockError, OutputError
@@ -113,6 +113,10 @@ def _replace(path: Path, raw: bytes, mode: int) -> None:
         raise
 
 
+#: in the letters folder
+LETTERS_LOCK = ".lock"
+
+
 @contextmanager
 def run_lock(path: Path, tidy: bool = False) -> Iterator[None]:
     """An exclusive lock on ``path`` (the kernel drops it if the process dies).
@@ -139,3 +143,10 @@ def run_lock(path: Path, tidy: bool = False) -> Iterator[None]:
             with suppress(OSError):  # letters were written into it: it stays
                 path.parent.rmdir()
         os.close(fd)
+
+
+def letters_lock(folder: Path) -> AbstractContextManager[None]:
+    """The letters folder's lock, held by every command that writes passwords into it (apply, mailbox add,
+    mailbox reset-password): a run whose directory write loses removes the letter it wrote, and in a shared
+    folder that file may be the one the winner's password is in."""
+    return run_lock(folder / LETTERS_LOCK, tidy=True)

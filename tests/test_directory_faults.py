@@ -220,7 +220,7 @@ def test_an_unusable_letters_folder_stops_apply_before_any_write(slapd: Slapd, l
     r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "a-file" / "letters"], env=ldap_env)
     assert r.exit_code == 2, r.output
     # the letters folder's lock is the first thing apply makes there
-    assert r.stderr == (f"error: {tmp_path / 'a-file' / 'letters' / '.apply.lock'}: cannot write here "
+    assert r.stderr == (f"error: {tmp_path / 'a-file' / 'letters' / '.lock'}: cannot write here "
                         f"({tmp_path / 'a-file'} is a file, not a folder)\n")
     assert slapd.count(ldap_env["MAILPROV_BASE_DN"], "(objectClass=inetOrgPerson)") == 0
 
@@ -233,19 +233,76 @@ def test_a_second_apply_into_the_same_letters_folder_waits_for_no_one(slapd: Sla
 
     config = write_config(tmp_path)
     letters = tmp_path / "letters"
-    with run_lock(letters / ".apply.lock"):
+    with run_lock(letters / ".lock"):
         r = run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env)
     assert r.exit_code == 3, r.output
-    assert r.stderr == (f"error: another mailprov run holds {letters / '.apply.lock'} (pid {os.getpid()}); "
+    assert r.stderr == (f"error: another mailprov run holds {letters / '.lock'} (pid {os.getpid()}); "
                         "not starting a second one\n")
     assert slapd.count(ldap_env["MAILPROV_BASE_DN"], "(objectClass=inetOrgPerson)") == 0
-    (letters / ".apply.lock").unlink()
+    (letters / ".lock").unlink()
     letters.rmdir()
     assert run(["plan", "-c", config], env=ldap_env).exit_code == 0
     everything = write_config(tmp_path / "nothing-to-write", agencies="agencies: []\n")
     r = run(["apply", "-c", everything, "--yes", "--letters", tmp_path / "unused"], env=ldap_env)
     assert r.exit_code == 0, r.output
     assert not (tmp_path / "unused").exists()
+
+
+def test_mailbox_add_and_reset_password_wait_for_no_one_either(slapd: Slapd, ldap_env: dict[str, str],
+                                                              tmp_path: Path) -> None:
+    """They write passwords into the same letters: an apply creating the mailbox a `mailbox add` creates
+    too would, losing, remove the letter the other's password is in."""
+    from mailprov.files import run_lock
+
+    config = write_config(tmp_path)
+    letters = tmp_path / "letters"
+    assert run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env).exit_code == 0
+    letter = letters / "pemkot-contoh" / "mailboxes" / "sekda.md"
+    before = letter.read_text()
+    dn = f"uid=sekda,ou=contohkota.go.id,{ldap_env['MAILPROV_BASE_DN']}"
+    held = f"error: another mailprov run holds {letters / '.lock'} (pid {os.getpid()}); not starting a second one\n"
+    with run_lock(letters / ".lock"):
+        reset = run(["mailbox", "reset-password", "sekda@contohkota.go.id", "-c", config, "--letters", letters],
+                    env=ldap_env)
+        add = run(["mailbox", "add", "baru@contohkota.go.id", "--name", "Pegawai Baru", "-c", config,
+                   "--letters", letters], env=ldap_env)
+    assert (reset.exit_code, reset.stderr) == (3, held), reset.output
+    assert (add.exit_code, add.stderr) == (3, held), add.output
+    assert letter.read_text() == before and slapd.can_bind(dn, letter_password(letter))
+    assert not (letters / "pemkot-contoh" / "mailboxes" / "baru.md").exists()
+    assert slapd.count(ldap_env["MAILPROV_BASE_DN"], "(uid=baru)") == 0
+    add = run(["mailbox", "add", "baru@contohkota.go.id", "--name", "Pegawai Baru", "-c", config,
+               "--letters", letters], env=ldap_env)
+    assert add.exit_code == 0, add.output
+    assert slapd.count(ldap_env["MAILPROV_BASE_DN"], "(uid=baru)") == 1
+
+
+def test_a_reset_whose_new_letter_cannot_be_written_changes_nothing(slapd: Slapd, ldap_env: dict[str, str],
+                                                                    tmp_path: Path) -> None:
+    """The current letter is set aside before the new one is written; when that write fails, it is put
+    back and the directory is not asked: the old password still binds and is still in its letter."""
+    config = write_config(tmp_path)
+    letters = tmp_path / "letters"
+    assert run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env).exit_code == 0
+    folder = letters / "pemkot-contoh" / "mailboxes"
+    letter = folder / "sekda.md"
+    first = letter_password(letter)
+    dn = f"uid=sekda,ou=contohkota.go.id,{ldap_env['MAILPROV_BASE_DN']}"
+    # a file size limit makes the write of the new letter fail for real, as a full disk would, root or not
+    # (Python ignores SIGXFSZ, so the write gets EFBIG); renaming the current letter aside writes no data
+    import resource
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+    r = subprocess.run([sys.executable, "-m", "mailprov", "mailbox", "reset-password", "sekda@contohkota.go.id",
+                        "-c", str(config), "--letters", str(letters)], capture_output=True, text=True, cwd=REPO,
+                       env={**os.environ, **ldap_env, "PYTHONDONTWRITEBYTECODE": "1"}, preexec_fn=small_files,
+                       timeout=60, check=False)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr == f"error: {letter}: the letter could not be written (File too large); its password was not set\n"
+    assert letter_password(letter) == first and slapd.can_bind(dn, first)
+    assert sorted(p.name for p in folder.iterdir()) == ["arsip.md", "sekda.md", "walikota.md"]
 
 
 @pytest.mark.parametrize("scheme", ["server", "ssha512"])

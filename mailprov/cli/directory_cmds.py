@@ -85,7 +85,7 @@ def apply(
     show_all: AllOpt = False,
 ) -> None:
     """Create and update domains and mailboxes so the directory matches the configuration."""
-    from ..files import run_lock
+    from ..files import letters_lock
     from .plan_view import render_report, to_json
 
     check_choice("--format", fmt, ("table", "json"))
@@ -99,7 +99,7 @@ def apply(
     # The whole run, its plan included, holds the letters folder's lock: two applies writing letters into
     # one folder could leave a mailbox without its letter (the run whose add loses removes the letter file
     # the winner's password is in), and a plan made while another run works is stale.
-    with run_lock(letters / ".apply.lock", tidy=True):
+    with letters_lock(letters):
         report = _plan_and_apply(config, agency, prune, yes, letters, lang, fmt, show_all, out)
     if report is None:
         return

@@ -119,6 +119,7 @@ def add(
     letters: LettersOpt = Path("letters"),
 ) -> None:
     """Create one mailbox now (its agency must be in the configuration), with its letter."""
+    from ..files import letters_lock
     from ..letters import MailboxLetterWriter
     from ..mailboxes import add as add_mailbox
     from ..mailboxes import agency_of, normalise
@@ -129,7 +130,7 @@ def add(
     agency = agency_of(cfg, address)
     mailbox = Mailbox(local=local, domain=domain, name=name, title=title, employee_id=employee_id,
                       quota_mb=quota_mb or agency.quota_mb)
-    with open_dir(cfg) as directory:
+    with letters_lock(letters), open_dir(cfg) as directory:
         path = add_mailbox(directory, cfg, mailbox, MailboxLetterWriter(cfg, letters))
     typer.echo(f"created {mailbox.address}; letter with the first password: {path}")
     typer.echo(f"note: {mailbox.address} is not in {config}; add it there or the next plan lists it as unmanaged")
@@ -162,11 +163,12 @@ def enable(address: AddressArg, config: ConfigOpt = Path("domains.yaml")) -> Non
 def reset_password(address: AddressArg, config: ConfigOpt = Path("domains.yaml"),
                    letters: LettersOpt = Path("letters")) -> None:
     """Set a new first password; it is written only into the mailbox's letter (0600)."""
+    from ..files import letters_lock
     from ..letters import MailboxLetterWriter
     from ..mailboxes import reset_password as reset
 
     cfg = load(config)
-    with open_dir(cfg) as directory:
+    with letters_lock(letters), open_dir(cfg) as directory:
         path = reset(directory, cfg, address, MailboxLetterWriter(cfg, letters))
     typer.echo(f"new password set; it is in the letter {path}")
 
