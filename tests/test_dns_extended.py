@@ -119,6 +119,9 @@ def extended_lab(tmp_path_factory: pytest.TempPathFactory, knot_factory: list[Kn
             zone.add("mta-sts", "A", "127.0.0.1")
     zones.zone("sts-baik.go.id").add("_smtp._tls", "TXT", txt("v=TLSRPTv1; rua=mailto:tlsrpt@mail.go.id"))
     zones.zone("sts-uji.go.id").add("_smtp._tls", "TXT", txt("v=TLSRPTv1; rua=tlsrpt@mail.go.id"))
+    for rua in ("mailto:a@mail.go.id", "mailto:b@mail.go.id"):
+        zones.zone("tanpa-ds.go.id").add("_smtp._tls", "TXT", txt(f"v=TLSRPTv1; rua={rua}"))
+    zones.zone("polos.go.id").add("_smtp._tls", "TXT", txt("v=TLSRPTv1; rua"))
     signed = {"aman.go.id", "tanpa-ds.go.id"}
     server = new_knot(knot_factory, folder / "knot", zones.texts(), signed)
     # the parent publishes the DS of one signed zone only: the other's chain of trust is broken
@@ -143,6 +146,8 @@ def extended_lab(tmp_path_factory: pytest.TempPathFactory, knot_factory: list[Kn
     ("sts-baik.go.id", "tls-rpt", "pass", "TLS-RPT sends reports to mailto:tlsrpt@mail.go.id"),
     ("sts-uji.go.id", "tls-rpt", "warn", "rua= needs mailto: or https: URIs"),
     ("sts-kosong.go.id", "tls-rpt", "warn", "no TLS-RPT"),
+    ("tanpa-ds.go.id", "tls-rpt", "warn", "2 records"),
+    ("polos.go.id", "tls-rpt", "warn", "'rua' is not tag=value"),
     ("aman.go.id", "dnssec", "pass", "signed and its answers validate"),
     ("tanpa-ds.go.id", "dnssec", "warn", "no matching DS is in the parent zone"),
     ("polos.go.id", "dnssec", "warn", "zone polos.go.id is not signed"),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..model import Platform
 from .messages import Reason
 from .resolver import Resolver
-from .result import PASS, WARN, CheckResult, dns_error
+from .result import PASS, WARN, CheckResult
 from .taglist import single
 
 MAX_POLICY_BYTES = 64 * 1024
@@ -73,15 +73,10 @@ def mx_matches(pattern: str, host: str) -> bool:
 
 
 async def check_mta_sts(resolver: Resolver, domain: str, platform: Platform, fetch: Fetch | None = None) -> CheckResult:
-    answer = await resolver.query(f"_mta-sts.{domain}", "TXT")
-    if answer.error:
-        return dns_error("mta-sts", answer)
-    records = list(answer.texts)
-    found, tags, wrong = single(records, "v=STSv1")
-    if wrong == "missing":
-        return CheckResult("mta-sts", WARN, [Reason("mta-sts.missing")], records)
-    if tags is None:
-        return CheckResult("mta-sts", WARN, [Reason("mta-sts.invalid", {"detail": wrong})], found)
+    chosen = single("mta-sts", await resolver.query(f"_mta-sts.{domain}", "TXT"), "v=STSv1")
+    if isinstance(chosen, CheckResult):
+        return chosen
+    found, tags = chosen
     policy_id = tags.get("id", "")
     if not policy_id or not policy_id.isalnum() or len(policy_id) > 32:
         return CheckResult("mta-sts", WARN, [Reason("mta-sts.invalid", {"detail": "id= must be 1-32 letters/digits"})],

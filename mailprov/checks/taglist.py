@@ -1,8 +1,13 @@
-"""Tag=value lists (RFC 6376 section 3.2), the syntax of DKIM, DMARC, MTA-STS and TLS-RPT records."""
+"""Tag=value lists (RFC 6376 section 3.2), the syntax of DKIM, DMARC, MTA-STS and TLS-RPT records, and the
+one-record rule of the extended checks."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from .messages import Reason
+from .result import WARN, CheckResult, dns_error
 
 _TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _WSP = " \t\r\n"
@@ -39,18 +44,20 @@ def parse(text: str) -> dict[str, str]:
     return tags
 
 
-def single(records: list[str], version: str) -> tuple[list[str], dict[str, str] | None, str | None]:
-    """The one record starting with ``version`` (e.g. ``v=STSv1``), parsed.
-
-    Returns the matching records, their tags (None when not exactly one
-    parses) and what is wrong: None, "missing", "N records" or the parse error.
-    """
+def single(check: str, answer: Any, version: str) -> tuple[list[str], dict[str, str]] | CheckResult:
+    """The one TXT record of ``answer`` starting with ``version`` (e.g. ``v=STSv1``) and its tags, or the
+    verdict of an extended check without exactly one valid record: ``error`` when the lookup did not
+    answer, else ``warn`` (``CHECK.missing``, or ``CHECK.invalid`` with what is wrong)."""
+    if answer.error:
+        return dns_error(check, answer)
+    records = list(answer.texts)
     found = [r for r in records if r.replace(" ", "").startswith(version)]
     if not found:
-        return found, None, "missing"
-    if len(found) > 1:
-        return found, None, f"{len(found)} records"
-    try:
-        return found, parse(found[0]), None
-    except TagListError as exc:
-        return found, None, str(exc)
+        return CheckResult(check, WARN, [Reason(f"{check}.missing")], records)
+    wrong = f"{len(found)} records" if len(found) > 1 else ""
+    if not wrong:
+        try:
+            return found, parse(found[0])
+        except TagListError as exc:
+            wrong = str(exc)
+    return CheckResult(check, WARN, [Reason(f"{check}.invalid", {"detail": wrong})], found)

@@ -5,20 +5,15 @@ from __future__ import annotations
 from ..model import Platform
 from .messages import Reason
 from .resolver import Resolver
-from .result import PASS, WARN, CheckResult, dns_error
+from .result import PASS, WARN, CheckResult
 from .taglist import single
 
 
 async def check_tls_rpt(resolver: Resolver, domain: str, platform: Platform) -> CheckResult:
-    answer = await resolver.query(f"_smtp._tls.{domain}", "TXT")
-    if answer.error:
-        return dns_error("tls-rpt", answer)
-    records = list(answer.texts)
-    found, tags, problem = single(records, "v=TLSRPTv1")
-    if problem == "missing":
-        return CheckResult("tls-rpt", WARN, [Reason("tls-rpt.missing")], records)
-    if tags is None:
-        return CheckResult("tls-rpt", WARN, [Reason("tls-rpt.invalid", {"detail": problem})], found)
+    chosen = single("tls-rpt", await resolver.query(f"_smtp._tls.{domain}", "TXT"), "v=TLSRPTv1")
+    if isinstance(chosen, CheckResult):
+        return chosen
+    found, tags = chosen
     rua = [u.strip() for u in tags.get("rua", "").split(",") if u.strip()]
     if not rua or not all(u.lower().startswith(("mailto:", "https:")) for u in rua):
         detail = "rua= needs mailto: or https: URIs"
