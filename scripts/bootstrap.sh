@@ -1,10 +1,12 @@
 # Sourced by scripts/demo and scripts/test: a virtualenv with mailprov and the
 # Debian packages the lab servers (and the PDF/browser tests) come from.
-# Idempotent and quick when nothing is missing.
+# Idempotent and quick when nothing is missing. VENV names another virtualenv
+# (scripts/test-lowest uses one with the oldest versions pyproject.toml allows).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 PY="${PYTHON:-python3}"
+VENV="${VENV:-.venv}"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo -n"; fi
 
@@ -13,21 +15,24 @@ apt_install() {
     || { $SUDO apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "$@" >/dev/null; }
 }
 
-if [ ! -x .venv/bin/python ]; then
-    echo "bootstrap: creating .venv" >&2
-    if ! "$PY" -m venv .venv 2>/dev/null; then
-        rm -rf .venv
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "bootstrap: creating $VENV" >&2
+    if ! "$PY" -m venv "$VENV" 2>/dev/null; then
+        rm -rf "$VENV"
         echo "bootstrap: installing python3-venv" >&2
         apt_install python3-venv
-        "$PY" -m venv .venv
+        "$PY" -m venv "$VENV"
     fi
 fi
-stamp=.venv/.mailprov-installed-${1:-base}
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    echo "bootstrap: installing mailprov and its dependencies into .venv" >&2
-    .venv/bin/python -m pip install -q --disable-pip-version-check -U pip >/dev/null
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[${2:-dev}]"
+stamp="$VENV/.mailprov-installed-${1:-base}"
+stale() {  # no stamp yet, or pyproject.toml (or the pip constraints file) changed since
+    [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || { [ -n "${PIP_CONSTRAINT:-}" ] && [ "$PIP_CONSTRAINT" -nt "$stamp" ]; }
+}
+if stale; then
+    echo "bootstrap: installing mailprov and its dependencies into $VENV" >&2
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -U pip >/dev/null
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[${2:-dev}]"
     touch "$stamp"
 fi
 # Debian packages: the lab's servers, plus any extra named by the caller
-.venv/bin/python -m lab.debian ${BOOTSTRAP_DEBS:-}
+"$VENV/bin/python" -m lab.debian ${BOOTSTRAP_DEBS:-}

@@ -30,3 +30,27 @@ def test_an_installed_wheel_renders_letters_from_its_own_templates(tmp_path: Pat
                        cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     assert "sidoarjokab.go.id" in (out / "pemkab-sidoarjo" / "agency.html").read_text()
+
+
+def test_the_lowest_versions_tested_are_the_lower_bounds_of_pyproject() -> None:
+    """./scripts/test-lowest runs the suite with tests/lowest-versions.txt; a bound raised or added in
+    pyproject.toml without it there would leave the bound untested."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = [Requirement(r) for r in [*project["dependencies"], *project["optional-dependencies"]["pdf"]]]
+    pins = {}
+    for line in (REPO / "tests" / "lowest-versions.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[canonicalize_name(name)] = Version(version)
+    assert sorted(pins) == sorted(canonicalize_name(r.name) for r in wanted)
+    for requirement in wanted:
+        pin = pins[canonicalize_name(requirement.name)]
+        (lower,) = [Version(s.version) for s in requirement.specifier if s.operator == ">="]
+        assert requirement.specifier.contains(pin), (requirement, pin)
+        assert pin.release[:len(lower.release)] == lower.release, f"{requirement}: tested with {pin}"
