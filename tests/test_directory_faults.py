@@ -90,6 +90,14 @@ def test_bind_password_from_a_file(slapd: Slapd, ldap_env: dict[str, str], tmp_p
     assert "warning" not in r.stderr
     secret.chmod(0o644)
     assert "readable by other users" in run(["plan", "-c", config], env=env).stderr
+    secret.write_text("\n")
+    secret.chmod(0o600)
+    r = run(["plan", "-c", config], env=env)
+    assert (r.exit_code, r.stderr) == (2, f"error: bind_password_file {secret} is empty\n"), r.output
+    secret.unlink()
+    r = run(["plan", "-c", config], env=env)
+    assert (r.exit_code, r.stderr) == (2, f"error: cannot read bind_password_file {secret}: No such file or "
+                                          "directory\n"), r.output
 
 
 def test_ldaps_and_starttls_verify_the_certificate(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
