@@ -79,6 +79,13 @@ def test_apply_creates_everything_and_a_rerun_plans_nothing(slapd: Slapd, ldap_e
     assert after["changes"] == [] and after["summary"]["unchanged"] == 6
     again = run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env)
     assert again.exit_code == 0 and "no changes" in again.stdout
+    as_json = run(["apply", "-c", config, "--yes", "--letters", letters, "--format", "json"], env=ldap_env)
+    assert as_json.exit_code == 0, as_json.output
+    # the same shape as the JSON of an apply that did something (its summary counts what was done)
+    done = json.loads(run(["apply", "-c", write_config(tmp_path / "more"), "--yes", "--letters", letters, "--format",
+                           "json"], env={**ldap_env, "MAILPROV_BASE_DN": slapd.new_base("more")}).stdout)
+    assert json.loads(as_json.stdout) == {"summary": dict.fromkeys(done["summary"], 0), "changes": [], "stopped": None}
+    assert list(done["summary"]) == ["create", "modify", "disable", "enable", "delete", "failed", "unknown", "skipped"]
 
 
 def test_modify_title_name_and_status_through_the_file(slapd: Slapd, ldap_env: dict[str, str],
@@ -156,6 +163,15 @@ def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_
     humas = letters / "pemkot-contoh" / "mailboxes" / "humas.md"
     assert slapd.can_bind(f"uid=humas,ou=contohkota.go.id,{base}", letter_password(humas))
     assert "humas@contohkota.go.id" in plan_json(config, ldap_env)["unmanaged"]
+    # an address that exists, or whose domain is no agency's: refused, the letter left as it was
+    before = humas.read_text()
+    again = run(["mailbox", "add", "humas@contohkota.go.id", "--name", "Lain", "-c", config, "--letters", letters],
+                env=ldap_env)
+    assert (again.exit_code, again.stderr) == (2, "error: humas@contohkota.go.id already exists\n"), again.output
+    assert humas.read_text() == before
+    stranger = run(["mailbox", "add", "a@lain.go.id", "--name", "A", "-c", config, "--letters", letters], env=ldap_env)
+    assert (stranger.exit_code, stranger.stderr) == (
+        2, f"error: lain.go.id is not the domain of any agency in {config}\n"), stranger.output
     listed = run(["mailbox", "list", "-c", config, "--agency", "pemkot-contoh", "--format", "json"], env=ldap_env)
     assert [m["address"] for m in json.loads(listed.stdout)["mailboxes"]] == [
         "arsip@contohkota.go.id", "humas@contohkota.go.id", "sekda@contohkota.go.id", "walikota@contohkota.go.id"]

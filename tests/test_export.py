@@ -49,6 +49,14 @@ def test_export_ldif_and_csv_through_the_cli(slapd: Slapd, ldap_env: dict[str, s
     assert len(rows) == 4
     arsip = next(row for row in rows if row["local"] == "arsip")
     assert arsip["active"] == "false" and arsip["domain"] == "contohkota.go.id" and arsip["quota_mb"] == ""
+    # with the hashes, the file is the secret an attacker would crack offline: 0600 from its first byte
+    hashed = tmp_path / "with-hashes.ldif"
+    r = run(["directory", "export", "-c", config, "--include-password-hashes", "--output", hashed], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert hashed.stat().st_mode & 0o777 == 0o600
+    walikota = hashed.read_text().split("dn: uid=walikota,")[1].split("\n\n")[0]
+    assert "\nuserPassword: {SSHA}" in walikota  # the server's hash (RFC 3062 default), never the password
+    assert letter_password(tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "walikota.md") not in hashed.read_text()
 
 
 def test_plan_table_and_apply_output_never_show_passwords(slapd: Slapd, ldap_env: dict[str, str],

@@ -117,7 +117,7 @@ def apply(
 def _plan_and_apply(config: Path, agency: list[str] | None, prune: bool, yes: bool, letters: Path,
                     lang: str | None, fmt: str, show_all: bool, out: Console) -> ApplyReport | None:
     """Plan, show, ask, apply; None when there was nothing to do or the operator said no."""
-    from ..apply import apply_plan
+    from ..apply import ApplyReport, apply_plan
     from ..letters import MailboxLetterWriter
     from .plan_view import render_plan, to_json
 
@@ -125,8 +125,8 @@ def _plan_and_apply(config: Path, agency: list[str] | None, prune: bool, yes: bo
     try:
         render_plan(out, result, show_all)
         if result.empty:
-            if fmt == "json":
-                emit(to_json({"summary": dict.fromkeys(result.summary, 0), "changes": [], "stopped": None}), None)
+            if fmt == "json":  # the shape of every apply's JSON: nothing done, nothing failed
+                emit(to_json(ApplyReport([]).to_dict()), None)
             return None
         if not yes and not typer.confirm(f"Apply {len(result.changes)} change(s)?", default=False):
             typer.echo("cancelled: nothing was changed", err=True)
