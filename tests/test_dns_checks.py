@@ -121,6 +121,13 @@ def test_rule(everything: dict[str, dict[str, Any]], agency: str, check: str, se
     assert words in reason
 
 
+def test_a_nameserver_given_by_name_is_refused_before_any_query(dns_lab: tuple[Path, str]) -> None:
+    config, _ = dns_lab
+    r = run(["dns", "check", "-c", config, "--nameserver", "ns1.mail.go.id", "--format", "json"])
+    assert (r.exit_code, r.stderr, r.stdout) == (2, "error: --nameserver ns1.mail.go.id: expected IP or IP:PORT\n",
+                                                 ""), r.output
+
+
 def test_no_nameserver_answering_is_said_once(dns_lab: tuple[Path, str]) -> None:
     """A nightly run whose resolver is unreachable says so in one line, not only as 'error' per check."""
     import socket

@@ -12,7 +12,7 @@ import pytest
 from lab.dnsproxy import DelayingRelay
 from lab.knot import Knot
 from lab.zones import Zone, txt
-from mailprov.checks.resolver import NXDOMAIN, OK, TIMEOUT, Answer, DnsResolver
+from mailprov.checks.resolver import FAILURE, NXDOMAIN, OK, TIMEOUT, Answer, DnsResolver, parse_nameserver
 
 from .conftest import new_knot
 
@@ -176,3 +176,28 @@ def test_a_cname_loop_is_an_error_not_an_endless_chase(knot: Knot) -> None:
     (answer,) = ask_all(resolver, [("putar1.resolver.test", "TXT")])
     assert answer.error and answer.describe() == "CNAME loop"
     assert resolver.queries <= 3
+
+
+@pytest.mark.parametrize(("text", "server"), [
+    ("127.0.0.1", ("127.0.0.1", 53)), (" 127.0.0.1:5300 ", ("127.0.0.1", 5300)), ("::1", ("::1", 53)),
+    ("[::1]", ("::1", 53)), ("[::1]:5353", ("::1", 5353)), ("2001:db8::53", ("2001:db8::53", 53)),
+])
+def test_nameserver_forms(text: str, server: tuple[str, int]) -> None:
+    assert parse_nameserver(text) == server
+
+
+@pytest.mark.parametrize("text", ["ns1.lab.test", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:dns", "[::1]:x",
+                                  "[::1", "[::1]53", "300.1.1.1", ""])
+def test_a_nameserver_that_is_not_an_address_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_nameserver(text)
+
+
+def test_a_datagram_the_system_refuses_to_send_is_an_error_with_its_reason() -> None:
+    """sendto fails at once (broadcast without SO_BROADCAST: EACCES, nothing leaves the machine): every
+    try fails the same way and the answer says why, instead of waiting out the timeouts."""
+    resolver = DnsResolver([("255.255.255.255", 53)], timeout=30)
+    (answer,) = ask_all(resolver, [("n3.resolver.test", "TXT")])
+    assert answer.error and answer.status == FAILURE
+    assert answer.describe() == "Permission denied"
+    assert resolver.queries == len(DnsResolver.TRIES) and resolver.answers == 0

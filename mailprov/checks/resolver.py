@@ -440,8 +440,10 @@ def parse_nameserver(text: str) -> tuple[str, int]:
     value = text.strip()
     port = 53
     if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        if rest.startswith(":"):
+        host, bracket, rest = value[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError(f"'{value}' is not [IPv6]:PORT")
+        if rest:
             port = int(rest[1:])
     elif value.count(":") == 1:
         host, _, port_text = value.partition(":")
