@@ -75,6 +75,21 @@ class Changes:
         return before is None or ORDER.index(now) > ORDER.index(before)
 
 
+def _changes(before: dict[str, str], report: CheckReport) -> Changes:
+    """``report`` against each domain's earlier status (none: a domain not seen before)."""
+    changed: dict[str, tuple[str | None, str]] = {}
+    newly_failing, fixed = [], []
+    for domain in report.domains:
+        was, status = before.get(domain.domain), domain.status
+        if was != status:
+            changed[domain.domain] = (was, status)
+        if status == FAIL and was != FAIL:
+            newly_failing.append(domain.domain)
+        if was == FAIL and status in (PASS, WARN):
+            fixed.append(domain.domain)
+    return Changes(changed, newly_failing, fixed)
+
+
 def _stamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -135,22 +150,28 @@ class History:
     def annotate(self, report: CheckReport) -> Changes:
         """Fill in previous_status / failing_since and the summary's newly_failing / fixed."""
         now = _stamp(report.generated_at)
-        changed: dict[str, tuple[str | None, str]] = {}
-        newly_failing, fixed = [], []
         previous = self.previous()
         for domain in report.domains:
             before, since = previous.get(domain.domain, (None, None))
-            status = domain.status
             domain.previous_status = before
-            domain.failing_since = (since or now) if status == FAIL else None
-            if before != status:
-                changed[domain.domain] = (before, status)
-            if status == FAIL and before != FAIL:
-                newly_failing.append(domain.domain)
-            if before == FAIL and status in (PASS, WARN):
-                fixed.append(domain.domain)
-        report.newly_failing, report.fixed = newly_failing, fixed
-        return Changes(changed, newly_failing, fixed)
+            domain.failing_since = (since or now) if domain.status == FAIL else None
+        changes = _changes({name: status for name, (status, _) in previous.items()}, report)
+        report.newly_failing, report.fixed = changes.newly_failing, changes.fixed
+        return changes
+
+    def unannounced(self, report: CheckReport) -> Changes:
+        """What the notification owes: each domain against its status in the latest run whose mail went out.
+
+        Not against the previous run: when the SMTP server was down, that run's
+        changes were never told, and the next run must still tell them.
+        """
+        rows = self.db.execute(
+            """
+            WITH told AS (SELECT d.domain, MAX(d.run_id) AS run_id FROM domain_results d
+                          JOIN runs ON runs.id = d.run_id WHERE runs.notified = 1 GROUP BY d.domain)
+            SELECT d.domain, d.status FROM told t JOIN domain_results d ON d.domain = t.domain AND d.run_id = t.run_id
+            """).fetchall()
+        return _changes(dict(rows), report)
 
     def store(self, report: CheckReport) -> int:
         """Keep the run; one transaction, so a killed run leaves nothing half-written."""

@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .checks.mta_sts import Fetch
@@ -15,12 +16,20 @@ from .errors import HistoryError
 from .files import check_writable, run_lock, write_whole
 from .history import Changes, RunSummary
 from .model import Config
+from .notify import NotifyError
+
+
+@dataclass(frozen=True)
+class NightlyOutcome:
+    report: CheckReport
+    #: why the notification was not delivered (the next run with --notify sends what it owed again)
+    undelivered: NotifyError | None = None
 
 
 def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence[tuple[str, int]], *,
                 timeout: float, concurrency: int, history: Path | None, report_file: Path | None, notify: bool,
                 lang: str, fetch: Fetch | None = None, warn: Callable[[str], None] | None = None,
-                clock: Clock | None = None) -> CheckReport:
+                clock: Clock | None = None) -> NightlyOutcome:
     from .history import History
 
     anchor = history or report_file
@@ -32,7 +41,9 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
             check_writable(report_file)
         store = History(history) if history is not None else None
         changes: Changes | None = None
+        owed: Changes | None = None
         runs: list[RunSummary] = []
+        undelivered: NotifyError | None = None
         try:
             report = run_checks(targets, config.platform, nameservers, timeout=timeout, concurrency=concurrency,
                                 clock=clock or (lambda: dt.datetime.now(dt.UTC)), fetch=fetch)
@@ -40,29 +51,30 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
             if store is not None:
                 try:
                     changes = store.annotate(report)
+                    owed = store.unannounced(report) if notify else None
                     run_id = store.store(report)
                     runs = store.recent_runs(30)
                 except sqlite3.Error as exc:  # a full disk, a database another program locked
                     raise HistoryError(store.path, str(exc)) from None
             if report_file is not None:
                 _write_report(report, changes, runs, lang, config, report_file)
-            if notify and store is not None and changes is not None:
-                from .notify import NotifyError, compose, send
+            if owed is not None and store is not None:
+                from .notify import compose, send
 
-                mails = compose(report, changes, config, lang)
+                mails = compose(report, owed, config, lang)
                 if config.notify is None:
                     (warn or print)("--notify: the configuration has no notify: section; nothing sent")
                 elif mails:
                     try:
                         send(mails, config, os.environ)
                     except NotifyError as exc:
-                        (warn or print)(str(exc))
+                        undelivered = exc
                     else:
                         store.mark_notified(run_id)
         finally:
             if store is not None:
                 store.close()
-    return report
+    return NightlyOutcome(report, undelivered)
 
 
 def _write_report(report: CheckReport, changes: Changes | None, runs: list[RunSummary], lang: str,

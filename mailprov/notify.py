@@ -1,5 +1,5 @@
 """Notification mails of the nightly run: a summary to the platform admins, a letter to each agency
-whose status got worse. Sent only when something changed since the last run."""
+whose status got worse. Sent only when something changed since the last mail that went out."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -57,32 +58,33 @@ class Inbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         text = envelope.content.decode("utf-8", "replace")
-        subject = re.search(r"^Subject: (.*)$", text, re.M)
+        subject = re.search(r"^Subject: (.*?)\r?$", text, re.M)
         self.messages.append({"to": list(envelope.rcpt_tos), "subject": subject.group(1) if subject else "",
                               "text": text})
         return "250 OK"
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
+def smtp() -> Iterator[tuple[Inbox, Controller]]:
     inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    yield inbox, port
-    controller.stop()
+    yield inbox, controller
+    with contextlib.suppress(AssertionError, RuntimeError):  # a test may have stopped it already
+        controller.stop()
 
 
 @pytest.fixture
-def nightly(tmp_path: Path, knot_factory: list[Knot], smtp: tuple[Inbox, int]) -> dict[str, Any]:
-    inbox, port = smtp
+def nightly(tmp_path: Path, knot_factory: list[Knot], smtp: tuple[Inbox, Controller]) -> dict[str, Any]:
+    inbox, controller = smtp
+    port = controller.port
     notify = (f"notify: {{smtp_host: 127.0.0.1, smtp_port: {port}, from: mailprov@mail.go.id, "
               "to: [noc@mail.go.id], agency_contacts: true}\n")
     config_path = write_config(tmp_path, AGENCIES, extra=notify)
     config = load_config(config_path, {})
     knot = new_knot(knot_factory, tmp_path / "knot", build_zones(config, BEFORE).texts())
-    return {"config": config_path, "cfg": config, "knot": knot, "inbox": inbox, "state": tmp_path / "state.db",
-            "report": tmp_path / "report.html"}
+    return {"config": config_path, "cfg": config, "knot": knot, "inbox": inbox, "smtp": controller,
+            "state": tmp_path / "state.db", "report": tmp_path / "report.html"}
 
 
 def nightly_check(lab: dict[str, Any], *extra: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
@@ -155,6 +157,62 @@ def test_drift_report_and_notifications_across_three_runs(nightly: dict[str, Any
     with sqlite3.connect(nightly["state"]) as db:
         assert db.execute("SELECT COUNT(*), SUM(notified) FROM runs").fetchone() == (3, 2)
         assert db.execute("SELECT COUNT(*) FROM check_results").fetchone()[0] == 3 * 4 * 4
+
+
+def test_a_mail_the_smtp_server_did_not_take_is_owed_to_the_next_run(nightly: dict[str, Any],
+                                                                      tmp_path: Path) -> None:
+    """Mails tell what changed since the last mail that went out, not since the last run: a night with the
+    relay down would otherwise lose that night's news for good."""
+    inbox, smtp = nightly["inbox"], nightly["smtp"]
+    assert nightly_check(nightly)[0] == 1 and len(inbox.messages) == 3
+    inbox.messages.clear()
+    smtp.stop()
+    nightly["knot"].reload(build_zones(nightly["cfg"], AFTER).texts())
+    command = ["dns", "check", "-c", nightly["config"], "--nameserver", nightly["knot"].address, "--history",
+               nightly["state"], "--notify", "--format", "json", "--lang", "en"]
+    down = run(command)
+    assert down.exit_code == 1, down.output  # the DNS verdict stays the exit code when something fails
+    assert down.stderr.startswith(f"warning: notification not sent through 127.0.0.1:{smtp.port}: "), down.stderr
+    assert down.stderr.endswith("(the next run with --notify sends what changed again)\n"), down.stderr
+    assert json.loads(down.stdout)["summary"]["newly_failing"] == ["akan-rusak.go.id"]
+    back = Controller(inbox, hostname="127.0.0.1", port=smtp.port)  # aiosmtpd's controller cannot restart
+    back.start()
+    try:
+        code, after = nightly_check(nightly)  # nothing changed since the last run, but the admins were never told
+        assert code == 1
+        assert after["summary"]["newly_failing"] == [] and after["summary"]["fixed"] == []
+        assert sorted(m["to"][0] for m in inbox.messages) == ["noc@mail.go.id", "siti@akan-rusak.go.id"]
+        admin = next(m for m in inbox.messages if m["to"] == ["noc@mail.go.id"])
+        assert "1 newly failing, 1 fixed" in admin["subject"]
+        assert "akan-rusak.go.id (akan-rusak): pass -> fail" in admin["text"]
+        inbox.messages.clear()
+        assert nightly_check(nightly)[0] == 1 and inbox.messages == []  # told once
+    finally:
+        back.stop()
+    # nothing failing, but the mail it owed did not go out: cron must see it (exit 3)
+    quiet = run(["dns", "check", "-c", nightly["config"], "--nameserver", nightly["knot"].address, "--agency",
+                 "stabil", "--history", tmp_path / "other.db", "--notify", "--format", "json"])
+    assert quiet.exit_code == 3, quiet.output
+    assert json.loads(quiet.stdout)["summary"]["pass"] == 1 and "notification not sent" in quiet.stderr
+
+
+def test_mails_speak_their_readers_language(nightly: dict[str, Any], tmp_path: Path) -> None:
+    """The admins' summary in --lang (Indonesian by default); an agency's mail in that agency's language."""
+    english = AGENCIES.replace("    domain: tetap-gagal.go.id\n", "    domain: tetap-gagal.go.id\n    language: en\n")
+    port = nightly["smtp"].port
+    config = write_config(tmp_path / "lang", english, extra=(
+        f"notify: {{smtp_host: 127.0.0.1, smtp_port: {port}, from: mailprov@mail.go.id, to: [noc@mail.go.id], "
+        "agency_contacts: true}\n"))
+    r = run(["dns", "check", "-c", config, "--nameserver", nightly["knot"].address, "--history",
+             tmp_path / "lang.db", "--notify", "--format", "json"])
+    assert r.exit_code == 1, r.output
+    mails = {m["to"][0]: m for m in nightly["inbox"].messages}
+    assert sorted(mails) == ["agus@akan-pulih.go.id", "dewi@tetap-gagal.go.id", "noc@mail.go.id"]
+    assert mails["noc@mail.go.id"]["subject"] == "[mailprov] DNS: 2 baru gagal, 0 pulih (2 gagal dari 4 domain)"
+    assert "Perubahan:" in mails["noc@mail.go.id"]["text"]
+    assert "Yth. Agus," in mails["agus@akan-pulih.go.id"]["text"]
+    assert "The DNS of tetap-gagal.go.id needs fixing" in mails["dewi@tetap-gagal.go.id"]["subject"]
+    assert "Dear Dewi," in mails["dewi@tetap-gagal.go.id"]["text"]
 
 
 def test_second_run_waits_for_no_one(nightly: dict[str, Any]) -> None:

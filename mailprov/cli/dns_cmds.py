@@ -113,10 +113,14 @@ def check(
     if history is not None or report_file is not None or notify:
         from ..nightly import nightly_run
 
-        result = nightly_run(cfg, chosen, servers, timeout=timeout, concurrency=concurrency, history=history,
-                             report_file=report_file, notify=notify, lang=lang, fetch=fetch,
-                             warn=lambda m: typer.echo(f"warning: {m}", err=True))
+        outcome = nightly_run(cfg, chosen, servers, timeout=timeout, concurrency=concurrency, history=history,
+                              report_file=report_file, notify=notify, lang=lang, fetch=fetch,
+                              warn=lambda m: typer.echo(f"warning: {m}", err=True))
+        result, undelivered = outcome.report, outcome.undelivered
+        if undelivered is not None:
+            typer.echo(f"warning: {undelivered} (the next run with --notify sends what changed again)", err=True)
     else:
+        undelivered = None
         result = run_checks(chosen, cfg.platform, servers, timeout=timeout, concurrency=concurrency, fetch=fetch)
     if result.queries and not result.answers:  # one line that says why every verdict is 'error'
         asked = ", ".join(f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in servers)
@@ -126,7 +130,9 @@ def check(
         renderers.render_table(console(), result, lang)
     else:
         emit(renderers.render(result, "json" if fmt == "table" else fmt, lang), output)
-    raise typer.Exit(exit_code(result.status))
+    code = exit_code(result.status)
+    # a nightly job's exit code is what cron reports: a notification that did not go out must show there
+    raise typer.Exit(EXIT_UNDECIDED if undelivered is not None and code == EXIT_OK else code)
 
 
 def exit_code(status: str) -> int:
