@@ -215,6 +215,25 @@ def test_mails_speak_their_readers_language(nightly: dict[str, Any], tmp_path: P
     assert "Dear Dewi," in mails["dewi@tetap-gagal.go.id"]["text"]
 
 
+def test_agency_letters_show_each_domains_latest_result_from_the_history(nightly: dict[str, Any],
+                                                                        tmp_path: Path) -> None:
+    assert nightly_check(nightly)[0] == 1
+    nightly["knot"].reload(build_zones(nightly["cfg"], AFTER).texts())
+    assert nightly_check(nightly, "--agency", "akan-rusak", "--agency", "akan-pulih")[0] == 1
+    out = tmp_path / "letters"
+    r = run(["letters", "render", "-c", nightly["config"], "--kind", "agency", "--lang", "en", "--history",
+             nightly["state"], "--out", out, "--date", "2026-11-28"])
+    assert r.exit_code == 0, r.output
+    letter = {agency: (out / agency / "agency.md").read_text() for agency in
+              ("stabil", "akan-rusak", "akan-pulih", "tetap-gagal")}
+    # akan-pulih failed in the first run and passed in the second: the letter has the second
+    assert "**not compliant**" in letter["akan-rusak"] and "**compliant**" in letter["akan-pulih"]
+    assert "| spf | fail |" in letter["akan-rusak"]
+    # checked only by the first run: that run's result
+    assert "**not compliant**" in letter["tetap-gagal"] and "| mx | fail |" in letter["tetap-gagal"]
+    assert "**compliant**" in letter["stabil"]
+
+
 def test_second_run_waits_for_no_one(nightly: dict[str, Any]) -> None:
     lock = nightly["state"].with_name("state.db.lock")
     with run_lock(lock):
