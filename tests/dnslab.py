@@ -25,7 +25,8 @@ FAULTS: dict[str, list[str]] = {
     "lambat": [],  # every query for it is swallowed by the relay: timeouts
     # records written by hand in extra_records()
     "dkim-lemah": [], "dkim-pendek": [], "dkim-ed25519": [], "dkim-v-salah": [], "dmarc-p-salah": [],
-    "dmarc-sp": [],
+    "dmarc-sp": [], "dkim-sintaks": [], "dkim-ed-pendek": [], "dkim-bukan-rsa": [], "dkim-dua": [],
+    "dmarc-sintaks": [], "dmarc-pct-salah": [], "dmarc-sp-salah": [], "dmarc-rua-lambat": [],
     "dinas-turunan": ["dmarc-missing"],
 }
 #: an agency on a subdomain; the lab gives its organizational domain (induk.go.id) the DMARC policy
@@ -109,6 +110,15 @@ def extra_zones() -> dict[str, list[tuple[str, str, str]]]:
         "dkim-v-salah.go.id": zone(f"k=rsa; v=DKIM1; p={BACKUP_KEY}"),
         "dmarc-p-salah.go.id": zone(good, "v=DMARC1; p=tolak"),
         "dmarc-sp.go.id": zone(good, "v=DMARC1; p=reject; sp=none; rua=mailto:dmarc@mail.go.id"),
+        "dkim-sintaks.go.id": zone(f"v=DKIM1; k=rsa; p={BACKUP_KEY}; t"),
+        "dkim-ed-pendek.go.id": zone(f"v=DKIM1; k=ed25519; p={base64.b64encode(bytes(16)).decode()}"),
+        "dkim-bukan-rsa.go.id": zone(f"v=DKIM1; k=rsa; p={base64.b64encode(b'not a key, just bytes').decode()}"),
+        "dkim-dua.go.id": [*zone(good), ("cadangan._domainkey", "TXT", txt(f"v=DKIM1; k=rsa; p={PLATFORM_KEY}"))],
+        "dmarc-sintaks.go.id": zone(good, "v=DMARC1; p=reject; rua=mailto:dmarc@mail.go.id; fo"),
+        "dmarc-pct-salah.go.id": zone(good, "v=DMARC1; p=reject; pct=150; rua=mailto:dmarc@mail.go.id"),
+        "dmarc-sp-salah.go.id": zone(good, "v=DMARC1; p=reject; sp=tolak; rua=mailto:dmarc@mail.go.id"),
+        # the authorization of the second report address is asked of a name whose answers never come
+        "dmarc-rua-lambat.go.id": zone(good, "v=DMARC1; p=reject; rua=mailto:dmarc@mail.go.id,mailto:r@lambat.go.id"),
     }
 
 

@@ -109,6 +109,16 @@ EXPECTED = [
     ("dmarc-p-salah", "dmarc", None, "fail", "p=tolak is not none, quarantine or reject"),
     ("dmarc-sp", "dmarc", None, "warn", "sp=none for subdomains"),
     ("dinas-turunan", "dmarc", None, "pass", "(inherited from induk.go.id)"),
+    ("dkim-sintaks", "dkim", "cadangan", "fail", "is invalid: 't' is not tag=value"),
+    ("dkim-ed-pendek", "dkim", "cadangan", "fail", "an ed25519 key is 32 bytes, not 16"),
+    ("dkim-bukan-rsa", "dkim", "cadangan", "fail", "p= does not hold an RSA public key"),
+    ("dkim-dua", "dkim", "cadangan", "fail", "2 TXT records at cadangan._domainkey.dkim-dua.go.id"),
+    ("dmarc-sintaks", "dmarc", None, "fail", "is invalid: 'fo' is not tag=value"),
+    ("dmarc-pct-salah", "dmarc", None, "fail", "pct=150 is not a number from 0 to 100"),
+    ("dmarc-sp-salah", "dmarc", None, "fail", "sp=tolak is not none, quarantine or reject"),
+    # the policy is fine, but whether the second report address may receive reports could not be asked
+    ("dmarc-rua-lambat", "dmarc", None, "error", "dmarc-rua-lambat.go.id._report._dmarc.lambat.go.id TXT failed "
+                                                 "(timeout)"),
 ]
 
 
