@@ -235,7 +235,7 @@ class Directory:
         found = list(self._search(self.settings.base_dn, flt, ldap3.SUBTREE, profile.mailbox_read_attributes()))
         if len(found) > 1:
             raise DirectoryError(f"{address}: {len(found)} entries carry this address: "
-                                 + "; ".join(f.dn for f in found))
+                                 + "; ".join(sorted(f.dn for f in found)))
         return found[0] if found else None
 
     def mailboxes(self, domain: str | None = None, name: str | None = None) -> list[Found]:

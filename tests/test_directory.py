@@ -182,6 +182,14 @@ def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_
     assert quota.exit_code == 2 and "profile inetorgperson does not store quotas" in quota.stderr
     bad = run(["mailbox", "show", "x)(uid=*@contohkota.go.id", "-c", config], env=ldap_env)
     assert bad.exit_code == 2 and "invalid local part" in bad.stderr
+    # an address two entries carry (someone copied an entry by hand): which one is meant cannot be guessed
+    slapd.ldap("ldapadd", input_text=f"dn: uid=salinan,ou=contohkota.go.id,{base}\nobjectClass: inetOrgPerson\n"
+                                     "uid: salinan\ncn: Salinan\nsn: Salinan\nmail: sekda@contohkota.go.id\n")
+    twice = run(["mailbox", "disable", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
+    assert (twice.exit_code, twice.stderr) == (1, f"error: sekda@contohkota.go.id: 2 entries carry this address: "
+                                                  f"uid=salinan,ou=contohkota.go.id,{base}; "
+                                                  f"uid=sekda,ou=contohkota.go.id,{base}\n"), twice.output
+    assert ldif_values(slapd, base, "(uid=sekda)", "pwdAccountLockedTime") == []  # nothing was changed
     # refused as it is typed: no password asked for, no server contacted
     no_secret = {k: v for k, v in ldap_env.items() if k != "MAILPROV_BIND_PASSWORD"}
     for command in ("show", "disable", "reset-password"):
@@ -248,6 +256,20 @@ def test_client_side_hashing_for_servers_without_password_modify(
     assert slapd.can_bind(f"uid=walikota,ou=contohkota.go.id,{base}", password)
     assert not slapd.can_bind(f"uid=arsip,ou=contohkota.go.id,{base}",
                               letter_password(tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "arsip.md"))
+    # the lifecycle commands hash the same way: reset-password and add
+    dn = f"uid=walikota,ou=contohkota.go.id,{base}"
+    r = run(["mailbox", "reset-password", "walikota@contohkota.go.id", "-c", config, "--letters", tmp_path / "l"],
+            env=ldap_env)
+    assert r.exit_code == 0, r.output
+    new = letter_password(tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "walikota.md")
+    assert new != password and slapd.can_bind(dn, new) and not slapd.can_bind(dn, password)
+    assert ldif_values(slapd, base, "(uid=walikota)", "userPassword")[0].startswith("{" + scheme.upper() + "}")
+    r = run(["mailbox", "add", "humas@contohkota.go.id", "--name", "Tim Humas", "-c", config, "--letters",
+             tmp_path / "l"], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert ldif_values(slapd, base, "(uid=humas)", "userPassword")[0].startswith("{" + scheme.upper() + "}")
+    assert slapd.can_bind(f"uid=humas,ou=contohkota.go.id,{base}",
+                          letter_password(tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "humas.md"))
 
 
 def test_names_that_look_like_markup_are_shown_as_written(slapd: Slapd, ldap_env: dict[str, str],
