@@ -136,14 +136,14 @@ def own_slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
     server.stop()
 
 
-def _bulk_config(folder: Path, scheme: str = "server") -> Path:
+def _bulk_config(folder: Path, scheme: str = "server", extra: str = "") -> Path:
     staff = folder / "staff.csv"
     rows = ["local,name,title,employee_id,quota_mb,aliases,active"]
     rows += [f"pegawai{i:05d},Pegawai Nomor {i},Staf,{199001012015031000 + i},,," for i in range(BULK)]
     staff.write_text("\n".join(rows) + "\n")
     agencies = AGENCIES.replace("    mailboxes:\n      - {local: walikota",
                                 "    mailboxes_csv: staff.csv\n    mailboxes:\n      - {local: walikota", 1)
-    return write_config(folder, agencies, directory_extra=f"password_scheme: {scheme}\n")
+    return write_config(folder, agencies, directory_extra=f"password_scheme: {scheme}\n{extra}")
 
 
 def _apply_process(config: Path, letters: Path, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -199,6 +199,33 @@ def test_apply_killed_with_the_server_finishes_on_rerun(own_slapd: Slapd, tmp_pa
     assert rerun.exit_code == 0, rerun.output
     _check_converged(own_slapd, env["MAILPROV_BASE_DN"], letters)
     assert run(["plan", "-c", config, "--format", "json"], env=env).stdout.count('"action"') == 0
+
+
+def test_a_hung_server_stops_apply_after_the_timeout_and_a_rerun_converges(own_slapd: Slapd,
+                                                                            tmp_path: Path) -> None:
+    """slapd stopped (SIGSTOP), not dead: the kernel still accepts connections and takes the requests, and
+    nothing answers. apply gives up after directory.timeout; plan says so at once; after the server
+    resumes (and runs what it had already read), a rerun converges."""
+    config = _bulk_config(tmp_path, extra="timeout: 1.5\n")
+    env = own_slapd.env()
+    letters = tmp_path / "letters"
+    proc = _apply_process(config, letters, env)
+    _wait_for_letters(letters / "pemkot-contoh" / "mailboxes", 400, proc)
+    assert own_slapd.process is not None
+    own_slapd.process.send_signal(signal.SIGSTOP)
+    try:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 1, err
+        assert "stopped: directory connection lost: the server did not answer in time" in out, out
+        hung = run(["plan", "-c", config], env=env)
+        assert hung.exit_code == 3, hung.output
+        assert hung.stderr.startswith(f"error: directory unreachable: {own_slapd.url}: "), hung.stderr
+        assert len(hung.stderr.splitlines()) == 1
+    finally:
+        own_slapd.process.send_signal(signal.SIGCONT)
+    rerun = run(["apply", "-c", config, "--yes", "--letters", letters], env=env)
+    assert rerun.exit_code == 0, rerun.output
+    _check_converged(own_slapd, env["MAILPROV_BASE_DN"], letters)
 
 
 @pytest.mark.parametrize(("signum", "status", "said"), [
