@@ -71,6 +71,8 @@ class Directory:
         self._password = password
         self._warn = warn or (lambda message: log.warning("%s", message))
         self._tls_warned = False
+        # ldap3 packs the receive timeout into a struct of whole seconds
+        self._seconds = max(1, math.ceil(settings.timeout))
         self.url = ""
         self._pipelines: list[ldap3.Connection] = []
         self.conn = self._connect()
@@ -93,8 +95,7 @@ class Directory:
         settings = self.settings
         use_ssl = url.lower().startswith("ldaps://")
         tls = self._tls() if use_ssl or settings.start_tls else None
-        # ldap3 packs the receive timeout into a struct of whole seconds
-        seconds = max(1, math.ceil(settings.timeout))
+        seconds = self._seconds
         server = ldap3.Server(url, use_ssl=use_ssl, tls=tls, get_info=ldap3.NONE, connect_timeout=seconds)
         conn = ldap3.Connection(server, user=settings.bind_dn, password=self._password, auto_bind=ldap3.AUTO_BIND_NONE,
                                 receive_timeout=seconds, raise_exceptions=False, auto_escape=False,
@@ -119,7 +120,7 @@ class Directory:
             raise DirectoryUnavailable(f"{url}: cannot connect ({_short(text)})") from None
         except ldap_exc.LDAPException as exc:
             _drop(conn)
-            raise DirectoryUnavailable(f"{url}: {_short(str(exc))}") from None
+            raise DirectoryUnavailable(f"{url}: {_why(str(exc), seconds)}") from None
         except DirectoryError:
             _drop(conn)
             raise
@@ -172,7 +173,7 @@ class Directory:
                 self.conn.search(base, flt, search_scope=scope, attributes=attributes,
                                  paged_size=self.settings.page_size, paged_cookie=cookie)
             except ldap_exc.LDAPException as exc:
-                raise DirectoryUnavailable(f"{self.url}: search failed: {_short(str(exc))}") from None
+                raise DirectoryUnavailable(f"{self.url}: search failed: {_why(str(exc), self._seconds)}") from None
             self._check(f"search under {base}")
             for item in self.conn.response or []:
                 if item.get("type") == "searchResEntry":
@@ -259,7 +260,7 @@ class Directory:
         try:
             ok = call()
         except ldap_exc.LDAPException as exc:
-            raise DirectoryUnavailable(f"{what}: {_short(str(exc))}") from None
+            raise DirectoryUnavailable(f"{what}: {_why(str(exc), self._seconds)}") from None
         if not ok:
             hint = refused_hint if int(self.conn.result.get("result", 0)) == CONSTRAINT_VIOLATION else ""
             raise DirectoryError(f"{what}: {_describe(self.conn.result)}{hint}")
@@ -298,6 +299,13 @@ def _first(entry: Mapping[str, list[str]], attr: str) -> str:
 def _short(text: str) -> str:
     text = text.strip().strip("()[]'\",")
     return text if len(text) < 200 else text[:200] + "..."
+
+
+def _why(text: str, seconds: int) -> str:
+    """ldap3's reason, or for its receive timeout what it means to an operator: a hung server."""
+    if "timed out" in text.lower():
+        return f"no answer within {seconds} s (directory.timeout): the server took the connection but does not answer"
+    return _short(text)
 
 
 def _short_tls(text: str) -> str:

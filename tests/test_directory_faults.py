@@ -219,8 +219,8 @@ def test_a_hung_server_stops_apply_after_the_timeout_and_a_rerun_converges(own_s
         assert "stopped: directory connection lost: the server did not answer in time" in out, out
         hung = run(["plan", "-c", config], env=env)
         assert hung.exit_code == 3, hung.output
-        assert hung.stderr.startswith(f"error: directory unreachable: {own_slapd.url}: "), hung.stderr
-        assert len(hung.stderr.splitlines()) == 1
+        assert hung.stderr == (f"error: directory unreachable: {own_slapd.url}: no answer within 2 s "
+                               "(directory.timeout): the server took the connection but does not answer\n")
     finally:
         own_slapd.process.send_signal(signal.SIGCONT)
     rerun = run(["apply", "-c", config, "--yes", "--letters", letters], env=env)
