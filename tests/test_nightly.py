@@ -268,6 +268,34 @@ def test_killed_run_leaves_the_history_usable(nightly: dict[str, Any]) -> None:
     assert code == 1 and data["summary"]["newly_failing"] == []
 
 
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_stopped_nightly_run_stores_nothing_and_frees_the_lock(nightly: dict[str, Any], signum: int,
+                                                                 status: int) -> None:
+    """systemd stopping the unit (SIGTERM) or Ctrl-C: no half run in the history, no lock left behind."""
+    assert nightly_check(nightly)[0] == 1
+    host, port = nightly["knot"].address.split(":")
+    relay = DelayingRelay((host, int(port)), delay=3.0).start()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "mailprov", "dns", "check", "-c", str(nightly["config"]),
+                                 "--nameserver", relay.address, "--history", str(nightly["state"]), "--report",
+                                 str(nightly["report"]), "--timeout", "20", "--format", "json"],
+                                cwd=REPO, env={**os.environ, "COLUMNS": "120"}, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        report_before = nightly["report"].read_text()
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        relay.stop()
+    assert proc.returncode == status, err
+    assert out == "" and "Traceback" not in err
+    with sqlite3.connect(nightly["state"]) as db:
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (1,)
+    assert nightly["report"].read_text() == report_before  # the last complete run's report stays
+    code, data = nightly_check(nightly)  # the lock went with the process
+    assert code == 1 and data["summary"]["newly_failing"] == []
+
+
 def test_no_colour_off_a_terminal(nightly: dict[str, Any]) -> None:
     r = run(["dns", "check", "-c", nightly["config"], "--nameserver", nightly["knot"].address],
             env={"NO_COLOR": "", "TERM": "xterm-256color"})
