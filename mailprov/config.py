@@ -336,19 +336,23 @@ def _notify(r: Reader, root: YMap) -> Notify | None:
         return None
     ctx = "notify"
     r.keys(node, ("smtp_host", "smtp_port", "starttls", "from", "to", "agency_contacts", "username",
-                  "password_env"), ctx)
-    to = [addr for addr, line in r.strings(node, "to", ctx, required=True) if check_email(r, addr, line, ctx)]
+                  "password_env"), ctx, instead="name the environment variable that holds it in password_env")
+    to = [addr for addr, line in r.strings(node, "to", ctx, required=True) if check_email(r, addr, line, f"{ctx}.to")]
     sender = r.string(node, "from", ctx, required=True)
     if sender:
-        check_email(r, sender, node.line_of("from"), ctx)
+        check_email(r, sender, node.line_of("from"), f"{ctx}.from")
+    username = r.string(node, "username", ctx) or None
+    password_env = r.string(node, "password_env", ctx) or None
+    if username and not password_env:
+        r.problem(node.line_of("username"), f"{ctx}.username needs {ctx}.password_env, the environment variable "
+                                            "that holds the SMTP password")
     return Notify(
         smtp_host=r.string(node, "smtp_host", ctx, required=True),
         smtp_port=r.integer(node, "smtp_port", ctx, 25, 1, 65535),
         starttls=r.boolean(node, "starttls", ctx, False),
         sender=sender, to=tuple(to),
         agency_contacts=r.boolean(node, "agency_contacts", ctx, False),
-        username=r.string(node, "username", ctx) or None,
-        password_env=r.string(node, "password_env", ctx) or None,
+        username=username, password_env=password_env,
     )
 
 

@@ -123,4 +123,9 @@ def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: flo
                 message.set_content(mail.body)
                 smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
-        raise NotifyError(f"notification not sent through {notify.smtp_host}:{notify.smtp_port}: {exc}") from None
+        if isinstance(exc, smtplib.SMTPResponseException):  # the server's own words, not a tuple's repr
+            error = exc.smtp_error
+            reason = f"{exc.smtp_code} {error.decode(errors='replace') if isinstance(error, bytes) else error}"
+        else:
+            reason = str(exc)
+        raise NotifyError(f"notification not sent through {notify.smtp_host}:{notify.smtp_port}: {reason}") from None

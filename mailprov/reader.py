@@ -16,6 +16,8 @@ from .yamlsrc import YList, YMap
 
 #: keys that would put a secret into the file; they get their own message
 SECRET_KEYS = {"password", "bind_password", "passwd", "userpassword", "secret", "smtp_password"}
+#: where the directory's bind password goes instead
+BIND_SECRET = "use bind_password_env or bind_password_file"
 #: as staff sheets write them, English and Indonesian (compared in lower case)
 _TRUE = {"true", "yes", "1", "ya", "on", "aktif", "active"}
 _FALSE = {"false", "no", "0", "tidak", "off", "nonaktif", "non-aktif", "tidak aktif", "inactive"}
@@ -63,16 +65,14 @@ class Reader:
             return None
         return value
 
-    def keys(self, node: YMap, allowed: tuple[str, ...], context: str) -> None:
+    def keys(self, node: YMap, allowed: tuple[str, ...], context: str, instead: str = BIND_SECRET) -> None:
+        """Unknown keys (with the closest allowed one); a password key says ``instead`` where it goes."""
         for key in node:
             if key in allowed:
                 continue
             if key.lower() in SECRET_KEYS:
-                self.problem(
-                    node.line_of(key),
-                    f"{context}.{key}: a password must not be written in the configuration file "
-                    "(use bind_password_env or bind_password_file)",
-                )
+                self.problem(node.line_of(key),
+                             f"{context}.{key}: a password must not be written in the configuration file ({instead})")
             else:
                 hint = _suggest(key, allowed)
                 self.problem(node.line_of(key), f"{context}: unknown key '{key}'{hint}")

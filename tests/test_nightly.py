@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from lab.dnsproxy import DelayingRelay
 from lab.knot import Knot
 from lab.procs import free_port
+from lab.tls import make_ca_and_server_cert
 from lab.zones import build_zones
 from mailprov.config import load_config
 from mailprov.files import run_lock
@@ -232,6 +233,51 @@ def test_agency_letters_show_each_domains_latest_result_from_the_history(nightly
     # checked only by the first run: that run's result
     assert "**not compliant**" in letter["tetap-gagal"] and "| mx | fail |" in letter["tetap-gagal"]
     assert "**compliant**" in letter["stabil"]
+
+
+def test_notifications_through_a_relay_that_wants_starttls_and_a_login(tmp_path: Path,
+                                                                        knot_factory: list[Knot]) -> None:
+    """The usual submission relay: STARTTLS first (certificate verified), then AUTH with the password from
+    the environment variable password_env names; the password appears in no output."""
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    make_ca_and_server_cert(tmp_path / "tls", hosts=["127.0.0.1"])
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(tmp_path / "tls" / "server.pem", tmp_path / "tls" / "server.key")
+    logins: list[bool] = []
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            b"mailprov", b"sandi-relay-2026")
+        logins.append(ok)
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+    inbox = Inbox()
+    relay = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=tls, require_starttls=True,
+                       authenticator=authenticator, auth_required=True)
+    relay.start()
+    try:
+        config = write_config(tmp_path, AGENCIES, extra=(
+            f"notify: {{smtp_host: 127.0.0.1, smtp_port: {relay.port}, starttls: true, username: mailprov, "
+            "password_env: MAILPROV_SMTP_PASSWORD, from: mailprov@mail.go.id, to: [noc@mail.go.id]}\n"))
+        knot = new_knot(knot_factory, tmp_path / "knot", build_zones(load_config(config, {}), BEFORE).texts())
+        command = ["dns", "check", "-c", config, "--nameserver", knot.address, "--notify", "--format", "json"]
+        env = {"SSL_CERT_FILE": str(tmp_path / "tls" / "ca.pem"), "MAILPROV_SMTP_PASSWORD": "salah"}
+        wrong = run([*command, "--history", tmp_path / "a.db"], env=env)
+        assert wrong.exit_code == 1 and "notification not sent through 127.0.0.1" in wrong.stderr, wrong.output
+        assert f"{relay.port}: 535 5.7.8 Authentication credentials invalid (the next" in wrong.stderr
+        assert inbox.messages == [] and logins and not any(logins)
+        r = run([*command, "--history", tmp_path / "b.db"], env={**env, "MAILPROV_SMTP_PASSWORD": "sandi-relay-2026"})
+        assert r.exit_code == 1 and "warning" not in r.stderr, r.output
+        assert [m["to"] for m in inbox.messages] == [["noc@mail.go.id"]] and logins[-1] is True
+        assert "sandi-relay-2026" not in r.output
+        # without the CA the relay's certificate is not trusted: not sent, and said why
+        untrusted = run([*command, "--history", tmp_path / "c.db"], env={"MAILPROV_SMTP_PASSWORD": "sandi-relay-2026"})
+        assert "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr and len(inbox.messages) == 1, untrusted.output
+    finally:
+        relay.stop()
 
 
 def test_second_run_waits_for_no_one(nightly: dict[str, Any]) -> None:
