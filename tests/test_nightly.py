@@ -263,7 +263,8 @@ def test_notifications_through_a_relay_that_wants_starttls_and_a_login(tmp_path:
             f"notify: {{smtp_host: 127.0.0.1, smtp_port: {relay.port}, starttls: true, username: mailprov, "
             "password_env: MAILPROV_SMTP_PASSWORD, from: mailprov@mail.go.id, to: [noc@mail.go.id]}\n"))
         knot = new_knot(knot_factory, tmp_path / "knot", build_zones(load_config(config, {}), BEFORE).texts())
-        command = ["dns", "check", "-c", config, "--nameserver", knot.address, "--notify", "--format", "json"]
+        command: list[str | Path] = ["dns", "check", "-c", config, "--nameserver", knot.address, "--notify", "--format",
+                                     "json"]
         env = {"SSL_CERT_FILE": str(tmp_path / "tls" / "ca.pem"), "MAILPROV_SMTP_PASSWORD": "salah"}
         wrong = run([*command, "--history", tmp_path / "a.db"], env=env)
         assert wrong.exit_code == 1 and "notification not sent through 127.0.0.1" in wrong.stderr, wrong.output
