@@ -132,8 +132,9 @@ def _dkim(r: Reader, platform: YMap, base: Path) -> DkimPolicy | None:
     if pk is not None:
         for selector, path in pk.items():
             line = pk.line_of(selector)
-            if selector not in selectors:
+            if selector not in selectors:  # a typo in the selector's name: its file is beside the point
                 r.problem(line, f"{ctx}.public_keys: '{selector}' is not one of the selectors")
+                continue
             if not isinstance(path, str):
                 r.problem(line, f"{ctx}.public_keys.{selector}: expected a file name, got {kind(path)}")
                 continue
