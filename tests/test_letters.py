@@ -151,6 +151,27 @@ def test_template_mistakes_stop_with_name_and_line(tmp_path: Path, body: str, li
     assert not out.exists() or not any(out.rglob("agency.md"))
 
 
+@pytest.mark.parametrize(("given", "message"), [
+    ('{"generated_at": "2026-11-28T02:00:00Z"', "not the JSON of mailprov dns check (Expecting"),
+    ('{"domains": [{"domain": "x.go.id"}]}', "not the JSON of mailprov dns check ("),
+    ("[]", "not the JSON of mailprov dns check ("),
+])
+def test_results_that_are_not_a_dns_check_are_refused(tmp_path: Path, given: str, message: str) -> None:
+    results = tmp_path / "dns.json"
+    results.write_text(given)
+    out = tmp_path / "letters"
+    r = run(["letters", "render", "-c", SAMPLE, "--kind", "agency", "--results", results, "--out", out])
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith(f"error: --results {results}: {message}"), r.stderr
+    assert not out.exists()
+
+
+def test_templates_must_be_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "a-file").touch()
+    r = run(["letters", "render", "-c", SAMPLE, "--templates", tmp_path / "a-file", "--out", tmp_path / "out"])
+    assert (r.exit_code, r.stderr) == (2, f"error: --templates {tmp_path / 'a-file'}: not a folder\n"), r.output
+
+
 @pytest.mark.parametrize(("zone", "hour", "dated"), [
     (None, 20, "Jakarta, 29 November 2026"),  # the default, Asia/Jakarta: 20:30 UTC is 03:30 WIB the next day
     ("UTC", 20, "Jakarta, 28 November 2026"),
