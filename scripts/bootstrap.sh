@@ -30,8 +30,14 @@ stale() {  # no stamp yet, or pyproject.toml (or the pip constraints file) chang
 }
 if stale; then
     echo "bootstrap: installing mailprov and its dependencies into $VENV" >&2
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -U pip >/dev/null
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[${2:-dev}]"
+    # pip's and setuptools' chatter (an editable install's warning banner) goes to a log, shown on failure
+    log="$VENV/pip-install.log"
+    if ! { "$VENV/bin/python" -m pip install -q --disable-pip-version-check -U pip \
+           && "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[${2:-dev}]"; } >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "bootstrap: installing into $VENV failed (the log above is in $log)" >&2
+        exit 1
+    fi
     touch "$stamp"
 fi
 # Debian packages: the lab's servers, plus any extra named by the caller
