@@ -27,6 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from installed import compile_package  # noqa: E402
+
 from lab.debian import ensure_lab_packages  # noqa: E402
 from lab.slapd import Slapd, start_slapd  # noqa: E402
 
@@ -200,6 +202,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="rounds; each measures every figure once")
     args = parser.parse_args()
     ensure_lab_packages()
+    compile_package()
     n = args.mailboxes
     with tempfile.TemporaryDirectory(prefix="mailprov-bench-") as tmp:
         folder = Path(tmp)

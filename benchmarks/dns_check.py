@@ -27,6 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from installed import compile_package  # noqa: E402
+
 from lab.debian import ensure_lab_packages  # noqa: E402
 from lab.dnsproxy import DelayingRelay  # noqa: E402
 from lab.knot import start_knot  # noqa: E402
@@ -83,6 +85,7 @@ def main() -> int:
                         help="round trip of the relay that stands for a resolver on the network")
     args = parser.parse_args()
     ensure_lab_packages()
+    compile_package()
     can_53 = os.geteuid() == 0
     with tempfile.TemporaryDirectory(prefix="mailprov-dnsbench-") as tmp:
         folder = Path(tmp)
