@@ -41,7 +41,10 @@ def ldif_values(slapd: Slapd, base: str, flt: str, attr: str) -> list[str]:
 def plan_json(config: Path, env: dict[str, str], *extra: str) -> dict:  # type: ignore[type-arg]
     r = run(["plan", "-c", config, "--format", "json", *extra], env=env)
     assert r.exit_code == 0, r.output
-    return json.loads(r.stdout)  # type: ignore[no-any-return]
+    data = json.loads(r.stdout)
+    # one change per line: greppable, and printed by json's C encoder (a plan of 10,000 changes)
+    assert sum(line.startswith('    {"action": ') for line in r.stdout.splitlines()) == len(data["changes"])
+    return data  # type: ignore[no-any-return]
 
 
 def test_apply_creates_everything_and_a_rerun_plans_nothing(slapd: Slapd, ldap_env: dict[str, str],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -16,7 +15,9 @@ _STYLE = {"create": "green", "modify": "yellow", "disable": "red", "enable": "cy
 
 
 def to_json(data: dict[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2)
+    from ..report import json_lines
+
+    return json_lines(data)
 
 
 def _values(values: list[str]) -> str:
