@@ -47,9 +47,7 @@ def to_a_label(domain: str, underscore: bool = False) -> str:
     if len(text) > MAX_DOMAIN:
         raise AddressError(f"domain name '{domain}' is longer than {MAX_DOMAIN} characters")
     labels = text.split(".")
-    if len(labels) < 2:
-        raise AddressError(f"domain name '{domain}' needs at least two labels")
-    for label in labels:
+    for label in labels:  # what is wrong inside a label first: 'bad domain' is one label with a space in it
         if not label:
             raise AddressError(f"domain name '{domain}' has an empty label")
         if len(label) > 63:
@@ -61,6 +59,8 @@ def to_a_label(domain: str, underscore: bool = False) -> str:
             )
         if label[2:4] == "--" and not label.startswith("xn--"):
             raise AddressError(f"domain name '{domain}' has a reserved label '{label}'")
+    if len(labels) < 2:
+        raise AddressError(f"domain name '{domain}' needs at least two labels")
     if labels[-1].isdigit():
         raise AddressError(f"domain name '{domain}' has a numeric top-level label")
     return text

@@ -45,7 +45,9 @@ def test_records_command_prints_zone_file_lines() -> None:
     assert lines[-1] == ('_dmarc.probolinggokota.go.id. 3600 IN TXT '
                          '"v=DMARC1; p=quarantine; rua=mailto:dmarc@mail.go.id"')
     bad = run(["dns", "records", "-c", SAMPLE, "bad_domain"])
-    assert bad.exit_code == 2 and "needs at least two labels" in bad.stderr
+    assert bad.exit_code == 2 and "has an invalid label 'bad_domain'" in bad.stderr, bad.output
+    single = run(["dns", "records", "-c", SAMPLE, "localhost"])
+    assert single.exit_code == 2 and "needs at least two labels" in single.stderr, single.output
 
 
 def test_publishing_exactly_the_printed_records_passes(tmp_path: Path, knot_factory: list[Knot]) -> None:
