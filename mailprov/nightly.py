@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .checks.mta_sts import Fetch
 from .checks.result import CheckReport
@@ -16,7 +17,9 @@ from .errors import HistoryError
 from .files import check_writable, run_lock, write_whole
 from .history import Changes, RunSummary
 from .model import Config
-from .notify import NotifyError
+
+if TYPE_CHECKING:
+    from .notify import NotifyError
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
             if report_file is not None:
                 _write_report(report, changes, runs, lang, config, report_file)
             if owed is not None and store is not None:
-                from .notify import compose, send
+                from .notify import NotifyError, compose, send  # smtplib and email only when mailing
 
                 mails = compose(report, owed, config, lang)
                 if config.notify is None:
