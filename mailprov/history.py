@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS check_results (
     reason_en TEXT NOT NULL,
     records TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS check_results_by_domain ON check_results (domain, run_id);
 """
 
 
@@ -177,8 +178,15 @@ class History:
         return _changes(dict(rows), report)
 
     def store(self, report: CheckReport) -> int:
-        """Keep the run; one transaction, so a killed run leaves nothing half-written."""
+        """Keep the run; one transaction, so a killed run leaves nothing half-written.
+
+        Every run keeps each domain's status; a domain's checks (reasons and
+        records) are kept when they differ from the last ones kept for it. A
+        compliant agency's checks are the same night after night: kept in full,
+        a year of nightly runs of 5,000 domains was about 2.4 GB.
+        """
         counts = report.summary
+        kept = self._latest_checks()
         with self.db:
             cursor = self.db.execute(
                 "INSERT INTO runs (started_at, version, domains, pass, warn, error, fail) VALUES (?,?,?,?,?,?,?)",
@@ -188,11 +196,27 @@ class History:
             self.db.executemany(
                 "INSERT INTO domain_results (run_id, domain, agency, status) VALUES (?,?,?,?)",
                 [(run_id, d.domain, d.agency, d.status) for d in report.domains])
-            self.db.executemany(
-                "INSERT INTO check_results VALUES (?,?,?,?,?,?,?,?)",
-                [(run_id, d.domain, c.check, c.selector, c.status, c.reason("id"), c.reason("en"),
-                  json.dumps(c.records, ensure_ascii=False)) for d in report.domains for c in d.checks])
+            rows = []
+            for domain in report.domains:
+                checks = [(c.check, c.selector, c.status, c.reason("id"), c.reason("en"),
+                           json.dumps(c.records, ensure_ascii=False)) for c in domain.checks]
+                if kept.get(domain.domain) != checks:
+                    rows += [(run_id, domain.domain, *check) for check in checks]
+            self.db.executemany("INSERT INTO check_results VALUES (?,?,?,?,?,?,?,?)", rows)
         return run_id
+
+    def _latest_checks(self) -> dict[str, list[tuple[str, str | None, str, str, str, str]]]:
+        """Each domain's checks as last kept, in their order."""
+        found: dict[str, list[tuple[str, str | None, str, str, str, str]]] = {}
+        for domain, *check in self.db.execute(
+                """
+                WITH last AS (SELECT domain, MAX(run_id) AS run_id FROM check_results GROUP BY domain)
+                SELECT c.domain, c.check_name, c.selector, c.status, c.reason_id, c.reason_en, c.records
+                FROM last JOIN check_results c ON c.domain = last.domain AND c.run_id = last.run_id
+                ORDER BY c.rowid
+                """):
+            found.setdefault(domain, []).append(tuple(check))
+        return found
 
     def mark_notified(self, run_id: int) -> None:
         with self.db:
@@ -206,19 +230,21 @@ class History:
                 for r in reversed(rows)]
 
     def latest_compliance(self, lang: str) -> dict[str, Compliance]:
-        """Each domain's result in the latest run that checked it (what the agency letter shows)."""
+        """Each domain's result in the latest run that checked it (what the agency letter shows): its status
+        and time from that run, its checks as last kept (unchanged since, or they would have been kept)."""
         from .letters import Compliance
 
         found: dict[str, Compliance] = {}
         rows = self.db.execute(
-            "SELECT r.domain, r.status, runs.started_at, r.run_id FROM domain_results r "
+            "SELECT r.domain, r.status, runs.started_at, "
+            "(SELECT MAX(c.run_id) FROM check_results c WHERE c.domain = r.domain) FROM domain_results r "
             "JOIN runs ON runs.id = r.run_id WHERE r.run_id = "
             "(SELECT MAX(run_id) FROM domain_results d WHERE d.domain = r.domain)").fetchall()
         column = "reason_id" if lang == "id" else "reason_en"
-        for domain, status, started_at, run_id in rows:
+        for domain, status, started_at, checks_run in rows:
             checks = self.db.execute(
                 f"SELECT check_name, selector, status, {column} FROM check_results "  # noqa: S608 - a fixed column
-                "WHERE run_id = ? AND domain = ?", (run_id, domain)).fetchall()
+                "WHERE run_id = ? AND domain = ? ORDER BY rowid", (checks_run, domain)).fetchall()
             found[domain] = Compliance(status, started_at, tuple(
                 (name + (f" ({selector})" if selector else ""), st, reason) for name, selector, st, reason in checks))
         return found

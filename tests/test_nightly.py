@@ -157,7 +157,11 @@ def test_drift_report_and_notifications_across_three_runs(nightly: dict[str, Any
     assert inbox.messages == []
     with sqlite3.connect(nightly["state"]) as db:
         assert db.execute("SELECT COUNT(*), SUM(notified) FROM runs").fetchone() == (3, 2)
-        assert db.execute("SELECT COUNT(*) FROM check_results").fetchone()[0] == 3 * 4 * 4
+        # every run keeps each domain's status; a domain's checks only when they changed: the second run's
+        # zones were built again (a new DKIM key for every domain), the third run changed nothing
+        assert db.execute("SELECT COUNT(*) FROM domain_results").fetchone()[0] == 3 * 4
+        assert db.execute("SELECT run_id, COUNT(*) FROM check_results GROUP BY run_id").fetchall() == [
+            (1, 4 * 4), (2, 4 * 4)]
 
 
 def test_a_mail_the_smtp_server_did_not_take_is_owed_to_the_next_run(nightly: dict[str, Any],
@@ -220,17 +224,23 @@ def test_agency_letters_show_each_domains_latest_result_from_the_history(nightly
                                                                         tmp_path: Path) -> None:
     assert nightly_check(nightly)[0] == 1
     nightly["knot"].reload(build_zones(nightly["cfg"], AFTER).texts())
+    assert nightly_check(nightly)[0] == 1
+    # the last run checks two agencies only, and finds them as the run before: their checks are not kept again
     assert nightly_check(nightly, "--agency", "akan-rusak", "--agency", "akan-pulih")[0] == 1
+    with sqlite3.connect(nightly["state"]) as db:
+        assert db.execute("SELECT COUNT(*) FROM domain_results WHERE run_id = 3").fetchone() == (2,)
+        assert db.execute("SELECT COUNT(*) FROM check_results WHERE run_id = 3").fetchone() == (0,)
     out = tmp_path / "letters"
     r = run(["letters", "render", "-c", nightly["config"], "--kind", "agency", "--lang", "en", "--history",
              nightly["state"], "--out", out, "--date", "2026-11-28"])
     assert r.exit_code == 0, r.output
     letter = {agency: (out / agency / "agency.md").read_text() for agency in
               ("stabil", "akan-rusak", "akan-pulih", "tetap-gagal")}
-    # akan-pulih failed in the first run and passed in the second: the letter has the second
+    # akan-pulih failed in the first run and passed in the second and third: the letter has the third's status
+    # and the checks kept by the second
     assert "**not compliant**" in letter["akan-rusak"] and "**compliant**" in letter["akan-pulih"]
     assert "| spf | fail |" in letter["akan-rusak"]
-    # checked only by the first run: that run's result
+    # not checked by the last run: the second run's result
     assert "**not compliant**" in letter["tetap-gagal"] and "| mx | fail |" in letter["tetap-gagal"]
     assert "**compliant**" in letter["stabil"]
 
