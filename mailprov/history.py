@@ -51,6 +51,12 @@ CREATE TABLE IF NOT EXISTS check_results (
     records TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS check_results_by_domain ON check_results (domain, run_id);
+-- every run's checks of every domain it checked, as they were: check_results keeps a domain's checks only
+-- when they changed, so a run's are the last ones kept at or before it (for whoever queries the file)
+CREATE VIEW IF NOT EXISTS run_checks AS
+SELECT d.run_id, d.domain, c.check_name, c.selector, c.status, c.reason_id, c.reason_en, c.records
+FROM domain_results d JOIN check_results c ON c.domain = d.domain AND c.run_id = (
+    SELECT MAX(k.run_id) FROM check_results k WHERE k.domain = d.domain AND k.run_id <= d.run_id);
 """
 
 

@@ -162,6 +162,11 @@ def test_drift_report_and_notifications_across_three_runs(nightly: dict[str, Any
         assert db.execute("SELECT COUNT(*) FROM domain_results").fetchone()[0] == 3 * 4
         assert db.execute("SELECT run_id, COUNT(*) FROM check_results GROUP BY run_id").fetchall() == [
             (1, 4 * 4), (2, 4 * 4)]
+        # every run's checks stay queryable, as they were seen
+        assert db.execute("SELECT run_id, COUNT(*) FROM run_checks GROUP BY run_id").fetchall() == [
+            (1, 16), (2, 16), (3, 16)]
+        assert db.execute("SELECT status, reason_en FROM run_checks WHERE run_id = 3 AND domain = 'akan-rusak.go.id' "
+                          "AND check_name = 'spf'").fetchone()[0] == "fail"
 
 
 def test_a_mail_the_smtp_server_did_not_take_is_owed_to_the_next_run(nightly: dict[str, Any],
