@@ -199,5 +199,6 @@ def test_a_datagram_the_system_refuses_to_send_is_an_error_with_its_reason() -> 
     resolver = DnsResolver([("255.255.255.255", 53)], timeout=30)
     (answer,) = ask_all(resolver, [("n3.resolver.test", "TXT")])
     assert answer.error and answer.status == FAILURE
-    assert answer.describe() == "Permission denied"
+    # EACCES where the machine has a route for it; a machine without any route refuses it before that
+    assert answer.describe() in ("Permission denied", "Network is unreachable")
     assert resolver.queries == len(DnsResolver.TRIES) and resolver.answers == 0
