@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from .checks.mta_sts import Fetch
 from .checks.result import CheckReport
-from .checks.runner import Clock, Target, run_checks
+from .checks.runner import Clock, Progress, Target, run_checks
 from .errors import HistoryError
 from .files import check_writable, run_lock, write_whole
 from .history import Changes, RunSummary
@@ -32,7 +32,7 @@ class NightlyOutcome:
 def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence[tuple[str, int]], *,
                 timeout: float, concurrency: int, history: Path | None, report_file: Path | None, notify: bool,
                 lang: str, fetch: Fetch | None = None, warn: Callable[[str], None] | None = None,
-                clock: Clock | None = None) -> NightlyOutcome:
+                clock: Clock | None = None, progress: Progress | None = None) -> NightlyOutcome:
     from .history import History
 
     anchor = history or report_file
@@ -49,7 +49,7 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
         undelivered: NotifyError | None = None
         try:
             report = run_checks(targets, config.platform, nameservers, timeout=timeout, concurrency=concurrency,
-                                clock=clock or (lambda: dt.datetime.now(dt.UTC)), fetch=fetch)
+                                clock=clock or (lambda: dt.datetime.now(dt.UTC)), fetch=fetch, progress=progress)
             run_id = 0
             if store is not None:
                 try:

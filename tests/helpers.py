@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,3 +49,34 @@ def report_quoting(published: str, agency: str = "a",
     check = CheckResult("dmarc", "fail", [Reason("dmarc.invalid", {"name": "_dmarc.a.go.id", "detail": published})],
                         [published])
     return CheckReport(at, "test", [DomainResult("a.go.id", agency, [check])])
+
+
+def on_a_terminal(args: list[str], env: dict[str, str], answers: dict[str, str],
+                  timeout: float = 60) -> tuple[int, str]:
+    """Run mailprov on a pseudo-terminal, typing an answer whenever a prompt appears."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "mailprov", *args], stdin=slave, stdout=slave, stderr=slave,
+                            env={**os.environ, **env, "COLUMNS": "160"}, cwd=REPO, close_fds=True)
+    os.close(slave)
+    seen = ""
+    pending = dict(answers)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096).decode(errors="replace")
+            except OSError:  # the child closed the terminal
+                break
+            seen += chunk
+            for prompt in list(pending):
+                if prompt in seen:
+                    os.write(master, (pending.pop(prompt) + "\n").encode())
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=10)
+    os.close(master)
+    return proc.returncode, seen

@@ -18,7 +18,7 @@ import pytest
 from lab.slapd import Slapd, start_slapd
 
 from .configs import AGENCIES, write_config
-from .helpers import REPO, run
+from .helpers import REPO, on_a_terminal, run
 from .test_directory import letter_password
 
 
@@ -396,50 +396,19 @@ def test_a_refused_reset_password_keeps_the_letter_whose_password_still_binds(ow
     assert not letter.with_name("sekda.md.previous").exists()
 
 
-def _on_a_terminal(args: list[str], env: dict[str, str], answers: dict[str, str],
-                   timeout: float = 60) -> tuple[int, str]:
-    """Run mailprov on a pseudo-terminal, typing an answer whenever a prompt appears."""
-    import pty
-    import select
-
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "mailprov", *args], stdin=slave, stdout=slave, stderr=slave,
-                            env={**os.environ, **env, "COLUMNS": "160"}, cwd=REPO, close_fds=True)
-    os.close(slave)
-    seen = ""
-    pending = dict(answers)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(master, 4096).decode(errors="replace")
-            except OSError:  # the child closed the terminal
-                break
-            seen += chunk
-            for prompt in list(pending):
-                if prompt in seen:
-                    os.write(master, (pending.pop(prompt) + "\n").encode())
-        elif proc.poll() is not None:
-            break
-    proc.wait(timeout=10)
-    os.close(master)
-    return proc.returncode, seen
-
-
 def test_on_a_terminal_it_asks_for_the_password_and_confirmation(slapd: Slapd, ldap_env: dict[str, str],
                                                                  tmp_path: Path) -> None:
     config = write_config(tmp_path)
-    code, seen = _on_a_terminal(["apply", "-c", str(config), "--letters", str(tmp_path / "l")], ldap_env,
+    code, seen = on_a_terminal(["apply", "-c", str(config), "--letters", str(tmp_path / "l")], ldap_env,
                                 {"Apply 6 change(s)?": "n"})
     assert code == 1 and "cancelled: nothing was changed" in seen
     assert slapd.count(ldap_env["MAILPROV_BASE_DN"]) == 1 and not (tmp_path / "l").exists()
     env = {k: v for k, v in ldap_env.items() if k != "MAILPROV_BIND_PASSWORD"}
-    code, seen = _on_a_terminal(["apply", "-c", str(config), "--letters", str(tmp_path / "l")], env,
+    code, seen = on_a_terminal(["apply", "-c", str(config), "--letters", str(tmp_path / "l")], env,
                                 {"LDAP password for cn=provisioner": slapd.bind_password, "Apply 6 change(s)?": "y"})
     assert code == 0, seen
     assert slapd.bind_password not in seen  # getpass does not echo it
     assert "applied: 6 create" in seen
     assert slapd.count(ldap_env["MAILPROV_BASE_DN"], "(objectClass=inetOrgPerson)") == 4
-    code, seen = _on_a_terminal(["apply", "-c", str(config), "--letters", str(tmp_path / "l")], ldap_env, {})
+    code, seen = on_a_terminal(["apply", "-c", str(config), "--letters", str(tmp_path / "l")], ldap_env, {})
     assert code == 0 and "no changes" in seen

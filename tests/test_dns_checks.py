@@ -20,7 +20,7 @@ from mailprov.config import load_config
 
 from .conftest import new_knot
 from .dnslab import FAULTS, SUBDOMAIN_AGENCY, extra_zones, write_dns_config
-from .helpers import report_quoting, run
+from .helpers import on_a_terminal, report_quoting, run
 
 
 @pytest.fixture(scope="module")
@@ -237,6 +237,27 @@ def test_table_output(dns_lab: tuple[Path, str]) -> None:
     assert "│ mx-luar.go.id" in r.stdout and "mx fail" in r.stdout
     assert "mx: MX mail.mx-luar.go.id is not a platform host" in r.stdout
     assert "2 domains: 1 pass, 0 warn, 1 fail, 0 error" in r.stdout
+
+
+def test_progress_is_told_of_each_domain_once_its_checks_are_done(dns_lab: tuple[Path, str]) -> None:
+    config_path, resolver = dns_lab
+    config = load_config(config_path, {})
+    host, port = resolver.split(":")
+    targets = [Target(f"{a}.go.id", a) for a in ("lulus", "mx-luar", "rusak", "dkim-dua")]
+    told: list[int] = []
+    report = run_checks(targets, config.platform, [(host, int(port))], timeout=2, progress=told.append)
+    assert told == [1, 1, 1, 1] and len(report.domains) == 4
+
+
+def test_on_a_terminal_a_progress_bar_counts_the_domains(dns_lab: tuple[Path, str]) -> None:
+    """On stderr, and only on a terminal: off one (every other test, cron) nothing of it is printed."""
+    config, resolver = dns_lab
+    code, seen = on_a_terminal(["dns", "check", "-c", str(config), "--nameserver", resolver, "--format", "json",
+                                "lulus.go.id", "mx-luar.go.id", "spf-soft.go.id"], {}, {})
+    assert code == 1, seen
+    assert "checking" in seen and "3/3" in seen, seen
+    quiet = run(["dns", "check", "-c", config, "--nameserver", resolver, "--format", "json", "lulus.go.id"])
+    assert quiet.stderr == "" and quiet.exit_code == 0, quiet.output
 
 
 def test_shared_records_are_fetched_once(dns_lab: tuple[Path, str]) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from .. import __version__
@@ -25,6 +25,8 @@ from .spf_eval import IncludeMemo
 from .tls_rpt import check_tls_rpt
 
 Clock = Callable[[], dt.datetime]
+#: told how many more domains are done
+Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -95,18 +97,40 @@ def _result(target: Target, outcomes: Sequence[Outcome]) -> DomainResult:
 
 
 async def check_all(resolver: Resolver, targets: Sequence[Target], platform: Platform,
-                    org_domain: Callable[[str], str] | None = None, fetch: Fetch | None = None) -> list[DomainResult]:
+                    org_domain: Callable[[str], str] | None = None, fetch: Fetch | None = None,
+                    progress: Progress | None = None) -> list[DomainResult]:
     """Every check of every target side by side, one task each (no task per domain on top).
 
     Side by side also within a domain: for a domain whose answers never
-    come, the run waits one timeout, not one per check.
+    come, the run waits one timeout, not one per check. ``progress`` is told
+    of each domain whose checks are all done.
     """
     finder = org_domain or organizational_domain_finder()
     memo: IncludeMemo = {}
     per_domain = len(platform.checks)
-    outcomes = await asyncio.gather(*(check for t in targets
-                                      for check in _checks(resolver, t.domain, platform, finder, fetch, memo)))
+    checks = (check for t in targets for check in _checks(resolver, t.domain, platform, finder, fetch, memo))
+    if progress is None:
+        outcomes = await asyncio.gather(*checks)
+    else:
+        outcomes = await asyncio.gather(*_counted(checks, per_domain, progress))
     return [_result(t, outcomes[i * per_domain:(i + 1) * per_domain]) for i, t in enumerate(targets)]
+
+
+def _counted(checks: Iterable[Coroutine[Any, Any, Outcome]], per_domain: int,
+             progress: Progress) -> list[asyncio.Task[Outcome]]:
+    """The checks as tasks that tell ``progress`` when the last check of a domain is done."""
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(check) for check in checks]
+    left = [per_domain] * (len(tasks) // per_domain if per_domain else 0)
+
+    def done(index: int, _: object) -> None:
+        left[index] -= 1
+        if not left[index]:
+            progress(1)
+
+    for number, task in enumerate(tasks):
+        task.add_done_callback(partial(done, number // per_domain))
+    return tasks
 
 
 def _event_loop_run(coroutine: Coroutine[Any, Any, list[DomainResult]]) -> list[DomainResult]:
@@ -121,7 +145,7 @@ def _event_loop_run(coroutine: Coroutine[Any, Any, list[DomainResult]]) -> list[
 
 def run_checks(targets: Sequence[Target], platform: Platform, nameservers: Sequence[tuple[str, int]],
                timeout: float = 5.0, concurrency: int = 200, clock: Clock | None = None,
-               fetch: Fetch | None = None) -> CheckReport:
+               fetch: Fetch | None = None, progress: Progress | None = None) -> CheckReport:
     """Check ``targets`` with one resolver for the whole run; the report in the order given."""
     now = (clock or (lambda: dt.datetime.now(dt.UTC)))()
     resolver = DnsResolver(list(nameservers), timeout=timeout, concurrency=concurrency)
@@ -129,7 +153,7 @@ def run_checks(targets: Sequence[Target], platform: Platform, nameservers: Seque
 
     async def go() -> list[DomainResult]:
         try:
-            return await check_all(resolver, targets, platform, fetch=fetch)
+            return await check_all(resolver, targets, platform, fetch=fetch, progress=progress)
         finally:
             resolver.close()
 

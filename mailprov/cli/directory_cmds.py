@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import EXIT_FAILED, UsageError, interrupted_status
-from .options import AgencyOpt, ConfigOpt, FormatOpt, check_choice, console, emit, load, open_dir, select_agencies
+from .options import (
+    AgencyOpt,
+    ConfigOpt,
+    FormatOpt,
+    check_choice,
+    console,
+    emit,
+    load,
+    open_dir,
+    select_agencies,
+    with_progress,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -135,24 +145,11 @@ def _plan_and_apply(config: Path, agency: list[str] | None, prune: bool, yes: bo
         if any(change.set_password for change in result.changes):
             writer.ready()  # an unusable --letters is found before anything is written
         pipeline = directory.pipeline()
-        return _with_progress(out, len(result.changes), lambda progress: apply_plan(
+        return with_progress(out, len(result.changes), "applying", lambda progress: apply_plan(
             result, pipeline, writer, agencies, directory.profile, scheme=cfg.directory.password_scheme,
             password_length=cfg.directory.password_length, progress=progress))
     finally:
         directory.close()
-
-
-def _with_progress(out: Console, total: int,
-                   work: Callable[[Callable[[int], None] | None], ApplyReport]) -> ApplyReport:
-    """A progress bar on a terminal; plain silence in a cron job."""
-    if not out.is_terminal:
-        return work(None)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=out, transient=True) as progress:
-        task = progress.add_task("applying", total=total)
-        return work(lambda n: progress.advance(task, n))
 
 
 def export(

@@ -9,7 +9,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_UNDECIDED, UsageError
-from .options import AgencyOpt, ConfigOpt, check_choice, console, domain_argument, emit, load, select_agencies
+from .options import (
+    AgencyOpt,
+    ConfigOpt,
+    check_choice,
+    console,
+    domain_argument,
+    emit,
+    load,
+    select_agencies,
+    stderr_console,
+    with_progress,
+)
 
 if TYPE_CHECKING:
     from ..checks.mta_sts import PolicyFetcher
@@ -110,18 +121,21 @@ def check(
         from ..files import check_writable
 
         check_writable(output)
+    # on a terminal a bar on stderr: real agencies' DNS, with a timeout here and there, takes a while
     if history is not None or report_file is not None or notify:
         from ..nightly import nightly_run
 
-        outcome = nightly_run(cfg, chosen, servers, timeout=timeout, concurrency=concurrency, history=history,
-                              report_file=report_file, notify=notify, lang=lang, fetch=fetch,
-                              warn=lambda m: typer.echo(f"warning: {m}", err=True))
+        outcome = with_progress(stderr_console(), len(chosen), "checking", lambda progress: nightly_run(
+            cfg, chosen, servers, timeout=timeout, concurrency=concurrency, history=history,
+            report_file=report_file, notify=notify, lang=lang, fetch=fetch,
+            warn=lambda m: typer.echo(f"warning: {m}", err=True), progress=progress))
         result, undelivered = outcome.report, outcome.undelivered
         if undelivered is not None:
             typer.echo(f"warning: {undelivered} (the next run with --notify sends what changed again)", err=True)
     else:
         undelivered = None
-        result = run_checks(chosen, cfg.platform, servers, timeout=timeout, concurrency=concurrency, fetch=fetch)
+        result = with_progress(stderr_console(), len(chosen), "checking", lambda progress: run_checks(
+            chosen, cfg.platform, servers, timeout=timeout, concurrency=concurrency, fetch=fetch, progress=progress))
     if result.queries and not result.answers:  # one line that says why every verdict is 'error'
         asked = ", ".join(f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in servers)
         typer.echo(f"warning: no nameserver answered ({asked}): none of {result.queries} queries got a reply; "

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from ..errors import UsageError
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -110,3 +113,26 @@ def emit(text: str, output: Path | None) -> None:
         from ..files import write_whole
 
         write_whole(output, text if text.endswith("\n") else text + "\n")
+
+
+def with_progress(out: Console | None, total: int, what: str,
+                  work: Callable[[Callable[[int], None] | None], T]) -> T:
+    """``work`` with a progress bar of ``total`` ``what`` on a terminal; plain silence in a cron job.
+
+    ``work`` gets the function that advances the bar (None off a terminal, or without ``out``)."""
+    if out is None or not out.is_terminal:
+        return work(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=out, transient=True) as progress:
+        task = progress.add_task(what, total=total)
+        return work(lambda n: progress.advance(task, n))
+
+
+def stderr_console() -> Console | None:
+    """A console for progress on stderr when stderr is a terminal; None without importing rich (a cron job's
+    JSON run has no use for it)."""
+    import sys
+
+    return console(stderr=True) if sys.stderr.isatty() else None
