@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from .checks.messages import STATUS_WORDS
-from .checks.result import CheckReport, DomainResult
+from .checks.result import PASS, CheckReport, DomainResult
 from .errors import MailprovError
 from .history import Changes
 from .model import Config
@@ -54,10 +54,19 @@ def admin_mail(report: CheckReport, changes: Changes, config: Config, lang: str)
         lines = [f"DNS check of {config.platform.name}, {report.generated_at:%Y-%m-%d %H:%M} UTC.", "",
                  f"{summary['domains']} domains: {summary['pass']} pass, {summary['warn']} warn, "
                  f"{summary['fail']} fail, {summary['error']} undecided.", "", "Changes:"]
+    # a domain checked for the first time that passes is news in number only: the first run of hundreds of
+    # compliant agencies would otherwise be a line each
+    first_pass = 0
     for name, (before, now) in sorted(changes.changed.items()):
+        if before is None and now == PASS:
+            first_pass += 1
+            continue
         domain = by_domain[name]
         lines.append(f"* {name} ({domain.agency or '-'}): {words[before] if before else '-'} -> {words[now]}")
         lines += _problems(domain, lang)
+    if first_pass:
+        lines.append(f"* {first_pass} domain diperiksa untuk pertama kali dan lulus." if lang == "id" else
+                     f"* {first_pass} domain(s) checked for the first time, passing.")
     return Mail(tuple(notify.to), subject, "\n".join(lines) + "\n")
 
 

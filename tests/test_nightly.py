@@ -112,6 +112,10 @@ def test_drift_report_and_notifications_across_three_runs(nightly: dict[str, Any
     assert first_fail == first["generated_at"]
     inbox = nightly["inbox"]
     assert len(inbox.messages) == 3  # the admins, and the two agencies that fail
+    admin = next(m for m in inbox.messages if m["to"] == ["noc@mail.go.id"])
+    # the failing ones by name; the new domains that pass (two here, hundreds on a first run) as a number
+    assert "tetap-gagal.go.id (tetap-gagal): - -> fail" in admin["text"] and "stabil.go.id" not in admin["text"]
+    assert "* 2 domain(s) checked for the first time, passing." in admin["text"]
     inbox.messages.clear()
 
     # overnight: one agency fixed its DMARC, another broke its SPF
@@ -220,6 +224,7 @@ def test_mails_speak_their_readers_language(nightly: dict[str, Any], tmp_path: P
     assert sorted(mails) == ["agus@akan-pulih.go.id", "dewi@tetap-gagal.go.id", "noc@mail.go.id"]
     assert mails["noc@mail.go.id"]["subject"] == "[mailprov] DNS: 2 baru gagal, 0 pulih (2 gagal dari 4 domain)"
     assert "Perubahan:" in mails["noc@mail.go.id"]["text"]
+    assert "* 2 domain diperiksa untuk pertama kali dan lulus." in mails["noc@mail.go.id"]["text"]
     assert "Yth. Agus," in mails["agus@akan-pulih.go.id"]["text"]
     assert "The DNS of tetap-gagal.go.id needs fixing" in mails["dewi@tetap-gagal.go.id"]["subject"]
     assert "Dear Dewi," in mails["dewi@tetap-gagal.go.id"]["text"]
