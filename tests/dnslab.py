@@ -124,3 +124,23 @@ def extra_zones() -> dict[str, list[tuple[str, str, str]]]:
 
 PLATFORM_KEY = rsa_key(2048)
 BACKUP_KEY = rsa_key(2048)
+
+
+def bad_soa_signature(origin: str) -> list[tuple[str, str, str]]:
+    """DNSKEY and RRSIG records for a zone that is signed but does not validate: the DNSKEY set is signed
+    correctly, the SOA's signature was made over another serial than the one lab.zones serves (1).
+
+    Knot serves a zone file's RRSIGs as they are written (a pre-signed zone), so the resolver gets them."""
+    import dns.dnssec
+    import dns.name
+    import dns.rrset
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    name = dns.name.from_text(origin)
+    dnskey = dns.dnssec.make_dnskey(key.public_key(), dns.dnssec.Algorithm.ED25519, flags=257)
+    keys = dns.rrset.from_rdata(name, 300, dnskey)
+    other_soa = dns.rrset.from_text(name, 300, "IN", "SOA",
+                                    "ns1.lab.invalid. hostmaster.lab.invalid. 2 3600 600 86400 300")
+    return [("@", "DNSKEY", dnskey.to_text()),
+            ("@", "RRSIG", dns.dnssec.sign(keys, key, name, dnskey, lifetime=86400).to_text()),
+            ("@", "RRSIG", dns.dnssec.sign(other_soa, key, name, dnskey, lifetime=86400).to_text())]

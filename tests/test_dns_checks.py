@@ -239,6 +239,18 @@ def test_table_output(dns_lab: tuple[Path, str]) -> None:
     assert "2 domains: 1 pass, 0 warn, 1 fail, 0 error" in r.stdout
 
 
+def test_the_extended_checks_say_error_when_the_answers_never_come(dns_lab: tuple[Path, str],
+                                                                    tmp_path: Path) -> None:
+    _, resolver = dns_lab
+    config = write_dns_config(tmp_path, checks="  checks: [mx, mta-sts, tls-rpt, dnssec]")
+    r = run(["dns", "check", "-c", config, "--nameserver", resolver, "--timeout", "1", "--format", "json",
+             "--lang", "en", "lambat.go.id"])
+    assert r.exit_code == 3, r.output
+    (domain,) = json.loads(r.stdout)["domains"]
+    assert {c["check"]: (c["status"], "timeout" in c["reason"]) for c in domain["checks"]} == {
+        "mx": ("error", True), "mta-sts": ("error", True), "tls-rpt": ("error", True), "dnssec": ("error", True)}
+
+
 def test_progress_is_told_of_each_domain_once_its_checks_are_done(dns_lab: tuple[Path, str]) -> None:
     config_path, resolver = dns_lab
     config = load_config(config_path, {})

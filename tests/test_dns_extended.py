@@ -20,7 +20,7 @@ from mailprov.checks.taglist import TagListError, parse
 from mailprov.config import load_config
 
 from .conftest import new_knot
-from .dnslab import PLATFORM_KEY, write_dns_config
+from .dnslab import PLATFORM_KEY, bad_soa_signature, write_dns_config
 from .helpers import SAMPLE, run
 
 POLICIES = {
@@ -110,7 +110,8 @@ def extended_lab(tmp_path_factory: pytest.TempPathFactory, knot_factory: list[Kn
     folder = tmp_path_factory.mktemp("ext")
     config_path = write_dns_config(folder, checks=EXTENDED)
     config = load_config(config_path, {})
-    names = ["sts-baik", "sts-uji", "sts-mx-lain", "sts-sertifikat", "sts-kosong", "aman", "tanpa-ds", "polos"]
+    names = ["sts-baik", "sts-uji", "sts-mx-lain", "sts-sertifikat", "sts-kosong", "aman", "tanpa-ds", "polos",
+             "palsu"]
     zones = build_zones(config)
     for name in names:
         zone = zones.zone(f"{name}.go.id")
@@ -124,6 +125,8 @@ def extended_lab(tmp_path_factory: pytest.TempPathFactory, knot_factory: list[Kn
     for rua in ("mailto:a@mail.go.id", "mailto:b@mail.go.id"):
         zones.zone("tanpa-ds.go.id").add("_smtp._tls", "TXT", txt(f"v=TLSRPTv1; rua={rua}"))
     zones.zone("polos.go.id").add("_smtp._tls", "TXT", txt("v=TLSRPTv1; rua"))
+    for record in bad_soa_signature("palsu.go.id."):
+        zones.zone("palsu.go.id").add(*record)
     signed = {"aman.go.id", "tanpa-ds.go.id"}
     server = new_knot(knot_factory, folder / "knot", zones.texts(), signed)
     # the parent publishes the DS of one signed zone only: the other's chain of trust is broken
@@ -153,6 +156,7 @@ def extended_lab(tmp_path_factory: pytest.TempPathFactory, knot_factory: list[Kn
     ("aman.go.id", "dnssec", "pass", "signed and its answers validate"),
     ("tanpa-ds.go.id", "dnssec", "warn", "no matching DS is in the parent zone"),
     ("polos.go.id", "dnssec", "warn", "zone polos.go.id is not signed"),
+    ("palsu.go.id", "dnssec", "warn", "DNSSEC signatures do not validate: SOA: "),
 ])
 def test_extended_check(extended_lab: dict[str, Any], domain: str, check: str, status: str, words: str) -> None:
     result = extended_lab[domain][check]

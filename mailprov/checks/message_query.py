@@ -15,16 +15,20 @@ from .resolver import FAILURE, MAX_CNAME_CHAIN, NODATA, NXDOMAIN, OK, REFUSED, S
 async def ask(name: str, rdtype: str, server: tuple[str, int], timeout: float, tcp: bool = False) -> Answer:
     """One question to ``server``; a CNAME leaving the answer comes back as status ``cname``, target in message."""
     import dns.asyncquery
+    import dns.exception
     import dns.message
     import dns.rcode
 
     query = dns.message.make_query(name + ".", rdtype, want_dnssec=True, use_edns=0, payload=1232)
-    if tcp:
-        response = await dns.asyncquery.tcp(query, server[0], timeout=timeout, port=server[1])
-    else:
-        response = await dns.asyncquery.udp(query, server[0], timeout=timeout, port=server[1])
-        if response.flags & 0x0200:  # truncated
+    try:
+        if tcp:
             response = await dns.asyncquery.tcp(query, server[0], timeout=timeout, port=server[1])
+        else:
+            response = await dns.asyncquery.udp(query, server[0], timeout=timeout, port=server[1])
+            if response.flags & 0x0200:  # truncated
+                response = await dns.asyncquery.tcp(query, server[0], timeout=timeout, port=server[1])
+    except dns.exception.Timeout:  # not a TimeoutError: it was reported as a bad answer, not as a timeout
+        raise TimeoutError(f"{name} {rdtype}") from None
     rcode = response.rcode()
     if rcode == dns.rcode.SERVFAIL:
         return Answer(name, rdtype, SERVFAIL)
