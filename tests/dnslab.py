@@ -132,12 +132,13 @@ def bad_soa_signature(origin: str) -> list[tuple[str, str, str]]:
 
     Knot serves a zone file's RRSIGs as they are written (a pre-signed zone), so the resolver gets them."""
     import dns.dnssec
+    import dns.dnssectypes
     import dns.name
     import dns.rrset
 
     key = ed25519.Ed25519PrivateKey.generate()
     name = dns.name.from_text(origin)
-    dnskey = dns.dnssec.make_dnskey(key.public_key(), dns.dnssec.Algorithm.ED25519, flags=257)
+    dnskey = dns.dnssec.make_dnskey(key.public_key(), dns.dnssectypes.Algorithm.ED25519, flags=257)
     keys = dns.rrset.from_rdata(name, 300, dnskey)
     other_soa = dns.rrset.from_text(name, 300, "IN", "SOA",
                                     "ns1.lab.invalid. hostmaster.lab.invalid. 2 3600 600 86400 300")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from ldap3.protocol.rfc4511 import LDAPMessage
 from pyasn1.codec.ber import decoder, encoder
 from pyasn1.type import univ
@@ -83,3 +84,46 @@ def test_answers_of_a_later_batch_wait_for_its_collect() -> None:
         assert sorted(got_first) == [1_000_001, 1_000_002]
         got_second = pipeline.collect(second)
         assert list(got_second) == [1_000_003] and got_second[1_000_003].code == 68
+
+
+@pytest.mark.parametrize(("server_does", "said"), [
+    ("nothing", "the server did not answer in time"),
+    ("close", "the server closed the connection"),
+    ("notice", "the server ended the session: unavailable: shutting down"),
+])
+def test_a_batch_whose_answers_do_not_come_is_a_wire_error(server_does: str, said: str) -> None:
+    """What apply reports as 'directory connection lost' and counts the batch as unknown."""
+    import socket
+
+    ours, server = socket.socketpair()
+    with ours, server:
+        pipeline = wire.Pipeline(ours, 0.2)
+        wanted = pipeline.send([(1_000_001, b"request 1")])
+        if server_does == "close":
+            server.shutdown(socket.SHUT_WR)
+        elif server_does == "notice":
+            server.sendall(_response(0, 0x78, 52, "shutting down"))
+        with pytest.raises(wire.WireError) as info:
+            pipeline.collect(wanted)
+    assert str(info.value) == said
+
+
+def test_answers_arriving_a_byte_at_a_time_are_put_together() -> None:
+    import socket
+    import threading
+
+    ours, server = socket.socketpair()
+    answers = _response(1_000_001, 0x69, 0) + _response(1_000_002, 0x78, 19, "Password fails quality checking")
+
+    def trickle() -> None:
+        for byte in answers:
+            server.sendall(bytes([byte]))
+
+    with ours, server:
+        pipeline = wire.Pipeline(ours, 5)
+        wanted = pipeline.send([(1_000_001, b"add"), (1_000_002, b"password")])
+        sender = threading.Thread(target=trickle)
+        sender.start()
+        got = pipeline.collect(wanted)
+        sender.join()
+    assert got[1_000_001].ok and got[1_000_002].code == wire.CONSTRAINT_VIOLATION
