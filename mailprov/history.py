@@ -189,7 +189,8 @@ class History:
         Every run keeps each domain's status; a domain's checks (reasons and
         records) are kept when they differ from the last ones kept for it. A
         compliant agency's checks are the same night after night: kept in full,
-        a year of nightly runs of 5,000 domains was about 2.4 GB.
+        a year of nightly runs of 5,000 domains would take about 2.4 GB (1.3 MB
+        a night measured at 1,000 domains).
         """
         counts = report.summary
         kept = self._latest_checks()
