@@ -272,6 +272,18 @@ def test_on_a_terminal_a_progress_bar_counts_the_domains(dns_lab: tuple[Path, st
     assert quiet.stderr == "" and quiet.exit_code == 0, quiet.output
 
 
+def test_the_table_goes_to_a_file_as_plain_text(dns_lab: tuple[Path, str], tmp_path: Path) -> None:
+    """--output without --format: the table as the terminal shows it (it was JSON, unasked)."""
+    config, resolver = dns_lab
+    out = tmp_path / "dns.txt"
+    r = run(["dns", "check", "-c", config, "--nameserver", resolver, "--lang", "en", "--output", out,
+             "lulus.go.id", "mx-luar.go.id"], env={"TERM": "xterm-256color", "NO_COLOR": ""})
+    assert r.exit_code == 1 and r.stdout == "", r.output
+    text = out.read_text()
+    assert "│ mx-luar.go.id" in text and "mx: MX mail.mx-luar.go.id is not a platform host" in text
+    assert text.endswith("2 domains: 1 pass, 0 warn, 1 fail, 0 error\n") and "\x1b[" not in text
+
+
 def test_shared_records_are_fetched_once(dns_lab: tuple[Path, str]) -> None:
     config_path, resolver = dns_lab
     config = load_config(config_path, {})

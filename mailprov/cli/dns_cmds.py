@@ -19,6 +19,7 @@ from .options import (
     load,
     select_agencies,
     stderr_console,
+    text_console,
     with_progress,
 )
 
@@ -142,6 +143,10 @@ def check(
                    "check --nameserver and the network", err=True)
     if fmt == "table" and output is None:
         renderers.render_table(console(), result, lang)
+    elif fmt == "table":  # the table as plain text, as the terminal would show it (it used to be JSON)
+        out, text = text_console()
+        renderers.render_table(out, result, lang)
+        emit(text(), output)
     else:
         emit(renderers.render(result, "json" if fmt == "table" else fmt, lang), output)
     code = exit_code(result.status)

@@ -91,6 +91,18 @@ def _console_class() -> type[Console]:
     return _Console
 
 
+def text_console() -> tuple[Console, Callable[[], str]]:
+    """A console that renders into a string (a table for a file: plain text, no colour), and its reader."""
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else 160
+    return (Console(file=buffer, width=width, color_system=None, force_terminal=False, highlight=False,
+                    soft_wrap=False, markup=False), buffer.getvalue)
+
+
 def warn(message: str) -> None:
     typer.echo(f"warning: {message}", err=True)
 
