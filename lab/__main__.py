@@ -1,4 +1,4 @@
-"""python -m lab start|stop|env|demo|install: the lab servers from the command line."""
+"""python -m lab start|stop|demo: the lab servers from the command line."""
 
 from __future__ import annotations
 
