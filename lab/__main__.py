@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .demo import REPO, run_demo
-from .servers import read_faults, start_lab, stop_saved
+from .servers import STATE, read_faults, start_lab, stop_saved
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         run_demo(args.config.resolve(), args.out.resolve(), args.scenario, args.keep)
     elif args.command == "start":
+        if (args.dir / STATE).exists():
+            print(f"a lab was started in {args.dir} already: 'python -m lab stop {args.dir}' first", file=sys.stderr)
+            return 1
         lab = start_lab(args.dir.resolve(), args.config.resolve(), read_faults(args.scenario), outlive_parent=True)
         for key, value in lab.env().items():
             if key != "MAILPROV_BIND_PASSWORD":
