@@ -75,7 +75,7 @@ def console(stderr: bool = False) -> Console:
     parts are rich ``Text`` with a style.
     """
     width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
-    return _console_class()(stderr=stderr, width=width, highlight=False, soft_wrap=False, markup=False)
+    return _console_class()(stderr=stderr, width=width, highlight=False, soft_wrap=True, markup=False)
 
 
 @cache
