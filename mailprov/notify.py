@@ -14,6 +14,7 @@ from .checks.messages import STATUS_WORDS
 from .checks.result import PASS, CheckReport, DomainResult
 from .errors import MailprovError
 from .history import Changes
+from .letters import local_time
 from .model import Config
 from .records import zone_text
 
@@ -42,16 +43,18 @@ def admin_mail(report: CheckReport, changes: Changes, config: Config, lang: str)
     words = STATUS_WORDS[lang]
     by_domain = {d.domain: d for d in report.domains}
     summary = report.summary
+    # in the platform's time zone, as the report and the letters show times (09.00 WIB, not 02:00 UTC)
+    checked = local_time(report.generated_at, config.letters.timezone, lang)
     if lang == "id":
         subject = (f"[mailprov] DNS: {len(changes.newly_failing)} baru gagal, {len(changes.fixed)} pulih "
                    f"({summary['fail']} gagal dari {summary['domains']} domain)")
-        lines = [f"Pemeriksaan DNS {config.platform.name}, {report.generated_at:%Y-%m-%d %H:%M} UTC.", "",
+        lines = [f"Pemeriksaan DNS {config.platform.name}, {checked}.", "",
                  f"{summary['domains']} domain: {summary['pass']} lulus, {summary['warn']} peringatan, "
                  f"{summary['fail']} gagal, {summary['error']} tak terputuskan.", "", "Perubahan:"]
     else:
         subject = (f"[mailprov] DNS: {len(changes.newly_failing)} newly failing, {len(changes.fixed)} fixed "
                    f"({summary['fail']} of {summary['domains']} domains failing)")
-        lines = [f"DNS check of {config.platform.name}, {report.generated_at:%Y-%m-%d %H:%M} UTC.", "",
+        lines = [f"DNS check of {config.platform.name}, {checked}.", "",
                  f"{summary['domains']} domains: {summary['pass']} pass, {summary['warn']} warn, "
                  f"{summary['fail']} fail, {summary['error']} undecided.", "", "Changes:"]
     # a domain checked for the first time that passes is news in number only: the first run of hundreds of

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import email
+import email.policy
 import json
 import os
 import re
@@ -58,10 +60,10 @@ class Inbox:
         self.messages: list[dict[str, Any]] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        text = envelope.content.decode("utf-8", "replace")
-        subject = re.search(r"^Subject: (.*?)\r?$", text, re.M)
-        self.messages.append({"to": list(envelope.rcpt_tos), "subject": subject.group(1) if subject else "",
-                              "text": text})
+        # read as a mail program would: headers decoded, the body's transfer encoding undone
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append({"to": list(envelope.rcpt_tos), "subject": str(message["Subject"]),
+                              "text": message.get_content().replace("\r\n", "\n")})
         return "250 OK"
 
 
@@ -116,6 +118,8 @@ def test_drift_report_and_notifications_across_three_runs(nightly: dict[str, Any
     # the failing ones by name; the new domains that pass (two here, hundreds on a first run) as a number
     assert "tetap-gagal.go.id (tetap-gagal): - -> fail" in admin["text"] and "stabil.go.id" not in admin["text"]
     assert "* 2 domain(s) checked for the first time, passing." in admin["text"]
+    # in the platform's time zone, as the report and the letters show it
+    assert re.search(r"^DNS check of Layanan Mail Multi Domain, \d+ \w+ 20\d\d \d\d:\d\d WIB\.$", admin["text"], re.M)
     inbox.messages.clear()
 
     # overnight: one agency fixed its DMARC, another broke its SPF
