@@ -20,13 +20,16 @@ from .options import (
     select_agencies,
     stderr_console,
     text_console,
+    warn,
     with_progress,
 )
 
 if TYPE_CHECKING:
     from ..checks.mta_sts import PolicyFetcher
-    from ..checks.runner import Target
+    from ..checks.result import CheckReport
+    from ..checks.runner import Progress, Target
     from ..model import Config
+    from ..notify import NotifyError
 
 LangOpt = Annotated[str, typer.Option("--lang", metavar="LANG", help="Language of the reasons: id or en.")]
 
@@ -122,25 +125,25 @@ def check(
         from ..files import check_writable
 
         check_writable(output)
-    # on a terminal a bar on stderr: real agencies' DNS, with a timeout here and there, takes a while
-    if history is not None or report_file is not None or notify:
+    def checked(progress: Progress | None) -> tuple[CheckReport, NotifyError | None]:
+        if history is None and report_file is None and not notify:
+            return run_checks(chosen, cfg.platform, servers, timeout=timeout, concurrency=concurrency, fetch=fetch,
+                              progress=progress), None
         from ..nightly import nightly_run
 
-        outcome = with_progress(stderr_console(), len(chosen), "checking", lambda progress: nightly_run(
-            cfg, chosen, servers, timeout=timeout, concurrency=concurrency, history=history,
-            report_file=report_file, notify=notify, lang=lang, fetch=fetch,
-            warn=lambda m: typer.echo(f"warning: {m}", err=True), progress=progress))
-        result, undelivered = outcome.report, outcome.undelivered
-        if undelivered is not None:
-            typer.echo(f"warning: {undelivered} (the next run with --notify sends what changed again)", err=True)
-    else:
-        undelivered = None
-        result = with_progress(stderr_console(), len(chosen), "checking", lambda progress: run_checks(
-            chosen, cfg.platform, servers, timeout=timeout, concurrency=concurrency, fetch=fetch, progress=progress))
+        outcome = nightly_run(cfg, chosen, servers, timeout=timeout, concurrency=concurrency, history=history,
+                              report_file=report_file, notify=notify, lang=lang, fetch=fetch, warn=warn,
+                              progress=progress)
+        return outcome.report, outcome.undelivered
+
+    # on a terminal a bar on stderr: real agencies' DNS, with a timeout here and there, takes a while
+    result, undelivered = with_progress(stderr_console(), len(chosen), "checking", checked)
+    if undelivered is not None:
+        warn(f"{undelivered} (the next run with --notify sends what changed again)")
     if result.queries and not result.answers:  # one line that says why every verdict is 'error'
         asked = ", ".join(f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in servers)
-        typer.echo(f"warning: no nameserver answered ({asked}): none of {result.queries} queries got a reply; "
-                   "check --nameserver and the network", err=True)
+        warn(f"no nameserver answered ({asked}): none of {result.queries} queries got a reply; "
+             "check --nameserver and the network")
     if fmt == "table" and output is None:
         renderers.render_table(console(), result, lang)
     elif fmt == "table":  # the table as plain text, as the terminal would show it (it used to be JSON)
