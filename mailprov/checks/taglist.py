@@ -4,10 +4,13 @@ one-record rule of the extended checks."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .messages import Reason
 from .result import WARN, CheckResult, dns_error
+
+if TYPE_CHECKING:
+    from .resolver import Answer
 
 _TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _WSP = " \t\r\n"
@@ -44,7 +47,7 @@ def parse(text: str) -> dict[str, str]:
     return tags
 
 
-def single(check: str, answer: Any, version: str) -> tuple[list[str], dict[str, str]] | CheckResult:
+def single(check: str, answer: Answer, version: str) -> tuple[list[str], dict[str, str]] | CheckResult:
     """The one TXT record of ``answer`` starting with ``version`` (e.g. ``v=STSv1``) and its tags, or the
     verdict of an extended check without exactly one valid record: ``error`` when the lookup did not
     answer, else ``warn`` (``CHECK.missing``, or ``CHECK.invalid`` with what is wrong)."""
@@ -54,8 +57,9 @@ def single(check: str, answer: Any, version: str) -> tuple[list[str], dict[str, 
     found = [r for r in records if r.replace(" ", "").startswith(version)]
     if not found:
         return CheckResult(check, WARN, [Reason(f"{check}.missing")], records)
-    wrong = f"{len(found)} records" if len(found) > 1 else ""
-    if not wrong:
+    if len(found) > 1:
+        wrong = f"{len(found)} records"
+    else:
         try:
             return found, parse(found[0])
         except TagListError as exc:
