@@ -201,6 +201,34 @@ def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_
         assert bad.exit_code == 2 and "'tidak-ada-at' is not an address (local@domain)" in bad.stderr, bad.output
 
 
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--name", "Tim\x1b]0;pwned\x07Humas", "Invalid value for '--name': contains the control character \\x1b"),
+    ("--title", "Humas\x9b2J", "Invalid value for '--title': contains the control character \\x9b"),
+    ("--employee-id", "1980\x00", "Invalid value for '--employee-id': contains the control character \\x00"),
+    ("--name", "  ", "Invalid value for '--name': must not be empty"),
+])
+def test_mailbox_add_refuses_what_the_file_refuses(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path,
+                                                   option: str, value: str, message: str) -> None:
+    config = write_config(tmp_path)
+    args: list[str | Path] = ["mailbox", "add", "humas@contohkota.go.id", "--name", "Tim Humas", "-c", config,
+                              "--letters", tmp_path / "l"]
+    r = run([*args, option, value], env=ldap_env)
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr
+    assert slapd.count(ldap_env["MAILPROV_BASE_DN"]) == 1 and not (tmp_path / "l").exists()
+
+
+def test_mailbox_add_takes_values_as_the_file_does(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    assert run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env).exit_code == 0
+    r = run(["mailbox", "add", "humas@contohkota.go.id", "--name", " Tim Humas\t", "--title", "Humas\tKota ",
+             "-c", config, "--letters", tmp_path / "l"], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    base = ldap_env["MAILPROV_BASE_DN"]
+    assert ldif_values(slapd, base, "(uid=humas)", "cn") == ["Tim Humas"]  # trimmed, as YAML's values are
+    assert ldif_values(slapd, base, "(uid=humas)", "title") == ["Humas\tKota"]  # a tab inside is a character
+
+
 def test_mailboxes_removed_from_the_file_need_prune(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
     config = write_config(tmp_path)
     base = ldap_env["MAILPROV_BASE_DN"]

@@ -21,6 +21,24 @@ def _checked_address(value: str) -> str:
     return value
 
 
+def _text(value: str) -> str:
+    """What domains.yaml and the CSVs refuse for a name, title or NIP is refused here too: the value reaches
+    the directory and the letter as typed."""
+    from ..reader import control_character
+
+    refused = control_character(value)
+    if refused:
+        raise typer.BadParameter(refused)
+    return value.strip()
+
+
+def _name(value: str) -> str:
+    text = _text(value)
+    if not text:
+        raise typer.BadParameter("must not be empty")
+    return text
+
+
 AddressArg = Annotated[str, typer.Argument(metavar="ADDRESS", help="The mailbox address (local@domain).",
                                            callback=_checked_address)]
 LettersOpt = Annotated[Path, typer.Option("--letters", metavar="DIR", help="Folder for the mailbox letter (password).")]
@@ -110,10 +128,10 @@ def show(address: AddressArg, config: ConfigOpt = Path("domains.yaml"), fmt: For
 
 def add(
     address: AddressArg,
-    name: Annotated[str, typer.Option("--name", metavar="NAME", help="Full name.")],
+    name: Annotated[str, typer.Option("--name", metavar="NAME", help="Full name.", callback=_name)],
     config: ConfigOpt = Path("domains.yaml"),
-    title: Annotated[str, typer.Option("--title", metavar="TITLE", help="Job title.")] = "",
-    employee_id: Annotated[str, typer.Option("--employee-id", metavar="NIP", help="NIP.")] = "",
+    title: Annotated[str, typer.Option("--title", metavar="TITLE", help="Job title.", callback=_text)] = "",
+    employee_id: Annotated[str, typer.Option("--employee-id", metavar="NIP", help="NIP.", callback=_text)] = "",
     quota_mb: Annotated[int | None, typer.Option("--quota-mb", metavar="MB", min=1, max=1048576,
                                                  help="Quota in MiB (default: the agency's).")] = None,
     letters: LettersOpt = Path("letters"),
