@@ -105,7 +105,7 @@ def to_junit(report: CheckReport, lang: str) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
-def render_table(console: Console, report: CheckReport, lang: str) -> None:
+def render_table(console: Console, report: CheckReport, lang: str, zone: str = "UTC") -> None:
     """One row per domain: its checks' verdicts, and the reasons of those that are not ``pass``.
 
     What to fix stands out, and hundreds of compliant agencies take a line
@@ -116,7 +116,11 @@ def render_table(console: Console, report: CheckReport, lang: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"DNS compliance ({report.generated_at:%Y-%m-%d %H:%M} UTC)", title_justify="left")
+    from .letters import local
+
+    # in the platform's zone, as the HTML report, the letters and the admins' mail give the time
+    at = local(report.generated_at, zone)
+    table = Table(title=f"DNS compliance ({at:%Y-%m-%d %H:%M} {at.tzname()})", title_justify="left")
     table.add_column("domain", no_wrap=True, overflow="fold")  # the reasons wrap first
     table.add_column("agency", overflow="fold")
     table.add_column("status")

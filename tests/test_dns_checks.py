@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -282,6 +284,11 @@ def test_the_table_goes_to_a_file_as_plain_text(dns_lab: tuple[Path, str], tmp_p
     text = out.read_text()
     assert "│ mx-luar.go.id" in text and "mx: MX mail.mx-luar.go.id is not a platform host" in text
     assert text.endswith("2 domains: 1 pass, 0 warn, 1 fail, 0 error\n") and "\x1b[" not in text
+    # the time in the platform's zone (Asia/Jakarta unless letters.timezone says otherwise), as the report shows it
+    title = re.search(r"DNS compliance \((\d{4}-\d\d-\d\d \d\d:\d\d) (\w+)\)", text)
+    assert title and title.group(2) == "WIB", text
+    shown = dt.datetime.strptime(title.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=dt.timezone(dt.timedelta(hours=7)))
+    assert abs(dt.datetime.now(dt.UTC) - shown) < dt.timedelta(minutes=2)
 
 
 def test_shared_records_are_fetched_once(dns_lab: tuple[Path, str]) -> None:
@@ -389,7 +396,6 @@ def test_table_shows_record_text_that_looks_like_markup() -> None:
 
 def test_narrow_table_keeps_each_domain_whole() -> None:
     """At 80 columns the reasons wrap and the domain stays on one line (it is what an operator copies)."""
-    import datetime as dt
 
     from rich.console import Console
 

@@ -145,10 +145,10 @@ def check(
         warn(f"no nameserver answered ({asked}): none of {result.queries} queries got a reply; "
              "check --nameserver and the network")
     if fmt == "table" and output is None:
-        renderers.render_table(console(), result, lang)
+        renderers.render_table(console(), result, lang, cfg.letters.timezone)
     elif fmt == "table":  # the table as plain text, as the terminal would show it (it used to be JSON)
         out, text = text_console()
-        renderers.render_table(out, result, lang)
+        renderers.render_table(out, result, lang, cfg.letters.timezone)
         emit(text(), output)
     else:
         emit(renderers.render(result, "json" if fmt == "table" else fmt, lang), output)
