@@ -3,7 +3,8 @@
 Fills a history database with RUNS nightly runs of DOMAINS domains (5% failing
 at random, every third run's mail delivered), then times what a nightly run
 adds to the checks: `annotate` (previous status, failing since, newly failing,
-fixed), `unannounced` (what the mail owes) and `store`. No target is named in
+fixed), `unannounced` (what the mail owes) and `store`; and what `letters render
+--history` reads (each domain's latest result). No target is named in
 the issues; an operator should not see the nightly job slow down year after
 year, so the figures are printed for the README.
 
@@ -36,9 +37,15 @@ def fill(history: History, runs: int, domains: int) -> None:
                 "INSERT INTO runs (id, started_at, version, domains, pass, warn, error, fail, notified) "
                 "VALUES (?,?,?,?,?,?,?,?,?)",
                 (run, f"2026-01-01T02:00:{run % 60:02d}Z", "0.1.0", domains, domains, 0, 0, 0, int(run % 3 == 0)))
+            statuses = ["fail" if rng.random() < 0.05 else "pass" for _ in range(domains)]
             history.db.executemany("INSERT INTO domain_results VALUES (?,?,?,?)", [
-                (run, f"kota{i:05d}.go.id", f"kota{i:05d}", "fail" if rng.random() < 0.05 else "pass")
-                for i in range(domains)])
+                (run, f"kota{i:05d}.go.id", f"kota{i:05d}", status) for i, status in enumerate(statuses)])
+            # checks are kept when they change: every domain's on the first night, a failing one's after that
+            history.db.executemany("INSERT INTO check_results VALUES (?,?,?,?,?,?,?,?)", [
+                (run, f"kota{i:05d}.go.id", check, None, status if check == "dmarc" else "pass", "alasan",
+                 "reason", "[]")
+                for i, status in enumerate(statuses) if run == 1 or status == "fail"
+                for check in ("mx", "spf", "dkim", "dmarc")])
 
 
 def tonight(domains: int) -> CheckReport:
@@ -63,7 +70,9 @@ def main() -> int:
             report = tonight(args.domains)
             for name, step in (("annotate (previous status, failing since)", lambda: history.annotate(report)),
                                ("unannounced (what the mail owes)", lambda: history.unannounced(report)),
-                               ("store (tonight's run)", lambda: history.store(report))):
+                               ("store (tonight's run)", lambda: history.store(report)),
+                               ("latest compliance (letters render --history)",
+                                lambda: history.latest_compliance("id"))):
                 start = time.perf_counter()
                 step()
                 print(f"{name:44s} {time.perf_counter() - start:6.3f} s")

@@ -59,6 +59,18 @@ FROM domain_results d JOIN check_results c ON c.domain = d.domain AND c.run_id =
     SELECT MAX(k.run_id) FROM check_results k WHERE k.domain = d.domain AND k.run_id <= d.run_id);
 """
 
+#: each domain's latest run with its checks as last kept; {reason} is reason_id or reason_en
+LATEST_COMPLIANCE = """
+WITH latest AS (SELECT domain, MAX(run_id) AS run_id FROM domain_results GROUP BY domain),
+     kept AS (SELECT domain, MAX(run_id) AS run_id FROM check_results GROUP BY domain)
+SELECT r.domain, r.status, runs.started_at, c.check_name, c.selector, c.status, c.{reason}
+FROM latest JOIN domain_results r ON r.domain = latest.domain AND r.run_id = latest.run_id
+JOIN runs ON runs.id = r.run_id
+LEFT JOIN kept ON kept.domain = r.domain
+LEFT JOIN check_results c ON c.domain = kept.domain AND c.run_id = kept.run_id
+ORDER BY r.domain, c.rowid
+"""
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -241,17 +253,15 @@ class History:
         and time from that run, its checks as last kept (unchanged since, or they would have been kept)."""
         from .letters import Compliance
 
-        found: dict[str, Compliance] = {}
-        rows = self.db.execute(
-            "SELECT r.domain, r.status, runs.started_at, "
-            "(SELECT MAX(c.run_id) FROM check_results c WHERE c.domain = r.domain) FROM domain_results r "
-            "JOIN runs ON runs.id = r.run_id WHERE r.run_id = "
-            "(SELECT MAX(run_id) FROM domain_results d WHERE d.domain = r.domain)").fetchall()
         column = "reason_id" if lang == "id" else "reason_en"
-        for domain, status, started_at, checks_run in rows:
-            checks = self.db.execute(
-                f"SELECT check_name, selector, status, {column} FROM check_results "  # noqa: S608 - a fixed column
-                "WHERE run_id = ? AND domain = ? ORDER BY rowid", (checks_run, domain)).fetchall()
-            found[domain] = Compliance(status, started_at, tuple(
-                (name + (f" ({selector})" if selector else ""), st, reason) for name, selector, st, reason in checks))
-        return found
+        # one query, not one per domain: `letters render --history` for thousands of agencies
+        rows = self.db.execute(LATEST_COMPLIANCE.format(reason=column)).fetchall()
+        heads: dict[str, tuple[str, str]] = {}
+        checks: dict[str, list[tuple[str, str, str]]] = {}
+        for domain, status, started_at, name, selector, st, reason in rows:
+            heads[domain] = (status, started_at)
+            listed = checks.setdefault(domain, [])
+            if name is not None:  # a domain whose checks were never kept (LEFT JOIN)
+                listed.append((name + (f" ({selector})" if selector else ""), st, reason))
+        return {domain: Compliance(status, started_at, tuple(checks[domain]))
+                for domain, (status, started_at) in heads.items()}
