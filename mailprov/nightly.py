@@ -19,7 +19,7 @@ from .history import Changes, RunSummary
 from .model import Config
 
 if TYPE_CHECKING:
-    from .notify import NotifyError
+    from .notify import NotifyError, Refused
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,14 @@ class NightlyOutcome:
     report: CheckReport
     #: why the notification was not delivered (the next run with --notify sends what it owed again)
     undelivered: NotifyError | None = None
+    #: agencies' mails the SMTP server refused for good (their contact address); not owed to the next run
+    refused: tuple[Refused, ...] = ()
+
+    @property
+    def not_told(self) -> list[str]:
+        """Who the notification did not reach, and why: one warning each (cron must see them)."""
+        owed = [f"{self.undelivered} (the next run with --notify sends what changed again)"] if self.undelivered else []
+        return owed + [str(refused) for refused in self.refused]
 
 
 def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence[tuple[str, int]], *,
@@ -47,6 +55,7 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
         owed: Changes | None = None
         runs: list[RunSummary] = []
         undelivered: NotifyError | None = None
+        refused: list[Refused] = []
         try:
             report = run_checks(targets, config.platform, nameservers, timeout=timeout, concurrency=concurrency,
                                 clock=clock or (lambda: dt.datetime.now(dt.UTC)), fetch=fetch, progress=progress)
@@ -69,7 +78,7 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
                     (warn or print)("--notify: the configuration has no notify: section; nothing sent")
                 elif mails:
                     try:
-                        send(mails, config, os.environ)
+                        refused = send(mails, config, os.environ)
                     except NotifyError as exc:
                         undelivered = exc
                     else:
@@ -77,7 +86,7 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
         finally:
             if store is not None:
                 store.close()
-    return NightlyOutcome(report, undelivered)
+    return NightlyOutcome(report, undelivered, tuple(refused))
 
 
 def _write_report(report: CheckReport, changes: Changes | None, runs: list[RunSummary], lang: str,

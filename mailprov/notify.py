@@ -28,6 +28,21 @@ class Mail:
     to: tuple[str, ...]
     subject: str
     body: str
+    #: the agency the mail is for; None for the admins' summary
+    agency: str | None = None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An agency's mail the SMTP server refused for good (5xx for its recipient): sending it again the next
+    night would be refused again, so it is reported instead of owed."""
+
+    mail: Mail
+    reason: str
+
+    def __str__(self) -> str:
+        return (f"the mail to agency {self.mail.agency} ({', '.join(self.mail.to)}) was refused: {self.reason}; "
+                "correct its contact.email (the mail is not sent again)")
 
 
 def _problems(domain: DomainResult, lang: str) -> list[str]:
@@ -94,7 +109,7 @@ def agency_mail(domain: DomainResult, config: Config, lang: str) -> Mail | None:
         lines += _problems(domain, lang)
         lines += ["", "The records the domain must publish:", "", zone_text(config.platform, domain.domain),
                   "Thank you.", platform]
-    return Mail((agency.contact.email,), subject, "\n".join(lines) + "\n")
+    return Mail((agency.contact.email,), subject, "\n".join(lines) + "\n", agency.id)
 
 
 def compose(report: CheckReport, changes: Changes, config: Config, lang: str) -> list[Mail]:
@@ -111,10 +126,17 @@ def compose(report: CheckReport, changes: Changes, config: Config, lang: str) ->
     return mails
 
 
-def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: float = 30.0) -> None:
+def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: float = 30.0) -> list[Refused]:
+    """Send ``mails`` in one SMTP session; the agencies' mails whose recipient was refused for good.
+
+    Anything else that stops a mail (the server unreachable, AUTH, a 4xx, the admins' own address
+    refused) stops the session and raises ``NotifyError``: the run stays unannounced and the next
+    one sends what it owes again.
+    """
     notify = config.notify
     if notify is None or not mails:
-        return
+        return []
+    refused: list[Refused] = []
     try:
         with smtplib.SMTP(notify.smtp_host, notify.smtp_port, timeout=timeout) as smtp:
             if notify.starttls:
@@ -125,19 +147,37 @@ def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: flo
                     raise NotifyError(f"notify.username is set but ${notify.password_env} is empty")
                 smtp.login(notify.username, password)
             for mail in mails:
-                message = EmailMessage()
-                message["From"] = notify.sender
-                message["To"] = ", ".join(mail.to)
-                message["Subject"] = mail.subject
-                message["Date"] = formatdate(localtime=False)
-                message["Message-ID"] = make_msgid(domain=notify.sender.rpartition("@")[2] or None)
-                message["Auto-Submitted"] = "auto-generated"
-                message.set_content(mail.body)
-                smtp.send_message(message)
+                try:
+                    smtp.send_message(_message(mail, notify.sender))
+                except smtplib.SMTPRecipientsRefused as exc:
+                    # a mistyped or removed contact address: every night would fail on it, and with it
+                    # every other mail of the night (smtplib has reset the transaction: the session goes on)
+                    answers = list(exc.recipients.values())
+                    if mail.agency is None or not all(code >= 500 for code, _ in answers):
+                        raise
+                    refused.append(Refused(mail, "; ".join(_server_words(code, text) for code, text in answers)))
     except (OSError, smtplib.SMTPException) as exc:
         if isinstance(exc, smtplib.SMTPResponseException):  # the server's own words, not a tuple's repr
-            error = exc.smtp_error
-            reason = f"{exc.smtp_code} {error.decode(errors='replace') if isinstance(error, bytes) else error}"
+            reason = _server_words(exc.smtp_code, exc.smtp_error)
+        elif isinstance(exc, smtplib.SMTPRecipientsRefused):
+            reason = "; ".join(_server_words(code, text) for code, text in exc.recipients.values())
         else:
             reason = str(exc)
         raise NotifyError(f"notification not sent through {notify.smtp_host}:{notify.smtp_port}: {reason}") from None
+    return refused
+
+
+def _message(mail: Mail, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = ", ".join(mail.to)
+    message["Subject"] = mail.subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(mail.body)
+    return message
+
+
+def _server_words(code: int, text: bytes | str) -> str:
+    return f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +34,7 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str | None]:
     return env
 
 
-def run(args: list[str | Path], env: Mapping[str, str] | None = None, input: str | None = None) -> Result:
+def run(args: Sequence[str | Path], env: Mapping[str, str] | None = None, input: str | None = None) -> Result:
     runner = CliRunner()
     return runner.invoke(app, [str(a) for a in args], env=clean_env(env), input=input, catch_exceptions=False)
 

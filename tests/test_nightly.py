@@ -214,6 +214,91 @@ def test_a_mail_the_smtp_server_did_not_take_is_owed_to_the_next_run(nightly: di
     assert json.loads(quiet.stdout)["summary"]["pass"] == 1 and "notification not sent" in quiet.stderr
 
 
+class RefusingInbox(Inbox):
+    """A relay that knows its users: it refuses some recipients at RCPT, as Postfix does an unknown one."""
+
+    def __init__(self, refuse: dict[str, str]) -> None:
+        super().__init__()
+        self.refuse = refuse
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def refusing_relay(tmp_path: Path, knot: Knot, refuse: dict[str, str], agencies: str = AGENCIES
+                   ) -> tuple[RefusingInbox, Controller, list[str]]:
+    inbox = RefusingInbox(refuse)
+    relay = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    config = write_config(tmp_path, agencies, extra=(
+        f"notify: {{smtp_host: 127.0.0.1, smtp_port: {relay.port}, from: mailprov@mail.go.id, "
+        "to: [noc@mail.go.id], agency_contacts: true}\n"))
+    command = ["dns", "check", "-c", str(config), "--nameserver", knot.address, "--history",
+               str(tmp_path / "state.db"), "--notify", "--format", "json", "--lang", "en"]
+    return inbox, relay, command
+
+
+def test_an_agency_address_the_relay_refuses_for_good_does_not_hold_back_the_others(
+        nightly: dict[str, Any], tmp_path: Path) -> None:
+    """A mistyped contact address (550 at RCPT) would be refused every night, and with it every later night's
+    news for everyone: it is reported once, the other mails go out, and the run counts as told."""
+    unknown = "550 5.1.1 <agus@akan-pulih.go.id>: Recipient address rejected: User unknown"
+    inbox, relay, command = refusing_relay(tmp_path, nightly["knot"], {"agus@akan-pulih.go.id": unknown})
+    relay.start()
+    try:
+        first = run(command)
+        assert first.exit_code == 1, first.output
+        assert sorted(m["to"][0] for m in inbox.messages) == ["dewi@tetap-gagal.go.id", "noc@mail.go.id"]
+        assert first.stderr == (f"warning: the mail to agency akan-pulih (agus@akan-pulih.go.id) was refused: "
+                                f"{unknown}; correct its contact.email (the mail is not sent again)\n")
+        inbox.messages.clear()
+        again = run(command)  # nothing changed and nothing is owed: no mail, no warning
+        assert (again.exit_code, again.stderr, inbox.messages) == (1, "", [])
+        with sqlite3.connect(tmp_path / "state.db") as db:
+            assert db.execute("SELECT id, notified FROM runs ORDER BY id").fetchall() == [(1, 1), (2, 0)]
+        # a passing night still exits 3 when an agency could not be told: cron must see it
+        only = write_config(tmp_path / "warn", AGENCIES.replace("agus@akan-pulih.go.id", "siti@akan-rusak.go.id"),
+                            extra=(f"notify: {{smtp_host: 127.0.0.1, smtp_port: {relay.port}, "
+                                   "from: mailprov@mail.go.id, to: [noc@mail.go.id], agency_contacts: true}\n"))
+        nightly["knot"].reload(build_zones(nightly["cfg"], {"akan-rusak": ["spf-softfail"]}).texts())
+        inbox.refuse = {"siti@akan-rusak.go.id": unknown.replace("agus@akan-pulih", "siti@akan-rusak")}
+        warned = run(["dns", "check", "-c", only, "--nameserver", nightly["knot"].address, "--agency", "akan-rusak",
+                      "--history", tmp_path / "warn.db", "--notify", "--format", "json"])
+        assert warned.exit_code == 3, warned.output
+        assert json.loads(warned.stdout)["summary"]["warn"] == 1
+        assert "the mail to agency akan-rusak (siti@akan-rusak.go.id) was refused: 550 5.1.1" in warned.stderr
+        assert [m["to"] for m in inbox.messages] == [["noc@mail.go.id"]]
+    finally:
+        relay.stop()
+
+
+@pytest.mark.parametrize(("refused", "answer"), [
+    ("agus@akan-pulih.go.id", "450 4.2.1 <agus@akan-pulih.go.id>: mailbox busy, try again later"),
+    ("noc@mail.go.id", "550 5.1.1 <noc@mail.go.id>: Recipient address rejected: User unknown"),
+])
+def test_a_refusal_that_may_pass_tomorrow_or_of_the_admins_is_owed_to_the_next_run(
+        nightly: dict[str, Any], tmp_path: Path, refused: str, answer: str) -> None:
+    """A 4xx may pass the next night; the admins' own address refused means nobody was told: both leave the
+    run unannounced, and once the relay takes them every mail is sent again (duplicates over losses)."""
+    inbox, relay, command = refusing_relay(tmp_path, nightly["knot"], {refused: answer})
+    relay.start()
+    try:
+        first = run(command)
+        assert first.exit_code == 1, first.output
+        assert first.stderr == (f"warning: notification not sent through 127.0.0.1:{relay.port}: {answer} "
+                                "(the next run with --notify sends what changed again)\n")
+        inbox.messages.clear()
+        inbox.refuse = {}
+        later = run(command)
+        assert later.exit_code == 1 and later.stderr == "", later.output
+        assert sorted(m["to"][0] for m in inbox.messages) == [
+            "agus@akan-pulih.go.id", "dewi@tetap-gagal.go.id", "noc@mail.go.id"]
+    finally:
+        relay.stop()
+
+
 def test_mails_speak_their_readers_language(nightly: dict[str, Any], tmp_path: Path) -> None:
     """The admins' summary in --lang (Indonesian by default); an agency's mail in that agency's language."""
     english = AGENCIES.replace("    domain: tetap-gagal.go.id\n", "    domain: tetap-gagal.go.id\n    language: en\n")

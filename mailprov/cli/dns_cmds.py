@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..checks.result import CheckReport
     from ..checks.runner import Progress, Target
     from ..model import Config
-    from ..notify import NotifyError
+    from ..nightly import NightlyOutcome
 
 LangOpt = Annotated[str, typer.Option("--lang", metavar="LANG", help="Language of the reasons: id or en.")]
 
@@ -125,8 +125,8 @@ def check(
         from ..files import check_writable
 
         check_writable(output)
-    def checked(progress: Progress | None) -> tuple[CheckReport, NotifyError | None]:
-        if history is None and report_file is None and not notify:
+    def checked(progress: Progress | None) -> tuple[CheckReport, NightlyOutcome | None]:
+        if history is None and report_file is None and not notify:  # no sqlite3 or smtplib to import
             return run_checks(chosen, cfg.platform, servers, timeout=timeout, concurrency=concurrency, fetch=fetch,
                               progress=progress), None
         from ..nightly import nightly_run
@@ -134,12 +134,13 @@ def check(
         outcome = nightly_run(cfg, chosen, servers, timeout=timeout, concurrency=concurrency, history=history,
                               report_file=report_file, notify=notify, lang=lang, fetch=fetch, warn=warn,
                               progress=progress)
-        return outcome.report, outcome.undelivered
+        return outcome.report, outcome
 
     # on a terminal a bar on stderr: real agencies' DNS, with a timeout here and there, takes a while
-    result, undelivered = with_progress(stderr_console(), len(chosen), "checking", checked)
-    if undelivered is not None:
-        warn(f"{undelivered} (the next run with --notify sends what changed again)")
+    result, nightly = with_progress(stderr_console(), len(chosen), "checking", checked)
+    not_told = nightly.not_told if nightly is not None else []
+    for line in not_told:
+        warn(line)
     if result.queries and not result.answers:  # one line that says why every verdict is 'error'
         asked = ", ".join(f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in servers)
         warn(f"no nameserver answered ({asked}): none of {result.queries} queries got a reply; "
@@ -154,7 +155,7 @@ def check(
         emit(renderers.render(result, "json" if fmt == "table" else fmt, lang), output)
     code = exit_code(result.status)
     # a nightly job's exit code is what cron reports: a notification that did not go out must show there
-    raise typer.Exit(EXIT_UNDECIDED if undelivered is not None and code == EXIT_OK else code)
+    raise typer.Exit(EXIT_UNDECIDED if not_told and code == EXIT_OK else code)
 
 
 def exit_code(status: str) -> int:
