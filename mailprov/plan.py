@@ -46,6 +46,8 @@ class Change:
     set_password: bool = False
     mailbox: Mailbox | None = None
     agency_name: str = ""
+    #: the mail domain of a domain or container entry
+    domain: str = ""
 
     @property
     def phase(self) -> int:
@@ -53,7 +55,9 @@ class Change:
 
     @property
     def label(self) -> str:
-        return self.address or self.dn
+        """How tables name the entry: a mailbox by its address, a domain (or its container) by the domain, as
+        the unmanaged list does; a DN of 60 characters folded mid-RDN at any width (JSON keeps every DN)."""
+        return self.address or self.domain or self.dn
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"action": self.action, "kind": self.kind}
@@ -186,16 +190,17 @@ def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, bas
         wanted_domain = profile.domain_entry(agency)
         if state.entry is None:
             changes.append(Change("create", "domain", domain_dn, agency.id, attributes=wanted_domain,
-                                  agency_name=agency.name))
+                                  agency_name=agency.name, domain=agency.domain))
         else:
             mods = diff_attributes(wanted_domain, state.entry, static)
             if mods:
-                changes.append(Change("modify", "domain", domain_dn, agency.id, modifications=mods))
+                changes.append(Change("modify", "domain", domain_dn, agency.id, modifications=mods,
+                                      domain=agency.domain))
             else:
                 unchanged += 1
         if profile.mailbox_container and not state.container:
             changes.append(Change("create", "container", profile.mailbox_parent_dn(base_dn, agency.domain),
-                                  agency.id, attributes=profile.container_entry()))
+                                  agency.id, attributes=profile.container_entry(), domain=agency.domain))
         seen: set[str] = set()
         for mailbox in agency.mailboxes:
             seen.add(mailbox.address)
@@ -218,8 +223,9 @@ def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, bas
                 for address, (mdn, _) in sorted(state.mailboxes.items()):
                     changes.append(Change("delete", "mailbox", mdn, "", address=address))
                 if state.container and profile.mailbox_container:
-                    changes.append(Change("delete", "container", profile.mailbox_parent_dn(base_dn, domain), ""))
-                changes.append(Change("delete", "domain", dn, ""))
+                    changes.append(Change("delete", "container", profile.mailbox_parent_dn(base_dn, domain), "",
+                                          domain=domain))
+                changes.append(Change("delete", "domain", dn, "", domain=domain))
             else:
                 unmanaged.append(domain)
     changes.sort(key=lambda c: c.phase)

@@ -336,6 +336,17 @@ def test_names_that_look_like_markup_are_shown_as_written(slapd: Slapd, ldap_env
         assert "\x1b" not in shown.stdout and "\\x1b]0;PWNED\\x07" in shown.stdout, shown.stdout
 
 
+def test_plan_table_names_a_domain_by_its_name(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    """A domain's DN (60 characters) was folded mid-RDN at any width; the table names the domain, as the
+    unmanaged list does, and the JSON keeps the DN."""
+    config = write_config(tmp_path)
+    r = run(["plan", "-c", config], env={**ldap_env, "COLUMNS": "100"})
+    assert r.exit_code == 0, r.output
+    assert re.search(r"│ create │ domain  │ contohkota\.go\.id +│ Pemerintah Kota Contoh", r.stdout), r.stdout
+    assert "ou=contohkota.go.id" not in r.stdout
+    assert plan_json(config, ldap_env)["changes"][0]["dn"] == f"ou=contohkota.go.id,{ldap_env['MAILPROV_BASE_DN']}"
+
+
 def test_narrow_mailbox_list_keeps_each_address_whole(slapd: Slapd, ldap_env: dict[str, str],
                                                       tmp_path: Path) -> None:
     """At 80 columns names and titles wrap; the address, which operators copy, stays on one line."""

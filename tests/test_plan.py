@@ -103,6 +103,8 @@ def test_iredmail_plans_the_users_container() -> None:
         ("container", "ou=Users,domainName=contoh.go.id,ou=domains,dc=mail,dc=go,dc=id"),
         ("mailbox", "mail=a@contoh.go.id,ou=Users,domainName=contoh.go.id,ou=domains,dc=mail,dc=go,dc=id"),
     ]
+    # tables name entries as the unmanaged list does: the domain, the address (the DN is in the JSON)
+    assert [c.label for c in plan.changes] == ["contoh.go.id", "contoh.go.id", "a@contoh.go.id"]
 
 
 def test_multi_valued_order_and_extra_object_classes_are_not_changes() -> None:
@@ -147,6 +149,7 @@ def test_domains_missing_from_the_file_are_pruned_children_first() -> None:
     plan = build_plan([], snap, IREDMAIL, BASE, prune=True)
     assert [(c.action, c.kind) for c in plan.changes] == [("delete", "mailbox"), ("delete", "container"),
                                                            ("delete", "domain")]
+    assert [c.label for c in plan.changes] == ["a@lama.go.id", "lama.go.id", "lama.go.id"]
     # with --agency, other domains are not this run's business
     assert build_plan([], snap, IREDMAIL, BASE, prune=True, whole=False).empty
 

@@ -75,7 +75,7 @@ def render_plan(console: Console, plan: Plan, show_all: bool = False, title: str
         table = Table(title=title, title_justify="left", show_lines=False, expand=False)
         table.add_column("action")
         table.add_column("kind")
-        table.add_column("address / DN", overflow="fold")
+        table.add_column("address / domain", overflow="fold")
         table.add_column("details", overflow="fold")
         shown, hidden = _rows(plan.changes, show_all)
         for change in shown:
@@ -102,7 +102,7 @@ def render_report(console: Console, report: ApplyReport) -> None:
         table = Table(title="Changes that did not complete", title_justify="left")
         table.add_column("status")
         table.add_column("action")
-        table.add_column("address / DN", overflow="fold")
+        table.add_column("address / domain", overflow="fold")
         table.add_column("reason", overflow="fold")
         for outcome in problems[:200]:
             reason = outcome.message or ("the connection was lost before the answer came" if outcome.status ==
