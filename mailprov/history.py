@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,6 +52,13 @@ CREATE TABLE IF NOT EXISTS check_results (
     records TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS check_results_by_domain ON check_results (domain, run_id);
+-- a mail a run owed and did not deliver (relay down, a 4xx): its reader ('@admins', or the domain whose
+-- agency was written to) is told again by the next run; a run with notified = 1 told everyone else
+CREATE TABLE IF NOT EXISTS undelivered (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    reader TEXT NOT NULL,
+    PRIMARY KEY (run_id, reader)
+);
 -- every run's checks of every domain it checked, as they were: check_results keeps a domain's checks only
 -- when they changed, so a run's are the last ones kept at or before it (for whoever queries the file)
 CREATE VIEW IF NOT EXISTS run_checks AS
@@ -69,6 +77,20 @@ JOIN runs ON runs.id = r.run_id
 LEFT JOIN kept ON kept.domain = r.domain
 LEFT JOIN check_results c ON c.domain = kept.domain AND c.run_id = kept.run_id
 ORDER BY r.domain, c.rowid
+"""
+
+
+#: each asked domain's status in the latest run whose notification reached the admins, and its agency
+UNANNOUNCED = """
+WITH told AS (SELECT id FROM runs WHERE notified = 1)
+SELECT a.domain,
+       (SELECT d.status FROM domain_results d WHERE d.domain = a.domain AND d.run_id IN told
+        AND NOT EXISTS (SELECT 1 FROM undelivered u WHERE u.run_id = d.run_id AND u.reader = :admins)
+        ORDER BY d.run_id DESC LIMIT 1),
+       (SELECT d.status FROM domain_results d WHERE d.domain = a.domain AND d.run_id IN told
+        AND NOT EXISTS (SELECT 1 FROM undelivered u WHERE u.run_id = d.run_id AND u.reader = d.domain)
+        ORDER BY d.run_id DESC LIMIT 1)
+FROM temp.asked a
 """
 
 
@@ -95,6 +117,20 @@ class Changes:
         if now not in (WARN, FAIL):
             return False
         return before is None or ORDER.index(now) > ORDER.index(before)
+
+
+#: the reader of the admins' summary in ``undelivered`` (a domain, the other readers, has a dot and no '@')
+ADMINS = "@admins"
+
+
+@dataclass(frozen=True)
+class Owed:
+    """What the notification owes: each reader is told against the statuses it was last told."""
+
+    #: every domain against its status in the latest run whose summary reached the admins
+    admins: Changes
+    #: every domain against its status in the latest run that told its agency (or owed it nothing)
+    agencies: Changes
 
 
 def _changes(before: dict[str, str], report: CheckReport) -> Changes:
@@ -181,19 +217,29 @@ class History:
         report.newly_failing, report.fixed = changes.newly_failing, changes.fixed
         return changes
 
-    def unannounced(self, report: CheckReport) -> Changes:
-        """What the notification owes: each domain against its status in the latest run whose mail went out.
+    def unannounced(self, report: CheckReport) -> Owed:
+        """What the notification owes, for each reader against the latest run that told it.
 
         Not against the previous run: when the SMTP server was down, that run's
-        changes were never told, and the next run must still tell them.
+        changes were never told, and the next run must still tell them. Per
+        reader: when only one agency's mail did not go out, the next run owes
+        that agency its mail, and the admins and the other agencies nothing.
         """
-        rows = self.db.execute(
-            """
-            WITH told AS (SELECT d.domain, MAX(d.run_id) AS run_id FROM domain_results d
-                          JOIN runs ON runs.id = d.run_id WHERE runs.notified = 1 GROUP BY d.domain)
-            SELECT d.domain, d.status FROM told t JOIN domain_results d ON d.domain = t.domain AND d.run_id = t.run_id
-            """).fetchall()
-        return _changes(dict(rows), report)
+        # per domain of the report, walking its runs from the latest back (the (domain, run_id) index) to the
+        # first whose notification reached the reader: one or two steps on most nights. Grouping every row
+        # of a year's history took 0.5 s for the two readers, this 0.05 s.
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS asked (domain TEXT PRIMARY KEY)")
+        with self.db:
+            self.db.execute("DELETE FROM asked")
+            self.db.executemany("INSERT OR IGNORE INTO asked VALUES (?)", [(d.domain,) for d in report.domains])
+        admins: dict[str, str] = {}
+        agencies: dict[str, str] = {}
+        for domain, told_admins, told_agency in self.db.execute(UNANNOUNCED, {"admins": ADMINS}):
+            if told_admins is not None:  # None: never told (a domain checked for the first time)
+                admins[domain] = told_admins
+            if told_agency is not None:
+                agencies[domain] = told_agency
+        return Owed(_changes(admins, report), _changes(agencies, report))
 
     def store(self, report: CheckReport) -> int:
         """Keep the run; one transaction, so a killed run leaves nothing half-written.
@@ -237,9 +283,13 @@ class History:
             found.setdefault(domain, []).append(tuple(check))
         return found
 
-    def mark_notified(self, run_id: int) -> None:
+    def mark_notified(self, run_id: int, undelivered: Iterable[str] = ()) -> None:
+        """The run's notification step ran; ``undelivered``: the readers it did not reach (``ADMINS`` or
+        the domains whose agency's mail did not go out), owed again by the next run."""
         with self.db:
             self.db.execute("UPDATE runs SET notified = 1 WHERE id = ?", (run_id,))
+            self.db.executemany("INSERT OR IGNORE INTO undelivered VALUES (?, ?)",
+                                [(run_id, reader) for reader in undelivered])
 
     def recent_runs(self, limit: int = 30) -> list[RunSummary]:
         rows = self.db.execute(

@@ -15,26 +15,23 @@ from .checks.result import CheckReport
 from .checks.runner import Clock, Progress, Target, run_checks
 from .errors import HistoryError
 from .files import check_writable, run_lock, write_whole
-from .history import Changes, RunSummary
+from .history import Changes, Owed, RunSummary
 from .model import Config
 
 if TYPE_CHECKING:
-    from .notify import NotifyError, Refused
+    from .notify import Delivery
 
 
 @dataclass(frozen=True)
 class NightlyOutcome:
     report: CheckReport
-    #: why the notification was not delivered (the next run with --notify sends what it owed again)
-    undelivered: NotifyError | None = None
-    #: agencies' mails the SMTP server refused for good (their contact address); not owed to the next run
-    refused: tuple[Refused, ...] = ()
+    #: what became of the notification mails (None: nothing was owed, or no --notify)
+    delivery: Delivery | None = None
 
     @property
     def not_told(self) -> list[str]:
-        """Who the notification did not reach, and why: one warning each (cron must see them)."""
-        owed = [f"{self.undelivered} (the next run with --notify sends what changed again)"] if self.undelivered else []
-        return owed + [str(refused) for refused in self.refused]
+        """Who the notification did not reach, and why: warnings cron must see."""
+        return self.delivery.warnings() if self.delivery is not None else []
 
 
 def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence[tuple[str, int]], *,
@@ -52,10 +49,9 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
             check_writable(report_file)
         store = History(history) if history is not None else None
         changes: Changes | None = None
-        owed: Changes | None = None
+        owed: Owed | None = None
         runs: list[RunSummary] = []
-        undelivered: NotifyError | None = None
-        refused: list[Refused] = []
+        delivery: Delivery | None = None
         try:
             report = run_checks(targets, config.platform, nameservers, timeout=timeout, concurrency=concurrency,
                                 clock=clock or (lambda: dt.datetime.now(dt.UTC)), fetch=fetch, progress=progress)
@@ -71,22 +67,18 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
             if report_file is not None:
                 _write_report(report, changes, runs, lang, config, report_file)
             if owed is not None and store is not None:
-                from .notify import NotifyError, compose, send  # smtplib and email only when mailing
+                from .notify import compose, send  # smtplib and email only when mailing
 
-                mails = compose(report, owed, config, lang)
                 if config.notify is None:
                     (warn or print)("--notify: the configuration has no notify: section; nothing sent")
-                elif mails:
-                    try:
-                        refused = send(mails, config, os.environ)
-                    except NotifyError as exc:
-                        undelivered = exc
-                    else:
-                        store.mark_notified(run_id)
+                else:
+                    mails = compose(report, owed, config, lang)
+                    delivery = send(mails, config, os.environ) if mails else None
+                    store.mark_notified(run_id, delivery.readers_not_told if delivery else ())
         finally:
             if store is not None:
                 store.close()
-    return NightlyOutcome(report, undelivered, tuple(refused))
+    return NightlyOutcome(report, delivery)
 
 
 def _write_report(report: CheckReport, changes: Changes | None, runs: list[RunSummary], lang: str,

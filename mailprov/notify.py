@@ -1,26 +1,27 @@
 """Notification mails of the nightly run: a summary to the platform admins, a letter to each agency
-whose status got worse. Sent only when something changed since the last mail that went out."""
+whose status got worse. Each reader is written to only when something changed since the last mail that
+reached it."""
 
 from __future__ import annotations
 
 import smtplib
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from .checks.messages import STATUS_WORDS
 from .checks.result import PASS, CheckReport, DomainResult
 from .errors import MailprovError
-from .history import Changes
+from .history import ADMINS, Changes, Owed
 from .letters import local_time
 from .model import Config
 from .records import zone_text
 
 
 class NotifyError(MailprovError):
-    """The SMTP server did not take the notification."""
+    """The notification cannot be sent as configured."""
 
 
 @dataclass(frozen=True)
@@ -28,21 +29,43 @@ class Mail:
     to: tuple[str, ...]
     subject: str
     body: str
-    #: the agency the mail is for; None for the admins' summary
-    agency: str | None = None
+    #: who is told: ``ADMINS``, or the domain whose agency the mail is for
+    reader: str = ADMINS
+    #: the agency's id, for messages about an agency's mail
+    agency: str = ""
 
 
-@dataclass(frozen=True)
-class Refused:
-    """An agency's mail the SMTP server refused for good (5xx for its recipient): sending it again the next
-    night would be refused again, so it is reported instead of owed."""
+@dataclass
+class Delivery:
+    """What became of a night's mails."""
 
-    mail: Mail
-    reason: str
+    relay: str
+    sent: list[Mail] = field(default_factory=list)
+    #: not delivered, with the reason (relay down, a 4xx, the admins' address refused): owed to the next run
+    undelivered: list[tuple[Mail, str]] = field(default_factory=list)
+    #: an agency's mail whose recipient the relay refused for good (5xx at RCPT): reported, not owed (it
+    #: would be refused again every night)
+    refused: list[tuple[Mail, str]] = field(default_factory=list)
 
-    def __str__(self) -> str:
-        return (f"the mail to agency {self.mail.agency} ({', '.join(self.mail.to)}) was refused: {self.reason}; "
-                "correct its contact.email (the mail is not sent again)")
+    @property
+    def readers_not_told(self) -> list[str]:
+        return [mail.reader for mail, _ in self.undelivered]
+
+    def warnings(self) -> list[str]:
+        """One line per mail that did not reach its reader; one line when none did, for the same reason."""
+        reasons = {reason for _, reason in self.undelivered}
+        if self.undelivered and not self.sent and not self.refused and len(reasons) == 1:
+            return [f"notification not sent through {self.relay}: {reasons.pop()} "
+                    "(the next run with --notify sends what changed again)"]
+        lines = [f"the mail to {_reader(mail)} was not sent through {self.relay}: {reason} (the next run with "
+                 "--notify sends it again)" for mail, reason in self.undelivered]
+        return lines + [f"the mail to {_reader(mail)} was refused: {reason}; correct its contact.email (the mail "
+                         "is not sent again)" for mail, reason in self.refused]
+
+
+def _reader(mail: Mail) -> str:
+    who = "the admins" if mail.reader == ADMINS else f"agency {mail.agency}"
+    return f"{who} ({', '.join(mail.to)})"
 
 
 def _problems(domain: DomainResult, lang: str) -> list[str]:
@@ -109,34 +132,35 @@ def agency_mail(domain: DomainResult, config: Config, lang: str) -> Mail | None:
         lines += _problems(domain, lang)
         lines += ["", "The records the domain must publish:", "", zone_text(config.platform, domain.domain),
                   "Thank you.", platform]
-    return Mail((agency.contact.email,), subject, "\n".join(lines) + "\n", agency.id)
+    return Mail((agency.contact.email,), subject, "\n".join(lines) + "\n", domain.domain, agency.id)
 
 
-def compose(report: CheckReport, changes: Changes, config: Config, lang: str) -> list[Mail]:
-    """Every mail this run owes; none when nothing changed."""
-    if config.notify is None or not changes.any:
+def compose(report: CheckReport, owed: Owed, config: Config, lang: str) -> list[Mail]:
+    """Every mail this run owes: the admins' summary when a domain changed since their last mail, a letter
+    to each agency whose domain got worse since its last mail; none when nothing changed."""
+    if config.notify is None:
         return []
-    mails = [admin_mail(report, changes, config, lang)]
+    mails = [admin_mail(report, owed.admins, config, lang)] if owed.admins.any else []
     if config.notify.agency_contacts:
         for domain in report.domains:
-            if changes.got_worse(domain.domain):
+            if owed.agencies.got_worse(domain.domain):
                 mail = agency_mail(domain, config, lang)
                 if mail is not None:
                     mails.append(mail)
     return mails
 
 
-def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: float = 30.0) -> list[Refused]:
-    """Send ``mails`` in one SMTP session; the agencies' mails whose recipient was refused for good.
+def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: float = 30.0) -> Delivery:
+    """Send ``mails`` in one SMTP session and say what became of each.
 
-    Anything else that stops a mail (the server unreachable, AUTH, a 4xx, the admins' own address
-    refused) stops the session and raises ``NotifyError``: the run stays unannounced and the next
-    one sends what it owes again.
+    A mail the relay refuses does not stop the others; a session that breaks
+    (relay down, dropped, AUTH refused) leaves every mail not yet sent
+    undelivered.
     """
     notify = config.notify
-    if notify is None or not mails:
-        return []
-    refused: list[Refused] = []
+    assert notify is not None
+    delivery = Delivery(f"{notify.smtp_host}:{notify.smtp_port}")
+    done, reason = 0, ""  # mails accounted for; why the last one did not go out
     try:
         with smtplib.SMTP(notify.smtp_host, notify.smtp_port, timeout=timeout) as smtp:
             if notify.starttls:
@@ -150,21 +174,26 @@ def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: flo
                 try:
                     smtp.send_message(_message(mail, notify.sender))
                 except smtplib.SMTPRecipientsRefused as exc:
-                    # a mistyped or removed contact address: every night would fail on it, and with it
-                    # every other mail of the night (smtplib has reset the transaction: the session goes on)
                     answers = list(exc.recipients.values())
-                    if mail.agency is None or not all(code >= 500 for code, _ in answers):
-                        raise
-                    refused.append(Refused(mail, "; ".join(_server_words(code, text) for code, text in answers)))
-    except (OSError, smtplib.SMTPException) as exc:
+                    reason = "; ".join(_server_words(code, text) for code, text in answers)
+                    # a mistyped or removed contact address would be refused every night
+                    lasting = mail.reader != ADMINS and all(code >= 500 for code, _ in answers)
+                    (delivery.refused if lasting else delivery.undelivered).append((mail, reason))
+                except smtplib.SMTPDataError as exc:
+                    reason = _server_words(exc.smtp_code, exc.smtp_error)
+                    delivery.undelivered.append((mail, reason))
+                else:
+                    delivery.sent.append(mail)
+                done += 1
+                if smtp.sock is None:  # a 421: the relay hung up, and the rest waits for the next run
+                    break
+    except (OSError, smtplib.SMTPException, NotifyError) as exc:
         if isinstance(exc, smtplib.SMTPResponseException):  # the server's own words, not a tuple's repr
             reason = _server_words(exc.smtp_code, exc.smtp_error)
-        elif isinstance(exc, smtplib.SMTPRecipientsRefused):
-            reason = "; ".join(_server_words(code, text) for code, text in exc.recipients.values())
         else:
             reason = str(exc)
-        raise NotifyError(f"notification not sent through {notify.smtp_host}:{notify.smtp_port}: {reason}") from None
-    return refused
+    delivery.undelivered += [(mail, reason) for mail in mails[done:]]
+    return delivery
 
 
 def _message(mail: Mail, sender: str) -> EmailMessage:

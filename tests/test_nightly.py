@@ -164,7 +164,9 @@ def test_drift_report_and_notifications_across_three_runs(nightly: dict[str, Any
     assert third["summary"]["newly_failing"] == [] and third["summary"]["fixed"] == []
     assert inbox.messages == []
     with sqlite3.connect(nightly["state"]) as db:
-        assert db.execute("SELECT COUNT(*), SUM(notified) FROM runs").fetchone() == (3, 2)
+        # every run did its notification step (the third owed nothing) and reached everyone it owed
+        assert db.execute("SELECT COUNT(*), SUM(notified) FROM runs").fetchone() == (3, 3)
+        assert db.execute("SELECT COUNT(*) FROM undelivered").fetchone() == (0,)
         # every run keeps each domain's status; a domain's checks only when they changed: the second run's
         # zones were built again (a new DKIM key for every domain), the third run changed nothing
         assert db.execute("SELECT COUNT(*) FROM domain_results").fetchone()[0] == 3 * 4
@@ -215,11 +217,13 @@ def test_a_mail_the_smtp_server_did_not_take_is_owed_to_the_next_run(nightly: di
 
 
 class RefusingInbox(Inbox):
-    """A relay that knows its users: it refuses some recipients at RCPT, as Postfix does an unknown one."""
+    """A relay that knows its users: it refuses some recipients at RCPT, as Postfix does an unknown one; and
+    it can answer a message's DATA with 421 and hang up, as a relay that caps messages per connection does."""
 
     def __init__(self, refuse: dict[str, str]) -> None:
         super().__init__()
         self.refuse = refuse
+        self.hang_up_after: int | None = None
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address in self.refuse:
@@ -227,12 +231,18 @@ class RefusingInbox(Inbox):
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        taken = getattr(session, "taken", 0)  # messages of this connection
+        if self.hang_up_after is not None and taken >= self.hang_up_after:
+            return "421 4.7.0 too many messages in this connection"
+        session.taken = taken + 1
+        return await super().handle_DATA(server, session, envelope)
 
-def refusing_relay(tmp_path: Path, knot: Knot, refuse: dict[str, str], agencies: str = AGENCIES
-                   ) -> tuple[RefusingInbox, Controller, list[str]]:
+
+def refusing_relay(tmp_path: Path, knot: Knot, refuse: dict[str, str]) -> tuple[RefusingInbox, Controller, list[str]]:
     inbox = RefusingInbox(refuse)
     relay = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    config = write_config(tmp_path, agencies, extra=(
+    config = write_config(tmp_path, AGENCIES, extra=(
         f"notify: {{smtp_host: 127.0.0.1, smtp_port: {relay.port}, from: mailprov@mail.go.id, "
         "to: [noc@mail.go.id], agency_contacts: true}\n"))
     command = ["dns", "check", "-c", str(config), "--nameserver", knot.address, "--history",
@@ -240,10 +250,15 @@ def refusing_relay(tmp_path: Path, knot: Knot, refuse: dict[str, str], agencies:
     return inbox, relay, command
 
 
+def undelivered(state: Path) -> list[tuple[int, str]]:
+    with sqlite3.connect(state) as db:
+        return db.execute("SELECT run_id, reader FROM undelivered ORDER BY run_id, reader").fetchall()
+
+
 def test_an_agency_address_the_relay_refuses_for_good_does_not_hold_back_the_others(
         nightly: dict[str, Any], tmp_path: Path) -> None:
-    """A mistyped contact address (550 at RCPT) would be refused every night, and with it every later night's
-    news for everyone: it is reported once, the other mails go out, and the run counts as told."""
+    """A mistyped contact address (550 at RCPT) would be refused every night: it is reported once and not
+    owed, and the other mails go out."""
     unknown = "550 5.1.1 <agus@akan-pulih.go.id>: Recipient address rejected: User unknown"
     inbox, relay, command = refusing_relay(tmp_path, nightly["knot"], {"agus@akan-pulih.go.id": unknown})
     relay.start()
@@ -256,8 +271,7 @@ def test_an_agency_address_the_relay_refuses_for_good_does_not_hold_back_the_oth
         inbox.messages.clear()
         again = run(command)  # nothing changed and nothing is owed: no mail, no warning
         assert (again.exit_code, again.stderr, inbox.messages) == (1, "", [])
-        with sqlite3.connect(tmp_path / "state.db") as db:
-            assert db.execute("SELECT id, notified FROM runs ORDER BY id").fetchall() == [(1, 1), (2, 0)]
+        assert undelivered(tmp_path / "state.db") == []
         # a passing night still exits 3 when an agency could not be told: cron must see it
         only = write_config(tmp_path / "warn", AGENCIES.replace("agus@akan-pulih.go.id", "siti@akan-rusak.go.id"),
                             extra=(f"notify: {{smtp_host: 127.0.0.1, smtp_port: {relay.port}, "
@@ -274,27 +288,60 @@ def test_an_agency_address_the_relay_refuses_for_good_does_not_hold_back_the_oth
         relay.stop()
 
 
-@pytest.mark.parametrize(("refused", "answer"), [
-    ("agus@akan-pulih.go.id", "450 4.2.1 <agus@akan-pulih.go.id>: mailbox busy, try again later"),
-    ("noc@mail.go.id", "550 5.1.1 <noc@mail.go.id>: Recipient address rejected: User unknown"),
+@pytest.mark.parametrize(("refused", "reader", "who", "answer"), [
+    ("agus@akan-pulih.go.id", "akan-pulih.go.id", "agency akan-pulih",
+     "450 4.2.1 <agus@akan-pulih.go.id>: mailbox busy, try again later"),
+    ("noc@mail.go.id", "@admins", "the admins", "550 5.1.1 <noc@mail.go.id>: Recipient address rejected: User unknown"),
 ])
-def test_a_refusal_that_may_pass_tomorrow_or_of_the_admins_is_owed_to_the_next_run(
-        nightly: dict[str, Any], tmp_path: Path, refused: str, answer: str) -> None:
-    """A 4xx may pass the next night; the admins' own address refused means nobody was told: both leave the
-    run unannounced, and once the relay takes them every mail is sent again (duplicates over losses)."""
+def test_a_mail_refused_for_now_is_owed_to_its_reader_only(nightly: dict[str, Any], tmp_path: Path, refused: str,
+                                                           reader: str, who: str, answer: str) -> None:
+    """A 4xx may pass the next night; the admins' own address refused must be fixed and then told. Either
+    way the next run owes that one reader its mail, and the others, already told, nothing."""
     inbox, relay, command = refusing_relay(tmp_path, nightly["knot"], {refused: answer})
     relay.start()
     try:
         first = run(command)
         assert first.exit_code == 1, first.output
-        assert first.stderr == (f"warning: notification not sent through 127.0.0.1:{relay.port}: {answer} "
-                                "(the next run with --notify sends what changed again)\n")
+        assert first.stderr == (f"warning: the mail to {who} ({refused}) was not sent through 127.0.0.1:{relay.port}: "
+                                f"{answer} (the next run with --notify sends it again)\n")
+        told = sorted(m["to"][0] for m in inbox.messages)
+        assert refused not in told and len(told) == 2
+        assert undelivered(tmp_path / "state.db") == [(1, reader)]
         inbox.messages.clear()
         inbox.refuse = {}
         later = run(command)
         assert later.exit_code == 1 and later.stderr == "", later.output
+        assert [m["to"] for m in inbox.messages] == [[refused]]
+        text = inbox.messages[0]["text"]
+        assert ("akan-pulih.go.id (akan-pulih): - -> fail" in text if reader == "@admins" else
+                "menemukan masalah pada DNS domain akan-pulih.go.id" in text)  # the agency's language: Indonesian
+        inbox.messages.clear()
+        assert run(command).exit_code == 1 and inbox.messages == []  # told once
+    finally:
+        relay.stop()
+
+
+def test_a_relay_that_hangs_up_half_way_owes_only_the_rest(nightly: dict[str, Any], tmp_path: Path) -> None:
+    """A relay that takes a few messages per connection (421 and hang up): what went out is not sent again,
+    what did not is, the next night (a night that started over each time would never get past the cap)."""
+    inbox, relay, command = refusing_relay(tmp_path, nightly["knot"], {})
+    inbox.hang_up_after = 1
+    relay.start()
+    try:
+        first = run(command)
+        assert first.exit_code == 1, first.output
+        assert [m["to"] for m in inbox.messages] == [["noc@mail.go.id"]]  # the admins' summary goes first
+        lines = first.stderr.splitlines()
+        assert len(lines) == 2 and all(line.startswith("warning: the mail to agency ") for line in lines), lines
+        assert "421 4.7.0 too many messages in this connection" in lines[0]
+        assert undelivered(tmp_path / "state.db") == [(1, "akan-pulih.go.id"), (1, "tetap-gagal.go.id")]
+        second = run(command)  # one more mail gets through per night here
+        assert second.exit_code == 1 and len(inbox.messages) == 2, second.output
+        inbox.hang_up_after = None
+        third = run(command)
+        assert third.exit_code == 1 and third.stderr == "", third.output
         assert sorted(m["to"][0] for m in inbox.messages) == [
-            "agus@akan-pulih.go.id", "dewi@tetap-gagal.go.id", "noc@mail.go.id"]
+            "agus@akan-pulih.go.id", "dewi@tetap-gagal.go.id", "noc@mail.go.id"]  # each told once
     finally:
         relay.stop()
 
@@ -521,6 +568,38 @@ def test_failing_since_is_the_start_of_the_latest_unbroken_streak(tmp_path: Path
     by_domain = {d.domain: (d.previous_status, d.failing_since) for d in now.domains}
     assert by_domain == {"a.go.id": ("fail", None), "b.go.id": ("fail", "2026-11-02T02:00:00Z"),
                          "d.go.id": (None, "2026-11-06T02:00:00Z")}
+
+
+def test_what_the_mail_owes_each_reader(tmp_path: Path) -> None:
+    """History alone: each reader is owed what changed since the last run that reached it, a domain's runs
+    walked back past runs without --notify and past runs that checked only other agencies."""
+    import datetime as dt
+
+    from mailprov.checks.messages import Reason
+    from mailprov.checks.result import CheckReport, CheckResult, DomainResult
+    from mailprov.history import ADMINS, History
+
+    def report(day: int, statuses: dict[str, str]) -> CheckReport:
+        domains = [DomainResult(domain, None, [CheckResult("mx", status, [Reason("mx.ok", {"hosts": "x"})])])
+                   for domain, status in statuses.items()]
+        return CheckReport(dt.datetime(2026, 11, day, 2, tzinfo=dt.UTC), "test", domains)
+
+    with History(tmp_path / "state.db") as history:
+        # 1: everyone told; 2: without --notify; 3: a.go.id's agency and the admins not reached, only b checked
+        history.mark_notified(history.store(report(1, {"a.go.id": "pass", "b.go.id": "pass"})))
+        history.store(report(2, {"a.go.id": "fail", "b.go.id": "fail"}))
+        run3 = history.store(report(3, {"b.go.id": "fail"}))
+        history.mark_notified(run3, [ADMINS, "b.go.id"])
+        owed = history.unannounced(report(4, {"a.go.id": "fail", "b.go.id": "fail", "c.go.id": "warn"}))
+    # the admins were last reached by run 1; b's agency too; a's agency by run 1 (run 3 did not check a)
+    assert owed.admins.changed == {"a.go.id": ("pass", "fail"), "b.go.id": ("pass", "fail"), "c.go.id": (None, "warn")}
+    assert owed.agencies.changed == owed.admins.changed
+    with History(tmp_path / "state.db") as history:
+        history.mark_notified(history.store(report(4, {"a.go.id": "fail", "b.go.id": "fail"})), ["a.go.id"])
+        owed = history.unannounced(report(5, {"a.go.id": "fail", "b.go.id": "fail"}))
+    assert owed.admins.changed == {}  # run 4 reached the admins and b's agency, not a's
+    assert owed.agencies.changed == {"a.go.id": ("pass", "fail")}
+    assert owed.agencies.got_worse("a.go.id") and not owed.agencies.got_worse("b.go.id")
 
 
 def test_the_report_escapes_what_agencies_publish() -> None:
