@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,10 +53,12 @@ CREATE TABLE IF NOT EXISTS check_results (
 );
 CREATE INDEX IF NOT EXISTS check_results_by_domain ON check_results (domain, run_id);
 -- a mail a run owed and did not deliver (relay down, a 4xx): its reader ('@admins', or the domain whose
--- agency was written to) is told again by the next run; a run with notified = 1 told everyone else
+-- agency was written to) is told again by the next run; a run with notified = 1 told everyone else.
+-- refused: the agency address the relay refused for good; told again only once the address is another
 CREATE TABLE IF NOT EXISTS undelivered (
     run_id INTEGER NOT NULL REFERENCES runs(id),
     reader TEXT NOT NULL,
+    refused TEXT,
     PRIMARY KEY (run_id, reader)
 );
 -- every run's checks of every domain it checked, as they were: check_results keeps a domain's checks only
@@ -88,9 +90,17 @@ SELECT a.domain,
         AND NOT EXISTS (SELECT 1 FROM undelivered u WHERE u.run_id = d.run_id AND u.reader = :admins)
         ORDER BY d.run_id DESC LIMIT 1),
        (SELECT d.status FROM domain_results d WHERE d.domain = a.domain AND d.run_id IN told
-        AND NOT EXISTS (SELECT 1 FROM undelivered u WHERE u.run_id = d.run_id AND u.reader = d.domain)
+        AND NOT EXISTS (SELECT 1 FROM undelivered u WHERE u.run_id = d.run_id AND u.reader = d.domain
+                        AND (u.refused IS NULL OR u.refused != a.contact))
         ORDER BY d.run_id DESC LIMIT 1)
 FROM temp.asked a
+"""
+#: addresses refused for good in the latest notified run that checked the domain, and still its contact
+STILL_REFUSED = """
+SELECT u.reader, u.refused FROM undelivered u JOIN temp.asked a ON a.domain = u.reader
+WHERE u.refused = a.contact AND u.run_id = (
+    SELECT MAX(d.run_id) FROM domain_results d JOIN runs ON runs.id = d.run_id
+    WHERE d.domain = u.reader AND runs.notified = 1)
 """
 
 
@@ -129,8 +139,12 @@ class Owed:
 
     #: every domain against its status in the latest run whose summary reached the admins
     admins: Changes
-    #: every domain against its status in the latest run that told its agency (or owed it nothing)
+    #: every domain against its status in the latest run that told its agency (or owed it nothing, or knew
+    #: its address would be refused)
     agencies: Changes
+    #: domain -> its agency's address, refused for good by the latest run that mailed it and still its contact:
+    #: each run records it again, so the mail is owed once the address is corrected
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def _changes(before: dict[str, str], report: CheckReport) -> Changes:
@@ -217,21 +231,24 @@ class History:
         report.newly_failing, report.fixed = changes.newly_failing, changes.fixed
         return changes
 
-    def unannounced(self, report: CheckReport) -> Owed:
+    def unannounced(self, report: CheckReport, contacts: Mapping[str, str] | None = None) -> Owed:
         """What the notification owes, for each reader against the latest run that told it.
 
         Not against the previous run: when the SMTP server was down, that run's
         changes were never told, and the next run must still tell them. Per
         reader: when only one agency's mail did not go out, the next run owes
         that agency its mail, and the admins and the other agencies nothing.
+        ``contacts`` (domain -> its agency's contact address now): a mail the
+        relay refused for good is owed again once the address has changed.
         """
         # per domain of the report, walking its runs from the latest back (the (domain, run_id) index) to the
         # first whose notification reached the reader: one or two steps on most nights. Grouping every row
         # of a year's history took 0.5 s for the two readers, this 0.05 s.
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS asked (domain TEXT PRIMARY KEY)")
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS asked (domain TEXT PRIMARY KEY, contact TEXT NOT NULL)")
         with self.db:
             self.db.execute("DELETE FROM asked")
-            self.db.executemany("INSERT OR IGNORE INTO asked VALUES (?)", [(d.domain,) for d in report.domains])
+            self.db.executemany("INSERT OR IGNORE INTO asked VALUES (?, ?)",
+                                [(d.domain, (contacts or {}).get(d.domain, "")) for d in report.domains])
         admins: dict[str, str] = {}
         agencies: dict[str, str] = {}
         for domain, told_admins, told_agency in self.db.execute(UNANNOUNCED, {"admins": ADMINS}):
@@ -239,7 +256,8 @@ class History:
                 admins[domain] = told_admins
             if told_agency is not None:
                 agencies[domain] = told_agency
-        return Owed(_changes(admins, report), _changes(agencies, report))
+        refused = dict(self.db.execute(STILL_REFUSED).fetchall())
+        return Owed(_changes(admins, report), _changes(agencies, report), refused)
 
     def store(self, report: CheckReport) -> int:
         """Keep the run; one transaction, so a killed run leaves nothing half-written.
@@ -283,13 +301,16 @@ class History:
             found.setdefault(domain, []).append(tuple(check))
         return found
 
-    def mark_notified(self, run_id: int, undelivered: Iterable[str] = ()) -> None:
-        """The run's notification step ran; ``undelivered``: the readers it did not reach (``ADMINS`` or
-        the domains whose agency's mail did not go out), owed again by the next run."""
+    def mark_notified(self, run_id: int, undelivered: Iterable[str] = (),
+                      refused: Mapping[str, str] | None = None) -> None:
+        """The run's notification step ran. ``undelivered``: the readers it did not reach (``ADMINS`` or the
+        domains whose agency's mail did not go out), owed again by the next run; ``refused``: domain -> the
+        agency address the relay refused for good, owed again once the agency has another."""
+        rows: list[tuple[int, str, str | None]] = [(run_id, reader, None) for reader in undelivered]
+        rows += [(run_id, domain, address) for domain, address in (refused or {}).items()]
         with self.db:
             self.db.execute("UPDATE runs SET notified = 1 WHERE id = ?", (run_id,))
-            self.db.executemany("INSERT OR IGNORE INTO undelivered VALUES (?, ?)",
-                                [(run_id, reader) for reader in undelivered])
+            self.db.executemany("INSERT OR IGNORE INTO undelivered VALUES (?, ?, ?)", rows)
 
     def recent_runs(self, limit: int = 30) -> list[RunSummary]:
         rows = self.db.execute(

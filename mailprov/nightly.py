@@ -59,7 +59,7 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
             if store is not None:
                 try:
                     changes = store.annotate(report)
-                    owed = store.unannounced(report) if notify else None
+                    owed = store.unannounced(report, _contacts(config)) if notify else None
                     run_id = store.store(report)
                     runs = store.recent_runs(30)
                 except sqlite3.Error as exc:  # a full disk, a database another program locked
@@ -74,11 +74,21 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
                 else:
                     mails = compose(report, owed, config, lang)
                     delivery = send(mails, config, os.environ) if mails else None
-                    store.mark_notified(run_id, delivery.readers_not_told if delivery else ())
+                    # an address refused for good stays on record until it is corrected (then the mail is owed)
+                    refused = {domain: address for domain, address in owed.refused.items()
+                               if domain not in {mail.reader for mail in mails}}
+                    if delivery is None:
+                        store.mark_notified(run_id, (), refused)
+                    else:
+                        store.mark_notified(run_id, delivery.readers_not_told, refused | delivery.refused_addresses)
         finally:
             if store is not None:
                 store.close()
     return NightlyOutcome(report, delivery)
+
+
+def _contacts(config: Config) -> dict[str, str]:
+    return {agency.domain: agency.contact.email for agency in config.agencies if agency.contact.email}
 
 
 def _write_report(report: CheckReport, changes: Changes | None, runs: list[RunSummary], lang: str,

@@ -43,13 +43,18 @@ class Delivery:
     sent: list[Mail] = field(default_factory=list)
     #: not delivered, with the reason (relay down, a 4xx, the admins' address refused): owed to the next run
     undelivered: list[tuple[Mail, str]] = field(default_factory=list)
-    #: an agency's mail whose recipient the relay refused for good (5xx at RCPT): reported, not owed (it
-    #: would be refused again every night)
+    #: an agency's mail whose recipient the relay refused for good (5xx at RCPT): reported, and owed only
+    #: once the agency's contact address is another (the same one would be refused every night)
     refused: list[tuple[Mail, str]] = field(default_factory=list)
 
     @property
     def readers_not_told(self) -> list[str]:
         return [mail.reader for mail, _ in self.undelivered]
+
+    @property
+    def refused_addresses(self) -> dict[str, str]:
+        """domain -> the agency address refused for good."""
+        return {mail.reader: mail.to[0] for mail, _ in self.refused}
 
     def warnings(self) -> list[str]:
         """One line per mail that did not reach its reader; one line when none did, for the same reason."""
@@ -59,8 +64,8 @@ class Delivery:
                     "(the next run with --notify sends what changed again)"]
         lines = [f"the mail to {_reader(mail)} was not sent through {self.relay}: {reason} (the next run with "
                  "--notify sends it again)" for mail, reason in self.undelivered]
-        return lines + [f"the mail to {_reader(mail)} was refused: {reason}; correct its contact.email (the mail "
-                         "is not sent again)" for mail, reason in self.refused]
+        return lines + [f"the mail to {_reader(mail)} was refused: {reason}; correct its contact.email (the next "
+                         "run with --notify sends it to the corrected address)" for mail, reason in self.refused]
 
 
 def _reader(mail: Mail) -> str:

@@ -257,8 +257,8 @@ def undelivered(state: Path) -> list[tuple[int, str]]:
 
 def test_an_agency_address_the_relay_refuses_for_good_does_not_hold_back_the_others(
         nightly: dict[str, Any], tmp_path: Path) -> None:
-    """A mistyped contact address (550 at RCPT) would be refused every night: it is reported once and not
-    owed, and the other mails go out."""
+    """A mistyped contact address (550 at RCPT) would be refused every night: it is reported once, the other
+    mails go out, and the mail is owed again once the address is corrected."""
     unknown = "550 5.1.1 <agus@akan-pulih.go.id>: Recipient address rejected: User unknown"
     inbox, relay, command = refusing_relay(tmp_path, nightly["knot"], {"agus@akan-pulih.go.id": unknown})
     relay.start()
@@ -267,11 +267,21 @@ def test_an_agency_address_the_relay_refuses_for_good_does_not_hold_back_the_oth
         assert first.exit_code == 1, first.output
         assert sorted(m["to"][0] for m in inbox.messages) == ["dewi@tetap-gagal.go.id", "noc@mail.go.id"]
         assert first.stderr == (f"warning: the mail to agency akan-pulih (agus@akan-pulih.go.id) was refused: "
-                                f"{unknown}; correct its contact.email (the mail is not sent again)\n")
+                                f"{unknown}; correct its contact.email (the next run with --notify sends it to the "
+                                "corrected address)\n")
         inbox.messages.clear()
-        again = run(command)  # nothing changed and nothing is owed: no mail, no warning
+        again = run(command)  # nothing changed, and the same address would be refused again: no mail, no warning
         assert (again.exit_code, again.stderr, inbox.messages) == (1, "", [])
-        assert undelivered(tmp_path / "state.db") == []
+        # the refusal stays on record, run after run, until the address changes
+        assert undelivered(tmp_path / "state.db") == [(1, "akan-pulih.go.id"), (2, "akan-pulih.go.id")]
+        # the operator corrects the address: the next run owes the agency its mail, at the new address, once
+        config = Path(command[command.index("-c") + 1])
+        config.write_text(config.read_text().replace("agus@akan-pulih.go.id", "agus.baru@akan-pulih.go.id"))
+        corrected = run(command)
+        assert (corrected.exit_code, corrected.stderr) == (1, ""), corrected.output
+        assert [m["to"] for m in inbox.messages] == [["agus.baru@akan-pulih.go.id"]]
+        inbox.messages.clear()
+        assert run(command).exit_code == 1 and inbox.messages == []
         # a passing night still exits 3 when an agency could not be told: cron must see it
         only = write_config(tmp_path / "warn", AGENCIES.replace("agus@akan-pulih.go.id", "siti@akan-rusak.go.id"),
                             extra=(f"notify: {{smtp_host: 127.0.0.1, smtp_port: {relay.port}, "
@@ -600,6 +610,13 @@ def test_what_the_mail_owes_each_reader(tmp_path: Path) -> None:
     assert owed.admins.changed == {}  # run 4 reached the admins and b's agency, not a's
     assert owed.agencies.changed == {"a.go.id": ("pass", "fail")}
     assert owed.agencies.got_worse("a.go.id") and not owed.agencies.got_worse("b.go.id")
+    # run 5: a's agency address refused for good: not owed while it is the contact, owed once corrected
+    with History(tmp_path / "state.db") as history:
+        history.mark_notified(history.store(report(5, {"a.go.id": "fail"})), refused={"a.go.id": "x@a.go.id"})
+        now = report(6, {"a.go.id": "fail"})
+        same, corrected = history.unannounced(now, {"a.go.id": "x@a.go.id"}), history.unannounced(now, {})
+    assert same.agencies.changed == {} and same.refused == {"a.go.id": "x@a.go.id"}
+    assert corrected.agencies.changed == {"a.go.id": ("pass", "fail")} and corrected.refused == {}
 
 
 def test_the_report_escapes_what_agencies_publish() -> None:
