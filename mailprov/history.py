@@ -243,7 +243,7 @@ class History:
         """
         # per domain of the report, walking its runs from the latest back (the (domain, run_id) index) to the
         # first whose notification reached the reader: one or two steps on most nights. Grouping every row
-        # of a year's history took 0.5 s for the two readers, this 0.05 s.
+        # of a year's history took 0.5 s for the two readers, this 0.03 s.
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS asked (domain TEXT PRIMARY KEY, contact TEXT NOT NULL)")
         with self.db:
             self.db.execute("DELETE FROM asked")
