@@ -389,27 +389,32 @@ def render_letters(config: Config, agencies: list[Agency], kinds: list[str], lan
     day = day or local(utc_now(), config.letters.timezone).date()  # the day where the letters are signed
     numbers = LetterNumbers(out, config.letters.number_code)
     result = Rendered([], [])
-    for agency in agencies:
-        language = lang or agency.language
-        name = template_name("agency", language, fmt)
-        if "agency" in kinds:
-            number = numbers.number(agency.id, day)
-            context = agency_context(config, agency, language, day, number,
-                                     (compliance or {}).get(agency.domain))
-            path = out / agency.id / f"agency.{fmt}"
-            _write_letter(renderer, name, context, path, fmt, private=False)
-            result.written.append(path)
-        if "mailbox" in kinds:
-            now = dt.datetime.combine(day, dt.time(), dt.UTC)
-            for mailbox in agency.mailboxes:
-                path = mailbox_letter_path(out, agency.id, mailbox.local, fmt)
-                if path.exists() and not force:
-                    result.skipped.append(path)
-                    continue
-                context = mailbox_context(config, MailboxLetter(agency, mailbox, None), language, now)
-                _write_letter(renderer, template_name("mailbox", language, fmt), context, path, fmt, private=True)
+    try:
+        for agency in agencies:
+            language = lang or agency.language
+            name = template_name("agency", language, fmt)
+            if "agency" in kinds:
+                number = numbers.number(agency.id, day)
+                context = agency_context(config, agency, language, day, number,
+                                         (compliance or {}).get(agency.domain))
+                path = out / agency.id / f"agency.{fmt}"
+                _write_letter(renderer, name, context, path, fmt, private=False)
                 result.written.append(path)
-    numbers.save()
+            if "mailbox" in kinds:
+                now = dt.datetime.combine(day, dt.time(), dt.UTC)
+                for mailbox in agency.mailboxes:
+                    path = mailbox_letter_path(out, agency.id, mailbox.local, fmt)
+                    if path.exists() and not force:
+                        result.skipped.append(path)
+                        continue
+                    context = mailbox_context(config, MailboxLetter(agency, mailbox, None), language, now)
+                    _write_letter(renderer, template_name("mailbox", language, fmt), context, path, fmt, private=True)
+                    result.written.append(path)
+    finally:
+        # letters written before a failure keep their numbers: another agency's letter rendered next must
+        # not get one of them again; a failure before the first letter leaves nothing behind
+        if result.written:
+            numbers.save()
     return result
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -148,7 +149,38 @@ def test_template_mistakes_stop_with_name_and_line(tmp_path: Path, body: str, li
     assert r.exit_code == 2, r.output
     assert r.stderr.startswith(f"error: {own / 'agency.id.md.j2'}:{line}: "), r.stderr
     assert message in r.stderr
-    assert not out.exists() or not any(out.rglob("agency.md"))
+    assert not out.exists()  # no letter, no letter-numbers.json, not even the folder
+
+
+def test_letters_written_before_a_failure_keep_their_numbers(tmp_path: Path) -> None:
+    """A template that fails on the second agency: the first one's letter went out with 001, so an agency
+    rendered next must not be given 001 again."""
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "agency.id.md.j2").write_text("{{ number }}\n{% if agency.id == 'pemkab-banyuwangi' %}{{ agency.nmae }}"
+                                         "{% endif %}\n")
+    out = tmp_path / "letters"
+    r = run(["letters", "render", "-c", SAMPLE, "--kind", "agency", "--templates", own, "--out", out, *DATE])
+    assert r.exit_code == 2 and "undefined variable" in r.stderr, r.output
+    assert (out / "pemkot-probolinggo" / "agency.md").read_text().startswith("001/MMD/XI/2026")
+    r = run(["letters", "render", "-c", SAMPLE, "--kind", "agency", "--agency", "desa-sukamaju", "--out", out, *DATE])
+    assert r.exit_code == 0, r.output
+    assert "003/MMD/XI/2026" in (out / "desa-sukamaju" / "agency.md").read_text()  # 002 went to the one that failed
+
+
+def test_render_waits_for_no_one_writing_the_same_letters(tmp_path: Path) -> None:
+    """apply and the mailbox commands write first passwords into the folder: a render beside them could write
+    a mailbox letter without the password over the one with it, and two renders would share letter numbers."""
+    from mailprov.files import run_lock
+
+    out = tmp_path / "letters"
+    out.mkdir()
+    with run_lock(out / ".lock"):
+        r = run(["letters", "render", "-c", SAMPLE, "--out", out, *DATE])
+    assert r.exit_code == 3, r.output
+    assert r.stderr == (f"error: another mailprov run holds {out / '.lock'} (pid {os.getpid()}); "
+                        "not starting a second one\n")
+    assert [p.name for p in out.iterdir()] == [".lock"]
 
 
 @pytest.mark.parametrize(("given", "message"), [

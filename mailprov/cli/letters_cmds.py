@@ -66,8 +66,13 @@ def render(
             raise UsageError(f"--history {history}: no such file")
         with History(history) as store:
             compliance = store.latest_compliance(lang or cfg.defaults.language)
-    done = render_letters(cfg, chosen, kinds, lang, fmt, out, templates=templates, day=day, compliance=compliance,
-                          force=force)
+    from ..files import letters_lock
+
+    # apply and the mailbox commands write first passwords into the same folder, and two renders would give
+    # the same letter number twice: one writer at a time
+    with letters_lock(out):
+        done = render_letters(cfg, chosen, kinds, lang, fmt, out, templates=templates, day=day,
+                              compliance=compliance, force=force)
     typer.echo(f"wrote {len(done.written)} letter(s) under {out}")
     if done.skipped:
         typer.echo(f"kept {len(done.skipped)} existing mailbox letter(s) (they may hold first passwords; "
