@@ -46,6 +46,8 @@ class Delivery:
     #: an agency's mail whose recipient the relay refused for good (5xx at RCPT): reported, and owed only
     #: once the agency's contact address is another (the same one would be refused every night)
     refused: list[tuple[Mail, str]] = field(default_factory=list)
+    #: a mail to several addresses (the admins') that went out with some of them refused: sent, and reported
+    missed: list[tuple[Mail, str]] = field(default_factory=list)
 
     @property
     def readers_not_told(self) -> list[str]:
@@ -64,8 +66,10 @@ class Delivery:
                     "(the next run with --notify sends what changed again)"]
         lines = [f"the mail to {_reader(mail)} was not sent through {self.relay}: {reason} (the next run with "
                  "--notify sends it again)" for mail, reason in self.undelivered]
-        return lines + [f"the mail to {_reader(mail)} was refused: {reason}; correct its contact.email (the next "
-                         "run with --notify sends it to the corrected address)" for mail, reason in self.refused]
+        lines += [f"the mail to {_reader(mail)} was refused: {reason}; correct its contact.email (the next run "
+                  "with --notify sends it to the corrected address)" for mail, reason in self.refused]
+        return lines + [f"the mail to {_reader(mail)} went out, but the relay refused {reason}; correct notify.to"
+                        for mail, reason in self.missed]
 
 
 def _reader(mail: Mail) -> str:
@@ -177,7 +181,8 @@ def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: flo
                 smtp.login(notify.username, password)
             for mail in mails:
                 try:
-                    smtp.send_message(_message(mail, notify.sender))
+                    # the addresses refused when others were taken (smtplib raises only when all are refused)
+                    missed = smtp.send_message(_message(mail, notify.sender))
                 except smtplib.SMTPRecipientsRefused as exc:
                     answers = list(exc.recipients.values())
                     reason = "; ".join(_server_words(code, text) for code, text in answers)
@@ -189,6 +194,9 @@ def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: flo
                     delivery.undelivered.append((mail, reason))
                 else:
                     delivery.sent.append(mail)
+                    if missed:
+                        delivery.missed.append((mail, "; ".join(f"{address} ({_server_words(code, text)})"
+                                                                for address, (code, text) in missed.items())))
                 done += 1
                 if smtp.sock is None:  # a 421: the relay hung up, and the rest waits for the next run
                     break

@@ -239,12 +239,13 @@ class RefusingInbox(Inbox):
         return await super().handle_DATA(server, session, envelope)
 
 
-def refusing_relay(tmp_path: Path, knot: Knot, refuse: dict[str, str]) -> tuple[RefusingInbox, Controller, list[str]]:
+def refusing_relay(tmp_path: Path, knot: Knot, refuse: dict[str, str], admins: str = "noc@mail.go.id"
+                   ) -> tuple[RefusingInbox, Controller, list[str]]:
     inbox = RefusingInbox(refuse)
     relay = Controller(inbox, hostname="127.0.0.1", port=free_port())
     config = write_config(tmp_path, AGENCIES, extra=(
         f"notify: {{smtp_host: 127.0.0.1, smtp_port: {relay.port}, from: mailprov@mail.go.id, "
-        "to: [noc@mail.go.id], agency_contacts: true}\n"))
+        f"to: [{admins}], agency_contacts: true}}\n"))
     command = ["dns", "check", "-c", str(config), "--nameserver", knot.address, "--history",
                str(tmp_path / "state.db"), "--notify", "--format", "json", "--lang", "en"]
     return inbox, relay, command
@@ -327,6 +328,23 @@ def test_a_mail_refused_for_now_is_owed_to_its_reader_only(nightly: dict[str, An
                 "menemukan masalah pada DNS domain akan-pulih.go.id" in text)  # the agency's language: Indonesian
         inbox.messages.clear()
         assert run(command).exit_code == 1 and inbox.messages == []  # told once
+    finally:
+        relay.stop()
+
+
+def test_an_admin_address_refused_beside_one_taken_is_reported(nightly: dict[str, Any], tmp_path: Path) -> None:
+    """smtplib raises only when every recipient is refused: one admin address of two refused was silent."""
+    gone = "550 5.1.1 <kepala@mail.go.id>: Recipient address rejected: User unknown"
+    inbox, relay, command = refusing_relay(tmp_path, nightly["knot"], {"kepala@mail.go.id": gone},
+                                           admins="noc@mail.go.id, kepala@mail.go.id")
+    relay.start()
+    try:
+        first = run(command)
+        assert first.exit_code == 1, first.output
+        assert first.stderr == ("warning: the mail to the admins (noc@mail.go.id, kepala@mail.go.id) went out, but "
+                                f"the relay refused kepala@mail.go.id ({gone}); correct notify.to\n")
+        assert ["noc@mail.go.id"] in [m["to"] for m in inbox.messages]
+        assert undelivered(tmp_path / "state.db") == []  # the admins were told: nothing owed
     finally:
         relay.stop()
 
