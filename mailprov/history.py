@@ -312,6 +312,17 @@ class History:
             self.db.execute("UPDATE runs SET notified = 1 WHERE id = ?", (run_id,))
             self.db.executemany("INSERT OR IGNORE INTO undelivered VALUES (?, ?, ?)", rows)
 
+    def reached(self, run_id: int, reader: str) -> None:
+        """The run's mail reached ``reader``: it is owed nothing more for this run."""
+        with self.db:
+            self.db.execute("DELETE FROM undelivered WHERE run_id = ? AND reader = ?", (run_id, reader))
+
+    def mark_refused(self, run_id: int, refused: Mapping[str, str]) -> None:
+        """domain -> the agency address the relay refused for good in this run."""
+        with self.db:
+            self.db.executemany("UPDATE undelivered SET refused = ? WHERE run_id = ? AND reader = ?",
+                                [(address, run_id, domain) for domain, address in refused.items()])
+
     def recent_runs(self, limit: int = 30) -> list[RunSummary]:
         rows = self.db.execute(
             "SELECT id, started_at, domains, pass, warn, error, fail FROM runs ORDER BY id DESC LIMIT ?",

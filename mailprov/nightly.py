@@ -19,6 +19,7 @@ from .history import Changes, Owed, RunSummary
 from .model import Config
 
 if TYPE_CHECKING:
+    from .history import History
     from .notify import Delivery
 
 
@@ -67,24 +68,35 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
             if report_file is not None:
                 _write_report(report, changes, runs, lang, config, report_file)
             if owed is not None and store is not None:
-                from .notify import compose, send  # smtplib and email only when mailing
-
                 if config.notify is None:
                     (warn or print)("--notify: the configuration has no notify: section; nothing sent")
                 else:
-                    mails = compose(report, owed, config, lang)
-                    delivery = send(mails, config, os.environ) if mails else None
-                    # an address refused for good stays on record until it is corrected (then the mail is owed)
-                    refused = {domain: address for domain, address in owed.refused.items()
-                               if domain not in {mail.reader for mail in mails}}
-                    if delivery is None:
-                        store.mark_notified(run_id, (), refused)
-                    else:
-                        store.mark_notified(run_id, delivery.readers_not_told, refused | delivery.refused_addresses)
+                    try:
+                        delivery = _notify(store, run_id, report, owed, config, lang)
+                    except sqlite3.Error as exc:
+                        raise HistoryError(store.path, str(exc)) from None
         finally:
             if store is not None:
                 store.close()
     return NightlyOutcome(report, delivery)
+
+
+def _notify(store: History, run_id: int, report: CheckReport, owed: Owed, config: Config,
+            lang: str) -> Delivery | None:
+    """Send what the run owes, keeping in the history who it reached (mail by mail: a run killed while mailing
+    leaves owed exactly the mails it had not sent)."""
+    from .notify import compose, send  # smtplib and email only when mailing
+
+    mails = compose(report, owed, config, lang)
+    # an address refused for good stays on record until it is corrected (then the mail is owed)
+    held = {domain: address for domain, address in owed.refused.items()
+            if domain not in {mail.reader for mail in mails}}
+    store.mark_notified(run_id, [mail.reader for mail in mails], held)  # nobody reached yet
+    if not mails:
+        return None
+    delivery = send(mails, config, os.environ, reached=lambda mail: store.reached(run_id, mail.reader))
+    store.mark_refused(run_id, delivery.refused_addresses)
+    return delivery
 
 
 def _contacts(config: Config) -> dict[str, str]:

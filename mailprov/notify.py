@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -159,8 +159,9 @@ def compose(report: CheckReport, owed: Owed, config: Config, lang: str) -> list[
     return mails
 
 
-def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: float = 30.0) -> Delivery:
-    """Send ``mails`` in one SMTP session and say what became of each.
+def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: float = 30.0,
+         reached: Callable[[Mail], None] | None = None) -> Delivery:
+    """Send ``mails`` in one SMTP session and say what became of each; ``reached`` is called as each goes out.
 
     A mail the relay refuses does not stop the others; a session that breaks
     (relay down, dropped, AUTH refused) leaves every mail not yet sent
@@ -170,43 +171,61 @@ def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: flo
     assert notify is not None
     delivery = Delivery(f"{notify.smtp_host}:{notify.smtp_port}")
     done, reason = 0, ""  # mails accounted for; why the last one did not go out
+    smtp: smtplib.SMTP | None = None
     try:
-        with smtplib.SMTP(notify.smtp_host, notify.smtp_port, timeout=timeout) as smtp:
-            if notify.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if notify.username:
-                password = env.get(notify.password_env or "", "")
-                if not password:
-                    raise NotifyError(f"notify.username is set but ${notify.password_env} is empty")
-                smtp.login(notify.username, password)
-            for mail in mails:
-                try:
-                    # the addresses refused when others were taken (smtplib raises only when all are refused)
-                    missed = smtp.send_message(_message(mail, notify.sender))
-                except smtplib.SMTPRecipientsRefused as exc:
-                    answers = list(exc.recipients.values())
-                    reason = "; ".join(_server_words(code, text) for code, text in answers)
-                    # a mistyped or removed contact address would be refused every night
-                    lasting = mail.reader != ADMINS and all(code >= 500 for code, _ in answers)
-                    (delivery.refused if lasting else delivery.undelivered).append((mail, reason))
-                except smtplib.SMTPDataError as exc:
-                    reason = _server_words(exc.smtp_code, exc.smtp_error)
-                    delivery.undelivered.append((mail, reason))
-                else:
-                    delivery.sent.append(mail)
-                    if missed:
-                        delivery.missed.append((mail, "; ".join(f"{address} ({_server_words(code, text)})"
-                                                                for address, (code, text) in missed.items())))
-                done += 1
-                if smtp.sock is None:  # a 421: the relay hung up, and the rest waits for the next run
-                    break
+        smtp = smtplib.SMTP(notify.smtp_host, notify.smtp_port, timeout=timeout)
+        if notify.starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if notify.username:
+            password = env.get(notify.password_env or "", "")
+            if not password:
+                raise NotifyError(f"notify.username is set but ${notify.password_env} is empty")
+            smtp.login(notify.username, password)
+        for mail in mails:
+            reason = _send_one(smtp, mail, notify.sender, delivery, reached)
+            done += 1
+            if smtp.sock is None:  # a 421: the relay hung up, and the rest waits for the next run
+                break
+        else:
+            smtp.quit()
     except (OSError, smtplib.SMTPException, NotifyError) as exc:
         if isinstance(exc, smtplib.SMTPResponseException):  # the server's own words, not a tuple's repr
             reason = _server_words(exc.smtp_code, exc.smtp_error)
         else:
             reason = str(exc)
+    finally:
+        # no QUIT after an error or a signal: it waits for the relay's answer to what was in flight (smtplib's
+        # own context manager did, and turned a SIGTERM into "250 OK" raised as an SMTP error)
+        if smtp is not None:
+            smtp.close()
     delivery.undelivered += [(mail, reason) for mail in mails[done:]]
     return delivery
+
+
+def _send_one(smtp: smtplib.SMTP, mail: Mail, sender: str, delivery: Delivery,
+              reached: Callable[[Mail], None] | None) -> str:
+    """Send one mail in the session and file it in ``delivery``; why it did not go out ("" when it did)."""
+    try:
+        # the addresses refused when others were taken (smtplib raises only when all are refused)
+        missed = smtp.send_message(_message(mail, sender))
+    except smtplib.SMTPRecipientsRefused as exc:
+        answers = list(exc.recipients.values())
+        reason = "; ".join(_server_words(code, text) for code, text in answers)
+        # a mistyped or removed contact address would be refused every night
+        lasting = mail.reader != ADMINS and all(code >= 500 for code, _ in answers)
+        (delivery.refused if lasting else delivery.undelivered).append((mail, reason))
+        return reason
+    except smtplib.SMTPDataError as exc:
+        reason = _server_words(exc.smtp_code, exc.smtp_error)
+        delivery.undelivered.append((mail, reason))
+        return reason
+    delivery.sent.append(mail)
+    if reached is not None:
+        reached(mail)
+    if missed:
+        delivery.missed.append((mail, "; ".join(f"{address} ({_server_words(code, text)})"
+                                                for address, (code, text) in missed.items())))
+    return ""
 
 
 def _message(mail: Mail, sender: str) -> EmailMessage:

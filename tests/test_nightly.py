@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email
 import email.policy
@@ -224,8 +225,12 @@ class RefusingInbox(Inbox):
         super().__init__()
         self.refuse = refuse
         self.hang_up_after: int | None = None
+        #: after this many messages of a connection, the next one's RCPT is answered only after a long pause
+        self.stall_after: int | None = None
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if self.stall_after is not None and getattr(session, "taken", 0) >= self.stall_after:
+            await asyncio.sleep(20)  # before the message is sent: it cannot have been delivered
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)
@@ -235,6 +240,7 @@ class RefusingInbox(Inbox):
         taken = getattr(session, "taken", 0)  # messages of this connection
         if self.hang_up_after is not None and taken >= self.hang_up_after:
             return "421 4.7.0 too many messages in this connection"
+
         session.taken = taken + 1
         return await super().handle_DATA(server, session, envelope)
 
@@ -370,6 +376,33 @@ def test_a_relay_that_hangs_up_half_way_owes_only_the_rest(nightly: dict[str, An
         assert third.exit_code == 1 and third.stderr == "", third.output
         assert sorted(m["to"][0] for m in inbox.messages) == [
             "agus@akan-pulih.go.id", "dewi@tetap-gagal.go.id", "noc@mail.go.id"]  # each told once
+    finally:
+        relay.stop()
+
+
+def test_a_run_stopped_while_mailing_owes_only_what_it_had_not_sent(nightly: dict[str, Any],
+                                                                  tmp_path: Path) -> None:
+    """systemd stops the unit while the relay is slow: the mail that went out is not sent again."""
+    inbox, relay, command = refusing_relay(tmp_path, nightly["knot"], {})
+    inbox.stall_after = 1
+    relay.start()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "mailprov", *command], cwd=REPO, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "120"})
+        deadline = time.monotonic() + 30
+        while not inbox.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # the second mail's RCPT is now waiting on the relay
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 143, err
+        assert [m["to"] for m in inbox.messages] == [["noc@mail.go.id"]]
+        assert undelivered(tmp_path / "state.db") == [(1, "akan-pulih.go.id"), (1, "tetap-gagal.go.id")]
+        inbox.stall_after = None
+        again = run(command)
+        assert again.exit_code == 1 and again.stderr == "", again.output
+        assert sorted(m["to"][0] for m in inbox.messages) == [
+            "agus@akan-pulih.go.id", "dewi@tetap-gagal.go.id", "noc@mail.go.id"]  # each once
     finally:
         relay.stop()
 
