@@ -84,7 +84,10 @@ def _problems(domain: DomainResult, lang: str) -> list[str]:
             f"{terminal_text(c.reason(lang))}" for c in domain.checks if c.status != "pass"]
 
 
-def admin_mail(report: CheckReport, changes: Changes, config: Config, lang: str) -> Mail:
+def admin_mail(report: CheckReport, changes: Changes, config: Config, lang: str,
+               held: Mapping[str, str] | None = None) -> Mail:
+    """The admins' summary; ``held``: domain -> its agency's contact address the relay refused for good
+    (listed, as only the admins can correct it)."""
     notify = config.notify
     assert notify is not None
     words = STATUS_WORDS[lang]
@@ -117,6 +120,13 @@ def admin_mail(report: CheckReport, changes: Changes, config: Config, lang: str)
     if first_pass:
         lines.append(f"* {first_pass} domain diperiksa untuk pertama kali dan lulus." if lang == "id" else
                      f"* {first_pass} domain(s) checked for the first time, passing.")
+    if held:
+        lines += ["", "Alamat kontak instansi yang ditolak server surat; surat untuknya ditahan sampai contact.email "
+                      "diperbaiki:" if lang == "id" else "Agency contact addresses the mail relay refused; their mail "
+                      "is held until contact.email is corrected:"]
+        for name, address in sorted(held.items()):
+            agency = config.agency_for_domain(name)
+            lines.append(f"* {name} ({agency.id if agency else '-'}): {address}")
     return Mail(tuple(notify.to), subject, "\n".join(lines) + "\n")
 
 
@@ -149,7 +159,7 @@ def compose(report: CheckReport, owed: Owed, config: Config, lang: str) -> list[
     to each agency whose domain got worse since its last mail; none when nothing changed."""
     if config.notify is None:
         return []
-    mails = [admin_mail(report, owed.admins, config, lang)] if owed.admins.any else []
+    mails = [admin_mail(report, owed.admins, config, lang, owed.refused)] if owed.admins.any else []
     if config.notify.agency_contacts:
         for domain in report.domains:
             if owed.agencies.got_worse(domain.domain):

@@ -31,7 +31,7 @@ from mailprov.files import run_lock
 
 from .configs import write_config
 from .conftest import new_knot
-from .helpers import REPO, report_quoting, run
+from .helpers import REPO, SAMPLE, report_quoting, run
 
 AGENCIES = """\
 agencies:
@@ -281,6 +281,13 @@ def test_an_agency_address_the_relay_refuses_for_good_does_not_hold_back_the_oth
         assert (again.exit_code, again.stderr, inbox.messages) == (1, "", [])
         # the refusal stays on record, run after run, until the address changes
         assert undelivered(tmp_path / "state.db") == [(1, "akan-pulih.go.id"), (2, "akan-pulih.go.id")]
+        # the admins' next summary lists it: only they can correct it
+        nightly["knot"].reload(build_zones(nightly["cfg"], {**BEFORE, "akan-rusak": ["spf-no-include"]}).texts())
+        assert run(command).exit_code == 1
+        admin = next(m for m in inbox.messages if m["to"] == ["noc@mail.go.id"])
+        assert ("Agency contact addresses the mail relay refused; their mail is held until contact.email is "
+                "corrected:\n* akan-pulih.go.id (akan-pulih): agus@akan-pulih.go.id\n") in admin["text"]
+        inbox.messages.clear()
         # the operator corrects the address: the next run owes the agency its mail, at the new address, once
         config = Path(command[command.index("-c") + 1])
         config.write_text(config.read_text().replace("agus@akan-pulih.go.id", "agus.baru@akan-pulih.go.id"))
@@ -690,3 +697,21 @@ def test_mails_quote_published_records_without_their_control_characters() -> Non
     (domain,) = report_quoting("v=DMARC1; p=\x1b[2J\x00none").domains
     (line,) = _problems(domain, "en")
     assert "\x1b" not in line and "\x00" not in line and "p=\\x1b[2J\\x00none" in line
+
+
+@pytest.mark.parametrize(("lang", "heading"), [
+    ("id", "Alamat kontak instansi yang ditolak server surat; surat untuknya ditahan sampai contact.email diperbaiki:"),
+    ("en", "Agency contact addresses the mail relay refused; their mail is held until contact.email is corrected:"),
+])
+def test_the_admins_summary_lists_held_agency_addresses(lang: str, heading: str) -> None:
+    from mailprov.history import Changes
+    from mailprov.notify import admin_mail
+
+    config = load_config(SAMPLE, {})
+    report = report_quoting("v=DMARC1; p=none", agency="pemkab-sidoarjo")
+    changes = Changes({"a.go.id": (None, "fail")}, ["a.go.id"], [])
+    held = {"sidoarjokab.go.id": "kominfo@sidoarjokab.go.id", "tidak-dikenal.go.id": "x@tidak-dikenal.go.id"}
+    text = admin_mail(report, changes, config, lang, held).body
+    assert f"{heading}\n* sidoarjokab.go.id (pemkab-sidoarjo): kominfo@sidoarjokab.go.id\n" in text
+    assert "* tidak-dikenal.go.id (-): x@tidak-dikenal.go.id\n" in text  # an agency no longer in the file
+    assert heading not in admin_mail(report, changes, config, lang).body
