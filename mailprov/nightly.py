@@ -89,8 +89,9 @@ def _notify(store: History, run_id: int, report: CheckReport, owed: Owed, config
 
     mails = compose(report, owed, config, lang)
     # an address refused for good stays on record until it is corrected (then the mail is owed)
+    assert config.notify is not None
     held = {domain: address for domain, address in owed.refused.items()
-            if domain not in {mail.reader for mail in mails}}
+            if config.notify.agency_contacts and domain not in {mail.reader for mail in mails}}
     store.mark_notified(run_id, [mail.reader for mail in mails], held)  # nobody reached yet
     if not mails:
         return None

@@ -159,7 +159,8 @@ def compose(report: CheckReport, owed: Owed, config: Config, lang: str) -> list[
     to each agency whose domain got worse since its last mail; none when nothing changed."""
     if config.notify is None:
         return []
-    mails = [admin_mail(report, owed.admins, config, lang, owed.refused)] if owed.admins.any else []
+    held = owed.refused if config.notify.agency_contacts else {}  # no agency mail held when none is sent
+    mails = [admin_mail(report, owed.admins, config, lang, held)] if owed.admins.any else []
     if config.notify.agency_contacts:
         for domain in report.domains:
             if owed.agencies.got_worse(domain.domain):

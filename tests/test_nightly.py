@@ -715,3 +715,21 @@ def test_the_admins_summary_lists_held_agency_addresses(lang: str, heading: str)
     assert f"{heading}\n* sidoarjokab.go.id (pemkab-sidoarjo): kominfo@sidoarjokab.go.id\n" in text
     assert "* tidak-dikenal.go.id (-): x@tidak-dikenal.go.id\n" in text  # an agency no longer in the file
     assert heading not in admin_mail(report, changes, config, lang).body
+
+
+def test_no_agency_mail_is_held_when_agencies_are_not_written_to() -> None:
+    """agency_contacts turned off after a refusal: the summary does not speak of mail held for an agency."""
+    from dataclasses import replace
+
+    from mailprov.history import Changes, Owed
+    from mailprov.notify import compose
+
+    config = load_config(SAMPLE, {})
+    assert config.notify is not None
+    report = report_quoting("v=DMARC1; p=none", agency="pemkab-sidoarjo")
+    changes = Changes({"a.go.id": (None, "fail")}, ["a.go.id"], [])
+    owed = Owed(changes, changes, {"sidoarjokab.go.id": "kominfo@sidoarjokab.go.id"})
+    for contacts, listed in ((True, True), (False, False)):
+        quiet = replace(config, notify=replace(config.notify, agency_contacts=contacts))
+        (admin, *_) = compose(report, owed, quiet, "en")
+        assert ("kominfo@sidoarjokab.go.id" in admin.body) is listed
