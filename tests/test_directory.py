@@ -363,3 +363,5 @@ def test_narrow_mailbox_list_keeps_each_address_whole(slapd: Slapd, ldap_env: di
     listed = run(["mailbox", "list", "-c", config], env={**ldap_env, "COLUMNS": "80"})
     assert listed.exit_code == 0, listed.output
     assert "kepala.bidang.aplikasi@dinaskominfo.contohkota.go.id" in listed.stdout, listed.stdout
+    # no quota or aliases columns: this profile stores neither, and they squeezed names into fragments
+    assert re.search(r"┃ address +┃ name +┃ title +┃ active ┃\n", listed.stdout), listed.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 
 from lab.slapd import Slapd
@@ -33,6 +34,11 @@ def test_iredmail_profile(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path
     # the mailbox is found through an alias too, and quota is changed in bytes
     shown = run(["mailbox", "show", "setda@contohkota.go.id", "-c", config, "--format", "json"], env=ldap_env)
     assert json.loads(shown.stdout)["quota_mb"] == 10240
+    # the table shows quota and aliases, as this profile stores them
+    table = run(["mailbox", "list", "-c", config, "--agency", "pemkot-contoh"], env=ldap_env)
+    assert table.exit_code == 0, table.output
+    assert re.search(r"┃ address +┃ name +┃ title +┃ active ┃ quota MB ┃ aliases +┃", table.stdout), table.stdout
+    assert re.search(r"│ sekda@contohkota\.go\.id .*│ yes +│ +10240 │ sekretariat@contohkota\.go\.id", table.stdout)
     r = run(["mailbox", "set-quota", "sekda@contohkota.go.id", "20480", "-c", config], env=ldap_env)
     assert r.exit_code == 0, r.output
     assert f"note: {config} gives sekda@contohkota.go.id 10240 MB: the next apply sets that again unless you " \

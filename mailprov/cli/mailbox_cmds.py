@@ -93,8 +93,8 @@ def list_(
             raise UsageError(f"unknown agency id: {agency}")
         domain = found.domain
     with open_dir(cfg) as directory:
-        items = sorted((info(directory.profile, f) for f in directory.mailboxes(domain, name)),
-                       key=lambda i: i.address)
+        profile = directory.profile
+        items = sorted((info(profile, f) for f in directory.mailboxes(domain, name)), key=lambda i: i.address)
     if fmt == "json":
         emit(to_json({"mailboxes": [i.to_dict() for i in items]}), None)
         return
@@ -107,12 +107,22 @@ def list_(
     # the address is what an operator copies from here: the other columns wrap first (an address
     # wider than the whole terminal is still folded)
     table.add_column("address", no_wrap=True, overflow="fold")
-    for column in ("name", "title", "active", "quota MB", "aliases"):
-        table.add_column(column, overflow="fold")
+    table.add_column("name", overflow="fold")
+    table.add_column("title", overflow="fold")
+    table.add_column("active", no_wrap=True)
+    # columns a profile cannot fill are left out: at 80 columns they squeezed names into folded fragments
+    if profile.stores_quota:
+        table.add_column("quota MB", justify="right", no_wrap=True)
+    if profile.stores_aliases:
+        table.add_column("aliases", overflow="fold")
     for item in items:  # as the directory has them: Text, never read as markup
-        table.add_row(Text(item.address), Text(terminal_text(item.name)), Text(terminal_text(item.title)),
-                      "yes" if item.active else "no", "-" if item.quota_mb is None else str(item.quota_mb),
-                      Text(", ".join(item.aliases)))
+        cells: list[str | Text] = [Text(item.address), Text(terminal_text(item.name)),
+                                   Text(terminal_text(item.title)), "yes" if item.active else "no"]
+        if profile.stores_quota:
+            cells.append("-" if item.quota_mb is None else str(item.quota_mb))
+        if profile.stores_aliases:
+            cells.append(Text(", ".join(item.aliases)))
+        table.add_row(*cells)
     console().print(table)
 
 
