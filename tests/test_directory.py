@@ -365,3 +365,12 @@ def test_narrow_mailbox_list_keeps_each_address_whole(slapd: Slapd, ldap_env: di
     assert "kepala.bidang.aplikasi@dinaskominfo.contohkota.go.id" in listed.stdout, listed.stdout
     # no quota or aliases columns: this profile stores neither, and they squeezed names into fragments
     assert re.search(r"┃ address +┃ name +┃ title +┃ active ┃\n", listed.stdout), listed.stdout
+    # the plan's table keeps it whole too while the details keep 20 columns; past that the address folds
+    # (rich would give the details no column at all)
+    write_config(tmp_path, agencies.replace("Kepala Bidang Aplikasi", "Kepala Bidang Aplikasi Informatika"))
+    wide = run(["plan", "-c", config], env={**ldap_env, "COLUMNS": "100"})
+    assert wide.exit_code == 0, wide.output
+    assert "│ modify │ mailbox │ kepala.bidang.aplikasi@dinaskominfo.contohkota.go.id │ title: Kepala" in wide.stdout
+    narrow = run(["plan", "-c", config], env={**ldap_env, "COLUMNS": "80"})
+    assert re.search(r"│ modify │ mailbox │ kepala\.bidang\.aplikasi@dina +│ title: Kepala Bidang +│", narrow.stdout), \
+        narrow.stdout

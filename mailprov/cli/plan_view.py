@@ -72,12 +72,12 @@ def render_plan(console: Console, plan: Plan, show_all: bool = False, title: str
     if plan.empty:
         console.print(f"{title}: no changes ({plan.unchanged} unchanged).")
     else:
-        table = Table(title=title, title_justify="left", show_lines=False, expand=False)
-        table.add_column("action")
-        table.add_column("kind")
-        table.add_column("address / domain", overflow="fold")
-        table.add_column("details", overflow="fold")
         shown, hidden = _rows(plan.changes, show_all)
+        table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+        table.add_column("action", no_wrap=True)
+        table.add_column("kind", no_wrap=True)
+        table.add_column("address / domain", overflow="fold", no_wrap=_whole(console, shown))
+        table.add_column("details", overflow="fold", ratio=1)
         for change in shown:
             style = _STYLE.get(change.action, "")
             table.add_row(Text(change.action, style=style), change.kind, Text(terminal_text(change.label)),
@@ -91,6 +91,13 @@ def render_plan(console: Console, plan: Plan, show_all: bool = False, title: str
     console.print("summary: " + summary_line(plan.summary))
 
 
+def _whole(console: Console, changes: list[Change]) -> bool:
+    """Whether addresses, which operators copy, can stay on one line and leave the details 20 columns (rich
+    gives a column that may wrap nothing at all once the others do not fit)."""
+    widest = max((len(change.label) for change in changes), default=0)
+    return widest + len("│ create │ container │  │  │") + 20 <= console.width
+
+
 def render_report(console: Console, report: ApplyReport) -> None:
     from rich.table import Table
     from rich.text import Text
@@ -102,8 +109,9 @@ def render_report(console: Console, report: ApplyReport) -> None:
         table = Table(title="Changes that did not complete", title_justify="left")
         table.add_column("status")
         table.add_column("action")
-        table.add_column("address / domain", overflow="fold")
-        table.add_column("reason", overflow="fold")
+        table.add_column("address / domain", overflow="fold",
+                         no_wrap=_whole(console, [o.change for o in problems[:200]]))
+        table.add_column("reason", overflow="fold", ratio=1)
         for outcome in problems[:200]:
             reason = outcome.message or ("the connection was lost before the answer came" if outcome.status ==
                                          "unknown" else "")
