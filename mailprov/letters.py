@@ -379,7 +379,8 @@ class Rendered:
 
 def render_letters(config: Config, agencies: list[Agency], kinds: list[str], lang: str | None, fmt: str,
                    out: Path, templates: Path | None = None, day: dt.date | None = None,
-                   compliance: dict[str, Compliance] | None = None, force: bool = False) -> Rendered:
+                   compliance: Mapping[str, Mapping[str, Compliance]] | None = None, force: bool = False
+                   ) -> Rendered:
     """Write the agency and/or mailbox letters of ``agencies`` under ``out``.
 
     A mailbox letter that exists is not overwritten without ``force``: it may
@@ -395,8 +396,9 @@ def render_letters(config: Config, agencies: list[Agency], kinds: list[str], lan
             name = template_name("agency", language, fmt)
             if "agency" in kinds:
                 number = numbers.number(agency.id, day)
-                context = agency_context(config, agency, language, day, number,
-                                         (compliance or {}).get(agency.domain))
+                # by language, then domain: the reasons in the letter's language when the source has it
+                known = (compliance or {}).get(language, {})
+                context = agency_context(config, agency, language, day, number, known.get(agency.domain))
                 path = out / agency.id / f"agency.{fmt}"
                 _write_letter(renderer, name, context, path, fmt, private=False)
                 result.written.append(path)

@@ -457,6 +457,17 @@ def test_agency_letters_show_each_domains_latest_result_from_the_history(nightly
     # not checked by the last run: the second run's result
     assert "**not compliant**" in letter["tetap-gagal"] and "| mx | fail |" in letter["tetap-gagal"]
     assert "**compliant**" in letter["stabil"]
+    # without --lang each letter is in its agency's language, and so are the reasons the history kept
+    english = Path(nightly["config"])
+    english.write_text(english.read_text().replace("    domain: akan-rusak.go.id\n",
+                                                   "    domain: akan-rusak.go.id\n    language: en\n"))
+    r = run(["letters", "render", "-c", english, "--kind", "agency", "--history", nightly["state"], "--out",
+             tmp_path / "own", "--date", "2026-11-28"])
+    assert r.exit_code == 0, r.output
+    own = (tmp_path / "own" / "akan-rusak" / "agency.md").read_text()
+    assert "| spf | fail | SPF gives fail for the platform's server 203.0.113.10" in own, own
+    assert "| mx | gagal | MX mail.tetap-gagal.go.id bukan server platform" in (
+        tmp_path / "own" / "tetap-gagal" / "agency.md").read_text()
 
 
 def test_notifications_through_a_relay_that_wants_starttls_and_a_login(tmp_path: Path,

@@ -56,16 +56,16 @@ def render(
             raise UsageError(f"--date {date}: expected YYYY-MM-DD") from None
     cfg = load(config)
     chosen = select_agencies(cfg, agency)
-    compliance = None
-    if results is not None:
-        compliance = compliance_from_json(results)
-    elif history is not None:
+    compliance = None  # by language, then domain
+    if results is not None:  # the reasons in the language that dns check run was given
+        compliance = dict.fromkeys(LANGUAGES, compliance_from_json(results))
+    elif history is not None:  # the history keeps both: each letter gets its own language's
         from ..history import History
 
         if not history.exists():
             raise UsageError(f"--history {history}: no such file")
         with History(history) as store:
-            compliance = store.latest_compliance(lang or cfg.defaults.language)
+            compliance = {language: store.latest_compliance(language) for language in LANGUAGES}
     from ..files import letters_lock
 
     # apply and the mailbox commands write first passwords into the same folder, and two renders would give
