@@ -32,6 +32,19 @@ def control_character(text: str) -> str | None:
     return None if found is None else f"contains the control character \\x{ord(found.group()):02x}"
 
 
+#: how a spreadsheet shows a long number it has shortened: 1,97309E+17 or 1.97309e+17
+_SHORTENED = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE]\+?[0-9]+")
+
+
+def shortened_number(text: str) -> str | None:
+    """Why ``text`` cannot be an employee id: an 18-digit NIP a spreadsheet turned into scientific notation,
+    whose digits are gone (it would reach the directory and the letters as ``1,97309E+17``)."""
+    if _SHORTENED.fullmatch(text.strip()):
+        return (f"'{text.strip()}' is a number a spreadsheet shortened (scientific notation), its digits are lost: "
+                "format the column as text and export it again")
+    return None
+
+
 def parse_bool(text: str) -> bool | None:
     """Booleans as spreadsheets and environment variables write them (also Indonesian ya/tidak)."""
     value = text.strip().lower()

@@ -13,7 +13,7 @@ from typing import Any
 from . import csvsrc
 from .addresses import AddressError, check_local, split_address, to_a_label, to_unicode
 from .model import LANGUAGES, Agency, Contact, Defaults, Mailbox, Source
-from .reader import Reader, control_character, kind, parse_bool
+from .reader import Reader, control_character, kind, parse_bool, shortened_number
 from .yamlsrc import YList, YMap
 
 QUOTA_MIN_MB = 1
@@ -161,13 +161,15 @@ def _yaml_mailbox(r: Reader, node: Any, line: int, ctx: str, domain: str | None,
     name = r.string(node, "name", ctx, required=True)
     aliases = _aliases(r.strings(node, "aliases", ctx), domain, lambda ln, msg: r.problem(ln, f"{ctx}: {msg}"))
     mb_quota = r.integer(node, "quota_mb", ctx, quota, QUOTA_MIN_MB, QUOTA_MAX_MB)
-    if not (local and name and domain):
+    title, active = r.string(node, "title", ctx), r.boolean(node, "active", ctx, True)  # every problem reported
+    employee_id = r.string(node, "employee_id", ctx)
+    shortened = shortened_number(employee_id)
+    if shortened:
+        r.problem(node.line_of("employee_id"), f"{ctx}.employee_id: {shortened}")
+    if not (local and name and domain) or shortened:
         return None
-    return Mailbox(
-        local=local, domain=domain, name=name, title=r.string(node, "title", ctx),
-        employee_id=r.string(node, "employee_id", ctx), quota_mb=mb_quota, aliases=aliases,
-        active=r.boolean(node, "active", ctx, True), source=Source(r.file, node.line),
-    )
+    return Mailbox(local=local, domain=domain, name=name, title=title, employee_id=employee_id, quota_mb=mb_quota,
+                   aliases=aliases, active=active, source=Source(r.file, node.line))
 
 
 def _csv_mailboxes(r: Reader, base: Path, name: str, line: int, ctx: str, domain: str | None,
@@ -241,6 +243,10 @@ def _csv_mailbox(row: csvsrc.Row, domain: str | None, quota: int, shown: str, fo
         if refused:
             report(row.line, f"{column} {refused}")
             ok = False
+    shortened = shortened_number(values.get("employee_id", ""))
+    if shortened:
+        report(row.line, f"employee_id {shortened}")
+        ok = False
     mb_quota = quota
     if values.get("quota_mb", "").strip():
         try:

@@ -205,6 +205,7 @@ def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_
     ("--name", "Tim\x1b]0;pwned\x07Humas", "Invalid value for '--name': contains the control character \\x1b"),
     ("--title", "Humas\x9b2J", "Invalid value for '--title': contains the control character \\x9b"),
     ("--employee-id", "1980\x00", "Invalid value for '--employee-id': contains the control character \\x00"),
+    ("--employee-id", "1,97309E+17", "Invalid value for '--employee-id': '1,97309E+17' is a number a spreadsheet"),
     ("--name", "  ", "Invalid value for '--name': must not be empty"),
 ])
 def test_mailbox_add_refuses_what_the_file_refuses(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path,

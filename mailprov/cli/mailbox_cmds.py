@@ -32,6 +32,16 @@ def _text(value: str) -> str:
     return value.strip()
 
 
+def _employee_id(value: str) -> str:
+    from ..reader import shortened_number
+
+    text = _text(value)
+    refused = shortened_number(text)
+    if refused:
+        raise typer.BadParameter(refused)
+    return text
+
+
 def _name(value: str) -> str:
     text = _text(value)
     if not text:
@@ -141,7 +151,8 @@ def add(
     name: Annotated[str, typer.Option("--name", metavar="NAME", help="Full name.", callback=_name)],
     config: ConfigOpt = Path("domains.yaml"),
     title: Annotated[str, typer.Option("--title", metavar="TITLE", help="Job title.", callback=_text)] = "",
-    employee_id: Annotated[str, typer.Option("--employee-id", metavar="NIP", help="NIP.", callback=_text)] = "",
+    employee_id: Annotated[str, typer.Option("--employee-id", metavar="NIP", help="NIP.", callback=_employee_id)
+                           ] = "",
     quota_mb: Annotated[int | None, typer.Option("--quota-mb", metavar="MB", min=1, max=1048576,
                                                  help="Quota in MiB (default: the agency's).")] = None,
     letters: LettersOpt = Path("letters"),
