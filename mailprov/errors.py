@@ -94,6 +94,12 @@ class DirectoryAuthError(DirectoryError):
     exit_code = EXIT_BAD_INPUT
 
 
+class PasswordsUnreadable(DirectoryError):
+    """Mailboxes have a password the bind DN may not read: a plan would replace every one (an ACL to fix)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
 class SecretError(MailprovError):
     """A secret (bind password, SMTP password) could not be obtained."""
 

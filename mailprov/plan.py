@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import PasswordsUnreadable
 from .model import Agency, Mailbox
-from .profiles import Profile, values_of
+from .profiles import PASSWORD_CHANGED, Profile, values_of
 
 ACTIONS = ("create", "modify", "disable", "enable", "delete")
 
@@ -172,6 +173,30 @@ def _profile_notes(profile: Profile, agencies: list[Agency]) -> list[str]:
     return notes
 
 
+def _check_passwords_readable(agencies: list[Agency], snapshot: Snapshot) -> None:
+    """Refuse a plan that would give every existing mailbox a new password because none shows one.
+
+    A mailbox found without ``userPassword`` gets a new password (a run that
+    died before setting it). When the bind DN may not read ``userPassword``
+    (an OpenLDAP ACL granting ``=w`` instead of ``write``), every mailbox looks
+    like that, and apply would reset them all. ppolicy's ``pwdChangedTime``
+    tells that a password was set; a password deleted on purpose also leaves
+    it, so only a snapshot in which no mailbox shows a password is refused.
+    """
+    readable, hidden = False, []
+    for agency in agencies:
+        for address, (_dn, entry) in snapshot.state(agency.domain).mailboxes.items():
+            if values_of(entry, "userPassword"):
+                readable = True
+            elif values_of(entry, PASSWORD_CHANGED):
+                hidden.append(address)
+    if hidden and not readable:
+        raise PasswordsUnreadable(
+            f"{len(hidden)} mailbox(es) had a password set (pwdChangedTime) that the directory does not show to the "
+            f"bind DN (e.g. {sorted(hidden)[0]}): apply would replace the passwords of those that are active. Give "
+            "the bind DN read access to userPassword (in OpenLDAP 'write' includes it, '=w' does not)")
+
+
 def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, base_dn: str,
                prune: bool = False, whole: bool = True) -> Plan:
     """Compare the wanted state of ``agencies`` with ``snapshot``.
@@ -228,6 +253,7 @@ def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, bas
                 changes.append(Change("delete", "domain", dn, "", domain=domain))
             else:
                 unmanaged.append(domain)
+    _check_passwords_readable(agencies, snapshot)
     changes.sort(key=lambda c: c.phase)
     return Plan(changes=changes, unchanged=unchanged, unmanaged=unmanaged,
                 notes=_profile_notes(profile, agencies))

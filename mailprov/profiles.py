@@ -28,6 +28,8 @@ QUOTA_UNITS = ("bytes", "kb", "mb")
 #: an administrator" (the value OpenLDAP's own tools write)
 PPOLICY_PERMANENT_LOCK = "000001010000Z"
 PPOLICY_LOCK_ATTR = "pwdAccountLockedTime"
+#: set by the ppolicy overlay whenever a password is set; readable where userPassword may not be
+PASSWORD_CHANGED = "pwdChangedTime"
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ class Profile:
 
     def mailbox_read_attributes(self) -> list[str]:
         """Every attribute plan must read to compare a mailbox entry."""
-        names = {"objectClass", self.mailbox_rdn, self.status_attr, "userPassword"}
+        # pwdChangedTime (ppolicy's, when the server runs it): a password set that the bind DN may not read
+        names = {"objectClass", self.mailbox_rdn, self.status_attr, "userPassword", PASSWORD_CHANGED}
         names.update(self.mailbox_attributes.values())
         names.update(self.mailbox_static)
         return sorted(names, key=str.lower)

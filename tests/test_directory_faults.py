@@ -70,6 +70,29 @@ def test_a_base_dn_missing_from_the_directory_is_one_line_and_exit_2(slapd: Slap
     assert not (tmp_path / "l").exists()
 
 
+def test_passwords_the_bind_dn_may_not_read_stop_plan_and_apply(slapd: Slapd, ldap_env: dict[str, str],
+                                                                tmp_path: Path) -> None:
+    """A bind DN that may read every attribute but userPassword (an ACL granting '=w' instead of 'write';
+    here a mailbox of another agency, which the lab lets read the rest): every mailbox would look as if its
+    password never reached it, and apply would give them all new ones."""
+    config = write_config(tmp_path)
+    letters = tmp_path / "letters"
+    assert run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env).exit_code == 0
+    base = ldap_env["MAILPROV_BASE_DN"]
+    reader = {**ldap_env, "MAILPROV_BIND_DN": f"uid=kadis,ou=lain.jatimprov.go.id,{base}",
+              "MAILPROV_BIND_PASSWORD": letter_password(letters / "dinas-lain" / "mailboxes" / "kadis.md")}
+    sekda = letters / "pemkot-contoh" / "mailboxes" / "sekda.md"
+    before = sekda.read_text()
+    for command in (["plan"], ["apply", "--yes", "--letters", letters]):
+        r = run([*command, "-c", config, "--agency", "pemkot-contoh"], env=reader)
+        assert r.exit_code == 2, r.output
+        assert r.stderr.startswith("error: 3 mailbox(es) had a password set (pwdChangedTime) that the directory does "
+                                   "not show to the bind DN (e.g. arsip@contohkota.go.id): apply would replace the "
+                                   "passwords of those that are active."), r.stderr
+    assert sekda.read_text() == before  # nothing reset, and its password still binds
+    assert slapd.can_bind(f"uid=sekda,ou=contohkota.go.id,{base}", letter_password(sekda))
+
+
 def test_missing_bind_password(ldap_env: dict[str, str], tmp_path: Path) -> None:
     config = write_config(tmp_path)
     env = {k: v for k, v in ldap_env.items() if k != "MAILPROV_BIND_PASSWORD"}

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
+from mailprov.errors import PasswordsUnreadable
 from mailprov.model import Agency, Contact, Mailbox
 from mailprov.plan import DomainState, Snapshot, build_plan, diff_attributes
 from mailprov.profiles import INETORGPERSON, IREDMAIL, PPOLICY_PERMANENT_LOCK, Profile
@@ -129,6 +132,24 @@ def test_mailbox_without_password_gets_one() -> None:
     (change,) = plan.changes  # the disabled one cannot log in anyway
     assert change.address == "a@contoh.go.id" and change.action == "modify" and change.set_password
     assert change.to_dict()["password"] == "generated"
+
+
+def test_passwords_the_bind_dn_may_not_read_stop_the_plan() -> None:
+    """ppolicy's pwdChangedTime without userPassword on every mailbox: an ACL that hides the password, not
+    mailboxes without one; the plan would reset them all."""
+    ag = agency(mbox("a"), mbox("b"), mbox("c"))
+    snap = snapshot_of(ag, password=False)
+    for _dn, entry in snap.state(ag.domain).mailboxes.values():
+        entry["pwdChangedTime"] = ["20261128020000Z"]
+    hidden = r"^3 mailbox\(es\) had a password set .* \(e\.g\. a@contoh\.go\.id\)"
+    with pytest.raises(PasswordsUnreadable, match=hidden):
+        build_plan([ag], snap, INETORGPERSON, BASE)
+    # one password shown: the bind DN can read them; the others were deleted and get new ones
+    snap.state(ag.domain).mailboxes["a@contoh.go.id"][1]["userPassword"] = ["{SSHA}x"]
+    plan = build_plan([ag], snap, INETORGPERSON, BASE)
+    assert sorted(c.address or "" for c in plan.changes if c.set_password) == ["b@contoh.go.id", "c@contoh.go.id"]
+    # no pwdChangedTime at all: the passwords never reached them (an interrupted apply), as before
+    assert len(build_plan([ag], snapshot_of(ag, password=False), INETORGPERSON, BASE).changes) == 3
 
 
 def test_mailboxes_missing_from_the_file_are_reported_not_deleted() -> None:
