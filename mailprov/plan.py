@@ -19,6 +19,10 @@ from .profiles import PASSWORD_CHANGED, Profile, values_of
 
 ACTIONS = ("create", "modify", "disable", "enable", "delete")
 
+#: apply deletes at most this share of the mailboxes it found (and any number up to PRUNE_FLOOR) without --force
+PRUNE_SHARE = 0.3
+PRUNE_FLOOR = 10
+
 # execution phases: parents are created before children, deleted after them
 PHASES = {
     ("create", "domain"): 0, ("create", "container"): 1, ("create", "mailbox"): 2,
@@ -83,6 +87,22 @@ class Plan:
     #: entries in the directory that the configuration does not list (deleted only with --prune)
     unmanaged: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: mailbox entries the plan found in the directory
+    found_mailboxes: int = 0
+
+    @property
+    def mass_deletion(self) -> str | None:
+        """Why apply should not carry out this plan's deletions without ``--force`` (None: it may).
+
+        A truncated staff CSV, or the wrong file given with ``-c``, plans most
+        mailboxes for deletion under ``--prune``; octoDNS guards its deletes
+        with a share threshold for the same reason.
+        """
+        deletes = sum(1 for c in self.changes if c.action == "delete" and c.kind == "mailbox")
+        if deletes > PRUNE_FLOOR and deletes > PRUNE_SHARE * self.found_mailboxes:
+            return (f"{deletes} of the {self.found_mailboxes} mailboxes in the directory would be deleted (more than "
+                    f"{PRUNE_SHARE:.0%}): a truncated CSV or the wrong configuration file looks like this")
+        return None
 
     @property
     def summary(self) -> dict[str, int]:
@@ -256,7 +276,8 @@ def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, bas
     _check_passwords_readable(agencies, snapshot)
     changes.sort(key=lambda c: c.phase)
     return Plan(changes=changes, unchanged=unchanged, unmanaged=unmanaged,
-                notes=_profile_notes(profile, agencies))
+                notes=_profile_notes(profile, agencies),
+                found_mailboxes=sum(len(state.mailboxes) for state in snapshot.domains.values()))
 
 
 def _mailbox_change(agency: Agency, mailbox: Mailbox, state: DomainState, profile: Profile, base_dn: str,

@@ -248,6 +248,30 @@ def test_mailboxes_removed_from_the_file_need_prune(slapd: Slapd, ldap_env: dict
     assert slapd.count(base, "(uid=walikota)") == 1
 
 
+def test_pruning_most_mailboxes_needs_force(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    """A staff CSV cut short (or the wrong -c file) under --prune would delete most mailboxes: apply refuses,
+    plan warns, --force carries it out."""
+    (tmp_path / "staff.csv").write_text("local,name\n" + "".join(f"pegawai{i:02d},Pegawai {i}\n" for i in range(20)))
+    agencies = "agencies:\n  - {id: pemkot-contoh, name: Kota, domain: contohkota.go.id, mailboxes_csv: staff.csv}\n"
+    config = write_config(tmp_path, agencies)
+    letters = tmp_path / "letters"
+    assert run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env).exit_code == 0
+    base = ldap_env["MAILPROV_BASE_DN"]
+    (tmp_path / "staff.csv").write_text("local,name\n" + "".join(f"pegawai{i:02d},Pegawai {i}\n" for i in range(8)))
+    planned = run(["plan", "-c", config, "--prune"], env=ldap_env)
+    assert planned.exit_code == 0, planned.output
+    warning = ("12 of the 20 mailboxes in the directory would be deleted (more than 30%): a truncated CSV or the "
+               "wrong configuration file looks like this")
+    assert planned.stderr == f"warning: {warning}; apply refuses it without --force\n"
+    refused = run(["apply", "-c", config, "--yes", "--prune", "--letters", letters], env=ldap_env)
+    assert (refused.exit_code, refused.stderr) == (
+        2, f"error: refusing to apply: {warning}; check the plan, then run again with --force\n"), refused.output
+    assert slapd.count(base, "(objectClass=inetOrgPerson)") == 20
+    forced = run(["apply", "-c", config, "--yes", "--prune", "--force", "--letters", letters], env=ldap_env)
+    assert forced.exit_code == 0, forced.output
+    assert slapd.count(base, "(objectClass=inetOrgPerson)") == 8
+
+
 def test_apply_refuses_without_yes_off_a_terminal(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
     config = write_config(tmp_path)
     r = run(["apply", "-c", config, "--letters", tmp_path / "l"], env=ldap_env, input="y\n")

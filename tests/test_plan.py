@@ -175,6 +175,23 @@ def test_domains_missing_from_the_file_are_pruned_children_first() -> None:
     assert build_plan([], snap, IREDMAIL, BASE, prune=True, whole=False).empty
 
 
+def test_pruning_most_mailboxes_is_a_mass_deletion() -> None:
+    """A truncated CSV under --prune: apply must not take it without --force."""
+    everyone = agency(*(mbox(f"pegawai{i:02d}") for i in range(20)))
+    snap = snapshot_of(everyone)
+    few = replace(everyone, mailboxes=everyone.mailboxes[:8])
+    plan = build_plan([few], snap, INETORGPERSON, BASE, prune=True)
+    assert plan.summary["delete"] == 12 and plan.found_mailboxes == 20
+    assert plan.mass_deletion == ("12 of the 20 mailboxes in the directory would be deleted (more than 30%): a "
+                                  "truncated CSV or the wrong configuration file looks like this")
+    assert build_plan([few], snap, INETORGPERSON, BASE).mass_deletion is None  # without --prune nothing goes
+    most = replace(everyone, mailboxes=everyone.mailboxes[:15])
+    assert build_plan([most], snap, INETORGPERSON, BASE, prune=True).mass_deletion is None  # 5 of 20
+    small = agency(*(mbox(f"p{i}") for i in range(12)))
+    none_left = replace(small, mailboxes=small.mailboxes[:2])
+    assert build_plan([none_left], snapshot_of(small), INETORGPERSON, BASE, prune=True).mass_deletion is None  # 10
+
+
 def test_profile_note_for_unstored_fields() -> None:
     ag = agency(mbox("a", aliases=("x@contoh.go.id",)))
     plan = build_plan([ag], Snapshot(), INETORGPERSON, BASE)

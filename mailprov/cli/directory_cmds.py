@@ -19,6 +19,7 @@ from .options import (
     load,
     open_dir,
     select_agencies,
+    warn,
     with_progress,
 )
 
@@ -79,6 +80,8 @@ def plan(
         emit(to_json(result.to_dict()), None)
     else:
         render_plan(console(), result, show_all)
+    if result.mass_deletion:
+        warn(f"{result.mass_deletion}; apply refuses it without --force")
 
 
 def apply(
@@ -93,6 +96,8 @@ def apply(
     lang: Annotated[str | None, typer.Option("--lang", metavar="LANG",
                                              help="Letter language (default: the agency's).")] = None,
     show_all: AllOpt = False,
+    force: Annotated[bool, typer.Option("--force", help="Delete even when --prune would delete more than 30% of "
+                                                        "the mailboxes.")] = False,
 ) -> None:
     """Create and update domains and mailboxes so the directory matches the configuration."""
     from ..files import letters_lock
@@ -110,7 +115,7 @@ def apply(
     # one folder could leave a mailbox without its letter (the run whose add loses removes the letter file
     # the winner's password is in), and a plan made while another run works is stale.
     with letters_lock(letters):
-        report = _plan_and_apply(config, agency, prune, yes, letters, lang, fmt, show_all, out)
+        report = _plan_and_apply(config, agency, prune, yes, letters, lang, fmt, show_all, force, out)
     if report is None:
         return
     render_report(out, report)
@@ -125,7 +130,7 @@ def apply(
 
 
 def _plan_and_apply(config: Path, agency: list[str] | None, prune: bool, yes: bool, letters: Path,
-                    lang: str | None, fmt: str, show_all: bool, out: Console) -> ApplyReport | None:
+                    lang: str | None, fmt: str, show_all: bool, force: bool, out: Console) -> ApplyReport | None:
     """Plan, show, ask, apply; None when there was nothing to do or the operator said no."""
     from ..apply import ApplyReport, apply_plan
     from ..letters import MailboxLetterWriter
@@ -138,6 +143,8 @@ def _plan_and_apply(config: Path, agency: list[str] | None, prune: bool, yes: bo
             if fmt == "json":  # the shape of every apply's JSON: nothing done, nothing failed
                 emit(to_json(ApplyReport([]).to_dict()), None)
             return None
+        if result.mass_deletion and not force:
+            raise UsageError(f"refusing to apply: {result.mass_deletion}; check the plan, then run again with --force")
         if not yes and not typer.confirm(f"Apply {len(result.changes)} change(s)?", default=False):
             typer.echo("cancelled: nothing was changed", err=True)
             raise typer.Exit(EXIT_FAILED)
