@@ -28,6 +28,8 @@ class NightlyOutcome:
     report: CheckReport
     #: what became of the notification mails (None: nothing was owed, or no --notify)
     delivery: Delivery | None = None
+    #: the run was stored in the history (not when no nameserver answered at all)
+    kept: bool = True
 
     @property
     def not_told(self) -> list[str]:
@@ -57,11 +59,16 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
             report = run_checks(targets, config.platform, nameservers, timeout=timeout, concurrency=concurrency,
                                 clock=clock or (lambda: dt.datetime.now(dt.UTC)), fetch=fetch, progress=progress)
             run_id = 0
+            # no nameserver answered at all (the resolver down, a firewall): every verdict is 'error' and says
+            # nothing about the agencies. Kept, it would mail every domain as "pass -> error" tonight and back
+            # tomorrow, and end every failing streak; it is shown, not kept.
+            decided = not (report.queries and not report.answers)
             if store is not None:
                 try:
                     changes = store.annotate(report)
-                    owed = store.unannounced(report, _contacts(config)) if notify else None
-                    run_id = store.store(report)
+                    if decided:
+                        owed = store.unannounced(report, _contacts(config)) if notify else None
+                        run_id = store.store(report)
                     runs = store.recent_runs(30)
                 except sqlite3.Error as exc:  # a full disk, a database another program locked
                     raise HistoryError(store.path, str(exc)) from None
@@ -78,7 +85,7 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
         finally:
             if store is not None:
                 store.close()
-    return NightlyOutcome(report, delivery)
+    return NightlyOutcome(report, delivery, kept=store is None or decided)
 
 
 def _notify(store: History, run_id: int, report: CheckReport, owed: Owed, config: Config,

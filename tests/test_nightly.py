@@ -414,6 +414,31 @@ def test_a_run_stopped_while_mailing_owes_only_what_it_had_not_sent(nightly: dic
         relay.stop()
 
 
+def test_a_night_no_nameserver_answered_is_shown_not_kept(nightly: dict[str, Any]) -> None:
+    """The resolver down: every verdict 'error'. Kept, it would mail every domain as "pass -> error" and back
+    the next night, and end every failing streak."""
+    inbox = nightly["inbox"]
+    code, first = nightly_check(nightly)
+    assert code == 1 and len(inbox.messages) == 3
+    inbox.messages.clear()
+    dead = f"127.0.0.1:{free_port()}"
+    r = run(["dns", "check", "-c", nightly["config"], "--nameserver", dead, "--timeout", "0.5", "--history",
+             nightly["state"], "--report", nightly["report"], "--notify", "--format", "json"])
+    assert r.exit_code == 3, r.output
+    assert r.stderr.endswith("check --nameserver and the network; the run is not kept in the history and nothing "
+                             "is mailed\n"), r.stderr
+    assert {d["status"] for d in json.loads(r.stdout)["domains"]} == {"error"}
+    assert "error" in nightly["report"].read_text()  # tonight's report shows it
+    assert inbox.messages == []
+    with sqlite3.connect(nightly["state"]) as db:
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (1,)
+    time.sleep(1.1)  # a second later: a streak the dead night had ended would start at this run's time
+    code, after = nightly_check(nightly)  # the next good night compares with the last kept one
+    assert code == 1 and after["summary"]["newly_failing"] == [] and inbox.messages == []
+    tetap = next(d for d in after["domains"] if d["domain"] == "tetap-gagal.go.id")
+    assert tetap["failing_since"] == first["generated_at"] != after["generated_at"]
+
+
 def test_mails_speak_their_readers_language(nightly: dict[str, Any], tmp_path: Path) -> None:
     """The admins' summary in --lang (Indonesian by default); an agency's mail in that agency's language."""
     english = AGENCIES.replace("    domain: tetap-gagal.go.id\n", "    domain: tetap-gagal.go.id\n    language: en\n")

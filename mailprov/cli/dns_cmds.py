@@ -143,8 +143,9 @@ def check(
         warn(line)
     if result.queries and not result.answers:  # one line that says why every verdict is 'error'
         asked = ", ".join(f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in servers)
+        dropped = "; the run is not kept in the history and nothing is mailed" if nightly and not nightly.kept else ""
         warn(f"no nameserver answered ({asked}): none of {result.queries} queries got a reply; "
-             "check --nameserver and the network")
+             f"check --nameserver and the network{dropped}")
     if fmt == "table" and output is None:
         renderers.render_table(console(), result, lang, cfg.letters.timezone)
     elif fmt == "table":  # the table as plain text, as the terminal would show it (it used to be JSON)
