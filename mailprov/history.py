@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .checks.result import FAIL, ORDER, PASS, WARN, CheckReport
+from .checks.result import ERROR, FAIL, ORDER, PASS, WARN, CheckReport
 from .errors import HistoryError
 
 if TYPE_CHECKING:
@@ -82,14 +82,17 @@ ORDER BY r.domain, c.rowid
 """
 
 
-#: each asked domain's status in the latest run whose notification reached the admins, and its agency
+#: each asked domain's last decided status (not error) in a run whose notification reached the admins, and
+#: its agency
 UNANNOUNCED = """
 WITH told AS (SELECT id FROM runs WHERE notified = 1)
 SELECT a.domain,
        (SELECT d.status FROM domain_results d WHERE d.domain = a.domain AND d.run_id IN told
+        AND d.status != :error
         AND NOT EXISTS (SELECT 1 FROM undelivered u WHERE u.run_id = d.run_id AND u.reader = :admins)
         ORDER BY d.run_id DESC LIMIT 1),
        (SELECT d.status FROM domain_results d WHERE d.domain = a.domain AND d.run_id IN told
+        AND d.status != :error
         AND NOT EXISTS (SELECT 1 FROM undelivered u WHERE u.run_id = d.run_id AND u.reader = d.domain
                         AND (u.refused IS NULL OR u.refused != a.contact))
         ORDER BY d.run_id DESC LIMIT 1)
@@ -148,11 +151,19 @@ class Owed:
 
 
 def _changes(before: dict[str, str], report: CheckReport) -> Changes:
-    """``report`` against each domain's earlier status (none: a domain not seen before)."""
+    """``report`` against each domain's last decided status (none: a domain not decided before).
+
+    An ``error`` (a timeout, SERVFAIL) says nothing about the agency's DNS: it
+    is no news tonight, and the comparison goes past it, so a failing domain
+    whose server timed out one night is not "newly failing" (nor mailed
+    again) the night after.
+    """
     changed: dict[str, tuple[str | None, str]] = {}
     newly_failing, fixed = [], []
     for domain in report.domains:
         was, status = before.get(domain.domain), domain.status
+        if status == ERROR:
+            continue
         if was != status:
             changed[domain.domain] = (was, status)
         if status == FAIL and was != FAIL:
@@ -196,38 +207,43 @@ class History:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def previous(self) -> dict[str, tuple[str, str | None]]:
-        """Every domain ever checked: (its status in the latest run that checked it, when it has failed since).
+    def previous(self) -> dict[str, tuple[str, str | None, str | None]]:
+        """Every domain ever checked: its status in the latest run that checked it, its last decided status
+        (pass, warn or fail: an ``error`` decides nothing), and when it has been failing since.
 
         One query for the whole run (a nightly job of thousands of agencies
         asked three small queries per domain before). "Failing since" is the
-        start of the unbroken streak of failing runs that reaches the latest.
+        start of the streak of failing runs that reaches the latest, runs that
+        decided nothing not breaking it.
         """
         rows = self.db.execute(
             """
             WITH latest AS (SELECT domain, MAX(run_id) AS run_id FROM domain_results GROUP BY domain),
-                 last_good AS (SELECT domain, MAX(run_id) AS run_id FROM domain_results
-                               WHERE status != :fail GROUP BY domain)
-            SELECT d.domain, d.status,
-                   CASE WHEN d.status = :fail THEN (
+            -- the last decided status walks back from the latest run only where that one is an error
+            now AS (SELECT d.domain, d.status, CASE WHEN d.status != :error THEN d.status ELSE (
+                        SELECT x.status FROM domain_results x WHERE x.domain = d.domain AND x.status != :error
+                        ORDER BY x.run_id DESC LIMIT 1) END AS decided
+                    FROM latest l JOIN domain_results d ON d.domain = l.domain AND d.run_id = l.run_id)
+            SELECT domain, status, decided,
+                   CASE WHEN decided = :fail THEN (
                        SELECT runs.started_at FROM domain_results f JOIN runs ON runs.id = f.run_id
-                       WHERE f.domain = d.domain AND f.status = :fail AND f.run_id > COALESCE(g.run_id, 0)
+                       WHERE f.domain = now.domain AND f.status = :fail AND f.run_id > COALESCE((
+                           SELECT MAX(g.run_id) FROM domain_results g
+                           WHERE g.domain = now.domain AND g.status IN (:pass, :warn)), 0)
                        ORDER BY f.run_id LIMIT 1) END
-            FROM latest l
-            JOIN domain_results d ON d.domain = l.domain AND d.run_id = l.run_id
-            LEFT JOIN last_good g ON g.domain = l.domain
-            """, {"fail": FAIL}).fetchall()
-        return {domain: (status, since) for domain, status, since in rows}
+            FROM now
+            """, {"fail": FAIL, "error": ERROR, "pass": PASS, "warn": WARN}).fetchall()
+        return {domain: (status, decided, since) for domain, status, decided, since in rows}
 
     def annotate(self, report: CheckReport) -> Changes:
         """Fill in previous_status / failing_since and the summary's newly_failing / fixed."""
         now = _stamp(report.generated_at)
         previous = self.previous()
         for domain in report.domains:
-            before, since = previous.get(domain.domain, (None, None))
+            before, _, since = previous.get(domain.domain, (None, None, None))
             domain.previous_status = before
             domain.failing_since = (since or now) if domain.status == FAIL else None
-        changes = _changes({name: status for name, (status, _) in previous.items()}, report)
+        changes = _changes({name: decided for name, (_, decided, _) in previous.items() if decided}, report)
         report.newly_failing, report.fixed = changes.newly_failing, changes.fixed
         return changes
 
@@ -251,7 +267,7 @@ class History:
                                 [(d.domain, (contacts or {}).get(d.domain, "")) for d in report.domains])
         admins: dict[str, str] = {}
         agencies: dict[str, str] = {}
-        for domain, told_admins, told_agency in self.db.execute(UNANNOUNCED, {"admins": ADMINS}):
+        for domain, told_admins, told_agency in self.db.execute(UNANNOUNCED, {"admins": ADMINS, "error": ERROR}):
             if told_admins is not None:  # None: never told (a domain checked for the first time)
                 admins[domain] = told_admins
             if told_agency is not None:

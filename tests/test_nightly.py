@@ -645,7 +645,8 @@ def test_notify_needs_history(nightly: dict[str, Any]) -> None:
 
 
 def test_failing_since_is_the_start_of_the_latest_unbroken_streak(tmp_path: Path) -> None:
-    """History alone, with reports made by hand: fail, fail, pass, fail, fail for one domain."""
+    """History alone, with reports made by hand: fail, fail, pass, fail, fail for one domain; an error night
+    neither ends a streak nor is news."""
     import datetime as dt
 
     from mailprov.checks.messages import Reason
@@ -657,21 +658,31 @@ def test_failing_since_is_the_start_of_the_latest_unbroken_streak(tmp_path: Path
                    for domain, status in statuses.items()]
         return CheckReport(dt.datetime(2026, 11, day, 2, tzinfo=dt.UTC), "test", domains)
 
-    runs = [{"a.go.id": "fail", "b.go.id": "pass"}, {"a.go.id": "fail", "b.go.id": "fail"},
-            {"a.go.id": "pass", "b.go.id": "fail"}, {"a.go.id": "fail"}, {"a.go.id": "fail", "c.go.id": "warn"}]
+    # e: its server timed out in run 2 (error decides nothing); f: passed, then timed out
+    runs = [{"a.go.id": "fail", "b.go.id": "pass", "e.go.id": "fail", "f.go.id": "pass"},
+            {"a.go.id": "fail", "b.go.id": "fail", "e.go.id": "error", "f.go.id": "error"},
+            {"a.go.id": "pass", "b.go.id": "fail", "e.go.id": "fail"}, {"a.go.id": "fail"},
+            {"a.go.id": "fail", "c.go.id": "warn"}]
     with History(tmp_path / "state.db") as history:
         assert history.previous() == {}
         for day, statuses in enumerate(runs, start=1):
             history.store(report(day, statuses))
-        # b was last checked in run 3 (failing since run 2); a's streak restarted in run 4
-        assert history.previous() == {"a.go.id": ("fail", "2026-11-04T02:00:00Z"),
-                                      "b.go.id": ("fail", "2026-11-02T02:00:00Z"), "c.go.id": ("warn", None)}
-        now = report(6, {"a.go.id": "pass", "b.go.id": "fail", "d.go.id": "fail"})
+        # b was last checked in run 3 (failing since run 2); a's streak restarted in run 4; e's error night did
+        # not end its streak; f's latest status is error, its last decided one pass
+        assert history.previous() == {
+            "a.go.id": ("fail", "fail", "2026-11-04T02:00:00Z"), "b.go.id": ("fail", "fail", "2026-11-02T02:00:00Z"),
+            "c.go.id": ("warn", "warn", None), "e.go.id": ("fail", "fail", "2026-11-01T02:00:00Z"),
+            "f.go.id": ("error", "pass", None)}
+        now = report(6, {"a.go.id": "pass", "b.go.id": "fail", "d.go.id": "fail", "e.go.id": "error",
+                         "f.go.id": "fail"})
         changes = history.annotate(now)
-    assert changes.fixed == ["a.go.id"] and changes.newly_failing == ["d.go.id"]
+    # e timing out tonight is no news; f failing is (against its last decided pass, not the error)
+    assert changes.fixed == ["a.go.id"] and changes.newly_failing == ["d.go.id", "f.go.id"]
+    assert changes.changed == {"a.go.id": ("fail", "pass"), "d.go.id": (None, "fail"), "f.go.id": ("pass", "fail")}
     by_domain = {d.domain: (d.previous_status, d.failing_since) for d in now.domains}
     assert by_domain == {"a.go.id": ("fail", None), "b.go.id": ("fail", "2026-11-02T02:00:00Z"),
-                         "d.go.id": (None, "2026-11-06T02:00:00Z")}
+                         "d.go.id": (None, "2026-11-06T02:00:00Z"), "e.go.id": ("fail", None),
+                         "f.go.id": ("error", "2026-11-06T02:00:00Z")}
 
 
 def test_what_the_mail_owes_each_reader(tmp_path: Path) -> None:
@@ -769,3 +780,24 @@ def test_no_agency_mail_is_held_when_agencies_are_not_written_to() -> None:
         quiet = replace(config, notify=replace(config.notify, agency_contacts=contacts))
         (admin, *_) = compose(report, owed, quiet, "en")
         assert ("kominfo@sidoarjokab.go.id" in admin.body) is listed
+
+
+def test_an_error_night_owes_no_mail(tmp_path: Path) -> None:
+    """A failing agency whose DNS server timed out one night is not told again the night after."""
+    import datetime as dt
+
+    from mailprov.checks.messages import Reason
+    from mailprov.checks.result import CheckReport, CheckResult, DomainResult
+    from mailprov.history import History
+
+    def report(day: int, status: str) -> CheckReport:
+        check = CheckResult("mx", status, [Reason("mx.ok", {"hosts": "x"})])
+        domains = [DomainResult("a.go.id", None, [check])]
+        return CheckReport(dt.datetime(2026, 11, day, 2, tzinfo=dt.UTC), "test", domains)
+
+    with History(tmp_path / "state.db") as history:
+        history.mark_notified(history.store(report(1, "fail")))  # told
+        assert history.unannounced(report(2, "error")).agencies.changed == {}  # a timeout is no news
+        history.mark_notified(history.store(report(2, "error")))
+        owed = history.unannounced(report(3, "fail"))
+    assert owed.admins.changed == {} and not owed.agencies.got_worse("a.go.id")  # against run 1's fail, not error
