@@ -94,12 +94,13 @@ def _notify(store: History, run_id: int, report: CheckReport, owed: Owed, config
     leaves owed exactly the mails it had not sent)."""
     from .notify import compose, send  # smtplib and email only when mailing
 
-    mails = compose(report, owed, config, lang)
-    # an address refused for good stays on record until it is corrected (then the mail is owed)
     assert config.notify is not None
+    mails = compose(report, owed, config, lang)
+    readers = [mail.reader for mail in mails]
+    # an address refused for good stays on record until it is corrected (then the mail is owed)
     held = {domain: address for domain, address in owed.refused.items()
-            if config.notify.agency_contacts and domain not in {mail.reader for mail in mails}}
-    store.mark_notified(run_id, [mail.reader for mail in mails], held)  # nobody reached yet
+            if config.notify.agency_contacts and domain not in readers}
+    store.mark_notified(run_id, readers, held)  # nobody reached yet
     if not mails:
         return None
     delivery = send(mails, config, os.environ, reached=lambda mail: store.reached(run_id, mail.reader))
