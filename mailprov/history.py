@@ -69,19 +69,6 @@ FROM domain_results d JOIN check_results c ON c.domain = d.domain AND c.run_id =
     SELECT MAX(k.run_id) FROM check_results k WHERE k.domain = d.domain AND k.run_id <= d.run_id);
 """
 
-#: each domain's latest run with its checks as last kept; {reason} is reason_id or reason_en
-LATEST_COMPLIANCE = """
-WITH latest AS (SELECT domain, MAX(run_id) AS run_id FROM domain_results GROUP BY domain),
-     kept AS (SELECT domain, MAX(run_id) AS run_id FROM check_results GROUP BY domain)
-SELECT r.domain, r.status, runs.started_at, c.check_name, c.selector, c.status, c.{reason}
-FROM latest JOIN domain_results r ON r.domain = latest.domain AND r.run_id = latest.run_id
-JOIN runs ON runs.id = r.run_id
-LEFT JOIN kept ON kept.domain = r.domain
-LEFT JOIN check_results c ON c.domain = kept.domain AND c.run_id = kept.run_id
-ORDER BY r.domain, c.rowid
-"""
-
-
 #: each asked domain's last decided status (not error) in a run whose notification reached the admins, and
 #: its agency
 UNANNOUNCED = """
@@ -351,15 +338,16 @@ class History:
         and time from that run, its checks as last kept (unchanged since, or they would have been kept)."""
         from .letters import Compliance
 
-        column = "reason_id" if lang == "id" else "reason_en"
-        # one query, not one per domain: `letters render --history` for thousands of agencies
-        rows = self.db.execute(LATEST_COMPLIANCE.format(reason=column)).fetchall()
-        heads: dict[str, tuple[str, str]] = {}
-        checks: dict[str, list[tuple[str, str, str]]] = {}
-        for domain, status, started_at, name, selector, st, reason in rows:
-            heads[domain] = (status, started_at)
-            listed = checks.setdefault(domain, [])
-            if name is not None:  # a domain whose checks were never kept (LEFT JOIN)
-                listed.append((name + (f" ({selector})" if selector else ""), st, reason))
-        return {domain: Compliance(status, started_at, tuple(checks[domain]))
-                for domain, (status, started_at) in heads.items()}
+        # two queries for all domains, not one per domain: `letters render --history` for thousands of agencies
+        kept = self._latest_checks()
+        rows = self.db.execute(
+            """
+            WITH latest AS (SELECT domain, MAX(run_id) AS run_id FROM domain_results GROUP BY domain)
+            SELECT r.domain, r.status, runs.started_at
+            FROM latest JOIN domain_results r ON r.domain = latest.domain AND r.run_id = latest.run_id
+            JOIN runs ON runs.id = r.run_id
+            """).fetchall()
+        return {domain: Compliance(status, started_at, tuple(
+            (name + (f" ({selector})" if selector else ""), st, reason_id if lang == "id" else reason_en)
+            for name, selector, st, reason_id, reason_en, _records in kept.get(domain, [])))
+            for domain, status, started_at in rows}
