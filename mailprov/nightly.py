@@ -94,12 +94,10 @@ def _notify(store: History, run_id: int, report: CheckReport, owed: Owed, config
     leaves owed exactly the mails it had not sent)."""
     from .notify import compose, send  # smtplib and email only when mailing
 
-    assert config.notify is not None
     mails = compose(report, owed, config, lang)
     readers = [mail.reader for mail in mails]
     # an address refused for good stays on record until it is corrected (then the mail is owed)
-    held = {domain: address for domain, address in owed.refused.items()
-            if config.notify.agency_contacts and domain not in readers}
+    held = {domain: address for domain, address in owed.refused.items() if domain not in readers}
     store.mark_notified(run_id, readers, held)  # nobody reached yet
     if not mails:
         return None
@@ -109,6 +107,10 @@ def _notify(store: History, run_id: int, report: CheckReport, owed: Owed, config
 
 
 def _contacts(config: Config) -> dict[str, str]:
+    """Each domain's agency contact address, as far as agencies are written to (none are without
+    ``agency_contacts``: then no refused address is held either)."""
+    if config.notify is None or not config.notify.agency_contacts:
+        return {}
     return {agency.domain: agency.contact.email for agency in config.agencies if agency.contact.email}
 
 
