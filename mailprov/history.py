@@ -38,8 +38,8 @@ CREATE TABLE IF NOT EXISTS domain_results (
     PRIMARY KEY (run_id, domain)
 );
 CREATE INDEX IF NOT EXISTS domain_results_by_domain ON domain_results (domain, run_id);
--- "failing since" asks for each domain's last run that did not fail: without this index a year of nightly
--- runs of 5,000 domains made that a scan of 1.8 million rows (0.9 s a run, growing), with it 0.23 s
+-- "failing since" asks for each domain's last run that passed or warned: without this index a year of
+-- nightly runs of 5,000 domains made that a scan of 1.8 million rows (0.9 s a run, growing), with it 0.11 s
 CREATE INDEX IF NOT EXISTS domain_results_by_status ON domain_results (domain, status, run_id);
 CREATE TABLE IF NOT EXISTS check_results (
     run_id INTEGER NOT NULL REFERENCES runs(id),

@@ -106,13 +106,13 @@ def render_report(console: Console, report: ApplyReport) -> None:
 
     problems = [o for o in report.outcomes if o.status in ("failed", "unknown")]
     if problems:
+        shown = problems[:200]
         table = Table(title="Changes that did not complete", title_justify="left")
         table.add_column("status")
         table.add_column("action")
-        table.add_column("address / domain", overflow="fold",
-                         no_wrap=_whole(console, [o.change for o in problems[:200]]))
+        table.add_column("address / domain", overflow="fold", no_wrap=_whole(console, [o.change for o in shown]))
         table.add_column("reason", overflow="fold", ratio=1)
-        for outcome in problems[:200]:
+        for outcome in shown:
             reason = outcome.message or ("the connection was lost before the answer came" if outcome.status ==
                                          "unknown" else "")
             table.add_row(Text(outcome.status, style="red"), outcome.change.action,
