@@ -270,10 +270,12 @@ class Directory:
         self._write(f"add {dn}", lambda: self.conn.add(dn, attributes.get("objectClass"), attrs))
 
     def modify(self, dn: str, changes: Mapping[str, list[str]]) -> None:
-        """Replace each attribute's values (an empty list deletes the attribute)."""
-        mods = {}
-        for attr, values in changes.items():
-            mods[attr] = [(ldap3.MODIFY_REPLACE, values)] if values else [(ldap3.MODIFY_DELETE, [])]
+        """Replace each attribute's values (an empty list deletes the attribute, if it is there).
+
+        A replace with no values, not a delete: RFC 4511 makes it a no-op on an
+        attribute the entry does not have, where a delete fails (noSuchAttribute).
+        """
+        mods = {attr: [(ldap3.MODIFY_REPLACE, values)] for attr, values in changes.items()}
         self._write(f"modify {dn}", lambda: self.conn.modify(dn, mods))
 
     def set_password(self, dn: str, password: str) -> None:

@@ -34,9 +34,14 @@ class MailboxInfo:
     quota_mb: int | None
     aliases: list[str]
     employee_id: str
+    #: ppolicy's lock after failed logins, which ``enable`` lifts (None: not locked that way)
+    locked_since: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.locked_since is None:  # the shape DESIGN.md gives, for every mailbox not locked out
+            del data["locked_since"]
+        return data
 
 
 def info(profile: Profile, found: Found) -> MailboxInfo:
@@ -53,6 +58,7 @@ def info(profile: Profile, found: Found) -> MailboxInfo:
         quota_mb=profile.quota_mb(quota[0]) if quota else None,
         aliases=sorted(v.lower() for v in values_of(entry, amap.get("aliases"))),
         employee_id=(values_of(entry, amap.get("employee_id")) or [""])[0],
+        locked_since=profile.lockout_since(entry),
     )
 
 
@@ -90,10 +96,26 @@ def declared(config: Config, address: str) -> Mailbox | None:
     return next((m for m in agency.mailboxes if m.local == local), None) if agency else None
 
 
-def set_active(directory: Directory, address: str, active: bool) -> MailboxInfo:
+@dataclass(frozen=True)
+class StatusChange:
+    mailbox: MailboxInfo
+    #: False: the mailbox already was as asked, and nothing was written
+    changed: bool
+
+
+def set_active(directory: Directory, address: str, active: bool) -> StatusChange:
+    """Enable or disable a mailbox; a second enable (or disable) writes nothing.
+
+    Enabling also lifts a lockout ppolicy set after failed binds: the
+    operator asked for a mailbox that can log in.
+    """
+    profile = directory.profile
     found = find(directory, address)
-    directory.modify(found.dn, directory.profile.status_modification(active))
-    return info(directory.profile, find(directory, address))
+    wanted = profile.status_modification(active)
+    if all(values_of(found.attributes, attr) == values for attr, values in wanted.items()):
+        return StatusChange(info(profile, found), changed=False)
+    directory.modify(found.dn, wanted)
+    return StatusChange(info(profile, find(directory, address)), changed=True)
 
 
 def set_quota(directory: Directory, address: str, quota_mb: int) -> MailboxInfo:

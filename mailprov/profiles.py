@@ -174,6 +174,18 @@ class Profile:
             return not values or values[0].lower() != self.status_disabled.lower()
         return PPOLICY_PERMANENT_LOCK not in values
 
+    def lockout_since(self, entry: Mapping[str, list[str]]) -> str | None:
+        """When ppolicy locked the account after failed logins (not a disable): ``YYYY-MM-DD HH:MM:SS UTC``."""
+        if self.status_attribute:
+            return None
+        values = [v for v in values_of(entry, PPOLICY_LOCK_ATTR) if v != PPOLICY_PERMANENT_LOCK]
+        if not values:
+            return None
+        t = values[0]
+        if len(t) < 14 or not t[:14].isdigit():
+            return t  # an odd value is shown as the server has it
+        return f"{t[0:4]}-{t[4:6]}-{t[6:8]} {t[8:10]}:{t[10:12]}:{t[12:14]} UTC"
+
     def status_modification(self, active: bool) -> dict[str, list[str]]:
         """The attribute values that express ``active`` (empty list = delete)."""
         if self.status_attribute:

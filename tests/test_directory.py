@@ -145,9 +145,16 @@ def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_
     shown = run(["mailbox", "show", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
     assert shown.exit_code == 0, shown.output
     assert "active       no\n" in shown.stdout and "quota_mb     (not stored by this profile)" in shown.stdout
+    again = run(["mailbox", "disable", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
+    assert again.exit_code == 0, again.output
+    assert again.stdout.startswith("sekda@contohkota.go.id: already disabled, nothing changed\n")
     r = run(["mailbox", "enable", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
     assert r.exit_code == 0 and "enabled" in r.stdout and "note:" not in r.stdout  # as the file says
     assert slapd.can_bind(dn, old)
+    # enabling what is enabled writes nothing (it once failed: ppolicy's lock attribute was not there to delete)
+    again = run(["mailbox", "enable", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
+    assert (again.exit_code, again.stdout) == (0, "sekda@contohkota.go.id: already enabled, nothing changed\n"), \
+        again.output
     # reset-password: the new password binds, the old one no longer does
     r = run(["mailbox", "reset-password", "sekda@contohkota.go.id", "-c", config, "--letters", letters],
             env=ldap_env)
@@ -199,6 +206,32 @@ def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_
     for command in ("show", "disable", "reset-password"):
         bad = run(["mailbox", command, "tidak-ada-at", "-c", config], env=no_secret)
         assert bad.exit_code == 2 and "'tidak-ada-at' is not an address (local@domain)" in bad.stderr, bad.output
+
+
+def test_enable_lifts_a_lockout_after_failed_logins(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    """An owner who mistyped the password five times (the lab's pwdMaxFailure) is locked out for a while;
+    the help desk's `mailbox enable` opens the mailbox again at once, and `show` calls it active throughout."""
+    config = write_config(tmp_path)
+    letters = tmp_path / "letters"
+    assert run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env).exit_code == 0
+    dn = f"uid=sekda,ou=contohkota.go.id,{ldap_env['MAILPROV_BASE_DN']}"
+    password = letter_password(letters / "pemkot-contoh" / "mailboxes" / "sekda.md")
+    for _ in range(5):
+        assert not slapd.can_bind(dn, "salah-ketik")
+    lock = ldif_values(slapd, ldap_env["MAILPROV_BASE_DN"], "(uid=sekda)", "pwdAccountLockedTime")
+    assert lock and lock != ["000001010000Z"]  # a lock for a while, not the permanent one disable sets
+    shown = run(["mailbox", "show", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
+    since = f"{lock[0][:4]}-{lock[0][4:6]}-{lock[0][6:8]} {lock[0][8:10]}:{lock[0][10:12]}:{lock[0][12:14]} UTC"
+    assert "active       yes\n" in shown.stdout, shown.output  # not disabled: the lock ends by itself
+    assert f"locked       after failed logins, since {since} (`mailbox enable` lifts it now)\n" in shown.stdout
+    shown = run(["mailbox", "show", "sekda@contohkota.go.id", "-c", config, "--format", "json"], env=ldap_env)
+    assert json.loads(shown.stdout)["locked_since"] == since
+    assert not slapd.can_bind(dn, password)  # locked: even the right password is refused
+    r = run(["mailbox", "enable", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
+    assert (r.exit_code, r.stdout) == (0, "sekda@contohkota.go.id: enabled\n"), r.output
+    assert slapd.can_bind(dn, password)
+    shown = run(["mailbox", "show", "sekda@contohkota.go.id", "-c", config, "--format", "json"], env=ldap_env)
+    assert "locked_since" not in json.loads(shown.stdout)
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [

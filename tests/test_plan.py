@@ -86,6 +86,16 @@ def test_disable_and_enable_with_ppolicy_lock() -> None:
     assert actions == {"a@contoh.go.id": ("disable", [PPOLICY_PERMANENT_LOCK]), "b@contoh.go.id": ("enable", [])}
 
 
+def test_a_lockout_after_failed_logins_is_not_a_disable() -> None:
+    """ppolicy writes the time of a failed-login lock into the attribute a disable uses; the two must not mix."""
+    lockout = {"pwdAccountLockedTime": ["20261128083000Z"]}
+    assert INETORGPERSON.is_active(lockout)
+    assert INETORGPERSON.lockout_since(lockout) == "2026-11-28 08:30:00 UTC"
+    assert INETORGPERSON.lockout_since({"pwdAccountLockedTime": [PPOLICY_PERMANENT_LOCK]}) is None
+    assert INETORGPERSON.lockout_since({}) is None
+    assert IREDMAIL.lockout_since(lockout) is None  # its status is accountStatus
+
+
 def test_iredmail_quota_aliases_and_status() -> None:
     ag = agency(mbox("a", quota_mb=1024, aliases=("x@contoh.go.id",)))
     snap = snapshot_of(ag, IREDMAIL)

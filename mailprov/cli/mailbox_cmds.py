@@ -72,14 +72,16 @@ def _print(info: MailboxInfo, fmt: str) -> None:
     from ..report import terminal_text
 
     out = console()
-    for key, value in info.to_dict().items():
-        shown = value
+    for name, value in info.to_dict().items():
+        key, shown = name, value
         if isinstance(value, list):
             shown = ", ".join(value) or "-"
         elif isinstance(value, bool):
             shown = "yes" if value else "no"  # as 'mailbox list' shows it
         elif value is None:
             shown = "(not stored by this profile)"
+        elif name == "locked_since":
+            key, shown = "locked", f"after failed logins, since {value} (`mailbox enable` lifts it now)"
         out.print(f"{key:12s} {terminal_text(str(shown))}")
 
 
@@ -180,8 +182,10 @@ def _status(address: str, config: Path, active: bool) -> None:
 
     cfg = load(config)
     with open_dir(cfg) as directory:
-        result = set_active(directory, address, active)
-    typer.echo(f"{result.address}: {'enabled' if result.active else 'disabled'}")
+        outcome = set_active(directory, address, active)
+    result = outcome.mailbox
+    state = "enabled" if result.active else "disabled"
+    typer.echo(f"{result.address}: {state if outcome.changed else f'already {state}, nothing changed'}")
     listed = declared(cfg, result.address)
     if listed is not None and listed.active != active:  # the file is the source of truth for apply
         change, setting = ("enables", "active: false") if listed.active else ("disables", "active: true")
