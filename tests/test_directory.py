@@ -182,9 +182,13 @@ def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_
     stranger = run(["mailbox", "add", "a@lain.go.id", "--name", "A", "-c", config, "--letters", letters], env=ldap_env)
     assert (stranger.exit_code, stranger.stderr) == (
         2, f"error: lain.go.id is not the domain of any agency in {config}\n"), stranger.output
-    listed = run(["mailbox", "list", "-c", config, "--agency", "pemkot-contoh", "--format", "json"], env=ldap_env)
-    assert [m["address"] for m in json.loads(listed.stdout)["mailboxes"]] == [
-        "arsip@contohkota.go.id", "humas@contohkota.go.id", "sekda@contohkota.go.id", "walikota@contohkota.go.id"]
+    for agency in ("pemkot-contoh", "contohkota.go.id"):  # by id or by domain
+        listed = run(["mailbox", "list", "-c", config, "--agency", agency, "--format", "json"], env=ldap_env)
+        assert [m["address"] for m in json.loads(listed.stdout)["mailboxes"]] == [
+            "arsip@contohkota.go.id", "humas@contohkota.go.id", "sekda@contohkota.go.id", "walikota@contohkota.go.id"]
+    listed = run(["mailbox", "list", "-c", config, "--agency", "contohkota"], env=ldap_env)
+    assert (listed.exit_code, listed.stderr) == (
+        2, "error: unknown agency: contohkota (did you mean pemkot-contoh (contohkota.go.id)?)\n"), listed.output
     # errors: unknown mailbox (1), quota on a profile that has none (2), bad address (2)
     missing = run(["mailbox", "show", "tidakada@contohkota.go.id", "-c", config], env=ldap_env)
     assert missing.exit_code == 1 and "no mailbox tidakada@contohkota.go.id" in missing.stderr

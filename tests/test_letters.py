@@ -168,6 +168,23 @@ def test_letters_written_before_a_failure_keep_their_numbers(tmp_path: Path) -> 
     assert "003/MMD/XI/2026" in (out / "desa-sukamaju" / "agency.md").read_text()  # 002 went to the one that failed
 
 
+def test_agency_named_by_domain_and_unknown_ones_suggested(tmp_path: Path) -> None:
+    """Operators remember agencies by domain; a name that is neither an id nor a domain gets the close ones."""
+    out = tmp_path / "letters"
+    r = run(["letters", "render", "-c", SAMPLE, "--kind", "agency", "--agency", "ProbolinggoKota.go.id.",
+             "--out", out, *DATE])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["pemkot-probolinggo"]
+    r = run(["letters", "render", "-c", SAMPLE, "--agency", "probolinggokota", "--agency", "pemkab-sidoarjo",
+             "--agency", "pemkab-banyuwagi", "--out", tmp_path / "other", *DATE])
+    assert (r.exit_code, r.stderr) == (2, "error: unknown agency: probolinggokota (did you mean pemkot-probolinggo "
+                                          "(probolinggokota.go.id)?); pemkab-banyuwagi (did you mean "
+                                          "pemkab-banyuwangi (banyuwangikab.go.id)?)\n"), r.output
+    assert not (tmp_path / "other").exists()
+    r = run(["letters", "render", "-c", SAMPLE, "--agency", "zzz", "--out", tmp_path / "other", *DATE])
+    assert (r.exit_code, r.stderr) == (2, "error: unknown agency: zzz\n"), r.output
+
+
 def test_render_waits_for_no_one_writing_the_same_letters(tmp_path: Path) -> None:
     """apply and the mailbox commands write first passwords into the folder: a render beside them could write
     a mailbox letter without the password over the one with it, and two renders would share letter numbers."""

@@ -10,7 +10,7 @@ import typer
 if TYPE_CHECKING:
     from ..mailboxes import MailboxInfo
 
-from .options import ConfigOpt, FormatOpt, check_choice, console, emit, load, open_dir
+from .options import ConfigOpt, FormatOpt, agency_named, check_choice, console, emit, load, open_dir
 
 
 def _checked_address(value: str) -> str:
@@ -87,23 +87,18 @@ def _print(info: MailboxInfo, fmt: str) -> None:
 
 def list_(
     config: ConfigOpt = Path("domains.yaml"),
-    agency: Annotated[str | None, typer.Option("--agency", metavar="ID", help="Only this agency's domain.")] = None,
+    agency: Annotated[str | None, typer.Option("--agency", metavar="ID",
+                                               help="Only this agency (by id or domain).")] = None,
     name: Annotated[str | None, typer.Option("--name", metavar="TEXT", help="Only names containing this text.")] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """List mailboxes in the directory."""
-    from ..errors import UsageError
     from ..mailboxes import info
     from .plan_view import to_json
 
     check_choice("--format", fmt, ("table", "json"))
     cfg = load(config)
-    domain = None
-    if agency:
-        found = cfg.agency(agency)
-        if found is None:
-            raise UsageError(f"unknown agency id: {agency}")
-        domain = found.domain
+    domain = agency_named(cfg, agency).domain if agency else None
     with open_dir(cfg) as directory:
         profile = directory.profile
         items = sorted((info(profile, f) for f in directory.mailboxes(domain, name)), key=lambda i: i.address)

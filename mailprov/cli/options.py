@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from functools import cache
@@ -27,7 +28,8 @@ ConfigOpt = Annotated[
 ]
 AgencyOpt = Annotated[
     list[str] | None,
-    typer.Option("--agency", metavar="ID", help="Only this agency id (repeatable).", show_default=False),
+    typer.Option("--agency", metavar="ID", help="Only this agency, by id or domain (repeatable).",
+                 show_default=False),
 ]
 FormatOpt = Annotated[str, typer.Option("--format", metavar="FORMAT", help="table or json.")]
 
@@ -42,11 +44,49 @@ def select_agencies(config: Config, ids: list[str] | None) -> list[Agency]:
     """The agencies named by ``--agency`` (all when none), in file order."""
     if not ids:
         return list(config.agencies)
-    unknown = [i for i in ids if config.agency(i) is None]
+    found: dict[str, Agency] = {}
+    unknown = []
+    for text in ids:
+        agency = _agency(config, text)
+        if agency is None:
+            unknown.append(text + _suggestion(config, text))
+        else:
+            found[agency.id] = agency
     if unknown:
-        raise UsageError(f"unknown agency id(s): {', '.join(unknown)}")
-    wanted = set(ids)
-    return [a for a in config.agencies if a.id in wanted]
+        raise UsageError(f"unknown agency: {'; '.join(unknown)}")
+    return [a for a in config.agencies if a.id in found]
+
+
+def agency_named(config: Config, text: str) -> Agency:
+    """The agency ``--agency TEXT`` names: by its id or by its domain."""
+    agency = _agency(config, text)
+    if agency is None:
+        raise UsageError(f"unknown agency: {text}{_suggestion(config, text)}")
+    return agency
+
+
+def _agency(config: Config, text: str) -> Agency | None:
+    # an operator with hundreds of agencies remembers their domains better than the ids given them
+    from ..addresses import AddressError, to_a_label
+
+    agency = config.agency(text)
+    if agency is None and "." in text:
+        with contextlib.suppress(AddressError):
+            agency = config.agency_for_domain(to_a_label(text))
+    return agency
+
+
+def _suggestion(config: Config, text: str) -> str:
+    """`` (did you mean ...?)`` with up to three agencies whose id or domain is close to ``text``."""
+    import difflib
+
+    wanted = text.lower().rstrip(".")
+    names = {name: a for a in config.agencies for name in (a.id, a.domain)}
+    close = [n for n in names if wanted and wanted in n] + difflib.get_close_matches(wanted, list(names), 3, 0.6)
+    agencies = list({names[n].id: names[n] for n in close}.values())[:3]
+    if not agencies:
+        return ""
+    return f" (did you mean {', '.join(f'{a.id} ({a.domain})' for a in agencies)}?)"
 
 
 def domain_argument(text: str) -> str:
