@@ -132,8 +132,10 @@ def run_lock(path: Path, tidy: bool = False) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
-            raise LockError(f"another mailprov run holds {path} (pid {holder}); not starting a second one") from None
+            # empty when the holder has the lock but has not written its pid yet
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
+            pid = f" (pid {holder})" if holder else ""
+            raise LockError(f"another mailprov run holds {path}{pid}; not starting a second one") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield

@@ -52,3 +52,20 @@ def test_private_files_are_0600_in_a_0700_folder(tmp_path: Path) -> None:
     files.write_private(letter, "password: x\n")
     assert stat.S_IMODE(letter.stat().st_mode) == 0o600
     assert stat.S_IMODE(letter.parent.stat().st_mode) == 0o700
+
+
+def test_a_lock_taken_but_not_yet_signed_names_no_pid(tmp_path: Path) -> None:
+    """Between the holder's flock and its pid landing in the file, the file is empty: no "(pid )" then."""
+    import fcntl
+
+    from mailprov.errors import LockError
+
+    path = tmp_path / "h.db.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another open file: flock refuses this process too
+        with pytest.raises(LockError) as caught, files.run_lock(path):
+            pass
+        assert str(caught.value) == f"another mailprov run holds {path}; not starting a second one"
+    finally:
+        os.close(fd)
