@@ -142,14 +142,14 @@ def agency_mail(domain: DomainResult, config: Config, lang: str) -> Mail | None:
                  f"Pemeriksaan harian {platform} menemukan masalah pada DNS domain {domain.domain}:", ""]
         lines += _problems(domain, lang)
         lines += ["", "Record yang harus diterbitkan di DNS domain tersebut:", "", zone_text(config.platform,
-                                                                                            domain.domain),
+                                                                                            domain.domain, "id"),
                   "Terima kasih.", platform]
     else:
         subject = f"[{platform}] The DNS of {domain.domain} needs fixing"
         lines = [f"Dear {agency.contact.name or agency.name},", "",
                  f"The daily check of {platform} found problems in the DNS of {domain.domain}:", ""]
         lines += _problems(domain, lang)
-        lines += ["", "The records the domain must publish:", "", zone_text(config.platform, domain.domain),
+        lines += ["", "The records the domain must publish:", "", zone_text(config.platform, domain.domain, "en"),
                   "Thank you.", platform]
     return Mail((agency.contact.email,), subject, "\n".join(lines) + "\n", domain.domain, agency.id)
 

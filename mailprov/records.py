@@ -13,6 +13,28 @@ from .model import Platform
 
 TTL = 3600
 
+#: the zone text's comments, in the language of the letter (or mail) that quotes it
+COMMENTS = {
+    "id": {
+        "header": "Record DNS untuk {domain} pada {platform}",
+        "mx": "email untuk domain ini diterima oleh platform",
+        "spf": "SPF: hanya platform yang mengirim email atas nama domain ini",
+        "dkim": "kunci DKIM selector {selector}",
+        "dkim-cname": "kunci DKIM selector {selector}, dikelola oleh platform",
+        "dmarc": "kebijakan DMARC",
+        "tls-rpt": "TLS-RPT: laporan kegagalan TLS",
+    },
+    "en": {
+        "header": "DNS records for {domain} on {platform}",
+        "mx": "mail for the domain goes to the platform",
+        "spf": "SPF: only the platform sends for the domain",
+        "dkim": "DKIM key of selector {selector}",
+        "dkim-cname": "DKIM key of selector {selector}, kept by the platform",
+        "dmarc": "DMARC policy",
+        "tls-rpt": "TLS-RPT: reports of TLS failures",
+    },
+}
+
 
 @dataclass(frozen=True)
 class Record:
@@ -62,28 +84,29 @@ def dkim_value(key: str) -> str:
     return f"v=DKIM1; k=rsa; p={key}"
 
 
-def required_records(platform: Platform, domain: str) -> list[Record]:
-    records = [Record(domain, "MX", mx, "mail for the domain goes to the platform")
-               for mx in mx_records(platform)]
-    records.append(Record(domain, "TXT", spf_value(platform), "SPF: only the platform sends for the domain"))
+def required_records(platform: Platform, domain: str, lang: str = "id") -> list[Record]:
+    say = COMMENTS[lang]
+    records = [Record(domain, "MX", mx, say["mx"]) for mx in mx_records(platform)]
+    records.append(Record(domain, "TXT", spf_value(platform), say["spf"]))
     for selector in platform.dkim.selectors:
         name = f"{selector}._domainkey.{domain}"
         key = platform.dkim.public_keys.get(selector)
         if key:
-            records.append(Record(name, "TXT", dkim_value(key), f"DKIM key of selector {selector}"))
+            records.append(Record(name, "TXT", dkim_value(key), say["dkim"].format(selector=selector)))
         else:
             target = f"{selector}._domainkey.{platform_domain(platform)}."
-            records.append(Record(name, "CNAME", target, f"DKIM key of selector {selector}, kept by the platform"))
-    records.append(Record(f"_dmarc.{domain}", "TXT", dmarc_value(platform), "DMARC policy"))
+            records.append(Record(name, "CNAME", target, say["dkim-cname"].format(selector=selector)))
+    records.append(Record(f"_dmarc.{domain}", "TXT", dmarc_value(platform), say["dmarc"]))
     if "tls-rpt" in platform.checks and platform.dmarc.rua:
         records.append(Record(f"_smtp._tls.{domain}", "TXT", f"v=TLSRPTv1; rua={platform.dmarc.rua}",
-                              "TLS-RPT: reports of TLS failures"))
+                              say["tls-rpt"]))
     return records
 
 
-def zone_text(platform: Platform, domain: str) -> str:
-    lines = [f"; DNS records for {domain} on {platform.name}"]
-    for record in required_records(platform, domain):
+def zone_text(platform: Platform, domain: str, lang: str = "id") -> str:
+    """The records with comments in ``lang``: what ``dns records`` prints and the letters and mails quote."""
+    lines = ["; " + COMMENTS[lang]["header"].format(domain=domain, platform=platform.name)]
+    for record in required_records(platform, domain, lang):
         if record.comment:
             lines.append(f"; {record.comment}")
         lines.append(record.zone_line())

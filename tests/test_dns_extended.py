@@ -50,6 +50,32 @@ def test_records_command_prints_zone_file_lines() -> None:
     assert single.exit_code == 2 and "needs at least two labels" in single.stderr, single.output
 
 
+def test_records_comments_speak_the_agencys_language(tmp_path: Path) -> None:
+    """The letter quotes this text: an Indonesian letter must not carry English comments in its records."""
+    by_default = run(["dns", "records", "-c", SAMPLE, "probolinggokota.go.id"])
+    assert by_default.exit_code == 0, by_default.output
+    comments = [ln for ln in by_default.stdout.splitlines() if ln.startswith(";")]
+    assert comments[:3] == ["; Record DNS untuk probolinggokota.go.id pada Layanan Mail Multi Domain",
+                            "; email untuk domain ini diterima oleh platform",
+                            "; email untuk domain ini diterima oleh platform"]
+    assert "; kebijakan DMARC" in comments
+    english = run(["dns", "records", "-c", SAMPLE, "probolinggokota.go.id", "--lang", "en"])
+    assert english.stdout.splitlines()[0] == "; DNS records for probolinggokota.go.id on Layanan Mail Multi Domain"
+    records = [ln for ln in english.stdout.splitlines() if not ln.startswith(";")]
+    assert records == [ln for ln in by_default.stdout.splitlines() if not ln.startswith(";")]
+    # an agency that writes in English gets English comments without --lang, as its letter has them
+    config = tmp_path / "domains.yaml"
+    config.write_text(SAMPLE.read_text().replace("    domain: probolinggokota.go.id\n",
+                                                 "    domain: probolinggokota.go.id\n    language: en\n"))
+    for folder in ("keys", "staff"):  # what the sample names by relative path
+        (tmp_path / folder).symlink_to(SAMPLE.parent / folder)
+    own = run(["dns", "records", "-c", config, "probolinggokota.go.id"])
+    assert own.exit_code == 0, own.output
+    assert own.stdout.splitlines()[1] == "; mail for the domain goes to the platform"
+    bad = run(["dns", "records", "-c", SAMPLE, "probolinggokota.go.id", "--lang", "jv"])
+    assert bad.exit_code == 2 and "--lang" in bad.stderr, bad.output
+
+
 def test_publishing_exactly_the_printed_records_passes(tmp_path: Path, knot_factory: list[Knot]) -> None:
     config_path = write_dns_config(tmp_path / "cfg")
     config = load_config(config_path, {})

@@ -50,7 +50,7 @@ def test_agency_letters_from_the_sample(tmp_path: Path, lang: str, fmt: str) -> 
     assert "Jakarta, 28 November 2026" in letter
     assert "001/MMD/XI/2026" in letter
     assert "002/MMD/XI/2026" in (out / "pemkab-banyuwangi" / f"agency.{fmt}").read_text()
-    records = run(["dns", "records", "-c", SAMPLE, "probolinggokota.go.id"]).stdout
+    records = run(["dns", "records", "-c", SAMPLE, "probolinggokota.go.id", "--lang", lang]).stdout
     for line in records.splitlines():
         expected = line.replace('"', "&#34;") if fmt == "html" else line
         assert expected in letter, line  # the same text as mailprov dns records

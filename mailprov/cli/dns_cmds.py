@@ -164,9 +164,19 @@ def exit_code(status: str) -> int:
 
 
 def records(domain: Annotated[str, typer.Argument(metavar="DOMAIN", help="The agency's domain.")],
-            config: ConfigOpt = Path("domains.yaml")) -> None:
+            config: ConfigOpt = Path("domains.yaml"),
+            lang: Annotated[str | None, typer.Option(
+                "--lang", metavar="LANG", show_default=False,
+                help="Language of the comments: id or en (default: the agency's, as its letter has them).")] = None,
+            ) -> None:
     """Print the exact records an agency must publish (zone-file syntax)."""
+    from ..model import LANGUAGES
     from ..records import zone_text
 
+    if lang is not None:
+        check_choice("--lang", lang, LANGUAGES)
     cfg = load(config)
-    typer.echo(zone_text(cfg.platform, domain_argument(domain)), nl=False)
+    name = domain_argument(domain)
+    agency = cfg.agency_for_domain(name)
+    chosen = lang or (agency.language if agency else cfg.defaults.language)
+    typer.echo(zone_text(cfg.platform, name, chosen), nl=False)
