@@ -81,7 +81,7 @@ def _problems(domain: DomainResult, lang: str) -> list[str]:
     from .report import terminal_text  # reasons quote published records: no control character into a mail
 
     return [f"  - {c.check}{'/' + c.selector if c.selector else ''}: {STATUS_WORDS[lang][c.status]}: "
-            f"{terminal_text(c.reason(lang))}" for c in domain.checks if c.status != "pass"]
+            f"{terminal_text(c.reason(lang))}" for c in domain.to_fix()]
 
 
 def admin_mail(report: CheckReport, changes: Changes, config: Config, lang: str,

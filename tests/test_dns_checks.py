@@ -249,6 +249,21 @@ def test_table_output(dns_lab: tuple[Path, str]) -> None:
                      narrow.stdout), narrow.stdout
 
 
+def test_a_domain_that_does_not_exist_is_one_thing_to_fix(dns_lab: tuple[Path, str]) -> None:
+    """Not four reasons (two saying NXDOMAIN, two asking for records under a name nobody can publish yet)."""
+    config, resolver = dns_lab
+    r = run(["dns", "check", "-c", config, "--nameserver", resolver, "--lang", "en", "tidak-ada.go.id"],
+            env={"COLUMNS": "200"})
+    assert r.exit_code == 1, r.output
+    cells = " ".join(line.split("│")[4].strip() for line in r.stdout.splitlines() if line.startswith("│ "))
+    assert cells == ("domain fail: domain tidak-ada.go.id does not exist (NXDOMAIN): register it, delegate it to the "
+                     "agency's DNS servers, then publish every record the platform asks for"), r.stdout
+    data = json.loads(run(["dns", "check", "-c", config, "--nameserver", resolver, "--format", "json",
+                           "tidak-ada.go.id"]).stdout)
+    checks = data["domains"][0]["checks"]  # JSON keeps every check
+    assert {c["check"] for c in checks} == {"mx", "spf", "dkim", "dmarc"} and {c["status"] for c in checks} == {"fail"}
+
+
 def test_the_extended_checks_say_error_when_the_answers_never_come(dns_lab: tuple[Path, str],
                                                                     tmp_path: Path) -> None:
     _, resolver = dns_lab

@@ -801,3 +801,25 @@ def test_an_error_night_owes_no_mail(tmp_path: Path) -> None:
         history.mark_notified(history.store(report(2, "error")))
         owed = history.unannounced(report(3, "fail"))
     assert owed.admins.changed == {} and not owed.agencies.got_worse("a.go.id")  # against run 1's fail, not error
+
+
+def test_an_agency_whose_domain_does_not_exist_is_told_the_one_thing_to_do() -> None:
+    """Its mail does not list four failures, two of them records nobody can publish before the domain exists."""
+    from mailprov.checks.messages import Reason
+    from mailprov.checks.result import CheckResult, DomainResult
+    from mailprov.notify import agency_mail
+
+    config = load_config(SAMPLE, {})
+    domain = "sukamaju-tumpang.desa.id"
+    missing = [Reason("domain.nxdomain", {"domain": domain})]
+    checks = [CheckResult("mx", "fail", missing), CheckResult("spf", "fail", missing),
+              CheckResult("dkim", "fail", [Reason("dkim.missing", {"name": f"mmd2026._domainkey.{domain}",
+                                                                   "selector": "mmd2026"})], selector="mmd2026"),
+              CheckResult("dmarc", "fail", [Reason("dmarc.missing", {"domain": domain, "org_note": "",
+                                                                      "expected": "x"})])]
+    mail = agency_mail(DomainResult(domain, "desa-sukamaju", checks), config, "id")
+    assert mail is not None
+    problems = [line for line in mail.body.splitlines() if line.startswith("  - ")]
+    assert problems == [f"  - domain: gagal: domain {domain} tidak ada (NXDOMAIN): daftarkan domain, delegasikan ke "
+                        "server DNS instansi, lalu terbitkan semua record yang diminta platform"]
+    assert f"{domain}. 3600 IN MX 10 mx1.mail.go.id." in mail.body  # the records to publish once it exists

@@ -26,6 +26,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "domain {domain} tidak ada (NXDOMAIN): daftarkan domain dan delegasikan ke server DNS instansi",
         "en": "domain {domain} does not exist (NXDOMAIN): register it and delegate it to the agency's DNS servers",
     },
+    "domain.missing": {
+        "id": "domain {domain} tidak ada (NXDOMAIN): daftarkan domain, delegasikan ke server DNS instansi, "
+              "lalu terbitkan semua record yang diminta platform",
+        "en": "domain {domain} does not exist (NXDOMAIN): register it, delegate it to the agency's DNS servers, "
+              "then publish every record the platform asks for",
+    },
     # -- mx ----------------------------------------------------------------------------
     "mx.ok": {"id": "MX menunjuk ke platform: {hosts}", "en": "MX points at the platform: {hosts}"},
     "mx.none": {

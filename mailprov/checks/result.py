@@ -58,6 +58,18 @@ class DomainResult:
         data["checks"] = [c.to_dict(lang) for c in self.checks]
         return data
 
+    def to_fix(self) -> list[CheckResult]:
+        """The checks that are not a pass, as a person acts on them.
+
+        A domain that does not exist fails every check; that is one thing to
+        do (register it, then publish the records), not four reasons of which
+        two say the same and two ask for records under a name nobody can
+        publish yet. JSON, CSV and the report keep every check.
+        """
+        if any(c.reasons and c.reasons[0].key == "domain.nxdomain" for c in self.checks):
+            return [CheckResult("domain", FAIL, [Reason("domain.missing", {"domain": self.domain})])]
+        return [c for c in self.checks if c.status != PASS]
+
 
 @dataclass
 class CheckReport:
