@@ -10,7 +10,7 @@ the same renderers.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import PasswordsUnreadable
@@ -35,6 +35,8 @@ PHASES = {
 class AttrChange:
     old: list[str]
     new: list[str]
+    #: old and new as a person reads them, where the directory's form is not that (a quota in bytes)
+    shown: tuple[list[str], list[str]] | None = None
 
 
 @dataclass
@@ -299,8 +301,17 @@ def _mailbox_change(agency: Agency, mailbox: Mailbox, state: DomainState, profil
         action = "enable" if mailbox.active else "disable"
         for attr, values in profile.status_modification(mailbox.active).items():
             mods[attr] = AttrChange(old=values_of(entry, attr), new=values)
+    quota_attr = profile.mailbox_attributes.get("quota")
+    if quota_attr in mods and profile.quota_unit != "mb":
+        mod = mods[quota_attr]
+        mods[quota_attr] = replace(mod, shown=(_mib(profile, mod.old), _mib(profile, mod.new)))
     needs_password = mailbox.active and not values_of(entry, "userPassword")
     if not mods and not needs_password:
         return None
     return Change(action, "mailbox", dn, agency.id, address=mailbox.address, modifications=mods,
                   set_password=needs_password, mailbox=mailbox, agency_name=agency.name)
+
+
+def _mib(profile: Profile, values: list[str]) -> list[str]:
+    """Quota values in MiB, as domains.yaml gives them (a value that is no number stays as it is)."""
+    return [f"{mb} MiB" if (mb := profile.quota_mb(v)) is not None else v for v in values]

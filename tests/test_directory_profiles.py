@@ -47,6 +47,8 @@ def test_iredmail_profile(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path
     # the file says 10240: plan puts it back
     (change,) = plan_json(config, ldap_env)["changes"]
     assert change["attributes"] == {"mailQuota": {"old": [str(20480 * 2 ** 20)], "new": [str(10240 * 2 ** 20)]}}
+    table = run(["plan", "-c", config], env={**ldap_env, "COLUMNS": "120"})
+    assert "mailQuota: 20480 MiB -> 10240 MiB" in table.stdout, table.stdout  # as domains.yaml gives quotas
     r = run(["mailbox", "disable", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
     assert ldif_values(slapd, dn, "(objectClass=*)", "accountStatus") == ["disabled"]
 

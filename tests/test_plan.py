@@ -104,6 +104,11 @@ def test_iredmail_quota_aliases_and_status() -> None:
     assert change.action == "disable"
     mods = change.modifications
     assert mods["mailQuota"].old == [str(1024 * 1024 * 1024)] and mods["mailQuota"].new == [str(2 * 1024 ** 3)]
+    # the table shows MiB, as domains.yaml gives quotas; the JSON keeps the directory's bytes
+    from mailprov.cli.plan_view import details
+
+    assert "mailQuota: 1024 MiB -> 2048 MiB" in details(change)
+    assert change.to_dict()["attributes"]["mailQuota"] == {"old": [str(1024 ** 3)], "new": [str(2 * 1024 ** 3)]}
     assert sorted(mods["shadowAddress"].new) == ["x@contoh.go.id", "y@contoh.go.id"]
     assert mods["accountStatus"].new == ["disabled"]
 

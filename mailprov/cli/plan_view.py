@@ -36,7 +36,8 @@ def details(change: Change) -> str:
             parts.append(change.agency_name)
     else:
         for attr, mod in change.modifications.items():
-            parts.append(f"{attr}: {_values(mod.old)} -> {_values(mod.new)}")
+            old, new = mod.shown or (mod.old, mod.new)
+            parts.append(f"{attr}: {_values(old)} -> {_values(new)}")
     if change.set_password:
         parts.append("new password (letter)")
     return "; ".join(parts)
