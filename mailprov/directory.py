@@ -250,10 +250,16 @@ class Directory:
         return list(self._search(base, flt, ldap3.SUBTREE, profile.mailbox_read_attributes()))
 
     def entries(self, domains: Sequence[str] = ()) -> Iterator[Found]:
-        """Every entry under the base DN, or under each of ``domains`` (for export), parents before children."""
+        """Every entry under the base DN, or under each of ``domains`` (for export), parents before children.
+
+        With the user attributes goes the profile's status attribute, which
+        for ``inetorgperson`` is ppolicy's operational ``pwdAccountLockedTime``
+        ("*" leaves it out): an export loaded back must not enable every
+        disabled mailbox.
+        """
         bases = [self.profile.domain_dn(self.settings.base_dn, d) for d in domains] or [self.settings.base_dn]
         for base in bases:
-            yield from self._search(base, "(objectClass=*)", ldap3.SUBTREE, ["*"])
+            yield from self._search(base, "(objectClass=*)", ldap3.SUBTREE, ["*", self.profile.status_attr])
 
     # -- single writes (lifecycle commands) -------------------------------------------
     def _write(self, what: str, call: Callable[[], Any], refused_hint: str = "") -> None:

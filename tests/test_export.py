@@ -13,7 +13,7 @@ from mailprov.export import ldif
 
 from .configs import AGENCIES, write_config
 from .helpers import run
-from .test_directory import letter_password
+from .test_directory import ldif_values, letter_password
 
 
 def test_ldif_folds_and_base64_encodes() -> None:
@@ -56,7 +56,17 @@ def test_export_ldif_and_csv_through_the_cli(slapd: Slapd, ldap_env: dict[str, s
     assert hashed.stat().st_mode & 0o777 == 0o600
     walikota = hashed.read_text().split("dn: uid=walikota,")[1].split("\n\n")[0]
     assert "\nuserPassword: {SSHA}" in walikota  # the server's hash (RFC 3062 default), never the password
-    assert letter_password(tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "walikota.md") not in hashed.read_text()
+    letters = tmp_path / "l" / "pemkot-contoh" / "mailboxes"
+    assert letter_password(letters / "walikota.md") not in hashed.read_text()
+    # a backup restored by the provisioner: passwords bind as before, and a disabled mailbox stays disabled
+    # (its ppolicy lock is operational, which "*" does not return: it was lost once)
+    restored = slapd.new_base("restore")
+    text = hashed.read_text().replace("\n ", "").replace(ldap_env["MAILPROV_BASE_DN"], restored)
+    slapd.ldap("ldapadd", input_text=text.split("\n\n", 2)[2])
+    disabled = f"uid=arsip,ou=contohkota.go.id,{restored}"
+    assert ldif_values(slapd, disabled, "(objectClass=*)", "pwdAccountLockedTime") == ["000001010000Z"]
+    assert not slapd.can_bind(disabled, letter_password(letters / "arsip.md"))
+    assert slapd.can_bind(f"uid=walikota,ou=contohkota.go.id,{restored}", letter_password(letters / "walikota.md"))
 
 
 def test_plan_table_and_apply_output_never_show_passwords(slapd: Slapd, ldap_env: dict[str, str],
