@@ -103,9 +103,11 @@ def admin_mail(report: CheckReport, changes: Changes, config: Config, lang: str,
                  f"{summary['fail']} gagal, {summary['error']} tak terputuskan.", "", "Perubahan:"]
     else:
         subject = (f"[mailprov] DNS: {len(changes.newly_failing)} newly failing, {len(changes.fixed)} fixed "
-                   f"({summary['fail']} of {summary['domains']} domains failing)")
+                   f"({summary['fail']} of {summary['domains']} domain{'' if summary['domains'] == 1 else 's'} "
+                   "failing)")
         lines = [f"DNS check of {config.platform.name}, {checked}.", "",
-                 f"{summary['domains']} domains: {summary['pass']} pass, {summary['warn']} warn, "
+                 f"{summary['domains']} domain{'' if summary['domains'] == 1 else 's'}: {summary['pass']} pass, "
+                 f"{summary['warn']} warn, "
                  f"{summary['fail']} fail, {summary['error']} undecided.", "", "Changes:"]
     # a domain checked for the first time that passes is news in number only: the first run of hundreds of
     # compliant agencies would otherwise be a line each

@@ -140,7 +140,8 @@ def render_table(console: Console, report: CheckReport, lang: str, zone: str = "
         table.add_row(*cells, Text(domain.status, style=_STYLE[domain.status]), problems)
     console.print(table)
     summary = report.summary
-    console.print(f"{summary['domains']} domains: {summary['pass']} pass, {summary['warn']} warn, "
+    domains = f"{summary['domains']} domain{'' if summary['domains'] == 1 else 's'}"
+    console.print(f"{domains}: {summary['pass']} pass, {summary['warn']} warn, "
                   f"{summary['fail']} fail, {summary['error']} error")
     if report.newly_failing is not None:
         console.print(f"newly failing: {', '.join(report.newly_failing) or '-'}; "

@@ -260,6 +260,7 @@ def test_a_domain_that_does_not_exist_is_one_thing_to_fix(dns_lab: tuple[Path, s
                      "agency's DNS servers, then publish every record the platform asks for"), r.stdout
     data = json.loads(run(["dns", "check", "-c", config, "--nameserver", resolver, "--format", "json",
                            "tidak-ada.go.id"]).stdout)
+    assert "\n1 domain: 0 pass, 0 warn, 1 fail, 0 error\n" in r.stdout
     checks = data["domains"][0]["checks"]  # JSON keeps every check
     assert {c["check"] for c in checks} == {"mx", "spf", "dkim", "dmarc"} and {c["status"] for c in checks} == {"fail"}
 
