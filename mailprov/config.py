@@ -336,7 +336,7 @@ def _notify(r: Reader, root: YMap) -> Notify | None:
     if node is None:
         return None
     ctx = "notify"
-    r.keys(node, ("smtp_host", "smtp_port", "starttls", "from", "to", "agency_contacts", "username",
+    r.keys(node, ("smtp_host", "smtp_port", "starttls", "implicit_tls", "from", "to", "agency_contacts", "username",
                   "password_env"), ctx, instead="name the environment variable that holds it in password_env")
     to = [addr for addr, line in r.strings(node, "to", ctx, required=True) if check_email(r, addr, line, f"{ctx}.to")]
     sender = r.string(node, "from", ctx, required=True)
@@ -347,14 +347,32 @@ def _notify(r: Reader, root: YMap) -> Notify | None:
     if username and not password_env:
         r.problem(node.line_of("username"), f"{ctx}.username needs {ctx}.password_env, the environment variable "
                                             "that holds the SMTP password")
+    host = r.string(node, "smtp_host", ctx, required=True)
+    port = r.integer(node, "smtp_port", ctx, 25, 1, 65535)
+    # 465 speaks TLS from its first byte: a plain session there waits out its timeout and says only that
+    implicit = r.boolean(node, "implicit_tls", ctx, port == 465)
+    starttls = r.boolean(node, "starttls", ctx, False) and not implicit
+    if username and not (implicit or starttls) and not _loopback(host):
+        r.problem(node.line_of("username"), f"{ctx}.username would send the SMTP password unencrypted to {host}: "
+                                            "set starttls: true (port 587), or use port 465")
     return Notify(
-        smtp_host=r.string(node, "smtp_host", ctx, required=True),
-        smtp_port=r.integer(node, "smtp_port", ctx, 25, 1, 65535),
-        starttls=r.boolean(node, "starttls", ctx, False),
+        smtp_host=host, smtp_port=port, starttls=starttls,
         sender=sender, to=tuple(to),
         agency_contacts=r.boolean(node, "agency_contacts", ctx, False),
-        username=username, password_env=password_env,
+        username=username, password_env=password_env, implicit_tls=implicit,
     )
+
+
+def _loopback(host: str) -> bool:
+    """A relay on this machine (a local Postfix): nothing crosses a network."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _timezone(r: Reader, node: YMap, ctx: str, default: str) -> str:

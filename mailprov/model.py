@@ -166,6 +166,8 @@ class Notify:
     agency_contacts: bool = False
     username: str | None = None
     password_env: str | None = None
+    #: TLS from the first byte (SMTPS, port 465), where ``starttls`` upgrades a plain session (587, 25)
+    implicit_tls: bool = False
 
 
 @dataclass(frozen=True)

@@ -186,9 +186,13 @@ def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: flo
     done, reason = 0, ""  # mails accounted for; why the last one did not go out
     smtp: smtplib.SMTP | None = None
     try:
-        smtp = smtplib.SMTP(notify.smtp_host, notify.smtp_port, timeout=timeout)
-        if notify.starttls:
-            smtp.starttls(context=ssl.create_default_context())
+        if notify.implicit_tls:
+            smtp = smtplib.SMTP_SSL(notify.smtp_host, notify.smtp_port, timeout=timeout,
+                                    context=ssl.create_default_context())
+        else:
+            smtp = smtplib.SMTP(notify.smtp_host, notify.smtp_port, timeout=timeout)
+            if notify.starttls:
+                smtp.starttls(context=ssl.create_default_context())
         if notify.username:
             password = env.get(notify.password_env or "", "")
             if not password:

@@ -541,6 +541,35 @@ def test_notifications_through_a_relay_that_wants_starttls_and_a_login(tmp_path:
         relay.stop()
 
 
+def test_notifications_through_a_relay_that_speaks_tls_from_the_first_byte(tmp_path: Path,
+                                                                            knot_factory: list[Knot]) -> None:
+    """SMTPS (port 465, implicit_tls): a plain session there would wait out its timeout and say only that."""
+    import ssl
+
+    make_ca_and_server_cert(tmp_path / "tls", hosts=["127.0.0.1"])
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(tmp_path / "tls" / "server.pem", tmp_path / "tls" / "server.key")
+    inbox = Inbox()
+    relay = Controller(inbox, hostname="127.0.0.1", port=free_port(), ssl_context=tls)
+    relay.start()
+    try:
+        config = write_config(tmp_path, AGENCIES, extra=(
+            f"notify: {{smtp_host: 127.0.0.1, smtp_port: {relay.port}, implicit_tls: true, "
+            "from: mailprov@mail.go.id, to: [noc@mail.go.id]}\n"))
+        knot = new_knot(knot_factory, tmp_path / "knot", build_zones(load_config(config, {}), BEFORE).texts())
+        r = run(["dns", "check", "-c", config, "--nameserver", knot.address, "--notify", "--format", "json",
+                 "--history", tmp_path / "a.db"], env={"SSL_CERT_FILE": str(tmp_path / "tls" / "ca.pem")})
+        assert r.exit_code == 1 and "warning" not in r.stderr, r.output
+        assert [m["to"] for m in inbox.messages] == [["noc@mail.go.id"]]
+    finally:
+        relay.stop()
+    # port 465 means TLS from the first byte unless the file says otherwise; STARTTLS does not apply there
+    smtps = load_config(write_config(tmp_path / "465", AGENCIES, extra=(
+        "notify: {smtp_host: relay.mail.go.id, smtp_port: 465, starttls: true, username: mailprov, "
+        "password_env: MAILPROV_SMTP_PASSWORD, from: mailprov@mail.go.id, to: [noc@mail.go.id]}\n")), {}).notify
+    assert smtps is not None and (smtps.implicit_tls, smtps.starttls) == (True, False)
+
+
 def test_second_run_waits_for_no_one(nightly: dict[str, Any]) -> None:
     lock = nightly["state"].with_name("state.db.lock")
     with run_lock(lock):
