@@ -167,6 +167,15 @@ def test_every_check_has_pass_warn_fail_and_error() -> None:
             assert (check, status) in seen, (check, status)
 
 
+def test_reasons_send_no_agency_to_a_tool_it_does_not_have() -> None:
+    """Reasons reach agencies in their mail and letter; "see mailprov dns records" meant nothing there."""
+    from mailprov.checks.messages import MESSAGES
+
+    for key, texts in MESSAGES.items():
+        for lang, text in texts.items():
+            assert "mailprov" not in text, (key, lang)
+
+
 def test_domain_status_is_the_worst_check_and_json_shape(dns_lab: tuple[Path, str],
                                                          everything: dict[str, dict[str, Any]]) -> None:
     assert everything["lulus"]["status"] == "pass"

@@ -90,8 +90,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "the DKIM key of selector {selector} is valid ({kind})",
     },
     "dkim.missing": {
-        "id": "tidak ada kunci DKIM di {name}: terbitkan record TXT kunci platform (lihat mailprov dns records)",
-        "en": "no DKIM key at {name}: publish the platform's key as TXT (see mailprov dns records)",
+        # agencies read this too (their mail and letter, which list the records), and have no mailprov to run
+        "id": "tidak ada kunci DKIM di {name}: terbitkan kunci platform di nama itu sebagai record TXT, seperti "
+              "pada daftar record DNS platform",
+        "en": "no DKIM key at {name}: publish the platform's key there as a TXT record, as the platform's list of "
+              "DNS records gives it",
     },
     "dkim.multiple": {
         "id": "ada {count} record TXT di {name}; harus tepat satu kunci DKIM",
@@ -114,8 +117,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "the DKIM RSA key has {bits} bits, fewer than the platform's {minimum}",
     },
     "dkim.mismatch": {
-        "id": "kunci DKIM di {name} bukan kunci platform (key mismatch): terbitkan ulang dari mailprov dns records",
-        "en": "the DKIM key at {name} is not the platform's (key mismatch): publish it again from mailprov dns records",
+        "id": "kunci DKIM di {name} bukan kunci platform (key mismatch): terbitkan ulang kunci sesuai daftar "
+              "record DNS platform",
+        "en": "the DKIM key at {name} is not the platform's (key mismatch): publish the key again as the "
+              "platform's list of DNS records gives it",
     },
     "dkim.testing": {
         "id": "kunci DKIM dalam mode uji (t=y): penerima boleh mengabaikan tanda tangan; hapus t=y",
