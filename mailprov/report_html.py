@@ -10,7 +10,7 @@ from typing import Any
 from .checks.messages import STATUS_WORDS
 from .checks.result import ORDER, CheckReport
 from .history import Changes, RunSummary
-from .letters import Renderer, local_time
+from .letters import Renderer, local, local_time, when
 
 LABELS = {
     "id": {
@@ -55,7 +55,9 @@ def duration(since: str, now: dt.datetime, lang: str) -> str:
     return f"{hours} h" if hours else "less than an hour"
 
 
-def trend_bars(runs: list[RunSummary], width: float = 600, height: float = 120) -> list[Bar]:
+def trend_bars(runs: list[RunSummary], width: float = 600, height: float = 120, zone: str = "UTC") -> list[Bar]:
+    """One bar per run, labelled with the run's day where the platform is: the 02:00 WIB run is the day before in
+    UTC."""
     """Stacked bars (fail at the bottom) for an inline SVG: no chart library, no script."""
     if not runs:
         return []
@@ -70,7 +72,9 @@ def trend_bars(runs: list[RunSummary], width: float = 600, height: float = 120) 
             if share:
                 y -= share
                 segments.append((status, round(y, 2), round(share, 2)))
-        bars.append(Bar(round(index * slot + slot * 0.15, 2), segments, run.started_at[:10]))
+        started = dt.datetime.strptime(run.started_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+        day = f"{local(started, zone):%Y-%m-%d}"
+        bars.append(Bar(round(index * slot + slot * 0.15, 2), segments, day))
     return bars
 
 
@@ -84,11 +88,11 @@ def render_report(report: CheckReport, changes: Changes | None, runs: list[RunSu
             "domain": domain.domain, "agency": domain.agency or "-", "status": domain.status,
             "previous": domain.previous_status,
             "failing_for": duration(domain.failing_since, now, lang) if domain.failing_since else "",
-            "failing_since": domain.failing_since or "",
+            "failing_since": when(domain.failing_since, lang, zone) if domain.failing_since else "",
             "checks": [{"name": c.check + (f" ({c.selector})" if c.selector else ""), "status": c.status,
                         "reason": c.reason(lang)} for c in domain.checks],
         })
-    bars = trend_bars(runs)
+    bars = trend_bars(runs, zone=zone)
     special = set(report.newly_failing or []) | set(report.fixed or [])
     slot = min(600 / max(len(runs), 1), 20.0)
     context = {
@@ -99,6 +103,9 @@ def render_report(report: CheckReport, changes: Changes | None, runs: list[RunSu
         "other": sorted((d, before, now) for d, (before, now) in changes.changed.items() if d not in special)
         if changes else [],
         "bars": bars, "bar_width": round(slot * 0.7, 2), "queries": report.queries,
+        # the last run's day at the right end, once it no longer runs into the first's at the left (a label
+        # takes about 90 of the chart's 600 units)
+        "label_last": bool(bars) and bars[-1].x + slot * 0.7 >= 190,
         "seconds": round(report.seconds, 2), "order": ORDER,
     }
     return Renderer(templates, zone).render("report.html.j2", context)

@@ -767,6 +767,28 @@ def test_the_report_escapes_what_agencies_publish() -> None:
     assert "29 November 2026 02.00 WIB" in html  # generated at 19:00 UTC: the next day in Jakarta
 
 
+def test_the_report_gives_days_and_times_where_the_platform_is() -> None:
+    """The 02:00 WIB run is 19:00 UTC the day before: its bar, and a failing streak it began, carry the local day."""
+    import datetime as dt
+    import re
+    from dataclasses import replace
+
+    from mailprov.history import RunSummary
+    from mailprov.report_html import render_report
+
+    counts = {"domains": 1, "pass": 0, "warn": 0, "error": 0, "fail": 1}
+    runs = [RunSummary(i, f"2026-11-{i:02d}T19:00:00Z", counts) for i in range(1, 11)]
+    report = report_quoting("v=DMARC1; p=none", at=dt.datetime(2026, 11, 10, 19, 0, tzinfo=dt.UTC))
+    report.domains[0] = replace(report.domains[0], failing_since="2026-11-01T19:00:00Z")
+    html = render_report(report, None, runs, "id", "Layanan", zone="Asia/Jakarta")
+    labels = re.findall(r"<text [^>]*>([^<]+)</text>", html)
+    assert labels == ["2026-11-02", "2026-11-11"], labels
+    assert "9 hari 0 jam" in html and "2 November 2026 02.00 WIB" in html  # not 2026-11-01T19:00:00Z
+    # one run: its day once, not the same label twice on top of itself
+    single = render_report(report, None, runs[:1], "id", "Layanan", zone="Asia/Jakarta")
+    assert re.findall(r"<text [^>]*>([^<]+)</text>", single) == ["2026-11-02"]
+
+
 def test_mails_quote_published_records_without_their_control_characters() -> None:
     from mailprov.notify import _problems
 
