@@ -22,6 +22,7 @@ from typing import Any
 
 from . import ldapwire as wire
 from .errors import LetterError, Terminated
+from .ldapnames import first_rdn
 from .letters import MailboxLetter, MailboxLetterWriter
 from .model import Agency
 from .passwords import POLICY_HINT, client_hash, generate
@@ -106,6 +107,7 @@ class _Run:
         # ppolicy clears pwdAccountLockedTime whenever a password is set, so a
         # disabled mailbox is locked only after its first password
         self.relock = profile.status_modification(False) if profile.status_attribute is None else None
+        self.naming_attr = profile.mailbox_rdn.lower()
         # two writers: one renders while the other waits on the disk; more only contend for the
         # folder (3,000 files into one folder on this VM: 1 thread 44 us each, 2 24 us, 8 30 us)
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="letters")
@@ -144,6 +146,8 @@ class _Run:
         if change.action == "delete":
             return wire.encode_delete(mid, change.dn)
         ops = _modify_ops(change)
+        if change.new_dn:  # the naming value changes with the rename, which comes last
+            ops = [op for op in ops if op[1].lower() != self.naming_attr]
         if hashed:
             ops.append((wire.MOD_REPLACE, "userPassword", hashed))
         return wire.encode_modify(mid, change.dn, ops) if ops else None
@@ -237,6 +241,14 @@ class _Run:
                 to_lock, lambda item: wire.encode_modify(item.mid, item.outcome.change.dn, ops),
                 lambda item, result: f"{_what(item)}, but could not be disabled ({result.describe()}); re-run apply")
             done = [item for item in done if item not in to_lock] + locked
+        to_rename = [item for item in done if item.outcome.change.new_dn]
+        if to_rename:
+            renamed = self._stage(
+                to_rename, lambda item: wire.encode_modify_dn(item.mid, item.outcome.change.dn,
+                                                              first_rdn(item.outcome.change.new_dn or "")),
+                lambda item, result: f"{_what(item)}, but could not be renamed to {item.outcome.change.new_dn} "
+                                     f"({result.describe()}); re-run apply")
+            done = [item for item in done if item not in to_rename] + renamed
         for item in done:
             item.outcome.status = DONE
         self.progress(len(batch.items))

@@ -104,6 +104,11 @@ def split_dn(dn: str) -> list[list[tuple[str, str]]]:
     return rdns
 
 
+def first_rdn(dn: str) -> str:
+    """The entry's own RDN, escaped again (a value may hold an escaped comma)."""
+    return "+".join(rdn(attr, value) for attr, value in split_dn(dn)[0])
+
+
 def normalize_dn(dn: str) -> str:
     """A comparison key: attribute types and values lower-cased, escaping normalised.
 

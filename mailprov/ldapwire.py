@@ -22,8 +22,9 @@ NOTICE_OF_DISCONNECTION_OID = "1.3.6.1.4.1.1466.20036"
 _ADD_REQUEST = 0x68
 _MODIFY_REQUEST = 0x66
 _DEL_REQUEST = 0x4A  # primitive: the DN itself
+_MODIFY_DN_REQUEST = 0x6C
 _EXTENDED_REQUEST = 0x77
-RESPONSE_NAMES = {0x69: "add", 0x67: "modify", 0x6B: "delete", 0x78: "extended"}
+RESPONSE_NAMES = {0x69: "add", 0x67: "modify", 0x6B: "delete", 0x6D: "modify DN", 0x78: "extended"}
 
 MOD_ADD, MOD_DELETE, MOD_REPLACE = 0, 1, 2
 #: what ppolicy answers to a password its quality check refuses
@@ -132,6 +133,11 @@ def encode_modify(message_id: int, dn: str, changes: Sequence[tuple[int, str, Se
 
 def encode_delete(message_id: int, dn: str) -> bytes:
     return _message(message_id, _octets(dn, _DEL_REQUEST))
+
+
+def encode_modify_dn(message_id: int, dn: str, new_rdn: str) -> bytes:
+    """Rename an entry in place (no newSuperior), the old naming value deleted (deleteoldrdn TRUE)."""
+    return _message(message_id, _sequence((_octets(dn), _octets(new_rdn), b"\x01\x01\xff"), tag=_MODIFY_DN_REQUEST))
 
 
 def encode_password_modify(message_id: int, dn: str, new_password: str) -> bytes:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import PasswordsUnreadable
+from .ldapnames import parent_dn, same_dn
 from .model import Agency, Mailbox
 from .profiles import PASSWORD_CHANGED, Profile, values_of
 
@@ -55,6 +56,9 @@ class Change:
     agency_name: str = ""
     #: the mail domain of a domain or container entry
     domain: str = ""
+    #: where a mailbox entry moves when the value that names it changed (a profile whose RDN is ``cn``, and a
+    #: new name): renamed after its other changes
+    new_dn: str | None = None
 
     @property
     def phase(self) -> int:
@@ -76,6 +80,8 @@ class Change:
             data["attributes"] = {k: list(v) for k, v in self.attributes.items()}
         elif self.modifications:
             data["attributes"] = {k: {"old": c.old, "new": c.new} for k, c in self.modifications.items()}
+        if self.new_dn:
+            data["new_dn"] = self.new_dn
         if self.set_password:
             # never the value: only that one will be generated and set
             data["password"] = "generated"
@@ -306,10 +312,19 @@ def _mailbox_change(agency: Agency, mailbox: Mailbox, state: DomainState, profil
         mod = mods[quota_attr]
         mods[quota_attr] = replace(mod, shown=(_mib(profile, mod.old), _mib(profile, mod.new)))
     needs_password = mailbox.active and not values_of(entry, "userPassword")
-    if not mods and not needs_password:
+    new_dn = _renamed(dn, profile.mailbox_dn(base_dn, mailbox, agency.name, fields))
+    if not mods and not needs_password and not new_dn:
         return None
     return Change(action, "mailbox", dn, agency.id, address=mailbox.address, modifications=mods,
-                  set_password=needs_password, mailbox=mailbox, agency_name=agency.name)
+                  set_password=needs_password, mailbox=mailbox, agency_name=agency.name, new_dn=new_dn)
+
+
+def _renamed(found: str, wanted: str) -> str | None:
+    """``wanted`` when the entry's naming value changed in place; a replace of that attribute alone is
+    refused (namingViolation). An entry found under another parent is left where it is."""
+    if same_dn(found, wanted) or not same_dn(parent_dn(found), parent_dn(wanted)):
+        return None
+    return wanted
 
 
 def _mib(profile: Profile, values: list[str]) -> list[str]:

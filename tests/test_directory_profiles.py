@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from lab.slapd import Slapd
+from mailprov.ldapnames import same_dn
 
 from .configs import AGENCIES, write_config
 from .helpers import run
@@ -102,7 +103,25 @@ agencies:
     assert plan_json(config, env)["changes"] == []
     r = run(["mailbox", "reset-password", "budi@contohkota.go.id", "-c", config, "--letters", tmp_path / "l"], env=env)
     assert r.exit_code == 0, r.output
-    assert slapd.can_bind(info["dn"], letter_password(tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "budi.md"))
+    password = letter_password(tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "budi.md")
+    assert slapd.can_bind(info["dn"], password)
+    # a new name renames the entry its name names (a replace of cn alone is refused: namingViolation, each run)
+    renamed = "Budi; \"Sr\", + <Tim> Ñ"
+    config = write_config(tmp_path, agencies.replace(NASTY_NAME.replace("'", "''"), renamed),
+                          directory_extra=CN_PROFILE)
+    plan = plan_json(config, env)["changes"]
+    assert [(c["action"], c["attributes"]["cn"], c["new_dn"].split(",ou=contohkota")[0]) for c in plan] == [
+        ("modify", {"old": [NASTY_NAME], "new": [renamed]}, "cn=Budi\\; \\\"Sr\\\"\\, \\+ \\<Tim\\> Ñ")]
+    table = run(["plan", "-c", config], env={**env, "COLUMNS": "200"})
+    assert 'renamed to cn=Budi\\; \\"Sr\\"\\, \\+ \\<Tim\\> Ñ' in table.stdout, table.stdout
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=env)
+    assert r.exit_code == 0, r.output
+    assert ldif_values(slapd, base, "(uid=budi)", "cn") == [renamed]  # the old name is gone with the old RDN
+    moved = json.loads(run(["mailbox", "show", "budi@contohkota.go.id", "-c", config, "--format", "json"],
+                           env=env).stdout)["dn"]
+    # the same entry (the server escapes the DN its own way), the same password
+    assert same_dn(moved, plan[0]["new_dn"]) and slapd.can_bind(moved, password)
+    assert plan_json(config, env)["changes"] == []
 
 
 POSIX_PROFILE = """\

@@ -43,6 +43,14 @@ def test_modify_delete_and_password_modify_requests() -> None:
     assert b"uid=a,ou=x" in value and b"Rahasia#123" in value
 
 
+def test_modify_dn_request_renames_in_place() -> None:
+    request = _decode(wire.encode_modify_dn(10, "cn=Budi\\, Jr,ou=x", "cn=Budi Santoso\\, Jr"))
+    moddn = request["protocolOp"]["modDNRequest"]
+    assert (str(moddn["entry"]), str(moddn["newrdn"]), bool(moddn["deleteoldrdn"])) == (
+        "cn=Budi\\, Jr,ou=x", "cn=Budi Santoso\\, Jr", True)
+    assert not moddn["newSuperior"].hasValue()  # the same parent
+
+
 def _response(message_id: int, tag: int, code: int, diagnostic: str = "") -> bytes:
     body: bytes = (encoder.encode(univ.Enumerated(code)) + encoder.encode(univ.OctetString(b"")) +
             encoder.encode(univ.OctetString(diagnostic.encode())))

@@ -96,6 +96,21 @@ def test_a_lockout_after_failed_logins_is_not_a_disable() -> None:
     assert IREDMAIL.lockout_since(lockout) is None  # its status is accountStatus
 
 
+def test_a_new_name_renames_an_entry_its_name_names() -> None:
+    """With a profile whose RDN is cn, a new name is a rename (slapd refuses a replace of the naming value)."""
+    from mailprov.cli.plan_view import details
+
+    by_cn = replace(INETORGPERSON, mailbox_rdn="cn")
+    before = snapshot_of(agency(mbox("a", name="Budi, Jr")), by_cn)
+    (change,) = build_plan([agency(mbox("a", name="Budi Santoso"))], before, by_cn, BASE).changes
+    assert change.dn.startswith("cn=Budi\\, Jr,") and change.new_dn == f"cn=Budi Santoso,ou=contoh.go.id,{BASE}"
+    assert change.to_dict()["new_dn"] == change.new_dn and "renamed to cn=Budi Santoso" in details(change)
+    # uid names the entry in the built-in profile: a new name is a plain modify there
+    (plain,) = build_plan([agency(mbox("a", name="Budi Santoso"))], snapshot_of(agency(mbox("a", name="Budi"))),
+                          INETORGPERSON, BASE).changes
+    assert plain.new_dn is None and "new_dn" not in plain.to_dict()
+
+
 def test_iredmail_quota_aliases_and_status() -> None:
     ag = agency(mbox("a", quota_mb=1024, aliases=("x@contoh.go.id",)))
     snap = snapshot_of(ag, IREDMAIL)

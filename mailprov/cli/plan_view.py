@@ -38,6 +38,10 @@ def details(change: Change) -> str:
         for attr, mod in change.modifications.items():
             old, new = mod.shown or (mod.old, mod.new)
             parts.append(f"{attr}: {_values(old)} -> {_values(new)}")
+    if change.new_dn:
+        from ..ldapnames import first_rdn
+
+        parts.append(f"renamed to {first_rdn(change.new_dn)}")
     if change.set_password:
         parts.append("new password (letter)")
     return "; ".join(parts)
