@@ -19,16 +19,19 @@ from .model import (
     DMARC_POLICIES,
     EXTENDED_CHECKS,
     LANGUAGES,
+    Agency,
     Config,
     Defaults,
     DirectorySettings,
     DkimPolicy,
     DmarcPolicy,
     LetterSettings,
+    Mailbox,
     Notify,
     Platform,
     ProfileSpec,
     Signatory,
+    Source,
 )
 from .profiles import BUILTIN, DOMAIN_FIELDS, MAILBOX_FIELDS, QUOTA_UNITS
 from .reader import Reader, kind, parse_bool
@@ -363,6 +366,30 @@ def _notify(r: Reader, root: YMap) -> Notify | None:
     )
 
 
+def _distinct_entry_names(r: Reader, directory: DirectorySettings, agency_list: list[Agency]) -> None:
+    """A profile naming mailbox entries by a field that is not the address (``rdn: cn``, the name) needs it to
+    differ within a domain: two mailboxes would share one DN, and the second could never be created."""
+    from .profiles import resolve
+
+    profile = resolve(directory.profile)
+    name = profile.naming_field
+    if name in (None, "address", "local"):  # unique already: addresses are
+        return
+    assert name is not None
+    for agency in agency_list:
+        seen: dict[str, Mailbox] = {}
+        for mailbox in agency.mailboxes:
+            values = profile.mailbox_fields(mailbox, agency.name)[name]
+            if not values:
+                continue
+            first = seen.setdefault(values[0].lower(), mailbox)  # naming attributes compare without case
+            if first is not mailbox:
+                src = mailbox.source or Source(r.file, 0)
+                r.problem(src.line, f"{mailbox.address} and {first.address} (at {first.source}) would have the same "
+                                    f"entry name {profile.mailbox_rdn}={values[0]}: the directory profile names "
+                                    f"mailboxes by their {name}, which must differ within a domain", file=src.file)
+
+
 def _loopback(host: str) -> bool:
     """A relay on this machine (a local Postfix): nothing crosses a network."""
     import ipaddress
@@ -449,6 +476,8 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     agency_list = agencies(r, data, base, defaults)
     notify = _notify(r, data)
     letters = _letters(r, data)
+    if directory is not None:
+        _distinct_entry_names(r, directory, agency_list)
     if r.problems or platform is None or directory is None:
         if not r.problems:  # pragma: no cover - every None path reports first
             r.problem(1, "configuration is incomplete")

@@ -98,12 +98,12 @@ class Profile:
                    fields: Mapping[str, list[str]] | None = None) -> str:
         """``fields``: the mailbox's ``mailbox_fields``, when the caller has them already."""
         values = fields if fields is not None else self.mailbox_fields(mailbox, agency_name)
-        fld = self._rdn_field
+        fld = self.naming_field
         value = values[fld][0] if fld and values[fld] else mailbox.address
         return f"{rdn(self.mailbox_rdn, value)},{self.mailbox_parent_dn(base_dn, mailbox.domain)}"
 
     @cached_property
-    def _rdn_field(self) -> str | None:
+    def naming_field(self) -> str | None:
         """The field whose value names a mailbox entry (None: its address)."""
         return {attr.lower(): fld for fld, attr in self.mailbox_attributes.items()}.get(self.mailbox_rdn.lower())
 
