@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConfigError, LetterError, OutputError, Problem, TemplateError, UsageError
 from .files import check_writable, private_folder, write_private, write_whole, writing
 from .model import Agency, Config, Mailbox
+from .profiles import Profile, resolve
 
 if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
@@ -97,7 +98,7 @@ class Renderer:
     """A sandboxed Jinja environment over the operator's and the built-in templates."""
 
     def __init__(self, templates: Path | None = None, zone: str = "UTC") -> None:
-        from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+        from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, pass_context
 
         if templates is not None and not templates.is_dir():
             raise UsageError(f"--templates {templates}: not a folder")
@@ -113,7 +114,7 @@ class Renderer:
         )
         self.env.filters["long_date"] = long_date
         self.env.filters["when"] = lambda stamp, lang: when(stamp, lang, zone)
-        self.env.filters["group_digits"] = lambda n: f"{int(n):,}".replace(",", ".")
+        self.env.filters["group_digits"] = pass_context(_group_digits)
         self.env.filters["cell"] = markdown_cell
         self._cache: dict[str, Any] = {}
 
@@ -191,13 +192,24 @@ class MailboxLetter:
     password: str | None
 
 
-def mailbox_context(config: Config, letter: MailboxLetter, lang: str, now: dt.datetime) -> dict[str, Any]:
+def _group_digits(context: Any, n: object) -> str:
+    """``5.120`` in an Indonesian letter, ``5,120`` in an English one (the letter's ``lang``)."""
+    grouped = f"{int(str(n)):,}"
+    return grouped.replace(",", ".") if context.get("lang", "id") == "id" else grouped
+
+
+def mailbox_context(config: Config, letter: MailboxLetter, lang: str, now: dt.datetime,
+                    profile: Profile) -> dict[str, Any]:
+    """``aliases`` and ``quota_mb`` only where ``profile`` writes them to the directory: a letter that
+    promised ``setda@...`` the directory does not have sent the owner's correspondents into bounces."""
     return {
         "lang": lang,
         "platform": config.platform,
         "letters": config.letters,
         "agency": letter.agency,
         "mailbox": letter.mailbox,
+        "aliases": list(letter.mailbox.aliases) if profile.stores_aliases else [],
+        "quota_mb": letter.mailbox.quota_mb if profile.stores_quota else None,
         "password": letter.password,
         "date": long_date(local(now, config.letters.timezone).date(), lang),
         "place": config.letters.place,
@@ -228,13 +240,14 @@ class MailboxLetterWriter:
         self.lang = lang
         self.fmt = fmt
         self.renderer = Renderer(templates, config.letters.timezone)
+        self.profile = resolve(config.directory.profile)
         self.clock = clock
         self._ready: set[Path] = set()  # folders already made private
         self._lock = threading.Lock()
 
     def render(self, letter: MailboxLetter) -> str:
         lang = self.lang or letter.agency.language
-        context = mailbox_context(self.config, letter, lang, self.clock())
+        context = mailbox_context(self.config, letter, lang, self.clock(), self.profile)
         return self.renderer.render(template_name("mailbox", lang, self.fmt), context)
 
     def path(self, agency: Agency, mailbox: Mailbox) -> Path:
@@ -387,6 +400,7 @@ def render_letters(config: Config, agencies: list[Agency], kinds: list[str], lan
     hold the first password ``apply`` wrote into it, which nothing can recreate.
     """
     renderer = Renderer(templates, config.letters.timezone)
+    profile = resolve(config.directory.profile)
     day = day or local(utc_now(), config.letters.timezone).date()  # the day where the letters are signed
     numbers = LetterNumbers(out, config.letters.number_code)
     result = Rendered([], [])
@@ -409,7 +423,8 @@ def render_letters(config: Config, agencies: list[Agency], kinds: list[str], lan
                     if path.exists() and not force:
                         result.skipped.append(path)
                         continue
-                    context = mailbox_context(config, MailboxLetter(agency, mailbox, None), language, now)
+                    context = mailbox_context(config, MailboxLetter(agency, mailbox, None), language, now,
+                                              profile)
                     _write_letter(renderer, template_name("mailbox", language, fmt), context, path, fmt, private=True)
                     result.written.append(path)
     finally:

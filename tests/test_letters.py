@@ -185,6 +185,24 @@ def test_agency_named_by_domain_and_unknown_ones_suggested(tmp_path: Path) -> No
     assert (r.exit_code, r.stderr) == (2, "error: unknown agency: zzz\n"), r.output
 
 
+def test_a_mailbox_letter_promises_only_what_the_directory_keeps(tmp_path: Path) -> None:
+    """inetorgperson stores no aliases or quotas: a letter naming setda@ sent the owner's correspondents into
+    bounces. iredmail stores both, and its letters give them."""
+    for folder in ("keys", "staff"):  # what the sample names by relative path
+        (tmp_path / folder).symlink_to(SAMPLE.parent / folder)
+    for profile, shown in (("inetorgperson", False), ("iredmail", True)):
+        config = tmp_path / f"{profile}.yaml"
+        config.write_text(SAMPLE.read_text().replace("  profile: inetorgperson\n", f"  profile: {profile}\n"))
+        for lang, words in (("id", ("Alamat lain (alias)", "Kapasitas kotak surat | 5.120 MB")),
+                            ("en", ("Other addresses (aliases)", "Mailbox size | 5,120 MB"))):
+            out = tmp_path / profile / lang
+            r = run(["letters", "render", "-c", config, "--kind", "mailbox", "--agency", "pemkot-probolinggo",
+                     "--lang", lang, "--out", out, *DATE])
+            assert r.exit_code == 0, r.output
+            letter = (out / "pemkot-probolinggo" / "mailboxes" / "sekda.md").read_text()
+            assert ("setda@probolinggokota.go.id" in letter) is shown and all((w in letter) is shown for w in words)
+
+
 def test_render_waits_for_no_one_writing_the_same_letters(tmp_path: Path) -> None:
     """apply and the mailbox commands write first passwords into the folder: a render beside them could write
     a mailbox letter without the password over the one with it, and two renders would share letter numbers."""
