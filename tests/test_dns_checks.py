@@ -69,7 +69,7 @@ def verdict(domains: dict[str, dict[str, Any]], agency: str, check: str, selecto
 EXPECTED = [
     # agency, check, selector, status, words of the reason
     ("lulus", "mx", None, "pass", "points at the platform"),
-    ("lulus", "spf", None, "pass", "allows the platform's servers"),
+    ("lulus", "spf", None, "pass", "allows the platform's servers and rejects other addresses (1 DNS lookup)"),
     ("lulus", "dkim", "mmd2026", "pass", "RSA 2048 bit"),
     ("lulus", "dmarc", None, "pass", "p=reject"),
     ("mx-luar", "mx", None, "fail", "mail.mx-luar.go.id is not a platform host"),

@@ -54,7 +54,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     # -- spf ---------------------------------------------------------------------------
     "spf.ok": {
         "id": "SPF mengizinkan server platform dan menolak alamat lain ({lookups} lookup DNS)",
-        "en": "SPF allows the platform's servers and rejects other addresses ({lookups} DNS lookups)",
+        "en": "SPF allows the platform's servers and rejects other addresses ({lookups} DNS lookup{s})",
     },
     "spf.missing": {
         "id": "tidak ada record SPF (TXT v=spf1): terbitkan \"{expected}\"",

@@ -52,4 +52,5 @@ async def check_spf(resolver: Resolver, domain: str, platform: Platform,
     if outside.result != SPF_FAIL:
         return CheckResult("spf", FAIL, [Reason("spf.outside_allowed", {"result": outside.result,
                                                                        "ip": platform.outside_ip})], records)
-    return CheckResult("spf", PASS, [Reason("spf.ok", {"lookups": max(lookups, outside.lookups)})], records)
+    count = max(lookups, outside.lookups)
+    return CheckResult("spf", PASS, [Reason("spf.ok", {"lookups": count, "s": "" if count == 1 else "s"})], records)
