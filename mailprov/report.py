@@ -42,6 +42,17 @@ def json_lines(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: what makes a spreadsheet read a cell as a formula (OWASP's list for CSV injection)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(text: str) -> str:
+    """A cell a spreadsheet shows as text: records are anyone's to publish, and a TXT record
+    ``=HYPERLINK(...)`` opened in Excel would be a live formula. A leading apostrophe is what
+    spreadsheets themselves use to mark text."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def to_csv(report: CheckReport, lang: str) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -49,7 +60,8 @@ def to_csv(report: CheckReport, lang: str) -> str:
     for domain in report.domains:
         for check in domain.checks:
             writer.writerow([domain.domain, domain.agency or "", domain.status, check.check, check.selector or "",
-                             check.status, check.reason(lang), " | ".join(check.records)])
+                             check.status, spreadsheet_text(check.reason(lang)),
+                             spreadsheet_text(" | ".join(check.records))])
     return buffer.getvalue()
 
 

