@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
@@ -495,17 +496,29 @@ def test_agency_letters_show_each_domains_latest_result_from_the_history(nightly
         tmp_path / "own" / "tetap-gagal" / "agency.md").read_text()
 
 
+def notifying_lab(tmp_path: Path, knot_factory: list[Knot], relay: str) -> tuple[Path, Knot]:
+    """A configuration that mails the admins through a relay on 127.0.0.1 (``relay``: its other notify keys),
+    and Knot serving its agencies' zones as the first night sees them."""
+    config = write_config(tmp_path, AGENCIES, extra=(
+        f"notify: {{smtp_host: 127.0.0.1, {relay}, from: mailprov@mail.go.id, to: [noc@mail.go.id]}}\n"))
+    return config, new_knot(knot_factory, tmp_path / "knot", build_zones(load_config(config, {}), BEFORE).texts())
+
+
+def relay_certificate(tmp_path: Path) -> ssl.SSLContext:
+    """A TLS relay's side: a certificate for 127.0.0.1 from a CA made for the test (SSL_CERT_FILE trusts it)."""
+    make_ca_and_server_cert(tmp_path / "tls", hosts=["127.0.0.1"])
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(tmp_path / "tls" / "server.pem", tmp_path / "tls" / "server.key")
+    return tls
+
+
 def test_notifications_through_a_relay_that_wants_starttls_and_a_login(tmp_path: Path,
                                                                         knot_factory: list[Knot]) -> None:
     """The usual submission relay: STARTTLS first (certificate verified), then AUTH with the password from
     the environment variable password_env names; the password appears in no output."""
-    import ssl
-
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
-    make_ca_and_server_cert(tmp_path / "tls", hosts=["127.0.0.1"])
-    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    tls.load_cert_chain(tmp_path / "tls" / "server.pem", tmp_path / "tls" / "server.key")
+    tls = relay_certificate(tmp_path)
     logins: list[bool] = []
 
     def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
@@ -519,10 +532,8 @@ def test_notifications_through_a_relay_that_wants_starttls_and_a_login(tmp_path:
                        authenticator=authenticator, auth_required=True)
     relay.start()
     try:
-        config = write_config(tmp_path, AGENCIES, extra=(
-            f"notify: {{smtp_host: 127.0.0.1, smtp_port: {relay.port}, starttls: true, username: mailprov, "
-            "password_env: MAILPROV_SMTP_PASSWORD, from: mailprov@mail.go.id, to: [noc@mail.go.id]}\n"))
-        knot = new_knot(knot_factory, tmp_path / "knot", build_zones(load_config(config, {}), BEFORE).texts())
+        config, knot = notifying_lab(tmp_path, knot_factory, f"smtp_port: {relay.port}, starttls: true, "
+                                     "username: mailprov, password_env: MAILPROV_SMTP_PASSWORD")
         command: list[str | Path] = ["dns", "check", "-c", config, "--nameserver", knot.address, "--notify", "--format",
                                      "json"]
         env = {"SSL_CERT_FILE": str(tmp_path / "tls" / "ca.pem"), "MAILPROV_SMTP_PASSWORD": "salah"}
@@ -544,19 +555,11 @@ def test_notifications_through_a_relay_that_wants_starttls_and_a_login(tmp_path:
 def test_notifications_through_a_relay_that_speaks_tls_from_the_first_byte(tmp_path: Path,
                                                                             knot_factory: list[Knot]) -> None:
     """SMTPS (port 465, implicit_tls): a plain session there would wait out its timeout and say only that."""
-    import ssl
-
-    make_ca_and_server_cert(tmp_path / "tls", hosts=["127.0.0.1"])
-    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    tls.load_cert_chain(tmp_path / "tls" / "server.pem", tmp_path / "tls" / "server.key")
     inbox = Inbox()
-    relay = Controller(inbox, hostname="127.0.0.1", port=free_port(), ssl_context=tls)
+    relay = Controller(inbox, hostname="127.0.0.1", port=free_port(), ssl_context=relay_certificate(tmp_path))
     relay.start()
     try:
-        config = write_config(tmp_path, AGENCIES, extra=(
-            f"notify: {{smtp_host: 127.0.0.1, smtp_port: {relay.port}, implicit_tls: true, "
-            "from: mailprov@mail.go.id, to: [noc@mail.go.id]}\n"))
-        knot = new_knot(knot_factory, tmp_path / "knot", build_zones(load_config(config, {}), BEFORE).texts())
+        config, knot = notifying_lab(tmp_path, knot_factory, f"smtp_port: {relay.port}, implicit_tls: true")
         r = run(["dns", "check", "-c", config, "--nameserver", knot.address, "--notify", "--format", "json",
                  "--history", tmp_path / "a.db"], env={"SSL_CERT_FILE": str(tmp_path / "tls" / "ca.pem")})
         assert r.exit_code == 1 and "warning" not in r.stderr, r.output
