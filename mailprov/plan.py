@@ -312,11 +312,7 @@ def _mailbox_change(agency: Agency, mailbox: Mailbox, state: DomainState, profil
         mod = mods[quota_attr]
         mods[quota_attr] = replace(mod, shown=(_mib(profile, mod.old), _mib(profile, mod.new)))
     needs_password = mailbox.active and not values_of(entry, "userPassword")
-    # only a profile named by a field other than the mailbox's key can need a rename (and the check costs
-    # 38 ms per 1,000 mailboxes, which the built-in profiles need not pay on every plan)
-    new_dn = None
-    if profile.naming_field not in (None, "address", "local"):
-        new_dn = _renamed(dn, profile.mailbox_dn(base_dn, mailbox, agency.name, fields))
+    new_dn = _renamed(dn, profile.mailbox_dn(base_dn, mailbox, agency.name, fields))
     if not mods and not needs_password and not new_dn:
         return None
     return Change(action, "mailbox", dn, agency.id, address=mailbox.address, modifications=mods,
@@ -324,8 +320,13 @@ def _mailbox_change(agency: Agency, mailbox: Mailbox, state: DomainState, profil
 
 
 def _renamed(found: str, wanted: str) -> str | None:
-    """``wanted`` when the entry's naming value changed in place; a replace of that attribute alone is
-    refused (namingViolation). An entry found under another parent is left where it is."""
+    """``wanted`` when the entry's naming value changed in place (a profile named by ``cn`` and a new name, or
+    an entry another tool made as ``uid=X`` for the mailbox ``Y@...``); a replace of that attribute alone is
+    refused (namingViolation). An entry found under another parent is left where it is.
+
+    The plain comparison first: parsing both DNs cost 0.38 s per 10,000 mailboxes on every plan, and a
+    server gives back the DNs mailprov wrote.
+    """
     if found.lower() == wanted.lower() or same_dn(found, wanted) or not same_dn(parent_dn(found), parent_dn(wanted)):
         return None
     return wanted

@@ -123,6 +123,25 @@ def test_modify_title_name_and_status_through_the_file(slapd: Slapd, ldap_env: d
     assert plan_json(config, ldap_env)["changes"] == []
 
 
+def test_an_entry_named_otherwise_is_renamed_to_the_profiles_name(slapd: Slapd, ldap_env: dict[str, str],
+                                                                   tmp_path: Path) -> None:
+    """A mailbox another tool made as uid=wk-lama for walikota@: uid is the profile's name for it, and a
+    replace of the naming attribute alone is refused (namingViolation), which failed every apply."""
+    config = write_config(tmp_path)
+    letters = tmp_path / "letters"
+    assert run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env).exit_code == 0
+    base = f"ou=contohkota.go.id,{ldap_env['MAILPROV_BASE_DN']}"
+    slapd.ldap("ldapmodrdn", "-r", f"uid=walikota,{base}", "uid=wk-lama", admin=True)
+    changes = plan_json(config, ldap_env)["changes"]
+    assert [(c["attributes"]["uid"], c["new_dn"]) for c in changes] == [
+        ({"old": ["wk-lama"], "new": ["walikota"]}, f"uid=walikota,{base}")]
+    r = run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert slapd.can_bind(f"uid=walikota,{base}", letter_password(letters / "pemkot-contoh" / "mailboxes" /
+                                                                   "walikota.md"))
+    assert slapd.count(base, "(uid=wk-lama)") == 0 and plan_json(config, ldap_env)["changes"] == []
+
+
 def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
     config = write_config(tmp_path)
     base = ldap_env["MAILPROV_BASE_DN"]
