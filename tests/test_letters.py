@@ -203,6 +203,19 @@ def test_a_mailbox_letter_promises_only_what_the_directory_keeps(tmp_path: Path)
             assert ("setda@probolinggokota.go.id" in letter) is shown and all((w in letter) is shown for w in words)
 
 
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_a_letter_for_a_disabled_mailbox_says_it_is_not_active_yet(tmp_path: Path, fmt: str) -> None:
+    """sri.wulandari is listed with active: false: her letter must not read as a login that works."""
+    for lang, notice in (("id", "belum aktif"), ("en", "not active yet")):
+        out = tmp_path / lang
+        r = run(["letters", "render", "-c", SAMPLE, "--kind", "mailbox", "--agency", "pemkot-probolinggo",
+                 "--lang", lang, "--format", fmt, "--out", out, *DATE])
+        assert r.exit_code == 0, r.output
+        folder = out / "pemkot-probolinggo" / "mailboxes"
+        assert notice in (folder / f"sri.wulandari.{fmt}").read_text()
+        assert notice not in (folder / f"walikota.{fmt}").read_text()
+
+
 def test_render_waits_for_no_one_writing_the_same_letters(tmp_path: Path) -> None:
     """apply and the mailbox commands write first passwords into the folder: a render beside them could write
     a mailbox letter without the password over the one with it, and two renders would share letter numbers."""
