@@ -183,7 +183,7 @@ def reset_password(directory: Directory, config: Config, address: str, writer: M
 
 
 def add(directory: Directory, config: Config, mailbox: Mailbox, writer: MailboxLetterWriter) -> Path:
-    """Create one mailbox (and its domain entry if missing) outside the YAML file."""
+    """Create one mailbox (and its domain entry if missing) now, without a whole apply."""
     agency = agency_of(config, mailbox.address)
     if directory.find_mailbox(mailbox.address) is not None:
         raise UsageError(f"{mailbox.address} already exists")
@@ -204,8 +204,12 @@ def add(directory: Directory, config: Config, mailbox: Mailbox, writer: MailboxL
                 if config.directory.password_scheme != "server":
                     attrs["userPassword"] = [client_hash(config.directory.password_scheme, password)]
             directory.add(change.dn, attrs)
+        dn = profile.mailbox_dn(base, mailbox, agency.name)
         if config.directory.password_scheme == "server":
-            set_new_password(directory, profile.mailbox_dn(base, mailbox, agency.name), password, "server")
+            set_new_password(directory, dn, password, "server")
+            if not mailbox.active and profile.status_attribute is None:
+                # ppolicy lifts the lock the entry was created with when a password is set: lock it again
+                directory.modify(dn, profile.status_modification(False))
     except DirectoryError as exc:
         # a definite refusal means the letter's password is not the account's;
         # after a lost connection the password may have been set, so it stays

@@ -142,6 +142,37 @@ def test_an_entry_named_otherwise_is_renamed_to_the_profiles_name(slapd: Slapd, 
     assert slapd.count(base, "(uid=wk-lama)") == 0 and plan_json(config, ldap_env)["changes"] == []
 
 
+def test_mailbox_add_of_a_listed_address_creates_it_as_the_file_says(slapd: Slapd, ldap_env: dict[str, str],
+                                                                      tmp_path: Path) -> None:
+    """One mailbox now, before a whole apply of its agency: the file's values, not a note that it is missing."""
+    config = write_config(tmp_path)
+    letters = tmp_path / "letters"
+    base = f"ou=contohkota.go.id,{ldap_env['MAILPROV_BASE_DN']}"
+    r = run(["mailbox", "add", "walikota@contohkota.go.id", "-c", config, "--letters", letters], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert "note:" not in r.stdout  # as the file says: nothing to warn about
+    assert ldif_values(slapd, base, "(uid=walikota)", "employeeNumber") == ["197501012000031001"]
+    assert slapd.can_bind(f"uid=walikota,{base}", letter_password(letters / "pemkot-contoh" / "mailboxes" /
+                                                                   "walikota.md"))
+    # listed as inactive: created locked (ppolicy lifts the lock when the password is set; it is set again)
+    r = run(["mailbox", "add", "arsip@contohkota.go.id", "-c", config, "--letters", letters], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert not slapd.can_bind(f"uid=arsip,{base}", letter_password(letters / "pemkot-contoh" / "mailboxes" /
+                                                                    "arsip.md"))
+    # a value given here wins now, and the operator is told the next apply puts the file's back
+    r = run(["mailbox", "add", "sekda@contohkota.go.id", "--title", "Plt. Sekretaris Daerah", "-c", config,
+             "--letters", letters], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert f"note: {config} lists sekda@contohkota.go.id otherwise (title given here): the next apply sets the " \
+           "file's values" in " ".join(r.stdout.split())
+    changes = plan_json(config, ldap_env, "--agency", "pemkot-contoh")["changes"]
+    assert [(c["address"], list(c["attributes"])) for c in changes if c["kind"] == "mailbox"] == [
+        ("sekda@contohkota.go.id", ["title"])]
+    # an address the file does not list still needs a name
+    r = run(["mailbox", "add", "humas@contohkota.go.id", "-c", config, "--letters", letters], env=ldap_env)
+    assert (r.exit_code, r.stderr) == (2, f"error: --name is needed: {config} does not list humas@contohkota.go.id\n")
+
+
 def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
     config = write_config(tmp_path)
     base = ldap_env["MAILPROV_BASE_DN"]

@@ -42,11 +42,21 @@ def _employee_id(value: str) -> str:
     return text
 
 
-def _name(value: str) -> str:
+def _name(value: str | None) -> str | None:
+    if value is None:  # not given: the configuration's name, when it lists the address
+        return None
     text = _text(value)
     if not text:
         raise typer.BadParameter("must not be empty")
     return text
+
+
+def _optional_text(value: str | None) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _optional_employee_id(value: str | None) -> str | None:
+    return None if value is None else _employee_id(value)
 
 
 AddressArg = Annotated[str, typer.Argument(metavar="ADDRESS", help="The mailbox address (local@domain).",
@@ -145,31 +155,54 @@ def show(address: AddressArg, config: ConfigOpt = Path("domains.yaml"), fmt: For
 
 def add(
     address: AddressArg,
-    name: Annotated[str, typer.Option("--name", metavar="NAME", help="Full name.", callback=_name)],
+    name: Annotated[str | None, typer.Option("--name", metavar="NAME", show_default=False, callback=_name,
+                                             help="Full name (default: the configuration's, if it lists the "
+                                                  "address).")] = None,
     config: ConfigOpt = Path("domains.yaml"),
-    title: Annotated[str, typer.Option("--title", metavar="TITLE", help="Job title.", callback=_text)] = "",
-    employee_id: Annotated[str, typer.Option("--employee-id", metavar="NIP", help="NIP.", callback=_employee_id)
-                           ] = "",
+    title: Annotated[str | None, typer.Option("--title", metavar="TITLE", help="Job title.", show_default=False,
+                                              callback=_optional_text)] = None,
+    employee_id: Annotated[str | None, typer.Option("--employee-id", metavar="NIP", help="NIP.", show_default=False,
+                                                    callback=_optional_employee_id)] = None,
     quota_mb: Annotated[int | None, typer.Option("--quota-mb", metavar="MB", min=1, max=1048576,
                                                  help="Quota in MiB (default: the agency's).")] = None,
     letters: LettersOpt = Path("letters"),
 ) -> None:
-    """Create one mailbox now (its agency must be in the configuration), with its letter."""
+    """Create one mailbox now (its agency must be in the configuration), with its letter.
+
+    An address the configuration lists is created as it says (before a whole apply of its agency).
+    """
+    from dataclasses import replace
+
+    from ..errors import UsageError
     from ..files import letters_lock
     from ..letters import MailboxLetterWriter
     from ..mailboxes import add as add_mailbox
-    from ..mailboxes import agency_of, normalise
+    from ..mailboxes import agency_of, declared, normalise
     from ..model import Mailbox
 
     cfg = load(config)
     local, domain = normalise(address).split("@", 1)
     agency = agency_of(cfg, address)
-    mailbox = Mailbox(local=local, domain=domain, name=name, title=title, employee_id=employee_id,
-                      quota_mb=quota_mb or agency.quota_mb)
+    listed = declared(cfg, address)
+    given = [key for key, value in (("name", name), ("title", title), ("employee_id", employee_id),
+                                     ("quota_mb", quota_mb)) if value is not None]
+    if listed is not None:
+        mailbox = replace(listed, name=name or listed.name, title=listed.title if title is None else title,
+                          employee_id=listed.employee_id if employee_id is None else employee_id,
+                          quota_mb=quota_mb or listed.quota_mb)
+    elif name is None:
+        raise UsageError(f"--name is needed: {config} does not list {local}@{domain}")
+    else:
+        mailbox = Mailbox(local=local, domain=domain, name=name, title=title or "", employee_id=employee_id or "",
+                          quota_mb=quota_mb or agency.quota_mb)
     with letters_lock(letters), open_dir(cfg) as directory:
         path = add_mailbox(directory, cfg, mailbox, MailboxLetterWriter(cfg, letters))
     typer.echo(f"created {mailbox.address}; letter with the first password: {path}")
-    typer.echo(f"note: {mailbox.address} is not in {config}; add it there or the next plan lists it as unmanaged")
+    if listed is None:
+        typer.echo(f"note: {mailbox.address} is not in {config}; add it there or the next plan lists it as unmanaged")
+    elif mailbox != listed:
+        typer.echo(f"note: {config} lists {mailbox.address} otherwise ({', '.join(given)} given here): the "
+                   "next apply sets the file's values")
 
 
 def _status(address: str, config: Path, active: bool) -> None:
