@@ -676,6 +676,16 @@ def test_notify_needs_history(nightly: dict[str, Any]) -> None:
     assert r.exit_code == 2 and "--notify needs --history" in r.stderr
 
 
+def test_notify_needs_a_notify_section(nightly: dict[str, Any], tmp_path: Path) -> None:
+    """Said before the run, as a configuration error: not a warning after a night's checks, with nothing kept."""
+    config = write_config(tmp_path, AGENCIES)  # no notify: section
+    state = tmp_path / "state.db"
+    r = run(["dns", "check", "-c", config, "--nameserver", nightly["knot"].address, "--notify", "--history", state])
+    assert (r.exit_code, r.stderr) == (2, f"error: --notify needs a notify: section in {config} (smtp_host, from, "
+                                          "to)\n"), r.output
+    assert not state.exists()
+
+
 def test_failing_since_is_the_start_of_the_latest_unbroken_streak(tmp_path: Path) -> None:
     """History alone, with reports made by hand: fail, fail, pass, fail, fail for one domain; an error night
     neither ends a streak nor is news."""

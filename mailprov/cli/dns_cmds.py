@@ -118,6 +118,8 @@ def check(
     if notify and history is None:
         raise UsageError("--notify needs --history: it mails what changed since the last run")
     cfg = load(config)
+    if notify and cfg.notify is None:  # a nightly job asked to mail and configured not to: said before the run
+        raise UsageError(f"--notify needs a notify: section in {config} (smtp_host, from, to)")
     servers = nameservers(nameserver)
     chosen = targets(cfg, agency, domains)
     fetch = mta_sts_fetcher().fetch if "mta-sts" in cfg.platform.checks else None
