@@ -182,6 +182,26 @@ def reset_password(directory: Directory, config: Config, address: str, writer: M
     return path
 
 
+def requested(config: Config, address: str, name: str | None = None, title: str | None = None,
+              employee_id: str | None = None, quota_mb: int | None = None) -> tuple[Mailbox, Mailbox | None]:
+    """The mailbox ``mailbox add`` creates, and the configuration's (None: it does not list the address).
+
+    A listed address is created as the file says, each value given here
+    taking its place; an address the file does not list needs a name.
+    """
+    agency = agency_of(config, address)
+    local, domain = normalise(address).split("@", 1)
+    listed = declared(config, address)
+    if listed is not None:
+        return replace(listed, name=name or listed.name, title=listed.title if title is None else title,
+                       employee_id=listed.employee_id if employee_id is None else employee_id,
+                       quota_mb=quota_mb or listed.quota_mb), listed
+    if name is None:
+        raise UsageError(f"--name is needed: {config.path} does not list {local}@{domain}")
+    return Mailbox(local=local, domain=domain, name=name, title=title or "", employee_id=employee_id or "",
+                   quota_mb=quota_mb or agency.quota_mb), None
+
+
 def add(directory: Directory, config: Config, mailbox: Mailbox, writer: MailboxLetterWriter) -> Path:
     """Create one mailbox (and its domain entry if missing) now, without a whole apply."""
     agency = agency_of(config, mailbox.address)

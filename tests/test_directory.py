@@ -142,6 +142,23 @@ def test_an_entry_named_otherwise_is_renamed_to_the_profiles_name(slapd: Slapd, 
     assert slapd.count(base, "(uid=wk-lama)") == 0 and plan_json(config, ldap_env)["changes"] == []
 
 
+def test_what_mailbox_add_creates(tmp_path: Path) -> None:
+    """The library's part of `mailbox add`: the file's mailbox with what was given in its place."""
+    from mailprov.config import load_config
+    from mailprov.errors import UsageError
+    from mailprov.mailboxes import requested
+
+    config = load_config(write_config(tmp_path), {})
+    mailbox, listed = requested(config, "Walikota@ContohKota.go.id", title="Plt. Walikota")
+    assert listed is not None and listed.title == "Walikota Contoh"
+    assert (mailbox.name, mailbox.title, mailbox.employee_id, mailbox.quota_mb) == (
+        "Budi Santoso", "Plt. Walikota", "197501012000031001", 4096)
+    fresh, none = requested(config, "humas@contohkota.go.id", name="Tim Humas")
+    assert none is None and (fresh.address, fresh.title, fresh.quota_mb) == ("humas@contohkota.go.id", "", 4096)
+    with pytest.raises(UsageError, match="--name is needed"):
+        requested(config, "humas@contohkota.go.id")
+
+
 def test_mailbox_add_of_a_listed_address_creates_it_as_the_file_says(slapd: Slapd, ldap_env: dict[str, str],
                                                                       tmp_path: Path) -> None:
     """One mailbox now, before a whole apply of its agency: the file's values, not a note that it is missing."""

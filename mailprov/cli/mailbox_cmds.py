@@ -171,37 +171,21 @@ def add(
 
     An address the configuration lists is created as it says (before a whole apply of its agency).
     """
-    from dataclasses import replace
-
-    from ..errors import UsageError
     from ..files import letters_lock
     from ..letters import MailboxLetterWriter
     from ..mailboxes import add as add_mailbox
-    from ..mailboxes import agency_of, declared, normalise
-    from ..model import Mailbox
+    from ..mailboxes import requested
 
     cfg = load(config)
-    local, domain = normalise(address).split("@", 1)
-    agency = agency_of(cfg, address)
-    listed = declared(cfg, address)
-    given = [key for key, value in (("name", name), ("title", title), ("employee_id", employee_id),
-                                     ("quota_mb", quota_mb)) if value is not None]
-    if listed is not None:
-        mailbox = replace(listed, name=name or listed.name, title=listed.title if title is None else title,
-                          employee_id=listed.employee_id if employee_id is None else employee_id,
-                          quota_mb=quota_mb or listed.quota_mb)
-    elif name is None:
-        raise UsageError(f"--name is needed: {config} does not list {local}@{domain}")
-    else:
-        mailbox = Mailbox(local=local, domain=domain, name=name, title=title or "", employee_id=employee_id or "",
-                          quota_mb=quota_mb or agency.quota_mb)
+    mailbox, listed = requested(cfg, address, name=name, title=title, employee_id=employee_id, quota_mb=quota_mb)
     with letters_lock(letters), open_dir(cfg) as directory:
         path = add_mailbox(directory, cfg, mailbox, MailboxLetterWriter(cfg, letters))
     typer.echo(f"created {mailbox.address}; letter with the first password: {path}")
     if listed is None:
         typer.echo(f"note: {mailbox.address} is not in {config}; add it there or the next plan lists it as unmanaged")
     elif mailbox != listed:
-        typer.echo(f"note: {config} lists {mailbox.address} otherwise ({', '.join(given)} given here): the "
+        differ = [f for f in ("name", "title", "employee_id", "quota_mb") if getattr(mailbox, f) != getattr(listed, f)]
+        typer.echo(f"note: {config} lists {mailbox.address} otherwise ({', '.join(differ)} given here): the "
                    "next apply sets the file's values")
 
 
