@@ -19,9 +19,9 @@ from typing import Any
 import ldap3
 from ldap3.core import exceptions as ldap_exc
 
-from .errors import DirectoryAuthError, DirectoryError, DirectoryUnavailable, MailprovError
+from .errors import DirectoryAuthError, DirectoryError, DirectoryLimitError, DirectoryUnavailable, MailprovError
 from .ldapnames import equality_filter, escape_filter_value, same_dn
-from .ldapwire import CONSTRAINT_VIOLATION, RESULT_NAMES, Pipeline
+from .ldapwire import CONSTRAINT_VIOLATION, RESULT_NAMES, SIZE_LIMIT_EXCEEDED, TIME_LIMIT_EXCEEDED, Pipeline
 from .model import Agency, DirectorySettings
 from .passwords import POLICY_HINT
 from .plan import DomainState, Snapshot
@@ -166,7 +166,8 @@ class Directory:
             raise DirectoryError(f"{what}: {_describe(self.conn.result)}")
 
     def _search(self, base: str, flt: str, scope: str, attributes: list[str]) -> Iterator[Found]:
-        """Paged search (the directory's size limit applies per page, not per search)."""
+        """Paged search. Paging does not lift a size limit: OpenLDAP counts it over the whole search (its
+        ``size.prtotal`` defaults to the account's limit), so the bind DN needs none."""
         cookie: bytes | None = None
         while True:
             try:
@@ -174,6 +175,14 @@ class Directory:
                                  paged_size=self.settings.page_size, paged_cookie=cookie)
             except ldap_exc.LDAPException as exc:
                 raise DirectoryUnavailable(f"{self.url}: search failed: {_why(str(exc), self._seconds)}") from None
+            code = int(self.conn.result.get("result", 0))
+            if code in (SIZE_LIMIT_EXCEEDED, TIME_LIMIT_EXCEEDED):
+                # a plan on part of the directory would create what exists and miss what to delete
+                kind = "size" if code == SIZE_LIMIT_EXCEEDED else "time"
+                raise DirectoryLimitError(
+                    f"search under {base}: the directory stopped it at the {kind} limit of {self.settings.bind_dn}; "
+                    f"mailprov reads every entry under the base DN: lift that limit for it (OpenLDAP: limits "
+                    f'dn.exact="{self.settings.bind_dn}" {kind}=unlimited)')
             self._check(f"search under {base}")
             for item in self.conn.response or []:
                 if item.get("type") == "searchResEntry":

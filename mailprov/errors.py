@@ -94,6 +94,12 @@ class DirectoryAuthError(DirectoryError):
     exit_code = EXIT_BAD_INPUT
 
 
+class DirectoryLimitError(DirectoryError):
+    """The directory stopped a search at the bind DN's size or time limit: an account setting to change."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
 class PasswordsUnreadable(DirectoryError):
     """Mailboxes have a password the bind DN may not read: a plan would replace every one (an ACL to fix)."""
 

@@ -29,6 +29,8 @@ RESPONSE_NAMES = {0x69: "add", 0x67: "modify", 0x6B: "delete", 0x6D: "modify DN"
 MOD_ADD, MOD_DELETE, MOD_REPLACE = 0, 1, 2
 #: what ppolicy answers to a password its quality check refuses
 CONSTRAINT_VIOLATION = 19
+#: a search the server cut short at the bind DN's limits
+TIME_LIMIT_EXCEEDED, SIZE_LIMIT_EXCEEDED = 3, 4
 
 #: RFC 4511 appendix A result codes worth a word of their own
 RESULT_NAMES = {

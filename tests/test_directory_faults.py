@@ -435,3 +435,30 @@ def test_on_a_terminal_it_asks_for_the_password_and_confirmation(slapd: Slapd, l
     assert slapd.count(ldap_env["MAILPROV_BASE_DN"], "(objectClass=inetOrgPerson)") == 4
     code, seen = on_a_terminal(["apply", "-c", str(config), "--letters", str(tmp_path / "l")], ldap_env, {})
     assert code == 0 and "no changes" in seen
+
+
+def test_an_account_with_a_size_limit_is_told_what_to_lift(slapd: Slapd, ldap_env: dict[str, str],
+                                                            tmp_path: Path) -> None:
+    """Paging does not lift OpenLDAP's size limit (it counts over the whole search): a plan on the first 500
+    entries would create what exists. Exit 2, and the limits line to add, not a bare sizeLimitExceeded."""
+    from lab.slapd import slappasswd
+
+    base = slapd.new_base("size-limit")
+    domain = f"ou=contohkota.go.id,{base}"
+    entries = [f"dn: {domain}\nobjectClass: organizationalUnit\nou: contohkota.go.id\n",
+               f"dn: uid=pembaca,{base}\nobjectClass: inetOrgPerson\nuid: pembaca\ncn: Pembaca\nsn: Pembaca\n"
+               f"userPassword: {slappasswd('sandi-pembaca-2026')}\n"]
+    entries += [f"dn: uid=p{i:03d},{domain}\nobjectClass: inetOrgPerson\nuid: p{i:03d}\ncn: P {i}\nsn: P\n"
+                f"mail: p{i:03d}@contohkota.go.id\n" for i in range(510)]  # the lab's sizelimit is 500
+    slapd.ldap("ldapadd", input_text="\n".join(entries), admin=True)
+    reader = {**ldap_env, "MAILPROV_BASE_DN": base, "MAILPROV_BIND_DN": f"uid=pembaca,{base}",
+              "MAILPROV_BIND_PASSWORD": "sandi-pembaca-2026"}
+    config = write_config(tmp_path)
+    for command in (["mailbox", "list"], ["plan"]):
+        r = run([*command, "-c", config], env=reader)
+        assert r.exit_code == 2, r.output
+        assert f"the directory stopped it at the size limit of uid=pembaca,{base}" in r.stderr
+        assert f'limits dn.exact="uid=pembaca,{base}" size=unlimited' in r.stderr
+    assert run(["mailbox", "list", "-c", config, "--format", "json"],
+               env={**reader, **{k: ldap_env[k] for k in ("MAILPROV_BIND_DN", "MAILPROV_BIND_PASSWORD")}}
+               ).exit_code == 0  # the provisioner has no limit
