@@ -45,6 +45,18 @@ def shortened_number(text: str) -> str | None:
     return None
 
 
+#: an NIP as printed on Indonesian documents: birth date, appointment month, sex, sequence
+_SPACED_NIP = re.compile(r"([0-9]{8}) ?([0-9]{6}) ?([0-9]) ?([0-9]{3})")
+
+
+def employee_number(text: str) -> str:
+    """An employee id as the directory keeps it: a NIP written as printed (``19730921 199703 1 009``) as its
+    18 digits, so one person has one value whichever file or letter it was copied from; any other id as given."""
+    text = text.strip()
+    spaced = _SPACED_NIP.fullmatch(text)
+    return "".join(spaced.groups()) if spaced else text
+
+
 def parse_bool(text: str) -> bool | None:
     """Booleans as spreadsheets and environment variables write them (also Indonesian ya/tidak)."""
     value = text.strip().lower()

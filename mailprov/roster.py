@@ -13,7 +13,7 @@ from typing import Any
 from . import csvsrc
 from .addresses import AddressError, check_local, split_address, to_a_label, to_unicode
 from .model import LANGUAGES, Agency, Contact, Defaults, Mailbox, Source
-from .reader import Reader, control_character, kind, parse_bool, shortened_number
+from .reader import Reader, control_character, employee_number, kind, parse_bool, shortened_number
 from .yamlsrc import YList, YMap
 
 QUOTA_MIN_MB = 1
@@ -168,8 +168,8 @@ def _yaml_mailbox(r: Reader, node: Any, line: int, ctx: str, domain: str | None,
         r.problem(node.line_of("employee_id"), f"{ctx}.employee_id: {shortened}")
     if not (local and name and domain) or shortened:
         return None
-    return Mailbox(local=local, domain=domain, name=name, title=title, employee_id=employee_id, quota_mb=mb_quota,
-                   aliases=aliases, active=active, source=Source(r.file, node.line))
+    return Mailbox(local=local, domain=domain, name=name, title=title, employee_id=employee_number(employee_id),
+                   quota_mb=mb_quota, aliases=aliases, active=active, source=Source(r.file, node.line))
 
 
 def _csv_mailboxes(r: Reader, base: Path, name: str, line: int, ctx: str, domain: str | None,
@@ -273,7 +273,7 @@ def _csv_mailbox(row: csvsrc.Row, domain: str | None, quota: int, shown: str, fo
         return None
     return Mailbox(
         local=local, domain=domain, name=name, title=values.get("title", "").strip(),
-        employee_id=values.get("employee_id", "").strip(), quota_mb=mb_quota, aliases=aliases,
+        employee_id=employee_number(values.get("employee_id", "")), quota_mb=mb_quota, aliases=aliases,
         active=active, source=Source(shown, row.line),
     )
 

@@ -188,6 +188,11 @@ def test_mailbox_add_of_a_listed_address_creates_it_as_the_file_says(slapd: Slap
     # an address the file does not list still needs a name
     r = run(["mailbox", "add", "humas@contohkota.go.id", "-c", config, "--letters", letters], env=ldap_env)
     assert (r.exit_code, r.stderr) == (2, f"error: --name is needed: {config} does not list humas@contohkota.go.id\n")
+    # a NIP copied as printed on a decree reaches the directory as its 18 digits, as the files' NIPs do
+    r = run(["mailbox", "add", "humas@contohkota.go.id", "--name", "Tim Humas", "--employee-id",
+             "19730921 199703 1 009", "-c", config, "--letters", letters], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert ldif_values(slapd, base, "(uid=humas)", "employeeNumber") == ["197309211997031009"]
 
 
 def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:

@@ -76,3 +76,18 @@ def test_ssha512_is_what_pw_sha2_reads() -> None:
 def test_argon2_is_a_phc_string() -> None:
     hashed = argon2("Rahasia#2026")
     assert hashed.startswith("{ARGON2}$argon2id$")
+
+
+@pytest.mark.parametrize(("given", "kept"), [
+    ("19730921 199703 1 009", "197309211997031009"),  # as printed on Indonesian documents
+    (" 19730921199703 1 009 ", "197309211997031009"),
+    ("197309211997031009", "197309211997031009"),
+    ("3573012345678901", "3573012345678901"),  # a 16-digit NIK: not a NIP, as given
+    ("PPPK 2024 0001", "PPPK 2024 0001"),
+    ("1973 0921 1997 0310 09", "1973 0921 1997 0310 09"),  # not the NIP's layout: left for the operator
+])
+def test_a_nip_written_as_printed_is_kept_as_its_digits(given: str, kept: str) -> None:
+    """One person, one employeeNumber, whichever file or letter the NIP was copied from."""
+    from mailprov.reader import employee_number
+
+    assert employee_number(given) == kept

@@ -31,6 +31,18 @@ def expectations(path: Path) -> list[tuple[str, int, str]]:
     return found
 
 
+def test_a_csv_nip_written_as_printed_is_read_as_its_digits(tmp_path: Path) -> None:
+    from mailprov.config import load_config
+
+    good = FIXTURES / "good"
+    (tmp_path / "minimal.yaml").write_text((good / "minimal.yaml").read_text())
+    (tmp_path / "staff.csv").write_text((good / "staff.csv").read_text().replace("198702142010012003",
+                                                                                 "19870214 201001 2 003"))
+    config = load_config(tmp_path / "minimal.yaml", {})
+    (siti,) = [m for a in config.agencies for m in a.mailboxes if m.local == "siti.rahma"]
+    assert siti.employee_id == "198702142010012003"
+
+
 def test_every_fixture_declares_what_it_expects() -> None:
     assert len(BAD) >= 14
     for path in BAD:

@@ -33,13 +33,13 @@ def _text(value: str) -> str:
 
 
 def _employee_id(value: str) -> str:
-    from ..reader import shortened_number
+    from ..reader import employee_number, shortened_number
 
     text = _text(value)
     refused = shortened_number(text)
     if refused:
         raise typer.BadParameter(refused)
-    return text
+    return employee_number(text)
 
 
 def _name(value: str | None) -> str | None:
