@@ -78,10 +78,15 @@ def local_time(moment: dt.datetime, zone: str, lang: str) -> str:
     return f"{long_date(there.date(), lang)} {there:%H}{sep}{there:%M} {there.tzname()}"
 
 
+def parse_stamp(stamp: str) -> dt.datetime:
+    """A result's or a run's ``2026-11-28T02:00:00Z`` as an aware datetime (ValueError: not that form)."""
+    return dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+
+
 def when(stamp: str, lang: str, zone: str = "UTC") -> str:
     """A result's ``2026-11-28T02:00:00Z`` as ``local_time`` shows it in ``zone``."""
     try:
-        moment = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+        moment = parse_stamp(stamp)
     except ValueError:
         return stamp
     return local_time(moment, zone, lang)

@@ -10,7 +10,7 @@ from typing import Any
 from .checks.messages import STATUS_WORDS
 from .checks.result import ORDER, CheckReport
 from .history import Changes, RunSummary
-from .letters import Renderer, local, local_time, when
+from .letters import Renderer, local, local_time, parse_stamp, when
 
 LABELS = {
     "id": {
@@ -45,7 +45,7 @@ class Bar:
 
 
 def duration(since: str, now: dt.datetime, lang: str) -> str:
-    start = dt.datetime.strptime(since, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    start = parse_stamp(since)
     seconds = max(0, int((now - start).total_seconds()))
     days, hours = seconds // 86400, seconds % 86400 // 3600
     if lang == "id":
@@ -56,9 +56,8 @@ def duration(since: str, now: dt.datetime, lang: str) -> str:
 
 
 def trend_bars(runs: list[RunSummary], width: float = 600, height: float = 120, zone: str = "UTC") -> list[Bar]:
-    """One bar per run, labelled with the run's day where the platform is: the 02:00 WIB run is the day before in
-    UTC."""
-    """Stacked bars (fail at the bottom) for an inline SVG: no chart library, no script."""
+    """Stacked bars (fail at the bottom) for an inline SVG: no chart library, no script. Each is labelled with
+    its run's day where the platform is: the 02:00 WIB run is the day before in UTC."""
     if not runs:
         return []
     slot = min(width / max(len(runs), 1), 20.0)
@@ -72,8 +71,7 @@ def trend_bars(runs: list[RunSummary], width: float = 600, height: float = 120, 
             if share:
                 y -= share
                 segments.append((status, round(y, 2), round(share, 2)))
-        started = dt.datetime.strptime(run.started_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-        day = f"{local(started, zone):%Y-%m-%d}"
+        day = f"{local(parse_stamp(run.started_at), zone):%Y-%m-%d}"
         bars.append(Bar(round(index * slot + slot * 0.15, 2), segments, day))
     return bars
 
