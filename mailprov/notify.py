@@ -18,6 +18,7 @@ from .history import ADMINS, Changes, Owed
 from .letters import local_time
 from .model import Config
 from .records import zone_text
+from .report import domain_count
 
 
 class NotifyError(MailprovError):
@@ -48,10 +49,6 @@ class Delivery:
     refused: list[tuple[Mail, str]] = field(default_factory=list)
     #: a mail to several addresses (the admins') that went out with some of them refused: sent, and reported
     missed: list[tuple[Mail, str]] = field(default_factory=list)
-
-    @property
-    def readers_not_told(self) -> list[str]:
-        return [mail.reader for mail, _ in self.undelivered]
 
     @property
     def refused_addresses(self) -> dict[str, str]:
@@ -103,11 +100,9 @@ def admin_mail(report: CheckReport, changes: Changes, config: Config, lang: str,
                  f"{summary['fail']} gagal, {summary['error']} tak terputuskan.", "", "Perubahan:"]
     else:
         subject = (f"[mailprov] DNS: {len(changes.newly_failing)} newly failing, {len(changes.fixed)} fixed "
-                   f"({summary['fail']} of {summary['domains']} domain{'' if summary['domains'] == 1 else 's'} "
-                   "failing)")
+                   f"({summary['fail']} of {domain_count(summary['domains'])} failing)")
         lines = [f"DNS check of {config.platform.name}, {checked}.", "",
-                 f"{summary['domains']} domain{'' if summary['domains'] == 1 else 's'}: {summary['pass']} pass, "
-                 f"{summary['warn']} warn, "
+                 f"{domain_count(summary['domains'])}: {summary['pass']} pass, {summary['warn']} warn, "
                  f"{summary['fail']} fail, {summary['error']} undecided.", "", "Changes:"]
     # a domain checked for the first time that passes is news in number only: the first run of hundreds of
     # compliant agencies would otherwise be a line each

@@ -42,6 +42,11 @@ def json_lines(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def domain_count(n: int) -> str:
+    """``1 domain``, ``7 domains``: the summary line of the table and the admins' English mail."""
+    return f"{n} domain{'' if n == 1 else 's'}"
+
+
 #: what makes a spreadsheet read a cell as a formula (OWASP's list for CSV injection)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -152,8 +157,7 @@ def render_table(console: Console, report: CheckReport, lang: str, zone: str = "
         table.add_row(*cells, Text(domain.status, style=_STYLE[domain.status]), problems)
     console.print(table)
     summary = report.summary
-    domains = f"{summary['domains']} domain{'' if summary['domains'] == 1 else 's'}"
-    console.print(f"{domains}: {summary['pass']} pass, {summary['warn']} warn, "
+    console.print(f"{domain_count(summary['domains'])}: {summary['pass']} pass, {summary['warn']} warn, "
                   f"{summary['fail']} fail, {summary['error']} error")
     if report.newly_failing is not None:
         console.print(f"newly failing: {', '.join(report.newly_failing) or '-'}; "
