@@ -176,10 +176,14 @@ def reset_password(directory: Directory, config: Config, address: str, writer: M
             put_back()
         raise  # undecided (the server went away): both letters stay, the new one and LOCAL.md.previous
     kept.unlink(missing_ok=True)
-    if not mailbox.active and directory.profile.status_attribute is None:
-        # ppolicy lifts the lock when a password is set; a disabled mailbox stays disabled
-        directory.modify(found.dn, directory.profile.status_modification(False))
+    _keep_disabled(directory, found.dn, mailbox)
     return path
+
+
+def _keep_disabled(directory: Directory, dn: str, mailbox: Mailbox) -> None:
+    """ppolicy lifts its lock when a password is set: a disabled mailbox is locked again."""
+    if not mailbox.active and directory.profile.status_attribute is None:
+        directory.modify(dn, directory.profile.status_modification(False))
 
 
 def requested(config: Config, address: str, name: str | None = None, title: str | None = None,
@@ -224,12 +228,11 @@ def add(directory: Directory, config: Config, mailbox: Mailbox, writer: MailboxL
                 if config.directory.password_scheme != "server":
                     attrs["userPassword"] = [client_hash(config.directory.password_scheme, password)]
             directory.add(change.dn, attrs)
-        dn = profile.mailbox_dn(base, mailbox, agency.name)
         if config.directory.password_scheme == "server":
+            dn = profile.mailbox_dn(base, mailbox, agency.name)
             set_new_password(directory, dn, password, "server")
-            if not mailbox.active and profile.status_attribute is None:
-                # ppolicy lifts the lock the entry was created with when a password is set: lock it again
-                directory.modify(dn, profile.status_modification(False))
+            # the entry was created locked; the password just set lifted that
+            _keep_disabled(directory, dn, mailbox)
     except DirectoryError as exc:
         # a definite refusal means the letter's password is not the account's;
         # after a lost connection the password may have been set, so it stays
