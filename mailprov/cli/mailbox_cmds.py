@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -42,21 +43,16 @@ def _employee_id(value: str) -> str:
     return employee_number(text)
 
 
-def _name(value: str | None) -> str | None:
-    if value is None:  # not given: the configuration's name, when it lists the address
-        return None
+def _name(value: str) -> str:
     text = _text(value)
     if not text:
         raise typer.BadParameter("must not be empty")
     return text
 
 
-def _optional_text(value: str | None) -> str | None:
-    return None if value is None else _text(value)
-
-
-def _optional_employee_id(value: str | None) -> str | None:
-    return None if value is None else _employee_id(value)
+def _given(check: Callable[[str], str]) -> Callable[[str | None], str | None]:
+    """``check`` as the callback of an option that may be left out (None: the configuration's value)."""
+    return lambda value: None if value is None else check(value)
 
 
 AddressArg = Annotated[str, typer.Argument(metavar="ADDRESS", help="The mailbox address (local@domain).",
@@ -155,14 +151,14 @@ def show(address: AddressArg, config: ConfigOpt = Path("domains.yaml"), fmt: For
 
 def add(
     address: AddressArg,
-    name: Annotated[str | None, typer.Option("--name", metavar="NAME", show_default=False, callback=_name,
+    name: Annotated[str | None, typer.Option("--name", metavar="NAME", show_default=False, callback=_given(_name),
                                              help="Full name (default: the configuration's, if it lists the "
                                                   "address).")] = None,
     config: ConfigOpt = Path("domains.yaml"),
     title: Annotated[str | None, typer.Option("--title", metavar="TITLE", help="Job title.", show_default=False,
-                                              callback=_optional_text)] = None,
+                                              callback=_given(_text))] = None,
     employee_id: Annotated[str | None, typer.Option("--employee-id", metavar="NIP", help="NIP.", show_default=False,
-                                                    callback=_optional_employee_id)] = None,
+                                                    callback=_given(_employee_id))] = None,
     quota_mb: Annotated[int | None, typer.Option("--quota-mb", metavar="MB", min=1, max=1048576,
                                                  help="Quota in MiB (default: the agency's).")] = None,
     letters: LettersOpt = Path("letters"),
