@@ -77,7 +77,7 @@ def _reader(mail: Mail) -> str:
 def _problems(domain: DomainResult, lang: str) -> list[str]:
     from .report import terminal_text  # reasons quote published records: no control character into a mail
 
-    return [f"  - {c.check}{'/' + c.selector if c.selector else ''}: {STATUS_WORDS[lang][c.status]}: "
+    return [f"  - {c.label}: {STATUS_WORDS[lang][c.status]}: "
             f"{terminal_text(c.reason(lang))}" for c in domain.to_fix()]
 
 

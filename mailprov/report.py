@@ -150,8 +150,7 @@ def render_table(console: Console, report: CheckReport, lang: str, zone: str = "
         # reasons quote what agencies published: Text, never read as markup
         problems = Text()
         for check in domain.to_fix():
-            name = check.check + (f"/{check.selector}" if check.selector else "")
-            problems.append(("\n" if problems else "") + f"{name} {check.status}", _STYLE[check.status])
+            problems.append(("\n" if problems else "") + f"{check.label} {check.status}", _STYLE[check.status])
             problems.append(f": {terminal_text(check.reason(lang))}")
         cells = [Text(domain.domain), Text(domain.agency or "-")] if with_agency else [Text(domain.domain)]
         table.add_row(*cells, Text(domain.status, style=_STYLE[domain.status]), problems)

@@ -25,6 +25,11 @@ class CheckResult:
     records: list[str] = field(default_factory=list)
     selector: str | None = None
 
+    @property
+    def label(self) -> str:
+        """``dkim/mmd2026``: the check, and the selector where there is one (the table and the mails)."""
+        return self.check + (f"/{self.selector}" if self.selector else "")
+
     def reason(self, lang: str = "id") -> str:
         return join(self.reasons, lang)
 
