@@ -299,7 +299,8 @@ def test_enable_lifts_a_lockout_after_failed_logins(slapd: Slapd, ldap_env: dict
     shown = run(["mailbox", "show", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
     since = f"{lock[0][:4]}-{lock[0][4:6]}-{lock[0][6:8]} {lock[0][8:10]}:{lock[0][10:12]}:{lock[0][12:14]} UTC"
     assert "active       yes\n" in shown.stdout, shown.output  # not disabled: the lock ends by itself
-    assert f"locked       after failed logins, since {since} (`mailbox enable` lifts it now)\n" in shown.stdout
+    assert (f"locked       after failed logins at {since}, until the password policy's lockout time has passed "
+            "(`mailbox enable` lifts it now)\n") in shown.stdout
     shown = run(["mailbox", "show", "sekda@contohkota.go.id", "-c", config, "--format", "json"], env=ldap_env)
     assert json.loads(shown.stdout)["locked_since"] == since
     assert not slapd.can_bind(dn, password)  # locked: even the right password is refused

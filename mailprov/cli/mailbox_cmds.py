@@ -87,7 +87,9 @@ def _print(info: MailboxInfo, fmt: str) -> None:
         elif value is None:
             shown = "(not stored by this profile)"
         elif name == "locked_since":
-            key, shown = "locked", f"after failed logins, since {value} (`mailbox enable` lifts it now)"
+            # the lock may have run out already: ppolicy keeps the time until the next good bind
+            key, shown = "locked", (f"after failed logins at {value}, until the password policy's lockout time "
+                                    "has passed (`mailbox enable` lifts it now)")
         out.print(f"{key:12s} {terminal_text(str(shown))}")
 
 
