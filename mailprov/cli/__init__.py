@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import EXIT_BROKEN_PIPE, MailprovError, Terminated, interrupted_status
+from .journal import ERR, WARNING, say
 
 
 class _Group(TyperGroup):
@@ -27,11 +28,10 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except MailprovError as exc:
             _traceback_if_debug(ctx, exc)
-            for line in exc.lines():
-                typer.echo(line, err=True)
+            say("\n".join(exc.lines()), ERR)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt as exc:
-            typer.echo("terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted", err=True)
+            say("terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted", WARNING)
             raise typer.Exit(interrupted_status(exc)) from None
         except BrokenPipeError:
             # whoever read the output stopped (`| head`): end quietly with the status a shell
@@ -45,8 +45,7 @@ class _Group(TyperGroup):
                 raise
             if _traceback_if_debug(ctx, exc):
                 raise typer.Exit(1) from None
-            typer.echo(f"error: internal error {type(exc).__name__}: {exc} (run with --debug for a traceback)",
-                       err=True)
+            say(f"error: internal error {type(exc).__name__}: {exc} (run with --debug for a traceback)", ERR)
             raise typer.Exit(1) from None
 
 

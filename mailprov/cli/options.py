@@ -148,7 +148,9 @@ def text_console() -> tuple[Console, Callable[[], str]]:
 
 
 def warn(message: str) -> None:
-    typer.echo(f"warning: {message}", err=True)
+    from .journal import WARNING, say
+
+    say(f"warning: {message}", WARNING)
 
 
 def open_dir(config: Config) -> Directory:
