@@ -59,7 +59,18 @@ def _interpret(name: str, rdtype: str, response: Any) -> Answer:
         owner = cname[0].target
     if owner != qname:
         return Answer(name, rdtype, "cname", message=normalise(owner.to_text()))
-    return Answer(name, rdtype, NODATA)
+    return Answer(name, rdtype, NODATA, signed=_zone_soa(response))
+
+
+def _zone_soa(response: Any) -> tuple[Any, Any] | None:
+    """A no-data answer's proof: the SOA of the zone the name is in (its owner is the zone's apex), and its RRSIG."""
+    import dns.rdatatype
+
+    for rrset in response.authority:
+        if rrset.rdtype == dns.rdatatype.SOA:
+            sig = response.get_rrset(response.authority, rrset.name, 1, dns.rdatatype.RRSIG, dns.rdatatype.SOA)
+            return rrset, sig
+    return None
 
 
 def _values(rdtype: str, rrset: Iterable[Any]) -> tuple[Any, ...]:

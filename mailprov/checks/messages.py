@@ -201,8 +201,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "DNSSEC signatures do not validate: {detail}",
     },
     "dnssec.no_ds": {
-        "id": "zona ditandatangani tetapi tidak ada DS yang cocok di zona induk: rantai kepercayaan terputus",
-        "en": "the zone is signed but no matching DS is in the parent zone: the chain of trust is broken",
+        "id": "zona {zone} ditandatangani tetapi tidak ada DS yang cocok di zona induknya: rantai kepercayaan "
+              "terputus",
+        "en": "zone {zone} is signed but no matching DS is in its parent zone: the chain of trust is broken",
     },
 }
 

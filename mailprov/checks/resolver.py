@@ -41,7 +41,8 @@ class Answer:
     #: the names a CNAME chain went through to get here
     chain: tuple[str, ...] = ()
     message: str = ""
-    #: DNSSEC material when asked for: (rrset, rrsig rrset) as dnspython objects
+    #: DNSSEC material when asked for: (rrset, rrsig rrset) as dnspython objects; for NODATA the zone's SOA
+    #: from the authority section, whose owner is the apex of the zone the name is in
     signed: Any = None
 
     @property

@@ -83,7 +83,7 @@ def _checks(resolver: Resolver, domain: str, platform: Platform, org_domain: Cal
             case "tls-rpt":
                 made.append(check_tls_rpt(resolver, domain, platform))
             case "dnssec":
-                made.append(check_dnssec(resolver, domain, platform, org_domain))
+                made.append(check_dnssec(resolver, domain, platform))
             case _:  # validate() knows the names; a new check must be added here too
                 raise ValueError(f"unknown check '{name}'")
     return made
