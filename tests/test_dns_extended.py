@@ -6,6 +6,7 @@ import http.server
 import json
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,10 @@ POLICIES = {
     "mta-sts.sts-baik.go.id": "version: STSv1\nmode: enforce\nmx: mx1.mail.go.id\nmx: *.mail.go.id\nmax_age: 604800\n",
     "mta-sts.sts-uji.go.id": "version: STSv1\nmode: testing\nmx: *.mail.go.id\nmax_age: 86400\n",
     "mta-sts.sts-mx-lain.go.id": "version: STSv1\nmode: enforce\nmx: mail.sts-mx-lain.go.id\nmax_age: 86400\n",
+    "mta-sts.sts-tanpa-umur.go.id": "version: STSv1\nmode: enforce\nmx: *.mail.go.id\n",
+    # served the way real servers can: the policy a moment after the headers, or chunked to HTTP/1.1
+    "mta-sts.sts-lambat.go.id": "version: STSv1\nmode: enforce\nmx: *.mail.go.id\nmax_age: 604800\n",
+    "mta-sts.sts-potong.go.id": "version: STSv1\nmode: enforce\nmx: *.mail.go.id\nmax_age: 604800\n",
 }
 
 
@@ -102,10 +107,18 @@ class _PolicyHandler(http.server.BaseHTTPRequestHandler):
             self.send_error(404)
             return
         body = policy.encode()
+        host = self.headers["Host"]
+        if host == "mta-sts.sts-potong.go.id" and self.request_version == "HTTP/1.1":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+                             b"Connection: close\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+            return
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if host == "mta-sts.sts-lambat.go.id":
+            self.wfile.flush()
+            time.sleep(0.2)
         self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -136,8 +149,8 @@ def extended_lab(tmp_path_factory: pytest.TempPathFactory, knot_factory: list[Kn
     folder = tmp_path_factory.mktemp("ext")
     config_path = write_dns_config(folder, checks=EXTENDED)
     config = load_config(config_path, {})
-    names = ["sts-baik", "sts-uji", "sts-mx-lain", "sts-sertifikat", "sts-kosong", "aman", "tanpa-ds", "polos",
-             "palsu"]
+    names = ["sts-baik", "sts-uji", "sts-mx-lain", "sts-sertifikat", "sts-kosong", "sts-tanpa-umur", "sts-lambat",
+             "sts-potong", "aman", "tanpa-ds", "polos", "palsu"]
     zones = build_zones(config)
     for name in names:
         zone = zones.zone(f"{name}.go.id")
@@ -177,6 +190,9 @@ def extended_lab(tmp_path_factory: pytest.TempPathFactory, knot_factory: list[Kn
     ("sts-mx-lain.go.id", "mta-sts", "warn", "mx: lines do not cover mx1.mail.go.id, mx2.mail.go.id"),
     ("sts-sertifikat.go.id", "mta-sts", "warn", "CERTIFICATE_VERIFY_FAILED"),
     ("sts-kosong.go.id", "mta-sts", "warn", "no MTA-STS"),
+    ("sts-tanpa-umur.go.id", "mta-sts", "warn", "max_age: missing"),
+    ("sts-lambat.go.id", "mta-sts", "pass", "MTA-STS mode=enforce"),
+    ("sts-potong.go.id", "mta-sts", "pass", "MTA-STS mode=enforce"),
     ("sts-baik.go.id", "tls-rpt", "pass", "TLS-RPT sends reports to mailto:tlsrpt@mail.go.id"),
     ("sts-uji.go.id", "tls-rpt", "warn", "rua= needs mailto: or https: URIs"),
     ("sts-kosong.go.id", "tls-rpt", "warn", "no TLS-RPT"),
@@ -220,3 +236,20 @@ def test_dkim_record_rules_without_dns(tmp_path: Path) -> None:
     assert "not valid base64" in evaluate("v=DKIM1; p=!!!", "n", "cadangan", platform).reason("en")
     assert "v=DKIM1 must be the first tag" in evaluate("v=DKIM2; p=AAAA", "n", "cadangan", platform).reason("en")
     assert "no p= tag" in evaluate("v=DKIM1; k=rsa", "n", "cadangan", platform).reason("en")
+
+
+def test_a_policy_answer_is_read_to_its_end_and_no_further() -> None:
+    import asyncio
+
+    from mailprov.checks.mta_sts import MAX_POLICY_BYTES, _read_to_end
+
+    async def read(parts: list[bytes]) -> bytes:
+        reader = asyncio.StreamReader()
+        for part in parts:
+            reader.feed_data(part)
+        reader.feed_eof()
+        return await _read_to_end(reader)
+
+    assert asyncio.run(read([b"HTTP/1.0 200 OK\r\n\r\n", b"version: STSv1\n"])).endswith(b"version: STSv1\n")
+    with pytest.raises(OSError, match="longer than 64 KiB"):
+        asyncio.run(read([b"x" * MAX_POLICY_BYTES, b"y"]))

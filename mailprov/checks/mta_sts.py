@@ -19,6 +19,7 @@ from .result import PASS, WARN, CheckResult
 from .taglist import single
 
 MAX_POLICY_BYTES = 64 * 1024
+MAX_AGE = 31557600
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,10 @@ class PolicyFetcher:
             reader, writer = await asyncio.open_connection(answer.values[0], self.port, ssl=context,
                                                            server_hostname=host)
             try:
-                writer.write(f"GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+                # HTTP/1.0: the body comes as it is (no chunked encoding) and ends where the connection does
+                writer.write(f"GET /.well-known/mta-sts.txt HTTP/1.0\r\nHost: {host}\r\n"
                              "User-Agent: mailprov\r\n\r\n".encode())
-                data = await reader.read(MAX_POLICY_BYTES)
+                data = await _read_to_end(reader)
             finally:
                 writer.close()
         head, _, body = data.partition(b"\r\n\r\n")
@@ -48,6 +50,17 @@ class PolicyFetcher:
         if " 200 " not in status + " ":
             raise OSError(f"HTTP answer '{status}'")
         return body.decode("utf-8", "replace")
+
+
+async def _read_to_end(reader: asyncio.StreamReader) -> bytes:
+    """Everything the server sends until it closes, at most ``MAX_POLICY_BYTES`` (one read returns
+    only what has arrived: the headers may come in one TLS record and the policy in the next)."""
+    data = bytearray()
+    while chunk := await reader.read(MAX_POLICY_BYTES):
+        data += chunk
+        if len(data) > MAX_POLICY_BYTES:
+            raise OSError(f"the answer is longer than {MAX_POLICY_BYTES // 1024} KiB")
+    return bytes(data)
 
 
 Fetch = Callable[[Resolver, str], Awaitable[str]]
@@ -97,6 +110,10 @@ async def check_mta_sts(resolver: Resolver, domain: str, platform: Platform, fet
     mode = (policy.get("mode") or [""])[0]
     if mode not in ("enforce", "testing", "none"):
         return problem(f"mode '{mode}' is not enforce, testing or none")
+    max_age = (policy.get("max_age") or [""])[0]
+    if not max_age.isdigit() or int(max_age) > MAX_AGE:  # RFC 8461 3.2: required, at most a year
+        return problem(f"max_age '{max_age}' is not a number of seconds up to {MAX_AGE}" if max_age
+                       else "max_age: missing")
     patterns = policy.get("mx", [])
     uncovered = [h for h in platform.mx if not any(mx_matches(p, h) for p in patterns)]
     if uncovered:
