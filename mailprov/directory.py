@@ -50,6 +50,14 @@ class Found:
     attributes: Entry
 
 
+@dataclass(frozen=True)
+class Stored:
+    """An entry with its values as the server sent them: what an export writes, photos and certificates too."""
+
+    dn: str
+    attributes: dict[str, list[bytes]]
+
+
 def _decode(raw: Mapping[str, Sequence[bytes]]) -> Entry:
     return {name: [v.decode("utf-8", "replace") for v in values] for name, values in raw.items() if values}
 
@@ -166,6 +174,11 @@ class Directory:
             raise DirectoryError(f"{what}: {_describe(self.conn.result)}")
 
     def _search(self, base: str, flt: str, scope: str, attributes: list[str]) -> Iterator[Found]:
+        for dn, raw in self._search_raw(base, flt, scope, attributes):
+            yield Found(dn, _decode(raw))
+
+    def _search_raw(self, base: str, flt: str, scope: str,
+                    attributes: list[str]) -> Iterator[tuple[str, Mapping[str, Sequence[bytes]]]]:
         """Paged search. Paging does not lift a size limit: OpenLDAP counts it over the whole search (its
         ``size.prtotal`` defaults to the account's limit), so the bind DN needs none."""
         cookie: bytes | None = None
@@ -186,7 +199,7 @@ class Directory:
             self._check(f"search under {base}")
             for item in self.conn.response or []:
                 if item.get("type") == "searchResEntry":
-                    yield Found(item["dn"], _decode(item["raw_attributes"]))
+                    yield item["dn"], item["raw_attributes"]
             controls = self.conn.result.get("controls") or {}
             cookie = controls.get("1.2.840.113556.1.4.319", {}).get("value", {}).get("cookie")
             if not cookie:
@@ -258,17 +271,19 @@ class Directory:
             flt = f"(&{flt}({cn}=*{escape_filter_value(name)}*))"
         return list(self._search(base, flt, ldap3.SUBTREE, profile.mailbox_read_attributes()))
 
-    def entries(self, domains: Sequence[str] = ()) -> Iterator[Found]:
+    def entries(self, domains: Sequence[str] = ()) -> Iterator[Stored]:
         """Every entry under the base DN, or under each of ``domains`` (for export), parents before children.
 
         With the user attributes goes the profile's status attribute, which
         for ``inetorgperson`` is ppolicy's operational ``pwdAccountLockedTime``
         ("*" leaves it out): an export loaded back must not enable every
-        disabled mailbox.
+        disabled mailbox. Values stay bytes: a ``jpegPhoto`` or a certificate
+        another tool stored is not text, and a backup must give it back whole.
         """
         bases = [self.profile.domain_dn(self.settings.base_dn, d) for d in domains] or [self.settings.base_dn]
         for base in bases:
-            yield from self._search(base, "(objectClass=*)", ldap3.SUBTREE, ["*", self.profile.status_attr])
+            for dn, raw in self._search_raw(base, "(objectClass=*)", ldap3.SUBTREE, ["*", self.profile.status_attr]):
+                yield Stored(dn, {name: list(values) for name, values in raw.items() if values})
 
     # -- single writes (lifecycle commands) -------------------------------------------
     def _write(self, what: str, call: Callable[[], Any], refused_hint: str = "") -> None:

@@ -7,7 +7,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
-from .directory import Found
+from .directory import Found, Stored
 from .mailboxes import info
 from .profiles import Profile
 
@@ -24,9 +24,13 @@ def _safe(value: str) -> bool:
     return all(32 <= ord(c) < 127 for c in value)
 
 
-def _line(attr: str, value: str) -> str:
-    encoded = base64.b64encode(value.encode("utf-8")).decode("ascii")
-    text = f"{attr}: {value}" if _safe(value) else f"{attr}:: {encoded}"
+def _line(attr: str, value: str | bytes) -> str:
+    raw = value if isinstance(value, bytes) else value.encode("utf-8")
+    try:
+        shown = raw.decode("ascii")
+    except UnicodeDecodeError:  # UTF-8 text, or binary (a photo, a certificate): base64 of the bytes as they are
+        shown = None
+    text = f"{attr}: {shown}" if shown is not None and _safe(shown) else f"{attr}:: {base64.b64encode(raw).decode()}"
     # fold at 76 columns; continuation lines start with one space
     if len(text) <= 76:
         return text
@@ -34,7 +38,7 @@ def _line(attr: str, value: str) -> str:
     return "\n".join(parts)
 
 
-def ldif(entries: Iterable[Found], include_password_hashes: bool = False) -> Iterator[str]:
+def ldif(entries: Iterable[Stored], include_password_hashes: bool = False) -> Iterator[str]:
     yield "version: 1\n"
     for found in entries:
         lines = [_line("dn", found.dn)]

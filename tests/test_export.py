@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 
 from lab.slapd import Slapd
-from mailprov.directory import Found
+from mailprov.directory import Stored
 from mailprov.export import ldif
 
 from .configs import AGENCIES, write_config
@@ -17,15 +17,19 @@ from .test_directory import ldif_values, letter_password
 
 
 def test_ldif_folds_and_base64_encodes() -> None:
-    entry = Found("uid=a,ou=x", {"objectClass": ["inetOrgPerson"], "cn": ["Ñoño"], "description": ["x" * 100],
-                                 "title": [" lead"], "userPassword": ["{SSHA}abc"]})
+    photo = bytes(range(256))  # not text: kept byte for byte
+    entry = Stored("uid=a,ou=x", {"objectClass": [b"inetOrgPerson"], "cn": ["Ñoño".encode()],
+                                  "description": [b"x" * 100], "title": [b" lead"], "userPassword": [b"{SSHA}abc"],
+                                  "jpegPhoto": [photo]})
     text = "".join(ldif([entry]))
     assert text.startswith("version: 1\n\ndn: uid=a,ou=x\nobjectClass: inetOrgPerson\n")
     assert f"cn:: {base64.b64encode('Ñoño'.encode()).decode()}" in text
+    assert f"jpegPhoto:: {base64.b64encode(photo).decode()}" in text.replace("\n ", "")
     assert "title:: " in text
     assert "description: " + "x" * 63 + "\n " + "x" * 37 in text
     assert "userPassword" not in text
     assert "userPassword: {SSHA}abc" in "".join(ldif([entry], include_password_hashes=True))
+    assert "dn:: " in "".join(ldif([Stored("cn=Ñ,ou=x", {})]))  # a DN that is not ASCII: base64 too
 
 
 def test_export_ldif_and_csv_through_the_cli(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
@@ -58,6 +62,13 @@ def test_export_ldif_and_csv_through_the_cli(slapd: Slapd, ldap_env: dict[str, s
     assert "\nuserPassword: {SSHA}" in walikota  # the server's hash (RFC 3062 default), never the password
     letters = tmp_path / "l" / "pemkot-contoh" / "mailboxes"
     assert letter_password(letters / "walikota.md") not in hashed.read_text()
+    # a photo another tool stored is binary: the backup gives it back byte for byte
+    photo = base64.b64encode(bytes(range(256)) * 4).decode()
+    walikota_dn = f"uid=walikota,ou=contohkota.go.id,{ldap_env['MAILPROV_BASE_DN']}"
+    slapd.ldap("ldapmodify", input_text=f"dn: {walikota_dn}\nchangetype: modify\nadd: jpegPhoto\n"
+               f"jpegPhoto:: {photo}\n", admin=True)
+    r = run(["directory", "export", "-c", config, "--include-password-hashes", "--output", hashed], env=ldap_env)
+    assert r.exit_code == 0, r.output
     # a backup restored by the provisioner: passwords bind as before, and a disabled mailbox stays disabled
     # (its ppolicy lock is operational, which "*" does not return: it was lost once)
     restored = slapd.new_base("restore")
@@ -67,6 +78,9 @@ def test_export_ldif_and_csv_through_the_cli(slapd: Slapd, ldap_env: dict[str, s
     assert ldif_values(slapd, disabled, "(objectClass=*)", "pwdAccountLockedTime") == ["000001010000Z"]
     assert not slapd.can_bind(disabled, letter_password(letters / "arsip.md"))
     assert slapd.can_bind(f"uid=walikota,ou=contohkota.go.id,{restored}", letter_password(letters / "walikota.md"))
+    back = slapd.ldap("ldapsearch", "-LLL", "-b", f"uid=walikota,ou=contohkota.go.id,{restored}", "(objectClass=*)",
+                      "jpegPhoto")
+    assert f"jpegPhoto:: {photo}\n" in back
 
 
 def test_plan_table_and_apply_output_never_show_passwords(slapd: Slapd, ldap_env: dict[str, str],
