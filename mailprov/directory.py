@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import re
 import ssl
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,9 @@ class BaseNotFound(DirectoryError):
     exit_code = 2
 
 
+_ESCAPED = re.compile(r"\\.")
+
+
 @dataclass(frozen=True)
 class Found:
     dn: str
@@ -56,6 +60,12 @@ class Stored:
 
     dn: str
     attributes: dict[str, list[bytes]]
+
+
+def _depth(dn: str) -> int:
+    """How deep ``dn`` is: the commas between its RDNs, counted once every escaped character (``\\,``,
+    ``\\2C``, ``\\\\``) is gone."""
+    return _ESCAPED.sub("", dn).count(",")
 
 
 def _decode(raw: Mapping[str, Sequence[bytes]]) -> Entry:
@@ -282,8 +292,13 @@ class Directory:
         """
         bases = [self.profile.domain_dn(self.settings.base_dn, d) for d in domains] or [self.settings.base_dn]
         for base in bases:
-            for dn, raw in self._search_raw(base, "(objectClass=*)", ldap3.SUBTREE, ["*", self.profile.status_attr]):
-                yield Stored(dn, {name: list(values) for name, values in raw.items() if values})
+            found = [Stored(dn, {name: list(values) for name, values in raw.items() if values})
+                     for dn, raw in self._search_raw(base, "(objectClass=*)", ldap3.SUBTREE,
+                                                     ["*", self.profile.status_attr])]
+            # the server lists by entry id: an entry another tool moved under a newer parent comes before it,
+            # and ldapadd would stop there; by depth (stable, so the server's order within one)
+            found.sort(key=lambda entry: _depth(entry.dn))
+            yield from found
 
     # -- single writes (lifecycle commands) -------------------------------------------
     def _write(self, what: str, call: Callable[[], Any], refused_hint: str = "") -> None:

@@ -32,6 +32,13 @@ def test_ldif_folds_and_base64_encodes() -> None:
     assert "dn:: " in "".join(ldif([Stored("cn=Ñ,ou=x", {})]))  # a DN that is not ASCII: base64 too
 
 
+def test_depth_of_a_dn_counts_only_the_commas_between_rdns() -> None:
+    from mailprov.directory import _depth
+
+    assert [_depth(dn) for dn in ("ou=x", "cn=a\\,b,ou=x", "cn=a\\2Cb,ou=x", "cn=a\\\\,ou=x", "a=1+b=2,ou=x,dc=y")] == [
+        0, 1, 1, 1, 2]
+
+
 def test_export_ldif_and_csv_through_the_cli(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
     config = write_config(tmp_path)
     assert run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env).exit_code == 0
@@ -130,3 +137,26 @@ def test_a_csv_export_reads_back_as_the_agencys_staff_list(slapd: Slapd, ldap_en
     dns = [line for line in one_domain.stdout.splitlines() if line.startswith("dn: ")]
     assert dns[0].startswith("dn: ou=contohkota.go.id,") and len(dns) == 5  # the domain and its four mailboxes
     assert "lain.jatimprov" not in one_domain.stdout
+
+
+def test_an_export_lists_parents_first_after_another_tool_moved_an_entry(slapd: Slapd, ldap_env: dict[str, str],
+                                                                          tmp_path: Path) -> None:
+    """slapd lists a subtree by entry id; an entry moved under a parent made after it would come first,
+    and ldapadd stops at a child whose parent is not there yet."""
+    config = write_config(tmp_path)
+    assert run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env).exit_code == 0
+    domain = f"ou=contohkota.go.id,{ldap_env['MAILPROV_BASE_DN']}"
+    slapd.ldap("ldapadd", input_text=f"dn: ou=pensiun\\, arsip,{domain}\nobjectClass: organizationalUnit\n"
+               "ou: pensiun, arsip\n", admin=True)
+    slapd.ldap("ldapmodrdn", "-s", f"ou=pensiun\\, arsip,{domain}", f"uid=arsip,{domain}", "uid=arsip",
+               admin=True)
+    r = run(["directory", "export", "-c", config, "--agency", "contohkota.go.id"], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    dns = [line for line in r.stdout.replace("\n ", "").splitlines() if line.startswith("dn: ")]
+    parent = next(i for i, dn in enumerate(dns) if dn.startswith("dn: ou=pensiun"))  # slapd writes '\2C'
+    child = next(i for i, dn in enumerate(dns) if dn.startswith("dn: uid=arsip,ou=pensiun"))
+    assert parent < child, dns
+    restored = slapd.new_base("moved")
+    slapd.ldap("ldapadd", input_text=r.stdout.replace("\n ", "").replace(ldap_env["MAILPROV_BASE_DN"], restored)
+               .split("\n\n", 1)[1], admin=True)
+    assert slapd.count(restored, "(objectClass=inetOrgPerson)") == 3
