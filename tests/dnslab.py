@@ -27,6 +27,7 @@ FAULTS: dict[str, list[str]] = {
     "dkim-lemah": [], "dkim-pendek": [], "dkim-ed25519": [], "dkim-v-salah": [], "dmarc-p-salah": [],
     "dmarc-sp": [], "dkim-sintaks": [], "dkim-ed-pendek": [], "dkim-bukan-rsa": [], "dkim-dua": [],
     "dmarc-sintaks": [], "dmarc-pct-salah": [], "dmarc-sp-salah": [], "dmarc-rua-lambat": [],
+    "dkim-hash": [], "dkim-layanan": [], "dkim-hash-ok": [],
     "dinas-turunan": ["dmarc-missing"],
 }
 #: an agency on a subdomain; the lab gives its organizational domain (induk.go.id) the DMARC policy
@@ -114,6 +115,9 @@ def extra_zones() -> dict[str, list[tuple[str, str, str]]]:
         "dkim-ed-pendek.go.id": zone(f"v=DKIM1; k=ed25519; p={base64.b64encode(bytes(16)).decode()}"),
         "dkim-bukan-rsa.go.id": zone(f"v=DKIM1; k=rsa; p={base64.b64encode(b'not a key, just bytes').decode()}"),
         "dkim-dua.go.id": [*zone(good), ("cadangan._domainkey", "TXT", txt(f"v=DKIM1; k=rsa; p={PLATFORM_KEY}"))],
+        "dkim-hash.go.id": zone(f"v=DKIM1; k=rsa; h=sha1; p={BACKUP_KEY}"),
+        "dkim-layanan.go.id": zone(f"v=DKIM1; k=rsa; s=tlsrpt; p={BACKUP_KEY}"),
+        "dkim-hash-ok.go.id": zone(f"v=DKIM1; k=rsa; h=sha1:SHA256; s=email:tlsrpt; p={BACKUP_KEY}"),
         "dmarc-sintaks.go.id": zone(good, "v=DMARC1; p=reject; rua=mailto:dmarc@mail.go.id; fo"),
         "dmarc-pct-salah.go.id": zone(good, "v=DMARC1; p=reject; pct=150; rua=mailto:dmarc@mail.go.id"),
         "dmarc-sp-salah.go.id": zone(good, "v=DMARC1; p=reject; sp=tolak; rua=mailto:dmarc@mail.go.id"),

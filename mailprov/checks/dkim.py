@@ -74,6 +74,13 @@ def _verdicts(text: str, configured: str | None, min_key_bits: int) -> tuple[Ver
     key_type = tags.get("k", "rsa")
     if key_type not in ("rsa", "ed25519"):
         return ((FAIL, "dkim.invalid", {"detail": f"unknown key type k={key_type}"}),)
+    # RFC 6376 3.6.1: a key limited to other hashes or other services does not verify the platform's mail
+    hashes = [h.strip().lower() for h in tags["h"].split(":")] if "h" in tags else []
+    if hashes and "sha256" not in hashes:
+        return ((FAIL, "dkim.invalid", {"detail": f"h={tags['h']} leaves out sha256, which the platform signs with"}),)
+    services = [s.strip().lower() for s in tags["s"].split(":")] if "s" in tags else []
+    if services and not {"*", "email"} & set(services):
+        return ((FAIL, "dkim.invalid", {"detail": f"s={tags['s']} does not include email (s=email or s=*)"}),)
     body = "".join(tags["p"].split())
     if not body:
         return ((FAIL, "dkim.revoked", {}),)
