@@ -136,6 +136,37 @@ def test_rule(everything: dict[str, dict[str, Any]], agency: str, check: str, se
     assert words in reason
 
 
+#: reasons whose detail comes from the parsers and the SPF evaluator: in Indonesian to the end
+INDONESIAN = [
+    ("dkim-v-salah", "dkim", "cadangan", "v=DKIM1 harus menjadi tag pertama"),
+    ("dkim-sintaks", "dkim", "cadangan", "tidak valid: 't' bukan tag=nilai"),
+    ("dkim-hash", "dkim", "cadangan", "h=sha1 tidak memuat sha256, yang dipakai platform untuk menandatangani"),
+    ("dkim-layanan", "dkim", "cadangan", "s=tlsrpt tidak memuat email"),
+    ("dkim-ed-pendek", "dkim", "cadangan", "kunci ed25519 berukuran 32 byte, bukan 16"),
+    ("dkim-bukan-rsa", "dkim", "cadangan", "p= tidak berisi kunci publik RSA"),
+    ("dmarc-p-salah", "dmarc", None, "p=tolak bukan none, quarantine, atau reject"),
+    ("dmarc-pct-salah", "dmarc", None, "pct=150 bukan angka 0 sampai 100"),
+    ("dmarc-sp-salah", "dmarc", None, "sp=tolak bukan none, quarantine, atau reject"),
+    ("dmarc-sintaks", "dmarc", None, "tidak valid: 'fo' bukan tag=nilai"),
+    ("spf-limit", "spf", None, "lebih dari 10 term yang memerlukan kueri DNS (pada "),
+    ("spf-sintaks", "spf", None, "mekanisme 'mxx' tidak dikenal"),
+]
+
+
+def test_reasons_are_indonesian_down_to_the_detail(dns_lab: tuple[Path, str]) -> None:
+    """An agency reads the reason in its mail and letter: the part that says what exactly is wrong too."""
+    config, resolver = dns_lab
+    r = run(["dns", "check", "-c", config, "--nameserver", resolver, "--timeout", "1", "--format", "json",
+             *[f"{agency}.go.id" for agency in dict.fromkeys(a for a, *_ in INDONESIAN)]])
+    assert r.exit_code == 1, r.output
+    domains = {d["agency"]: d for d in json.loads(r.stdout)["domains"]}
+    for agency, check, selector, words in INDONESIAN:
+        _, reason = verdict(domains, agency, check, selector)
+        assert words in reason, (agency, reason)
+        english = ("must be", " is not ", "appears", "leaves out", "does not", "invalid", "more than", "unknown")
+        assert not [w for w in english if w in reason], (agency, reason)
+
+
 def test_a_nameserver_given_by_name_is_refused_before_any_query(dns_lab: tuple[Path, str]) -> None:
     config, _ = dns_lab
     r = run(["dns", "check", "-c", config, "--nameserver", "ns1.mail.go.id", "--format", "json"])

@@ -58,7 +58,8 @@ def test_rfc7208(case: dict[str, Any], zonedata: dict[str, Any]) -> None:
         sender, domain = f"postmaster@{helo}", helo
     outcome = asyncio.run(check_host(resolver, case["host"], domain, sender, helo))
     expected = case["result"] if isinstance(case["result"], list) else [case["result"]]
-    assert outcome.result in expected, f"{case.get('description', '')}: got {outcome.result} ({outcome.reason})"
+    assert outcome.result in expected, (f"{case.get('description', '')}: got {outcome.result} "
+                                        f"({outcome.reason.text('en')})")
     explanation = case.get("explanation")
     if explanation and explanation != "DEFAULT" and outcome.result == "fail":
         assert outcome.explanation == explanation

@@ -66,40 +66,40 @@ def _verdicts(text: str, configured: str | None, min_key_bits: int) -> tuple[Ver
     try:
         tags = parse(text)
     except TagListError as exc:
-        return ((FAIL, "dkim.invalid", {"detail": str(exc)}),)
+        return ((FAIL, "dkim.invalid", {"detail": exc.reason}),)
     if "v" in tags and (next(iter(tags)) != "v" or tags["v"] != "DKIM1"):
-        return ((FAIL, "dkim.invalid", {"detail": "v=DKIM1 must be the first tag"}),)
+        return ((FAIL, "dkim.invalid", {"detail": Reason("dkim.why.v_first")}),)
     if "p" not in tags:
-        return ((FAIL, "dkim.invalid", {"detail": "no p= tag"}),)
+        return ((FAIL, "dkim.invalid", {"detail": Reason("dkim.why.no_p")}),)
     key_type = tags.get("k", "rsa")
     if key_type not in ("rsa", "ed25519"):
-        return ((FAIL, "dkim.invalid", {"detail": f"unknown key type k={key_type}"}),)
+        return ((FAIL, "dkim.invalid", {"detail": Reason("dkim.why.key_type", {"k": key_type})}),)
     # RFC 6376 3.6.1: a key limited to other hashes or other services does not verify the platform's mail
     hashes = [h.strip().lower() for h in tags["h"].split(":")] if "h" in tags else []
     if hashes and "sha256" not in hashes:
-        return ((FAIL, "dkim.invalid", {"detail": f"h={tags['h']} leaves out sha256, which the platform signs with"}),)
+        return ((FAIL, "dkim.invalid", {"detail": Reason("dkim.why.hash", {"h": tags["h"]})}),)
     services = [s.strip().lower() for s in tags["s"].split(":")] if "s" in tags else []
     if services and not {"*", "email"} & set(services):
-        return ((FAIL, "dkim.invalid", {"detail": f"s={tags['s']} does not include email (s=email or s=*)"}),)
+        return ((FAIL, "dkim.invalid", {"detail": Reason("dkim.why.service", {"s": tags["s"]})}),)
     body = "".join(tags["p"].split())
     if not body:
         return ((FAIL, "dkim.revoked", {}),)
     try:
         der = base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
-        return ((FAIL, "dkim.invalid", {"detail": "p= is not valid base64"}),)
+        return ((FAIL, "dkim.invalid", {"detail": Reason("dkim.why.base64")}),)
     if configured and base64.b64decode(configured) != der:
         return ((FAIL, "dkim.mismatch", {}),)
     warnings: list[Verdict] = []
     if key_type == "ed25519":
         if len(der) != 32:
-            return ((FAIL, "dkim.invalid", {"detail": f"an ed25519 key is 32 bytes, not {len(der)}"}),)
+            return ((FAIL, "dkim.invalid", {"detail": Reason("dkim.why.ed25519", {"size": len(der)})}),)
         description = "ed25519"
     else:
         try:
             bits = _rsa_bits(der)
         except ValueError:
-            return ((FAIL, "dkim.invalid", {"detail": "p= does not hold an RSA public key"}),)
+            return ((FAIL, "dkim.invalid", {"detail": Reason("dkim.why.not_rsa")}),)
         if bits < MIN_RSA_BITS:
             return ((FAIL, "dkim.weak", {"bits": bits}),)
         if bits < min_key_bits:

@@ -62,24 +62,24 @@ async def check_dmarc(resolver: Resolver, domain: str, platform: Platform, org_d
     try:
         tags = {k.lower(): v for k, v in parse(record).items()}
     except TagListError as exc:
-        return CheckResult("dmarc", FAIL, [Reason("dmarc.invalid", {"name": name, "detail": str(exc)})], found)
+        return CheckResult("dmarc", FAIL, [Reason("dmarc.invalid", {"name": name, "detail": exc.reason})], found)
     return await _verdict(resolver, domain, platform, tags, name, found, org if inherited else None, org_domain)
 
 
 async def _verdict(resolver: Resolver, domain: str, platform: Platform, tags: dict[str, str], name: str,
                    records: list[str], inherited_from: str | None, org_domain: OrgDomain) -> CheckResult:
-    def invalid(detail: str) -> CheckResult:
+    def invalid(detail: Reason) -> CheckResult:
         return CheckResult("dmarc", FAIL, [Reason("dmarc.invalid", {"name": name, "detail": detail})], records)
 
     policy = tags.get("p", "").lower()
     if policy not in DMARC_POLICIES:
-        return invalid(f"p={tags['p']} is not none, quarantine or reject" if "p" in tags else "no p= tag")
+        return invalid(Reason("dmarc.why.p", {"p": tags["p"]}) if "p" in tags else Reason("dmarc.why.no_p"))
     sub_policy = tags.get("sp", "").lower() or None
     if sub_policy is not None and sub_policy not in DMARC_POLICIES:
-        return invalid(f"sp={tags['sp']} is not none, quarantine or reject")
+        return invalid(Reason("dmarc.why.sp", {"sp": tags["sp"]}))
     pct_text = tags.get("pct", "100")
     if not pct_text.isdigit() or not 0 <= int(pct_text) <= 100:
-        return invalid(f"pct={pct_text} is not a number from 0 to 100")
+        return invalid(Reason("dmarc.why.pct", {"pct": pct_text}))
     effective = (sub_policy or policy) if inherited_from else policy
     minimum = platform.dmarc.min_policy
     inherited = Reason("dmarc.inherited", {"org": inherited_from}) if inherited_from else ""

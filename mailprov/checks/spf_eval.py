@@ -19,6 +19,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 
+from .messages import Reason
 from .resolver import NODATA, NXDOMAIN, OK, Answer, Resolver
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -39,10 +40,10 @@ _EXP_MACROS = _DOMAIN_MACROS | set("crt")
 
 
 class SpfError(Exception):
-    """Ends evaluation with ``permerror`` or ``temperror``."""
+    """Ends evaluation with ``permerror`` or ``temperror``; ``str()`` is the reason in English."""
 
-    def __init__(self, result: str, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, result: str, reason: Reason) -> None:
+        super().__init__(reason.text("en"))
         self.result = result
         self.reason = reason
 
@@ -50,7 +51,8 @@ class SpfError(Exception):
 @dataclass
 class Outcome:
     result: str
-    reason: str
+    #: why, in each language (``reason.text("en")``)
+    reason: Reason
     explanation: str | None = None
     #: the record of the domain check_host started at, if there was one
     record: str | None = None
@@ -70,7 +72,7 @@ class Term:
 
 
 #: (ip, included domain) -> (result, reason, lookups, void lookups) of an include evaluated without macros
-IncludeMemo = dict[tuple[IP, str], tuple[str, str, int, int]]
+IncludeMemo = dict[tuple[IP, str], tuple[str, Reason, int, int]]
 
 
 @dataclass
@@ -91,13 +93,13 @@ class _Context:
     def count_lookup(self, term: str) -> None:
         self.lookups += 1
         if self.lookups > MAX_LOOKUPS:
-            raise SpfError(PERMERROR, f"more than {MAX_LOOKUPS} DNS-querying terms (at '{term}')")
+            raise SpfError(PERMERROR, Reason("spf.why.lookups", {"max": MAX_LOOKUPS, "term": term}))
 
     def count_void(self, answer: Answer) -> None:
         if answer.status in (NXDOMAIN, NODATA) or (answer.status == OK and not answer.values):
             self.voids += 1
             if self.voids > MAX_VOID_LOOKUPS:
-                raise SpfError(PERMERROR, f"more than {MAX_VOID_LOOKUPS} void DNS lookups")
+                raise SpfError(PERMERROR, Reason("spf.why.voids", {"max": MAX_VOID_LOOKUPS}))
 
 
 # -- syntax ------------------------------------------------------------------------
@@ -108,32 +110,32 @@ def _check_macro_string(text: str, allowed: set[str]) -> None:
     for match in _MACRO.finditer(text):
         literal = text[pos:match.start()]
         if any(not 0x21 <= ord(c) <= 0x7E or c == "%" for c in literal):
-            raise SpfError(PERMERROR, f"invalid character in '{text}'")
+            raise SpfError(PERMERROR, Reason("spf.why.bad_char", {"text": text}))
         pos = match.end()
         letter, single = match.group(1), match.group(5)
         if single is not None and single not in "%_-":
-            raise SpfError(PERMERROR, f"'%{single}' is not a macro in '{text}'")
+            raise SpfError(PERMERROR, Reason("spf.why.not_macro", {"single": single, "text": text}))
         if letter is not None and letter.lower() not in allowed:
-            raise SpfError(PERMERROR, f"macro letter '{letter}' not allowed in '{text}'")
+            raise SpfError(PERMERROR, Reason("spf.why.macro_letter", {"letter": letter, "text": text}))
     rest = text[pos:]
     if "%" in rest or any(not 0x21 <= ord(c) <= 0x7E for c in rest):
-        raise SpfError(PERMERROR, f"invalid macro or character in '{text}'")
+        raise SpfError(PERMERROR, Reason("spf.why.bad_macro", {"text": text}))
 
 
 def _check_domain_spec(spec: str) -> None:
     if not spec:
-        raise SpfError(PERMERROR, "empty domain-spec")
+        raise SpfError(PERMERROR, Reason("spf.why.empty_spec"))
     _check_macro_string(spec, _DOMAIN_MACROS)
     if spec.endswith("}") or spec.endswith(("%%", "%_", "%-")):
         return  # domain-end is a macro-expand
     labels = spec.rstrip(".").rsplit(".", 1)
     if len(labels) < 2 or not _TOPLABEL.match(labels[1]):
-        raise SpfError(PERMERROR, f"'{spec}' does not end in a valid top-level label")
+        raise SpfError(PERMERROR, Reason("spf.why.bad_tld", {"spec": spec}))
 
 
 def _cidr(text: str, maximum: int) -> int:
     if not text or not text.isdigit() or (len(text) > 1 and text[0] == "0") or int(text) > maximum:
-        raise SpfError(PERMERROR, f"invalid CIDR length '/{text}'")
+        raise SpfError(PERMERROR, Reason("spf.why.bad_cidr", {"text": text}))
     return int(text)
 
 
@@ -165,14 +167,14 @@ def parse_term(text: str) -> Term:
     mech = name.group(0).lower() if name else ""
     rest = body[len(mech):] if name else body
     if mech not in _MECHANISMS:
-        raise SpfError(PERMERROR, f"unknown mechanism '{text}'")
+        raise SpfError(PERMERROR, Reason("spf.why.unknown", {"text": text}))
     if mech == "all":
         if rest:
-            raise SpfError(PERMERROR, f"invalid 'all' term '{text}'")
+            raise SpfError(PERMERROR, Reason("spf.why.bad_all", {"text": text}))
         return Term("all", qualifier, text=text)
     if mech in ("ip4", "ip6"):
         if not rest.startswith(":"):
-            raise SpfError(PERMERROR, f"'{text}' needs an address")
+            raise SpfError(PERMERROR, Reason("spf.why.needs_address", {"text": text}))
         address, _, length = rest[1:].partition("/")
         try:
             if mech == "ip4":
@@ -187,25 +189,25 @@ def parse_term(text: str) -> Term:
                 bits = _cidr(length, 128) if "/" in rest else 128
                 network = ipaddress.IPv6Network(f"{address}/{bits}", strict=False)
         except ValueError:
-            raise SpfError(PERMERROR, f"invalid address in '{text}'") from None
+            raise SpfError(PERMERROR, Reason("spf.why.bad_address", {"text": text})) from None
         return Term(mech, qualifier, ip_network=network, text=text)
     if mech in ("a", "mx"):
         spec, cidr4, cidr6 = _split_dual_cidr(rest)
         if spec:
             if not spec.startswith(":"):
-                raise SpfError(PERMERROR, f"invalid term '{text}'")
+                raise SpfError(PERMERROR, Reason("spf.why.bad_term", {"text": text}))
             spec = spec[1:]
             _check_domain_spec(spec)
         return Term(mech, qualifier, domain_spec=spec or None, cidr4=cidr4, cidr6=cidr6, text=text)
     if mech == "ptr":
         if rest and not rest.startswith(":"):
-            raise SpfError(PERMERROR, f"invalid term '{text}'")
+            raise SpfError(PERMERROR, Reason("spf.why.bad_term", {"text": text}))
         if rest:
             _check_domain_spec(rest[1:])
         return Term("ptr", qualifier, domain_spec=rest[1:] or None, text=text)
     # include, exists: a domain-spec is required
     if not rest.startswith(":") or len(rest) < 2:
-        raise SpfError(PERMERROR, f"'{text}' needs a domain")
+        raise SpfError(PERMERROR, Reason("spf.why.needs_domain", {"text": text}))
     _check_domain_spec(rest[1:])
     return Term(mech, qualifier, domain_spec=rest[1:], text=text)
 
@@ -218,7 +220,7 @@ def parse_record(record: str) -> tuple[Term, ...]:
     agency's record includes the same platform record.
     """
     if not record.isascii():
-        raise SpfError(PERMERROR, "the record is not 7-bit ASCII")
+        raise SpfError(PERMERROR, Reason("spf.why.not_ascii"))
     body = record[6:]  # after "v=spf1"
     terms = []
     redirects = exps = 0
@@ -230,7 +232,7 @@ def parse_record(record: str) -> tuple[Term, ...]:
         exps += term.kind == "exp"
         terms.append(term)
     if redirects > 1 or exps > 1:
-        raise SpfError(PERMERROR, "redirect= or exp= appears more than once")
+        raise SpfError(PERMERROR, Reason("spf.why.modifier_twice"))
     return tuple(terms)
 
 
@@ -280,7 +282,7 @@ async def expand(ctx: _Context, text: str, domain: str, exp: bool = False) -> st
         if digits:
             count = int(digits)
             if count == 0:
-                raise SpfError(PERMERROR, "macro transformer 0")
+                raise SpfError(PERMERROR, Reason("spf.why.transformer_zero"))
             parts = parts[-count:]
         value = ".".join(parts)
         if letter.isupper():
@@ -316,7 +318,7 @@ def _valid_name(name: str) -> bool:
 async def _lookup(ctx: _Context, name: str, rdtype: str, void: bool = True) -> Answer:
     answer = await ctx.resolver.query(name, rdtype)
     if answer.error:
-        raise SpfError(TEMPERROR, f"DNS {answer.describe()} for {name} {rdtype}")
+        raise SpfError(TEMPERROR, Reason("spf.why.dns", {"what": answer.describe(), "name": name, "rdtype": rdtype}))
     if void:
         ctx.count_void(answer)
     return answer
@@ -389,7 +391,7 @@ async def _match(ctx: _Context, term: Term, domain: str) -> bool | str:
         if result.result in (FAIL, SOFTFAIL, NEUTRAL):
             return False
         if result.result == NONE:
-            raise SpfError(PERMERROR, f"include:{target} has no SPF record")
+            raise SpfError(PERMERROR, Reason("spf.why.include_none", {"target": target}))
         raise SpfError(result.result, result.reason)
     if not _valid_name(target):
         return False
@@ -399,7 +401,7 @@ async def _match(ctx: _Context, term: Term, domain: str) -> bool | str:
         answer = await _lookup(ctx, target, "MX")
         hosts = sorted(answer.values)
         if len(hosts) > MAX_MX_PTR_NAMES:
-            raise SpfError(PERMERROR, f"mx:{target} has more than {MAX_MX_PTR_NAMES} MX records")
+            raise SpfError(PERMERROR, Reason("spf.why.too_many_mx", {"target": target, "max": MAX_MX_PTR_NAMES}))
         for _, host in hosts:
             if host and _in(ctx.ip, await _addresses(ctx, host, void=False), term.cidr4, term.cidr6):
                 return True
@@ -412,7 +414,7 @@ async def _match(ctx: _Context, term: Term, domain: str) -> bool | str:
             if name.lower() == target.lower() or name.lower().endswith("." + target.lower()):
                 return True
         return False
-    raise SpfError(PERMERROR, f"unknown mechanism {kind}")
+    raise SpfError(PERMERROR, Reason("spf.why.unknown", {"text": kind}))
 
 
 async def _include(ctx: _Context, target: str) -> Outcome:
@@ -457,17 +459,17 @@ async def _explanation(ctx: _Context, term: Term, domain: str) -> str | None:
 async def _check(ctx: _Context, domain: str, nested: bool = False) -> Outcome:
     domain = domain.rstrip(".")
     if not _valid_name(domain) or domain.startswith("["):
-        return Outcome(NONE, f"'{domain}' is not a valid domain name")
+        return Outcome(NONE, Reason("spf.why.invalid_domain", {"domain": domain}))
     answer = await ctx.resolver.query(domain, "TXT")
     if answer.status == NXDOMAIN:
-        return Outcome(NONE, f"{domain} does not exist")
+        return Outcome(NONE, Reason("spf.why.no_domain", {"domain": domain}))
     if answer.error:
-        return Outcome(TEMPERROR, f"DNS {answer.describe()} looking up the SPF record of {domain}")
+        return Outcome(TEMPERROR, Reason("spf.why.dns_record", {"what": answer.describe(), "domain": domain}))
     records = select_record(list(answer.values))
     if not records:
-        return Outcome(NONE, f"{domain} has no SPF record")
+        return Outcome(NONE, Reason("spf.why.no_record", {"domain": domain}))
     if len(records) > 1:
-        return Outcome(PERMERROR, f"{domain} has {len(records)} SPF records")
+        return Outcome(PERMERROR, Reason("spf.why.several", {"domain": domain, "count": len(records)}))
     record = records[0]
     try:
         terms = parse_record(record)
@@ -482,19 +484,20 @@ async def _check(ctx: _Context, domain: str, nested: bool = False) -> Outcome:
                 explanation = None
                 if verdict == FAIL and exp is not None and not nested:
                     explanation = await _explanation(ctx, exp, domain)
-                return Outcome(verdict, f"'{term.text}' matched in {domain}", explanation, record)
+                return Outcome(verdict, Reason("spf.why.matched", {"term": term.text, "domain": domain}), explanation,
+                               record)
         if redirect is not None:
             ctx.count_lookup(redirect.text)
             assert redirect.domain_spec is not None
             target = await expand(ctx, redirect.domain_spec, domain)
             result = await _check(ctx, target, nested=nested)
             if result.result == NONE:
-                return Outcome(PERMERROR, f"redirect={target} has no SPF record", record=record)
+                return Outcome(PERMERROR, Reason("spf.why.redirect_none", {"target": target}), record=record)
             result.record = record
             return result
     except SpfError as exc:
         return Outcome(exc.result, exc.reason, record=record)
-    return Outcome(NEUTRAL, f"no term matched in {domain} (default neutral)", record=record)
+    return Outcome(NEUTRAL, Reason("spf.why.no_match", {"domain": domain}), record=record)
 
 
 @functools.lru_cache(maxsize=256)

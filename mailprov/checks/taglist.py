@@ -18,7 +18,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class TagListError(ValueError):
-    pass
+    """What is wrong with a tag list, as a reason in each language; ``str()`` gives the English one."""
+
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(reason.text("en"))
+        self.reason = reason
 
 
 def parse(text: str) -> dict[str, str]:
@@ -35,14 +39,14 @@ def parse(text: str) -> dict[str, str]:
         name, sep, raw = part.partition("=")
         name = name.strip(_WSP)
         if not sep:
-            raise TagListError(f"'{part.strip(_WSP)}' is not tag=value")
+            raise TagListError(Reason("tags.not_tag_value", {"part": part.strip(_WSP)}))
         if not _TAG.match(name):
-            raise TagListError(f"invalid tag name '{name}'")
+            raise TagListError(Reason("tags.bad_name", {"name": name}))
         if name in tags:
-            raise TagListError(f"tag '{name}' appears twice")
+            raise TagListError(Reason("tags.twice", {"name": name}))
         value = raw.strip(_WSP)
         if _CONTROL.search(value):
-            raise TagListError(f"control character in the value of '{name}'")
+            raise TagListError(Reason("tags.control", {"name": name}))
         tags[name] = value
     return tags
 
@@ -58,10 +62,10 @@ def single(check: str, answer: Answer, version: str) -> tuple[list[str], dict[st
     if not found:
         return CheckResult(check, WARN, [Reason(f"{check}.missing")], records)
     if len(found) > 1:
-        wrong = f"{len(found)} records"
+        wrong = Reason("tags.records", {"count": len(found)})
     else:
         try:
             return found, parse(found[0])
         except TagListError as exc:
-            wrong = str(exc)
+            wrong = exc.reason
     return CheckResult(check, WARN, [Reason(f"{check}.invalid", {"detail": wrong})], found)
