@@ -144,8 +144,9 @@ EXTENDED = "  checks: [mx, spf, dkim, dmarc, mta-sts, tls-rpt, dnssec]"
 
 
 @pytest.fixture(scope="module")
-def extended_lab(tmp_path_factory: pytest.TempPathFactory, knot_factory: list[Knot],
-                 policy_server: tuple[int, Path]) -> dict[str, Any]:
+def extended_server(tmp_path_factory: pytest.TempPathFactory, knot_factory: list[Knot],
+                    policy_server: tuple[int, Path]) -> tuple[Path, str, dict[str, str], list[str]]:
+    """The config, the nameserver, the environment (policy server) and the domains of the extended checks."""
     folder = tmp_path_factory.mktemp("ext")
     config_path = write_dns_config(folder, checks=EXTENDED)
     config = load_config(config_path, {})
@@ -178,8 +179,15 @@ def extended_lab(tmp_path_factory: pytest.TempPathFactory, knot_factory: list[Kn
     server.reload(zones.texts(), signed)
     port, ca = policy_server
     env = {"MAILPROV_MTA_STS_PORT": str(port), "MAILPROV_MTA_STS_CA": str(ca)}
-    r = run(["dns", "check", "-c", config_path, "--nameserver", server.address, "--format", "json", "--lang", "en",
-             *[f"{n}.go.id" for n in names], "dinas.aman.go.id", "dinas.polos.go.id"], env=env)
+    return config_path, server.address, env, [*[f"{n}.go.id" for n in names], "dinas.aman.go.id",
+                                               "dinas.polos.go.id"]
+
+
+@pytest.fixture(scope="module")
+def extended_lab(extended_server: tuple[Path, str, dict[str, str], list[str]]) -> dict[str, Any]:
+    config_path, nameserver, env, domains = extended_server
+    r = run(["dns", "check", "-c", config_path, "--nameserver", nameserver, "--format", "json", "--lang", "en",
+             *domains], env=env)
     assert r.exit_code in (0, 1) and "internal error" not in r.stderr, r.output  # exit 1 is also a crash's
     return {d["domain"]: {(c["check"]): c for c in d["checks"]} for d in json.loads(r.stdout)["domains"]}
 
@@ -210,6 +218,20 @@ def test_extended_check(extended_lab: dict[str, Any], domain: str, check: str, s
     result = extended_lab[domain][check]
     assert result["status"] == status, result
     assert words in result["reason"]
+
+
+def test_extended_reasons_in_indonesian(extended_server: tuple[Path, str, dict[str, str], list[str]]) -> None:
+    config_path, nameserver, env, _ = extended_server
+    r = run(["dns", "check", "-c", config_path, "--nameserver", nameserver, "--format", "json", "sts-uji.go.id",
+             "sts-tanpa-umur.go.id", "sts-mx-lain.go.id", "polos.go.id"], env=env)
+    reasons = {(d["domain"], c["check"]): c["reason"] for d in json.loads(r.stdout)["domains"] for c in d["checks"]}
+    assert reasons[("sts-uji.go.id", "mta-sts")].endswith("bermasalah: mode testing, bukan enforce")
+    assert reasons[("sts-tanpa-umur.go.id", "mta-sts")].endswith("bermasalah: max_age: tidak ada")
+    assert reasons[("sts-mx-lain.go.id", "mta-sts")].endswith(
+        "baris mx: tidak mencakup mx1.mail.go.id, mx2.mail.go.id")
+    assert reasons[("sts-uji.go.id", "tls-rpt")] == ("record TLS-RPT tidak valid: rua= memerlukan URI mailto: atau "
+                                                     "https:")
+    assert reasons[("polos.go.id", "tls-rpt")] == "record TLS-RPT tidak valid: 'rua' bukan tag=nilai"
 
 
 def test_extended_checks_are_off_unless_listed(extended_lab: dict[str, Any]) -> None:

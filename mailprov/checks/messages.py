@@ -249,6 +249,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "kebijakan MTA-STS di {url} bermasalah: {detail}",
         "en": "the MTA-STS policy at {url} has a problem: {detail}",
     },
+    "mta-sts.why.id": {"id": "id= harus 1-32 huruf/angka", "en": "id= must be 1-32 letters/digits"},
+    "mta-sts.why.version": {"id": "version: STSv1 tidak ada", "en": "version: STSv1 missing"},
+    "mta-sts.why.mode": {"id": "mode '{mode}' bukan enforce, testing, atau none",
+                         "en": "mode '{mode}' is not enforce, testing or none"},
+    "mta-sts.why.max_age": {"id": "max_age '{max_age}' bukan jumlah detik hingga {most}",
+                            "en": "max_age '{max_age}' is not a number of seconds up to {most}"},
+    "mta-sts.why.no_max_age": {"id": "max_age: tidak ada", "en": "max_age: missing"},
+    "mta-sts.why.mx": {"id": "baris mx: tidak mencakup {hosts}", "en": "mx: lines do not cover {hosts}"},
+    "mta-sts.why.not_enforce": {"id": "mode {mode}, bukan enforce", "en": "mode is {mode}, not enforce"},
     "tls-rpt.ok": {"id": "TLS-RPT mengirim laporan ke {rua}", "en": "TLS-RPT sends reports to {rua}"},
     "tls-rpt.missing": {
         "id": "tidak ada TLS-RPT (_smtp._tls TXT v=TLSRPTv1): kegagalan TLS tidak dilaporkan",
@@ -258,6 +267,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "record TLS-RPT tidak valid: {detail}",
         "en": "the TLS-RPT record is invalid: {detail}",
     },
+    "tls-rpt.why.rua": {"id": "rua= memerlukan URI mailto: atau https:", "en": "rua= needs mailto: or https: URIs"},
     "dnssec.ok": {
         "id": "zona ditandatangani dan jawabannya tervalidasi ({detail})",
         "en": "the zone is signed and its answers validate ({detail})",

@@ -92,12 +92,12 @@ async def check_mta_sts(resolver: Resolver, domain: str, platform: Platform, fet
     found, tags = chosen
     policy_id = tags.get("id", "")
     if not policy_id or not policy_id.isalnum() or len(policy_id) > 32:
-        return CheckResult("mta-sts", WARN, [Reason("mta-sts.invalid", {"detail": "id= must be 1-32 letters/digits"})],
+        return CheckResult("mta-sts", WARN, [Reason("mta-sts.invalid", {"detail": Reason("mta-sts.why.id")})],
                            found)
     host = f"mta-sts.{domain}"
     url = f"https://{host}/.well-known/mta-sts.txt"
 
-    def problem(detail: str) -> CheckResult:
+    def problem(detail: Reason | str) -> CheckResult:
         return CheckResult("mta-sts", WARN, [Reason("mta-sts.policy", {"url": url, "detail": detail})], found)
 
     try:
@@ -106,18 +106,18 @@ async def check_mta_sts(resolver: Resolver, domain: str, platform: Platform, fet
     except (OSError, ssl.SSLError, TimeoutError, ValueError) as exc:
         return problem(str(exc) or type(exc).__name__)
     if policy.get("version") != ["STSv1"]:
-        return problem("version: STSv1 missing")
+        return problem(Reason("mta-sts.why.version"))
     mode = (policy.get("mode") or [""])[0]
     if mode not in ("enforce", "testing", "none"):
-        return problem(f"mode '{mode}' is not enforce, testing or none")
+        return problem(Reason("mta-sts.why.mode", {"mode": mode}))
     max_age = (policy.get("max_age") or [""])[0]
     if not max_age.isdigit() or int(max_age) > MAX_AGE:  # RFC 8461 3.2: required, at most a year
-        return problem(f"max_age '{max_age}' is not a number of seconds up to {MAX_AGE}" if max_age
-                       else "max_age: missing")
+        return problem(Reason("mta-sts.why.max_age", {"max_age": max_age, "most": MAX_AGE}) if max_age
+                       else Reason("mta-sts.why.no_max_age"))
     patterns = policy.get("mx", [])
     uncovered = [h for h in platform.mx if not any(mx_matches(p, h) for p in patterns)]
     if uncovered:
-        return problem(f"mx: lines do not cover {', '.join(uncovered)}")
+        return problem(Reason("mta-sts.why.mx", {"hosts": ", ".join(uncovered)}))
     if mode != "enforce":
-        return problem(f"mode is {mode}, not enforce")
+        return problem(Reason("mta-sts.why.not_enforce", {"mode": mode}))
     return CheckResult("mta-sts", PASS, [Reason("mta-sts.ok", {"mode": mode, "id": policy_id})], [*found, text.strip()])

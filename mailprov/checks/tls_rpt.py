@@ -16,6 +16,5 @@ async def check_tls_rpt(resolver: Resolver, domain: str, platform: Platform) -> 
     found, tags = chosen
     rua = [u.strip() for u in tags.get("rua", "").split(",") if u.strip()]
     if not rua or not all(u.lower().startswith(("mailto:", "https:")) for u in rua):
-        detail = "rua= needs mailto: or https: URIs"
-        return CheckResult("tls-rpt", WARN, [Reason("tls-rpt.invalid", {"detail": detail})], found)
+        return CheckResult("tls-rpt", WARN, [Reason("tls-rpt.invalid", {"detail": Reason("tls-rpt.why.rua")})], found)
     return CheckResult("tls-rpt", PASS, [Reason("tls-rpt.ok", {"rua": ", ".join(rua)})], found)
