@@ -23,6 +23,11 @@ COMMENTS = {
         "dkim-cname": "kunci DKIM selector {selector}, dikelola oleh platform",
         "dmarc": "kebijakan DMARC",
         "tls-rpt": "TLS-RPT: laporan kegagalan TLS",
+        "platform-header": "Record DNS zona platform {platform}: yang dirujuk record setiap instansi",
+        "platform-spf": "include SPF yang disebut record SPF setiap instansi: alamat pengirim platform",
+        "platform-dkim-unknown": "{name}: terbitkan di sini kunci publik selector {selector} dari penanda tangan "
+                                 "DKIM platform (tidak ada di domains.yaml)",
+        "platform-rua": "{domain} menerima laporan DMARC untuk setiap domain instansi (RFC 7489 bagian 7.1)",
     },
     "en": {
         "header": "DNS records for {domain} on {platform}",
@@ -32,6 +37,11 @@ COMMENTS = {
         "dkim-cname": "DKIM key of selector {selector}, kept by the platform",
         "dmarc": "DMARC policy",
         "tls-rpt": "TLS-RPT: reports of TLS failures",
+        "platform-header": "DNS records of the zone of {platform}: what every agency's records point at",
+        "platform-spf": "the SPF include every agency's SPF record names: the platform's sending addresses",
+        "platform-dkim-unknown": "{name}: publish here the public key of selector {selector} from the "
+                                 "platform's DKIM signer (not in domains.yaml)",
+        "platform-rua": "{domain} takes DMARC reports for every agency's domain (RFC 7489 section 7.1)",
     },
 }
 
@@ -80,6 +90,17 @@ def dmarc_value(platform: Platform) -> str:
     return value
 
 
+def rua_domains(rua: str) -> list[str]:
+    """The domains of the mailto: URIs of a rua tag (a '!size' suffix is dropped)."""
+    domains = []
+    for part in rua.split(","):
+        uri = part.strip()
+        if uri.lower().startswith("mailto:"):
+            address = uri[7:].split("!", 1)[0]
+            domains.append(address.rpartition("@")[2].lower().rstrip("."))
+    return domains
+
+
 def dkim_value(key: str) -> str:
     return f"v=DKIM1; k=rsa; p={key}"
 
@@ -110,4 +131,27 @@ def zone_text(platform: Platform, domain: str, lang: str = "id") -> str:
         if record.comment:
             lines.append(f"; {record.comment}")
         lines.append(record.zone_line())
+    return "\n".join(lines) + "\n"
+
+
+def platform_zone_text(platform: Platform, lang: str = "id") -> str:
+    """What the platform's own zones must hold for the agencies' records to work, in zone-file syntax.
+
+    The SPF include every agency names, the DKIM keys behind the agencies'
+    CNAMEs (selectors without a configured key), and the RFC 7489 authorization
+    that lets the platform's report address receive every agency's DMARC
+    reports; without it every agency's DMARC check warns.
+    """
+    say = COMMENTS[lang]
+    lines = ["; " + say["platform-header"].format(platform=platform.name), "; " + say["platform-spf"]]
+    mechanisms = [("ip6:" if ":" in ip else "ip4:") + ip for ip in platform.sending_ips]
+    lines.append(Record(platform.spf_include, "TXT", " ".join(["v=spf1", *mechanisms, "-all"])).zone_line())
+    for selector in platform.dkim.selectors:
+        if platform.dkim.public_keys.get(selector):
+            continue  # agencies publish that key themselves (their TXT record)
+        name = f"{selector}._domainkey.{platform_domain(platform)}"
+        lines.append("; " + say["platform-dkim-unknown"].format(name=name, selector=selector))
+    for domain in dict.fromkeys(rua_domains(platform.dmarc.rua or "")):
+        lines.append("; " + say["platform-rua"].format(domain=domain))
+        lines.append(Record(f"*._report._dmarc.{domain}", "TXT", "v=DMARC1").zone_line())
     return "\n".join(lines) + "\n"

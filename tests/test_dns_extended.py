@@ -21,7 +21,7 @@ from mailprov.checks.taglist import TagListError, parse
 from mailprov.config import load_config
 
 from .conftest import new_knot
-from .dnslab import PLATFORM_KEY, bad_soa_signature, write_dns_config
+from .dnslab import BACKUP_KEY, PLATFORM_KEY, bad_soa_signature, write_dns_config
 from .helpers import SAMPLE, run
 
 POLICIES = {
@@ -98,6 +98,52 @@ def test_publishing_exactly_the_printed_records_passes(tmp_path: Path, knot_fact
     assert r.exit_code == 0, r.output
     domain = json.loads(r.stdout)["domains"][0]
     assert domain["status"] == "pass", domain
+
+
+def test_platform_records_are_what_the_platform_zone_needs(tmp_path: Path, knot_factory: list[Knot]) -> None:
+    """The platform's zone holding exactly what `dns records --platform` prints (plus the key of a selector the
+    configuration has no key for, which only the signer knows), and an agency its own printed records: every
+    check passes, the DMARC report authorization included."""
+    config_path = write_dns_config(tmp_path / "cfg")
+    config = load_config(config_path, {})
+    printed = run(["dns", "records", "-c", config_path, "--platform", "--lang", "en"])
+    assert printed.exit_code == 0, printed.output
+    assert '_spf.mail.go.id. 3600 IN TXT "v=spf1 ip4:203.0.113.10 ip6:2001:db8::10 -all"' in printed.stdout
+    assert '*._report._dmarc.mail.go.id. 3600 IN TXT "v=DMARC1"' in printed.stdout
+    assert ("; cadangan._domainkey.mail.go.id: publish here the public key of selector cadangan from the platform's "
+            "DKIM signer (not in domains.yaml)") in printed.stdout
+    zones = build_zones(config)
+    platform = zones.zones["mail.go.id"] = Zone("mail.go.id")
+    platform.add("cadangan._domainkey", "TXT", txt(f"v=DKIM1; k=rsa; p={BACKUP_KEY}"))
+    agency = zones.zones["baru.go.id"] = Zone("baru.go.id")
+    agency_records = run(["dns", "records", "-c", config_path, "baru.go.id"]).stdout
+    for zone, text in ((platform, printed.stdout), (agency, agency_records)):
+        for line in text.splitlines():
+            if line and not line.startswith(";"):
+                name, _ttl, _cls, rtype, data = line.split(" ", 4)
+                zone.add(name, rtype, data)
+    server = new_knot(knot_factory, tmp_path / "knot", zones.texts())
+    r = run(["dns", "check", "-c", config_path, "--nameserver", server.address, "--format", "json", "--lang", "en",
+             "baru.go.id"])
+    assert r.exit_code == 0, r.output
+    checks = json.loads(r.stdout)["domains"][0]["checks"]
+    assert {c["status"] for c in checks} == {"pass"}, checks
+    # and without the authorization, every agency's DMARC check would warn
+    platform.records = [rec for rec in platform.records if not rec[0].startswith("*._report")]
+    server.reload(zones.texts())
+    r = run(["dns", "check", "-c", config_path, "--nameserver", server.address, "--format", "json", "--lang", "en",
+             "baru.go.id"])
+    dmarc = next(c for c in json.loads(r.stdout)["domains"][0]["checks"] if c["check"] == "dmarc")
+    assert dmarc["status"] == "warn" and "has not authorised reports" in dmarc["reason"], dmarc
+
+
+def test_records_needs_a_domain_or_platform() -> None:
+    for args in ([], ["--platform", "probolinggokota.go.id"]):
+        r = run(["dns", "records", "-c", SAMPLE, *args])
+        assert r.exit_code == 2 and "give an agency's DOMAIN, or --platform" in r.stderr, r.output
+    sample = run(["dns", "records", "-c", SAMPLE, "--platform"])
+    assert sample.stdout.splitlines()[0].startswith("; Record DNS zona platform")  # defaults.language: id
+    assert "_domainkey" not in sample.stdout  # every selector's key is configured: agencies publish it themselves
 
 
 class _PolicyHandler(http.server.BaseHTTPRequestHandler):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..model import DMARC_POLICIES, Platform
-from ..records import dmarc_value
+from ..records import dmarc_value, rua_domains
 from .messages import Reason
 from .resolver import OK, Answer, Resolver
 from .result import ERROR, FAIL, PASS, WARN, CheckResult, dns_error, worst
@@ -23,17 +23,6 @@ def dmarc_records(answer: Answer) -> list[str]:
         if name.strip() == "v" and value.strip() == "DMARC1":
             found.append(text)
     return found
-
-
-def _rua_domains(rua: str) -> list[str]:
-    """The domains of the mailto: URIs of a rua tag (a '!size' suffix is dropped)."""
-    domains = []
-    for part in rua.split(","):
-        uri = part.strip()
-        if uri.lower().startswith("mailto:"):
-            address = uri[7:].split("!", 1)[0]
-            domains.append(address.rpartition("@")[2].lower().rstrip("."))
-    return domains
 
 
 async def check_dmarc(resolver: Resolver, domain: str, platform: Platform, org_domain: OrgDomain) -> CheckResult:
@@ -96,7 +85,7 @@ async def _verdict(resolver: Resolver, domain: str, platform: Platform, tags: di
     if expected_rua and expected_rua.lower() not in [u.strip().split("!", 1)[0].lower() for u in rua.split(",")]:
         warnings.append((WARN, Reason("dmarc.rua_missing", {"rua": expected_rua})))
     policy_domain = name.removeprefix("_dmarc.")
-    for target in _rua_domains(rua):
+    for target in rua_domains(rua):
         if org_domain(target) == org_domain(policy_domain):
             continue
         auth_name = f"{policy_domain}._report._dmarc.{target}"

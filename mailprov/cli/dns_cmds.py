@@ -165,19 +165,27 @@ def exit_code(status: str) -> int:
     return {"pass": EXIT_OK, "warn": EXIT_OK, "error": EXIT_UNDECIDED, "fail": EXIT_FAILED}[status]
 
 
-def records(domain: Annotated[str, typer.Argument(metavar="DOMAIN", help="The agency's domain.")],
+def records(domain: Annotated[str | None, typer.Argument(metavar="DOMAIN", help="The agency's domain.",
+                                                        show_default=False)] = None,
             config: ConfigOpt = Path("domains.yaml"),
             lang: Annotated[str | None, typer.Option(
                 "--lang", metavar="LANG", show_default=False,
                 help="Language of the comments: id or en (default: the agency's, as its letter has them).")] = None,
+            platform: Annotated[bool, typer.Option(
+                "--platform", help="The records the platform's own zone must hold instead.")] = False,
             ) -> None:
     """Print the exact records an agency must publish (zone-file syntax)."""
     from ..model import LANGUAGES
-    from ..records import zone_text
+    from ..records import platform_zone_text, zone_text
 
     if lang is not None:
         check_choice("--lang", lang, LANGUAGES)
+    if platform == (domain is not None):
+        raise UsageError("give an agency's DOMAIN, or --platform for the platform's own records")
     cfg = load(config)
+    if domain is None:
+        typer.echo(platform_zone_text(cfg.platform, lang or cfg.defaults.language), nl=False)
+        return
     name = domain_argument(domain)
     agency = cfg.agency_for_domain(name)
     chosen = lang or (agency.language if agency else cfg.defaults.language)
