@@ -252,10 +252,10 @@ def extended_lab(extended_server: tuple[Path, str, dict[str, str], list[str]]) -
     ("sts-kosong.go.id", "tls-rpt", "warn", "no TLS-RPT"),
     ("tanpa-ds.go.id", "tls-rpt", "warn", "2 records"),
     ("polos.go.id", "tls-rpt", "warn", "'rua' is not tag=value"),
-    ("aman.go.id", "dnssec", "pass", "signed and its answers validate"),
+    ("aman.go.id", "dnssec", "pass", "zone aman.go.id is signed and its answers validate (DS with key tag "),
     ("tanpa-ds.go.id", "dnssec", "warn", "zone tanpa-ds.go.id is signed but no matching DS is in its parent zone"),
     # names inside a zone, not zones of their own: the zone they are in is what is signed, or not
-    ("dinas.aman.go.id", "dnssec", "pass", "signed and its answers validate (zone aman.go.id, DS key tag "),
+    ("dinas.aman.go.id", "dnssec", "pass", "zone aman.go.id is signed and its answers validate (DS with key tag "),
     ("dinas.polos.go.id", "dnssec", "warn", "zone polos.go.id is not signed"),
     ("polos.go.id", "dnssec", "warn", "zone polos.go.id is not signed"),
     ("palsu.go.id", "dnssec", "warn", "DNSSEC signatures do not validate: SOA: "),

@@ -74,9 +74,7 @@ async def check_dnssec(resolver: Resolver, domain: str, platform: Platform) -> C
             except (dns.exception.UnsupportedAlgorithm, ValueError):
                 continue
             if candidate == ds_rr:
-                matched.append(f"key tag {ds_rr.key_tag}")
+                matched.append(str(ds_rr.key_tag))
     if not matched:
         return CheckResult("dnssec", WARN, [Reason("dnssec.no_ds", {"zone": zone})], records)
-    where = "" if zone == domain else f"zone {zone}, "
-    return CheckResult("dnssec", PASS, [Reason("dnssec.ok", {"detail": where + "DS " + ", ".join(matched)})],
-                       records)
+    return CheckResult("dnssec", PASS, [Reason("dnssec.ok", {"zone": zone, "tags": ", ".join(matched)})], records)

@@ -269,8 +269,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "tls-rpt.why.rua": {"id": "rua= memerlukan URI mailto: atau https:", "en": "rua= needs mailto: or https: URIs"},
     "dnssec.ok": {
-        "id": "zona ditandatangani dan jawabannya tervalidasi ({detail})",
-        "en": "the zone is signed and its answers validate ({detail})",
+        "id": "zona {zone} ditandatangani dan jawabannya tervalidasi (DS dengan key tag {tags})",
+        "en": "zone {zone} is signed and its answers validate (DS with key tag {tags})",
     },
     "dnssec.unsigned": {
         "id": "zona {zone} tidak ditandatangani (tidak ada DNSKEY): aktifkan DNSSEC",
