@@ -272,13 +272,15 @@ class Directory:
         return found[0] if found else None
 
     def mailboxes(self, domain: str | None = None, name: str | None = None) -> list[Found]:
-        """Mailbox entries, optionally of one domain and/or whose name contains ``name``."""
+        """Mailbox entries, optionally of one domain and/or whose name or address contains ``name``."""
         profile = self.profile
         base = profile.domain_dn(self.settings.base_dn, domain) if domain else self.settings.base_dn
         flt = f"(objectClass={profile.mailbox_class})"
         if name:
-            cn = profile.mailbox_attributes.get("name", "cn")
-            flt = f"(&{flt}({cn}=*{escape_filter_value(name)}*))"
+            text = escape_filter_value(name)
+            either = "".join(f"({profile.mailbox_attributes.get(field, default)}=*{text}*)"
+                             for field, default in (("name", "cn"), ("address", "mail")))
+            flt = f"(&{flt}(|{either}))"
         return list(self._search(base, flt, ldap3.SUBTREE, profile.mailbox_read_attributes()))
 
     def entries(self, domains: Sequence[str] = ()) -> Iterator[Stored]:

@@ -258,6 +258,13 @@ def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_
         listed = run(["mailbox", "list", "-c", config, "--agency", agency, "--format", "json"], env=ldap_env)
         assert [m["address"] for m in json.loads(listed.stdout)["mailboxes"]] == [
             "arsip@contohkota.go.id", "humas@contohkota.go.id", "sekda@contohkota.go.id", "walikota@contohkota.go.id"]
+    # --name finds by name or by address, as a help desk asks ("wali...", "Pak Hadi")
+    for text, found in (("wali", ["walikota@contohkota.go.id"]), ("HUMAS", ["humas@contohkota.go.id"])):
+        listed = run(["mailbox", "list", "-c", config, "--name", text, "--format", "json"], env=ldap_env)
+        assert [m["address"] for m in json.loads(listed.stdout)["mailboxes"]] == found, (text, listed.output)
+    none = run(["mailbox", "list", "-c", config, "--agency", "pemkot-contoh", "--name", "tidak ada"], env=ldap_env)
+    assert (none.exit_code, none.stdout) == (
+        0, "no mailbox in contohkota.go.id whose name or address contains 'tidak ada'\n"), none.output
     listed = run(["mailbox", "list", "-c", config, "--agency", "contohkota"], env=ldap_env)
     assert (listed.exit_code, listed.stderr) == (
         2, "error: unknown agency: contohkota (did you mean pemkot-contoh (contohkota.go.id)?)\n"), listed.output

@@ -97,7 +97,8 @@ def list_(
     config: ConfigOpt = Path("domains.yaml"),
     agency: Annotated[str | None, typer.Option("--agency", metavar="ID",
                                                help="Only this agency (by id or domain).")] = None,
-    name: Annotated[str | None, typer.Option("--name", metavar="TEXT", help="Only names containing this text.")] = None,
+    name: Annotated[str | None, typer.Option("--name", metavar="TEXT",
+                                             help="Only mailboxes whose name or address contains this text.")] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """List mailboxes in the directory."""
@@ -112,6 +113,10 @@ def list_(
         items = sorted((info(profile, f) for f in directory.mailboxes(domain, name)), key=lambda i: i.address)
     if fmt == "json":
         emit(to_json({"mailboxes": [i.to_dict() for i in items]}), None)
+        return
+    if not items:  # a line, not an empty table
+        where = f" in {domain}" if domain else ""
+        typer.echo(f"no mailbox{where}" + (f" whose name or address contains '{name}'" if name else ""))
         return
     from rich.table import Table
     from rich.text import Text
