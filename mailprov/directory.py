@@ -272,15 +272,15 @@ class Directory:
         return found[0] if found else None
 
     def mailboxes(self, domain: str | None = None, name: str | None = None) -> list[Found]:
-        """Mailbox entries, optionally of one domain and/or whose name or address contains ``name``."""
+        """Mailbox entries, optionally of one domain and/or whose name, address or alias contains ``name``."""
         profile = self.profile
         base = profile.domain_dn(self.settings.base_dn, domain) if domain else self.settings.base_dn
         flt = f"(objectClass={profile.mailbox_class})"
         if name:
             text = escape_filter_value(name)
-            either = "".join(f"({profile.mailbox_attributes.get(field, default)}=*{text}*)"
-                             for field, default in (("name", "cn"), ("address", "mail")))
-            flt = f"(&{flt}(|{either}))"
+            attributes = dict.fromkeys(profile.mailbox_attributes[f] for f in ("name", "address", "aliases")
+                                       if f in profile.mailbox_attributes)
+            flt = f"(&{flt}(|{''.join(f'({attr}=*{text}*)' for attr in attributes)}))"
         return list(self._search(base, flt, ldap3.SUBTREE, profile.mailbox_read_attributes()))
 
     def entries(self, domains: Sequence[str] = ()) -> Iterator[Stored]:

@@ -264,7 +264,7 @@ def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_
         assert [m["address"] for m in json.loads(listed.stdout)["mailboxes"]] == found, (text, listed.output)
     none = run(["mailbox", "list", "-c", config, "--agency", "pemkot-contoh", "--name", "tidak ada"], env=ldap_env)
     assert (none.exit_code, none.stdout) == (
-        0, "no mailbox in contohkota.go.id whose name or address contains 'tidak ada'\n"), none.output
+        0, "no mailbox in contohkota.go.id whose name, address or alias contains 'tidak ada'\n"), none.output
     listed = run(["mailbox", "list", "-c", config, "--agency", "contohkota"], env=ldap_env)
     assert (listed.exit_code, listed.stderr) == (
         2, "error: unknown agency: contohkota (did you mean pemkot-contoh (contohkota.go.id)?)\n"), listed.output

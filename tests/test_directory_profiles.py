@@ -35,6 +35,9 @@ def test_iredmail_profile(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path
     # the mailbox is found through an alias too, and quota is changed in bytes
     shown = run(["mailbox", "show", "setda@contohkota.go.id", "-c", config, "--format", "json"], env=ldap_env)
     assert json.loads(shown.stdout)["quota_mb"] == 10240
+    # --name finds it by an alias as well, which this profile stores
+    listed = run(["mailbox", "list", "-c", config, "--name", "sekretariat", "--format", "json"], env=ldap_env)
+    assert [m["address"] for m in json.loads(listed.stdout)["mailboxes"]] == ["sekda@contohkota.go.id"]
     # the table shows quota and aliases, as this profile stores them
     table = run(["mailbox", "list", "-c", config, "--agency", "pemkot-contoh"], env=ldap_env)
     assert table.exit_code == 0, table.output

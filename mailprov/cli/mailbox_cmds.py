@@ -97,8 +97,8 @@ def list_(
     config: ConfigOpt = Path("domains.yaml"),
     agency: Annotated[str | None, typer.Option("--agency", metavar="ID",
                                                help="Only this agency (by id or domain).")] = None,
-    name: Annotated[str | None, typer.Option("--name", metavar="TEXT",
-                                             help="Only mailboxes whose name or address contains this text.")] = None,
+    name: Annotated[str | None, typer.Option(
+        "--name", metavar="TEXT", help="Only mailboxes whose name, address or alias contains this text.")] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """List mailboxes in the directory."""
@@ -116,7 +116,7 @@ def list_(
         return
     if not items:  # a line, not an empty table
         where = f" in {domain}" if domain else ""
-        typer.echo(f"no mailbox{where}" + (f" whose name or address contains '{name}'" if name else ""))
+        typer.echo(f"no mailbox{where}" + (f" whose name, address or alias contains '{name}'" if name else ""))
         return
     from rich.table import Table
     from rich.text import Text
