@@ -175,7 +175,8 @@ class _PolicyHandler(http.server.BaseHTTPRequestHandler):
 def policy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
     """An HTTPS server for the MTA-STS policies, its certificate from a CA made for the test."""
     folder = tmp_path_factory.mktemp("sts")
-    make_ca_and_server_cert(folder, hosts=[*POLICIES, "127.0.0.1"])
+    # sts-hilang: a valid certificate, and no policy behind it (404)
+    make_ca_and_server_cert(folder, hosts=[*POLICIES, "mta-sts.sts-hilang.go.id", "127.0.0.1"])
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PolicyHandler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(folder / "server.pem", folder / "server.key")
@@ -197,7 +198,7 @@ def extended_server(tmp_path_factory: pytest.TempPathFactory, knot_factory: list
     config_path = write_dns_config(folder, checks=EXTENDED)
     config = load_config(config_path, {})
     names = ["sts-baik", "sts-uji", "sts-mx-lain", "sts-sertifikat", "sts-kosong", "sts-tanpa-umur", "sts-lambat",
-             "sts-potong", "aman", "tanpa-ds", "polos", "palsu"]
+             "sts-potong", "sts-hilang", "aman", "tanpa-ds", "polos", "palsu"]
     zones = build_zones(config)
     for name in names:
         zone = zones.zone(f"{name}.go.id")
@@ -247,6 +248,7 @@ def extended_lab(extended_server: tuple[Path, str, dict[str, str], list[str]]) -
     ("sts-tanpa-umur.go.id", "mta-sts", "warn", "max_age: missing"),
     ("sts-lambat.go.id", "mta-sts", "pass", "MTA-STS mode=enforce"),
     ("sts-potong.go.id", "mta-sts", "pass", "MTA-STS mode=enforce"),
+    ("sts-hilang.go.id", "mta-sts", "warn", "has a problem: HTTP answer 'HTTP/1.0 404 "),
     ("sts-baik.go.id", "tls-rpt", "pass", "TLS-RPT sends reports to mailto:tlsrpt@mail.go.id"),
     ("sts-uji.go.id", "tls-rpt", "warn", "rua= needs mailto: or https: URIs"),
     ("sts-kosong.go.id", "tls-rpt", "warn", "no TLS-RPT"),
@@ -269,10 +271,11 @@ def test_extended_check(extended_lab: dict[str, Any], domain: str, check: str, s
 def test_extended_reasons_in_indonesian(extended_server: tuple[Path, str, dict[str, str], list[str]]) -> None:
     config_path, nameserver, env, _ = extended_server
     r = run(["dns", "check", "-c", config_path, "--nameserver", nameserver, "--format", "json", "sts-uji.go.id",
-             "sts-tanpa-umur.go.id", "sts-mx-lain.go.id", "polos.go.id"], env=env)
+             "sts-tanpa-umur.go.id", "sts-mx-lain.go.id", "sts-hilang.go.id", "polos.go.id"], env=env)
     reasons = {(d["domain"], c["check"]): c["reason"] for d in json.loads(r.stdout)["domains"] for c in d["checks"]}
     assert reasons[("sts-uji.go.id", "mta-sts")].endswith("bermasalah: mode testing, bukan enforce")
     assert reasons[("sts-tanpa-umur.go.id", "mta-sts")].endswith("bermasalah: max_age: tidak ada")
+    assert "bermasalah: jawaban HTTP 'HTTP/1.0 404 " in reasons[("sts-hilang.go.id", "mta-sts")]
     assert reasons[("sts-mx-lain.go.id", "mta-sts")].endswith(
         "baris mx: tidak mencakup mx1.mail.go.id, mx2.mail.go.id")
     assert reasons[("sts-uji.go.id", "tls-rpt")] == ("record TLS-RPT tidak valid: rua= memerlukan URI mailto: atau "
@@ -309,7 +312,7 @@ def test_dkim_record_rules_without_dns(tmp_path: Path) -> None:
 def test_a_policy_answer_is_read_to_its_end_and_no_further() -> None:
     import asyncio
 
-    from mailprov.checks.mta_sts import MAX_POLICY_BYTES, _read_to_end
+    from mailprov.checks.mta_sts import MAX_POLICY_BYTES, PolicyError, _read_to_end, parse_policy
 
     async def read(parts: list[bytes]) -> bytes:
         reader = asyncio.StreamReader()
@@ -319,5 +322,9 @@ def test_a_policy_answer_is_read_to_its_end_and_no_further() -> None:
         return await _read_to_end(reader)
 
     assert asyncio.run(read([b"HTTP/1.0 200 OK\r\n\r\n", b"version: STSv1\n"])).endswith(b"version: STSv1\n")
-    with pytest.raises(OSError, match="longer than 64 KiB"):
+    with pytest.raises(PolicyError, match="longer than 64 KiB") as caught:
         asyncio.run(read([b"x" * MAX_POLICY_BYTES, b"y"]))
+    assert caught.value.reason.text("id") == "jawaban lebih dari 64 KiB"
+    with pytest.raises(PolicyError, match="line 'version STSv1' is not key: value") as caught:
+        parse_policy("version STSv1\nmode: enforce\n")
+    assert caught.value.reason.text("id") == "baris 'version STSv1' bukan kunci: nilai"

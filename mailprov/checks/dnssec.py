@@ -13,14 +13,14 @@ from .resolver import NODATA, OK, Answer, Resolver, normalise
 from .result import PASS, WARN, CheckResult, dns_error
 
 
-def _validate(signed: Any, keys: Any) -> str | None:
+def _validate(signed: Any, keys: Any) -> Reason | str | None:
     """None when ``signed`` (rrset, rrsig) validates with ``keys``, else why not."""
     import dns.dnssec
     import dns.exception
 
     rrset, rrsig = signed or (None, None)
     if rrset is None or rrsig is None:
-        return "no RRSIG"
+        return Reason("dnssec.why.no_rrsig")
     try:
         dns.dnssec.validate(rrset, rrsig, {keys.name: keys})
     except dns.exception.ValidationFailure as exc:
@@ -59,10 +59,10 @@ async def check_dnssec(resolver: Resolver, domain: str, platform: Platform) -> C
     records = [rr.to_text() for rr in keys]
     problem = _validate(keys_answer.signed, keys)
     if problem:
-        return CheckResult("dnssec", WARN, [Reason("dnssec.bogus", {"detail": f"DNSKEY: {problem}"})], records)
+        return CheckResult("dnssec", WARN, [Reason("dnssec.bogus", {"what": "DNSKEY", "detail": problem})], records)
     problem = _validate(soa.signed, keys)
     if problem:
-        return CheckResult("dnssec", WARN, [Reason("dnssec.bogus", {"detail": f"SOA: {problem}"})], records)
+        return CheckResult("dnssec", WARN, [Reason("dnssec.bogus", {"what": "SOA", "detail": problem})], records)
     ds = await resolver.query(zone, "DS", dnssec=True)
     if ds.error:
         return dns_error("dnssec", ds, records=records)

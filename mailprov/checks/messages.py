@@ -249,6 +249,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "kebijakan MTA-STS di {url} bermasalah: {detail}",
         "en": "the MTA-STS policy at {url} has a problem: {detail}",
     },
+    "mta-sts.why.no_address": {"id": "{host} tidak memiliki alamat ({what})", "en": "{host} has no address ({what})"},
+    "mta-sts.why.http": {"id": "jawaban HTTP '{status}'", "en": "HTTP answer '{status}'"},
+    "mta-sts.why.too_long": {"id": "jawaban lebih dari {kib} KiB", "en": "the answer is longer than {kib} KiB"},
+    "mta-sts.why.line": {"id": "baris '{line}' bukan kunci: nilai", "en": "line '{line}' is not key: value"},
     "mta-sts.why.id": {"id": "id= harus 1-32 huruf/angka", "en": "id= must be 1-32 letters/digits"},
     "mta-sts.why.version": {"id": "version: STSv1 tidak ada", "en": "version: STSv1 missing"},
     "mta-sts.why.mode": {"id": "mode '{mode}' bukan enforce, testing, atau none",
@@ -277,9 +281,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "zone {zone} is not signed (no DNSKEY): enable DNSSEC",
     },
     "dnssec.bogus": {
-        "id": "tanda tangan DNSSEC tidak valid: {detail}",
-        "en": "DNSSEC signatures do not validate: {detail}",
+        "id": "tanda tangan DNSSEC tidak valid: {what}: {detail}",
+        "en": "DNSSEC signatures do not validate: {what}: {detail}",
     },
+    "dnssec.why.no_rrsig": {"id": "tidak ada RRSIG", "en": "no RRSIG"},
     "dnssec.no_ds": {
         "id": "zona {zone} ditandatangani tetapi tidak ada DS yang cocok di zona induknya: rantai kepercayaan "
               "terputus",

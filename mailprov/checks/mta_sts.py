@@ -22,6 +22,14 @@ MAX_POLICY_BYTES = 64 * 1024
 MAX_AGE = 31557600
 
 
+class PolicyError(Exception):
+    """What is wrong with fetching or reading a policy, as a reason in each language (``str()``: English)."""
+
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(reason.text("en"))
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class PolicyFetcher:
     """How policies are fetched: port 443 and the system CAs, unless a lab says otherwise."""
@@ -33,7 +41,8 @@ class PolicyFetcher:
     async def fetch(self, resolver: Resolver, host: str) -> str:
         answer = await resolver.query(host, "A")
         if answer.error or not answer.values:
-            raise OSError(f"{host} has no address ({answer.describe() if answer.error else answer.status})")
+            raise PolicyError(Reason("mta-sts.why.no_address", {
+                "host": host, "what": answer.describe() if answer.error else answer.status}))
         context = ssl.create_default_context(cafile=self.ca_file)
         async with asyncio.timeout(self.timeout):
             reader, writer = await asyncio.open_connection(answer.values[0], self.port, ssl=context,
@@ -48,7 +57,7 @@ class PolicyFetcher:
         head, _, body = data.partition(b"\r\n\r\n")
         status = head.split(b"\r\n", 1)[0].decode("latin-1")
         if " 200 " not in status + " ":
-            raise OSError(f"HTTP answer '{status}'")
+            raise PolicyError(Reason("mta-sts.why.http", {"status": status}))
         return body.decode("utf-8", "replace")
 
 
@@ -59,7 +68,7 @@ async def _read_to_end(reader: asyncio.StreamReader) -> bytes:
     while chunk := await reader.read(MAX_POLICY_BYTES):
         data += chunk
         if len(data) > MAX_POLICY_BYTES:
-            raise OSError(f"the answer is longer than {MAX_POLICY_BYTES // 1024} KiB")
+            raise PolicyError(Reason("mta-sts.why.too_long", {"kib": MAX_POLICY_BYTES // 1024}))
     return bytes(data)
 
 
@@ -73,7 +82,7 @@ def parse_policy(text: str) -> dict[str, list[str]]:
             continue
         key, sep, value = line.partition(":")
         if not sep:
-            raise ValueError(f"line '{line}' is not key: value")
+            raise PolicyError(Reason("mta-sts.why.line", {"line": line}))
         policy.setdefault(key.strip().lower(), []).append(value.strip())
     return policy
 
@@ -103,7 +112,9 @@ async def check_mta_sts(resolver: Resolver, domain: str, platform: Platform, fet
     try:
         text = await (fetch or PolicyFetcher().fetch)(resolver, host)
         policy = parse_policy(text)
-    except (OSError, ssl.SSLError, TimeoutError, ValueError) as exc:
+    except PolicyError as exc:
+        return problem(exc.reason)
+    except (OSError, ssl.SSLError, TimeoutError, ValueError) as exc:  # the TLS library's or the system's words
         return problem(str(exc) or type(exc).__name__)
     if policy.get("version") != ["STSv1"]:
         return problem(Reason("mta-sts.why.version"))
