@@ -304,5 +304,13 @@ class Reason:
         return templates.get(lang, templates["en"]).format(**params)
 
 
+class ReasonError(Exception):
+    """An error whose message is a ``Reason``, so it can be said in each language; ``str()`` is the English one."""
+
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(reason.text("en"))
+        self.reason = reason
+
+
 def join(reasons: list[Reason], lang: str) -> str:
     return "; ".join(r.text(lang) for r in reasons)

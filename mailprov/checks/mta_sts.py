@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ..model import Platform
-from .messages import Reason
+from .messages import Reason, ReasonError
 from .resolver import Resolver
 from .result import PASS, WARN, CheckResult
 from .taglist import single
@@ -22,12 +22,8 @@ MAX_POLICY_BYTES = 64 * 1024
 MAX_AGE = 31557600
 
 
-class PolicyError(Exception):
-    """What is wrong with fetching or reading a policy, as a reason in each language (``str()``: English)."""
-
-    def __init__(self, reason: Reason) -> None:
-        super().__init__(reason.text("en"))
-        self.reason = reason
+class PolicyError(ReasonError):
+    """What is wrong with fetching or reading a policy."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 
-from .messages import Reason
+from .messages import Reason, ReasonError
 from .resolver import NODATA, NXDOMAIN, OK, Answer, Resolver
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -39,13 +39,12 @@ _DOMAIN_MACROS = set("slodiphv")
 _EXP_MACROS = _DOMAIN_MACROS | set("crt")
 
 
-class SpfError(Exception):
-    """Ends evaluation with ``permerror`` or ``temperror``; ``str()`` is the reason in English."""
+class SpfError(ReasonError):
+    """Ends evaluation with ``permerror`` or ``temperror``."""
 
     def __init__(self, result: str, reason: Reason) -> None:
-        super().__init__(reason.text("en"))
+        super().__init__(reason)
         self.result = result
-        self.reason = reason
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from .messages import Reason
+from .messages import Reason, ReasonError
 from .result import WARN, CheckResult, dns_error
 
 if TYPE_CHECKING:
@@ -17,12 +17,8 @@ _WSP = " \t\r\n"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class TagListError(ValueError):
-    """What is wrong with a tag list, as a reason in each language; ``str()`` gives the English one."""
-
-    def __init__(self, reason: Reason) -> None:
-        super().__init__(reason.text("en"))
-        self.reason = reason
+class TagListError(ReasonError, ValueError):
+    """What is wrong with a tag list."""
 
 
 def parse(text: str) -> dict[str, str]:

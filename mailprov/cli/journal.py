@@ -17,7 +17,7 @@ import sys
 
 import typer
 
-ERR, WARNING, NOTICE = 3, 4, 5
+ERR, WARNING = 3, 4
 
 
 def to_journal() -> bool:
