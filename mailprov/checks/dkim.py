@@ -70,7 +70,7 @@ def _verdicts(text: str, configured: str | None, min_key_bits: int) -> tuple[Ver
     if "v" in tags and (next(iter(tags)) != "v" or tags["v"] != "DKIM1"):
         return ((FAIL, "dkim.invalid", {"detail": Reason("dkim.why.v_first")}),)
     if "p" not in tags:
-        return ((FAIL, "dkim.invalid", {"detail": Reason("dkim.why.no_p")}),)
+        return ((FAIL, "dkim.invalid", {"detail": Reason("tags.missing", {"tag": "p"})}),)
     key_type = tags.get("k", "rsa")
     if key_type not in ("rsa", "ed25519"):
         return ((FAIL, "dkim.invalid", {"detail": Reason("dkim.why.key_type", {"k": key_type})}),)

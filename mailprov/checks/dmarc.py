@@ -62,10 +62,11 @@ async def _verdict(resolver: Resolver, domain: str, platform: Platform, tags: di
 
     policy = tags.get("p", "").lower()
     if policy not in DMARC_POLICIES:
-        return invalid(Reason("dmarc.why.p", {"p": tags["p"]}) if "p" in tags else Reason("dmarc.why.no_p"))
+        return invalid(Reason("dmarc.why.policy", {"tag": "p", "value": tags["p"]}) if "p" in tags
+                       else Reason("tags.missing", {"tag": "p"}))
     sub_policy = tags.get("sp", "").lower() or None
     if sub_policy is not None and sub_policy not in DMARC_POLICIES:
-        return invalid(Reason("dmarc.why.sp", {"sp": tags["sp"]}))
+        return invalid(Reason("dmarc.why.policy", {"tag": "sp", "value": tags["sp"]}))
     pct_text = tags.get("pct", "100")
     if not pct_text.isdigit() or not 0 <= int(pct_text) <= 100:
         return invalid(Reason("dmarc.why.pct", {"pct": pct_text}))

@@ -24,6 +24,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "tags.control": {"id": "ada karakter kontrol pada nilai '{name}'",
                      "en": "control character in the value of '{name}'"},
     "tags.records": {"id": "{count} record", "en": "{count} records"},
+    "tags.missing": {"id": "tidak ada tag {tag}=", "en": "no {tag}= tag"},
     "dns.error": {
         "id": "tidak dapat diputuskan: kueri DNS {name} {rdtype} gagal ({what}); "
               "akan dicoba lagi pada pemeriksaan berikutnya",
@@ -155,7 +156,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "the DKIM record at {name} is invalid: {detail}",
     },
     "dkim.why.v_first": {"id": "v=DKIM1 harus menjadi tag pertama", "en": "v=DKIM1 must be the first tag"},
-    "dkim.why.no_p": {"id": "tidak ada tag p=", "en": "no p= tag"},
     "dkim.why.key_type": {"id": "jenis kunci k={k} tidak dikenal", "en": "unknown key type k={k}"},
     "dkim.why.hash": {
         "id": "h={h} tidak memuat sha256, yang dipakai platform untuk menandatangani",
@@ -210,10 +210,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "record DMARC di {name} tidak valid: {detail}",
         "en": "the DMARC record at {name} is invalid: {detail}",
     },
-    "dmarc.why.p": {"id": "p={p} bukan none, quarantine, atau reject", "en": "p={p} is not none, quarantine or reject"},
-    "dmarc.why.no_p": {"id": "tidak ada tag p=", "en": "no p= tag"},
-    "dmarc.why.sp": {"id": "sp={sp} bukan none, quarantine, atau reject",
-                     "en": "sp={sp} is not none, quarantine or reject"},
+    "dmarc.why.policy": {"id": "{tag}={value} bukan none, quarantine, atau reject",
+                         "en": "{tag}={value} is not none, quarantine or reject"},
     "dmarc.why.pct": {"id": "pct={pct} bukan angka 0 sampai 100", "en": "pct={pct} is not a number from 0 to 100"},
     "dmarc.weak_policy": {
         "id": "kebijakan DMARC p={policy} lebih lemah dari minimum platform p={minimum}{inherited}",
