@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import re
 import ssl
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import ldap3
 from ldap3.core import exceptions as ldap_exc
 
 from .errors import DirectoryAuthError, DirectoryError, DirectoryLimitError, DirectoryUnavailable, MailprovError
-from .ldapnames import equality_filter, escape_filter_value, same_dn
+from .ldapnames import dn_depth, equality_filter, escape_filter_value, same_dn
 from .ldapwire import CONSTRAINT_VIOLATION, RESULT_NAMES, SIZE_LIMIT_EXCEEDED, TIME_LIMIT_EXCEEDED, Pipeline
 from .model import Agency, DirectorySettings
 from .passwords import POLICY_HINT
@@ -45,9 +44,6 @@ class BaseNotFound(DirectoryError):
     exit_code = 2
 
 
-_ESCAPED = re.compile(r"\\.")
-
-
 @dataclass(frozen=True)
 class Found:
     dn: str
@@ -60,12 +56,6 @@ class Stored:
 
     dn: str
     attributes: dict[str, list[bytes]]
-
-
-def _depth(dn: str) -> int:
-    """How deep ``dn`` is: the commas between its RDNs, counted once every escaped character (``\\,``,
-    ``\\2C``, ``\\\\``) is gone."""
-    return _ESCAPED.sub("", dn).count(",")
 
 
 def _decode(raw: Mapping[str, Sequence[bytes]]) -> Entry:
@@ -299,7 +289,7 @@ class Directory:
                                                      ["*", self.profile.status_attr])]
             # the server lists by entry id: an entry another tool moved under a newer parent comes before it,
             # and ldapadd would stop there; by depth (stable, so the server's order within one)
-            found.sort(key=lambda entry: _depth(entry.dn))
+            found.sort(key=lambda entry: dn_depth(entry.dn))
             yield from found
 
     # -- single writes (lifecycle commands) -------------------------------------------

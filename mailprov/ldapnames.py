@@ -11,6 +11,8 @@ import re
 _DN_SPECIAL = ',+"\\<>;='
 #: what makes a value need escaping at all: most names do not (a plan builds 10,000 DNs)
 _NEEDS_ESCAPING = re.compile(r'[,+"\\<>;=\x00]|^[# ]| $')
+#: a backslash and the character it escapes
+_ESCAPED = re.compile(r"\\.")
 
 
 def escape_dn_value(value: str) -> str:
@@ -124,6 +126,12 @@ def normalize_dn(dn: str) -> str:
 
 def same_dn(a: str, b: str) -> bool:
     return normalize_dn(a) == normalize_dn(b)
+
+
+def dn_depth(dn: str) -> int:
+    """How deep ``dn`` is: the commas between its RDNs, counted once every escaped character (``\\,``,
+    ``\\2C``, ``\\\\``) is gone. A sort key for 10,000 DNs, so no ``split_dn`` (11 us a DN)."""
+    return _ESCAPED.sub("", dn).count(",")
 
 
 def parent_dn(dn: str) -> str:

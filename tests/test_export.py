@@ -33,10 +33,10 @@ def test_ldif_folds_and_base64_encodes() -> None:
 
 
 def test_depth_of_a_dn_counts_only_the_commas_between_rdns() -> None:
-    from mailprov.directory import _depth
+    from mailprov.ldapnames import dn_depth
 
-    assert [_depth(dn) for dn in ("ou=x", "cn=a\\,b,ou=x", "cn=a\\2Cb,ou=x", "cn=a\\\\,ou=x", "a=1+b=2,ou=x,dc=y")] == [
-        0, 1, 1, 1, 2]
+    names = ("ou=x", "cn=a\\,b,ou=x", "cn=a\\2Cb,ou=x", "cn=a\\\\,ou=x", "a=1+b=2,ou=x,dc=y")
+    assert [dn_depth(dn) for dn in names] == [0, 1, 1, 1, 2]
 
 
 def test_export_ldif_and_csv_through_the_cli(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
