@@ -9,12 +9,11 @@ in real life, so the demo and the tests have something to find.
 from __future__ import annotations
 
 import base64
-import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from mailprov.model import Agency, Config
-from mailprov.records import platform_domain
+from mailprov.records import include_value, platform_domain
 
 #: fault name -> what it does to the agency's zone
 FAULTS = {
@@ -176,10 +175,7 @@ def build_zones(config: Config, faults: Mapping[str, Iterable[str]] | None = Non
 
 def _platform_records(zones: ZoneSet, config: Config, pdomain: str, keys: dict[str, str]) -> None:
     platform = config.platform
-    mechanisms = []
-    for ip in platform.sending_ips:
-        mechanisms.append(("ip4:" if ipaddress.ip_address(ip).version == 4 else "ip6:") + ip)
-    zones.add(platform.spf_include, "TXT", txt("v=spf1 " + " ".join(mechanisms) + " -all"))
+    zones.add(platform.spf_include, "TXT", txt(include_value(platform)))
     for index, host in enumerate(platform.mx):
         zones.add(host, "A", f"203.0.113.{25 + index}")
     for selector, key in keys.items():

@@ -82,6 +82,12 @@ def spf_value(platform: Platform) -> str:
     return f"v=spf1 include:{platform.spf_include} -all"
 
 
+def include_value(platform: Platform) -> str:
+    """The record at the SPF include every agency names: the platform's sending addresses, nothing else."""
+    mechanisms = [("ip6:" if ":" in ip else "ip4:") + ip for ip in platform.sending_ips]
+    return " ".join(["v=spf1", *mechanisms, "-all"])
+
+
 def dmarc_value(platform: Platform) -> str:
     policy = platform.dmarc.min_policy
     value = f"v=DMARC1; p={policy}"
@@ -144,8 +150,7 @@ def platform_zone_text(platform: Platform, lang: str = "id") -> str:
     """
     say = COMMENTS[lang]
     lines = ["; " + say["platform-header"].format(platform=platform.name), "; " + say["platform-spf"]]
-    mechanisms = [("ip6:" if ":" in ip else "ip4:") + ip for ip in platform.sending_ips]
-    lines.append(Record(platform.spf_include, "TXT", " ".join(["v=spf1", *mechanisms, "-all"])).zone_line())
+    lines.append(Record(platform.spf_include, "TXT", include_value(platform)).zone_line())
     for selector in platform.dkim.selectors:
         if platform.dkim.public_keys.get(selector):
             continue  # agencies publish that key themselves (their TXT record)
