@@ -145,6 +145,10 @@ access to attrs=userPassword
     by self write
     by anonymous auth
     by * none
+# a test's reader named uid=tanpa-ppolicy sees no trace of ppolicy: it stands for a directory without it
+access to attrs=pwdChangedTime
+    by dn.regex="^uid=tanpa-ppolicy,.*" none
+    by * break
 access to dn.subtree="{self.base_dn}"
     by dn.exact="{prov}" write
     by users read

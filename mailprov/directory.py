@@ -225,8 +225,31 @@ class Directory:
                 if domain and domain not in wanted:
                     snap.other_domains[domain] = found.dn
         for domain in sorted(wanted | set(snap.other_domains)):
-            snap.domains[domain] = self._domain_state(domain)
+            state = snap.domains[domain] = self._domain_state(domain)
+            if domain in wanted:
+                self._compare_password(state)
         return snap
+
+    def _compare_password(self, state: DomainState) -> None:
+        """When no mailbox of the domain shows a ``userPassword``, ask whether one of them has one.
+
+        A bind DN that may not read the attribute sees none anywhere, and the
+        plan would give every mailbox a new password. A Compare tells the
+        cases apart: noSuchAttribute when there is none, compareFalse when
+        there is one, insufficientAccessRights when the bind DN may not even
+        compare it. ppolicy counts a compare as a login attempt only when it
+        carries the password policy control, which this one does not.
+        """
+        entries = state.mailboxes.values()
+        if not entries or any(values_of(entry, "userPassword") for _dn, entry in entries):
+            return
+        dn = min(dn for dn, _entry in entries)
+        try:
+            self.conn.compare(dn, "userPassword", "mailprov: is there a password?")
+        except ldap_exc.LDAPException as exc:
+            raise DirectoryUnavailable(f"{self.url}: compare failed: {_why(str(exc), self._seconds)}") from None
+        code = int(self.conn.result.get("result", 0))
+        state.password_compare = RESULT_NAMES.get(code, f"result {code}")
 
     def _domain_state(self, domain: str) -> DomainState:
         profile, base = self.profile, self.settings.base_dn

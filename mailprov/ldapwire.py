@@ -35,8 +35,8 @@ TIME_LIMIT_EXCEEDED, SIZE_LIMIT_EXCEEDED = 3, 4
 #: RFC 4511 appendix A result codes worth a word of their own
 RESULT_NAMES = {
     0: "success", 1: "operationsError", 2: "protocolError", 3: "timeLimitExceeded", 4: "sizeLimitExceeded",
-    16: "noSuchAttribute", 17: "undefinedAttributeType", 18: "inappropriateMatching",
-    19: "constraintViolation", 20: "attributeOrValueExists", 21: "invalidAttributeSyntax",
+    5: "compareFalse", 6: "compareTrue", 16: "noSuchAttribute", 17: "undefinedAttributeType",
+    18: "inappropriateMatching", 19: "constraintViolation", 20: "attributeOrValueExists", 21: "invalidAttributeSyntax",
     32: "noSuchObject", 34: "invalidDNSyntax", 49: "invalidCredentials", 50: "insufficientAccessRights",
     51: "busy", 52: "unavailable", 53: "unwillingToPerform", 64: "namingViolation",
     65: "objectClassViolation", 66: "notAllowedOnNonLeaf", 67: "notAllowedOnRDN",

@@ -18,6 +18,9 @@ from .ldapnames import parent_dn, same_dn
 from .model import Agency, Mailbox
 from .profiles import PASSWORD_CHANGED, Profile, values_of
 
+#: the answer to a Compare of ``userPassword`` that says the entry has none
+NO_PASSWORD = "noSuchAttribute"
+
 ACTIONS = ("create", "modify", "disable", "enable", "delete")
 
 #: apply deletes at most this share of the mailboxes it found (and any number up to PRUNE_FLOOR) without --force
@@ -141,6 +144,9 @@ class DomainState:
     container: bool = False
     #: address (lower-case) -> (dn, attributes)
     mailboxes: dict[str, tuple[str, dict[str, list[str]]]] = field(default_factory=dict)
+    #: set by ``Directory.snapshot`` when no mailbox of the domain shows a ``userPassword``: the result
+    #: name of a Compare of one mailbox's ``userPassword``; only ``noSuchAttribute`` says none was set
+    password_compare: str | None = None
 
 
 @dataclass
@@ -202,27 +208,38 @@ def _profile_notes(profile: Profile, agencies: list[Agency]) -> list[str]:
 
 
 def _check_passwords_readable(agencies: list[Agency], snapshot: Snapshot) -> None:
-    """Refuse a plan that would give every existing mailbox a new password because none shows one.
+    """Refuse a plan that would give existing mailboxes new passwords because the bind DN cannot see theirs.
 
     A mailbox found without ``userPassword`` gets a new password (a run that
     died before setting it). When the bind DN may not read ``userPassword``
     (an OpenLDAP ACL granting ``=w`` instead of ``write``), every mailbox looks
-    like that, and apply would reset them all. ppolicy's ``pwdChangedTime``
-    tells that a password was set; a password deleted on purpose also leaves
-    it, so only a snapshot in which no mailbox shows a password is refused.
+    like that, and apply would reset them all. Judged per domain, since an
+    ACL may hide passwords in one subtree only; a domain where one mailbox
+    shows a password is read as it is (the others' were deleted or never
+    set). In a domain where none does, ppolicy's ``pwdChangedTime`` says a
+    password was set, and without ppolicy the directory's answer to a
+    Compare decides: only ``noSuchAttribute`` means there is none.
     """
-    readable, hidden = False, []
+    changed: list[str] = []
+    unconfirmed: list[tuple[str, str]] = []
     for agency in agencies:
-        for address, (_dn, entry) in snapshot.state(agency.domain).mailboxes.items():
-            if values_of(entry, "userPassword"):
-                readable = True
-            elif values_of(entry, PASSWORD_CHANGED):
-                hidden.append(address)
-    if hidden and not readable:
+        state = snapshot.state(agency.domain)
+        if any(values_of(entry, "userPassword") for _dn, entry in state.mailboxes.values()):
+            continue
+        changed += [address for address, (_dn, entry) in state.mailboxes.items() if values_of(entry, PASSWORD_CHANGED)]
+        if state.password_compare not in (None, NO_PASSWORD):
+            unconfirmed += [(address, state.password_compare) for address in state.mailboxes]
+    fix = "Give the bind DN read access to userPassword (in OpenLDAP 'write' includes it, '=w' does not)"
+    if changed:
         raise PasswordsUnreadable(
-            f"{len(hidden)} mailbox(es) had a password set (pwdChangedTime) that the directory does not show to the "
-            f"bind DN (e.g. {sorted(hidden)[0]}): apply would replace the passwords of those that are active. Give "
-            "the bind DN read access to userPassword (in OpenLDAP 'write' includes it, '=w' does not)")
+            f"{len(changed)} mailbox(es) had a password set (pwdChangedTime) that the directory does not show to the "
+            f"bind DN (e.g. {min(changed)}): apply would replace the passwords of those that are active. {fix}")
+    if unconfirmed:
+        example, answer = min(unconfirmed)
+        raise PasswordsUnreadable(
+            f"{len(unconfirmed)} mailbox(es) show no password to the bind DN, and the directory does not say they "
+            f"have none (e.g. {example}: a compare of userPassword answered {answer}): apply would replace the "
+            f"passwords of those that are active. {fix}")
 
 
 def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, base_dn: str,

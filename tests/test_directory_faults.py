@@ -93,6 +93,58 @@ def test_passwords_the_bind_dn_may_not_read_stop_plan_and_apply(slapd: Slapd, ld
     assert slapd.can_bind(f"uid=sekda,ou=contohkota.go.id,{base}", letter_password(sekda))
 
 
+def test_without_ppolicy_passwords_the_bind_dn_may_not_read_stop_plan_and_apply(
+        slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    """The same bind DN on a directory without ppolicy (the lab hides pwdChangedTime from uid=tanpa-ppolicy):
+    nothing in the entries says a password was set. A Compare of userPassword does: the bind DN may not even
+    compare it, so mailprov cannot tell hidden passwords from missing ones and refuses."""
+    agencies = AGENCIES + "      - {local: tanpa-ppolicy, name: Pembaca Tanpa Ppolicy}\n"
+    config = write_config(tmp_path, agencies)
+    letters = tmp_path / "letters"
+    assert run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env).exit_code == 0
+    base = ldap_env["MAILPROV_BASE_DN"]
+    reader = {**ldap_env, "MAILPROV_BIND_DN": f"uid=tanpa-ppolicy,ou=lain.jatimprov.go.id,{base}",
+              "MAILPROV_BIND_PASSWORD": letter_password(letters / "dinas-lain" / "mailboxes" / "tanpa-ppolicy.md")}
+    sekda = letters / "pemkot-contoh" / "mailboxes" / "sekda.md"
+    before = sekda.read_text()
+    for command in (["plan"], ["apply", "--yes", "--letters", letters]):
+        r = run([*command, "-c", config, "--agency", "pemkot-contoh"], env=reader)
+        assert r.exit_code == 2, r.output
+        assert r.stderr.startswith(
+            "error: 3 mailbox(es) show no password to the bind DN, and the directory does not say they have none "
+            "(e.g. arsip@contohkota.go.id: a compare of userPassword answered insufficientAccessRights): apply "
+            "would replace the passwords of those that are active."), r.stderr
+    assert sekda.read_text() == before
+    assert slapd.can_bind(f"uid=sekda,ou=contohkota.go.id,{base}", letter_password(sekda))
+    # the compare is not a failed login to ppolicy (it carries no password policy control)
+    arsip = slapd.ldap("ldapsearch", "-LLL", "-b", f"uid=arsip,ou=contohkota.go.id,{base}", "-s", "base",
+                       "(objectClass=*)", "pwdFailureTime", admin=True)
+    assert "pwdFailureTime" not in arsip, arsip
+
+
+def test_mailboxes_another_tool_made_without_a_password_get_one(slapd: Slapd, ldap_env: dict[str, str],
+                                                                 tmp_path: Path) -> None:
+    """No password and nothing hidden: the Compare answers noSuchAttribute and the plan gives them one."""
+    base = ldap_env["MAILPROV_BASE_DN"]
+    domain = f"ou=contohkota.go.id,{base}"
+    ldif = [f"dn: {domain}\nobjectClass: organizationalUnit\nou: contohkota.go.id\n"]
+    for local in ("walikota", "sekda", "arsip"):
+        ldif.append(f"dn: uid={local},{domain}\nobjectClass: inetOrgPerson\nuid: {local}\ncn: {local}\nsn: {local}\n"
+                    f"mail: {local}@contohkota.go.id\n")
+    slapd.ldap("ldapadd", input_text="\n".join(ldif))
+    config = write_config(tmp_path)
+    letters = tmp_path / "letters"
+    plan = run(["plan", "-c", config, "--agency", "pemkot-contoh", "--format", "json"], env=ldap_env)
+    assert plan.exit_code == 0, plan.output
+    passwords = [c["address"] for c in json.loads(plan.stdout)["changes"] if c.get("password") == "generated"]
+    assert passwords == ["walikota@contohkota.go.id", "sekda@contohkota.go.id"]  # arsip is disabled
+    r = run(["apply", "-c", config, "--agency", "pemkot-contoh", "--yes", "--letters", letters], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    for local in ("walikota", "sekda"):
+        assert slapd.can_bind(f"uid={local},{domain}", letter_password(letters / "pemkot-contoh" / "mailboxes" /
+                                                                       f"{local}.md"))
+
+
 def test_missing_bind_password(ldap_env: dict[str, str], tmp_path: Path) -> None:
     config = write_config(tmp_path)
     env = {k: v for k, v in ldap_env.items() if k != "MAILPROV_BIND_PASSWORD"}

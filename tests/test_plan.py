@@ -182,6 +182,39 @@ def test_passwords_the_bind_dn_may_not_read_stop_the_plan() -> None:
     assert len(build_plan([ag], snapshot_of(ag, password=False), INETORGPERSON, BASE).changes) == 3
 
 
+def test_passwords_are_judged_per_domain() -> None:
+    """An ACL may hide passwords in one subtree only: a password readable in another domain proves nothing."""
+    shown = agency(mbox("a"), domain="terbaca.go.id")
+    hidden = agency(mbox("b", domain="tersembunyi.go.id"), domain="tersembunyi.go.id")
+    snap = Snapshot(domains={**snapshot_of(shown).domains, **snapshot_of(hidden, password=False).domains})
+    (_dn, entry), = snap.state(hidden.domain).mailboxes.values()
+    entry["pwdChangedTime"] = ["20261128020000Z"]
+    with pytest.raises(PasswordsUnreadable, match=r"^1 mailbox\(es\) had a password set .*b@tersembunyi\.go\.id"):
+        build_plan([shown, hidden], snap, INETORGPERSON, BASE)
+    assert build_plan([shown], snap, INETORGPERSON, BASE).empty
+
+
+@pytest.mark.parametrize("answer", ["compareFalse", "compareTrue", "insufficientAccessRights", "noSuchObject"])
+def test_without_ppolicy_a_compare_that_does_not_say_no_password_stops_the_plan(answer: str) -> None:
+    """No pwdChangedTime (a directory without ppolicy): the directory's answer to a Compare of userPassword
+    decides whether the mailboxes have none or the bind DN may not see them."""
+    ag = agency(mbox("a"), mbox("b"), mbox("c", active=False))
+    snap = snapshot_of(ag, password=False)
+    snap.state(ag.domain).password_compare = answer
+    words = (r"^3 mailbox\(es\) show no password to the bind DN, and the directory does not say they have none "
+             rf"\(e\.g\. a@contoh\.go\.id: a compare of userPassword answered {answer}\): apply would replace")
+    with pytest.raises(PasswordsUnreadable, match=words):
+        build_plan([ag], snap, INETORGPERSON, BASE)
+
+
+def test_a_compare_that_finds_no_password_lets_the_plan_set_them() -> None:
+    ag = agency(mbox("a"), mbox("b"), mbox("c", active=False))
+    snap = snapshot_of(ag, password=False)
+    snap.state(ag.domain).password_compare = "noSuchAttribute"
+    plan = build_plan([ag], snap, INETORGPERSON, BASE)
+    assert [(c.address, c.set_password) for c in plan.changes] == [("a@contoh.go.id", True), ("b@contoh.go.id", True)]
+
+
 def test_mailboxes_missing_from_the_file_are_reported_not_deleted() -> None:
     ag = agency(mbox("a"), mbox("b"))
     snap = snapshot_of(ag)
