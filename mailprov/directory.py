@@ -19,6 +19,7 @@ from typing import Any
 import ldap3
 from ldap3.core import exceptions as ldap_exc
 
+from .addresses import AddressError, to_a_label
 from .errors import DirectoryAuthError, DirectoryError, DirectoryLimitError, DirectoryUnavailable, MailprovError
 from .ldapnames import dn_depth, equality_filter, escape_filter_value, same_dn
 from .ldapwire import CONSTRAINT_VIOLATION, RESULT_NAMES, SIZE_LIMIT_EXCEEDED, TIME_LIMIT_EXCEEDED, Pipeline
@@ -222,8 +223,12 @@ class Directory:
             for found in self._search(base, f"(objectClass={profile.domain_class})", ldap3.LEVEL,
                                       [profile.domain_rdn]):
                 domain = _first(found.attributes, profile.domain_rdn).lower()
-                if domain and domain not in wanted:
+                if not domain or domain in wanted:
+                    continue
+                if _domain_name(domain):
                     snap.other_domains[domain] = found.dn
+                else:  # an ou=people or ou=policies: --prune would delete it as a domain no one lists
+                    snap.not_domains.append(found.dn)
         for domain in sorted(wanted | set(snap.other_domains)):
             state = snap.domains[domain] = self._domain_state(domain)
             if domain in wanted:
@@ -346,6 +351,14 @@ class Directory:
     def replace_password_hash(self, dn: str, hashed: str) -> None:
         self._write(f"set password of {dn}",
                     lambda: self.conn.modify(dn, {"userPassword": [(ldap3.MODIFY_REPLACE, [hashed])]}))
+
+
+def _domain_name(name: str) -> bool:
+    try:
+        to_a_label(name)
+    except AddressError:
+        return False
+    return True
 
 
 def _drop(conn: ldap3.Connection) -> None:

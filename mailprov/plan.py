@@ -154,6 +154,9 @@ class Snapshot:
     domains: dict[str, DomainState] = field(default_factory=dict)
     #: domain entries under the base DN whose domain the configuration does not list
     other_domains: dict[str, str] = field(default_factory=dict)
+    #: entries under the base DN of the domain entries' class whose names are not domain names (an
+    #: ``ou=groups`` beside the domains, or a base DN set one level too high): never planned, only named
+    not_domains: list[str] = field(default_factory=list)
 
     def state(self, domain: str) -> DomainState:
         return self.domains.get(domain) or DomainState(domain)
@@ -300,8 +303,13 @@ def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, bas
                 unmanaged.append(domain)
     _check_passwords_readable(agencies, snapshot)
     changes.sort(key=lambda c: c.phase)
-    return Plan(changes=changes, unchanged=unchanged, unmanaged=unmanaged,
-                notes=_profile_notes(profile, agencies),
+    notes = _profile_notes(profile, agencies)
+    if whole and snapshot.not_domains:
+        shown = sorted(snapshot.not_domains)
+        more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
+        notes.append(f"left alone under the base DN, as their names are not domain names: {'; '.join(shown[:3])}"
+                     f"{more} (if the domains are below one of them, directory.base_dn is set too high)")
+    return Plan(changes=changes, unchanged=unchanged, unmanaged=unmanaged, notes=notes,
                 found_mailboxes=sum(len(state.mailboxes) for state in snapshot.domains.values()))
 
 

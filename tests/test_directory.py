@@ -365,6 +365,32 @@ def test_mailboxes_removed_from_the_file_need_prune(slapd: Slapd, ldap_env: dict
     assert slapd.count(base, "(uid=walikota)") == 1
 
 
+def test_entries_under_the_base_that_are_not_domains_are_never_pruned(slapd: Slapd, ldap_env: dict[str, str],
+                                                                      tmp_path: Path) -> None:
+    """An ou=kelompok beside the domains, and the base DN set one level too high: with the inetorgperson profile
+    every organizationalUnit under the base looked like a domain no one lists, and --prune deleted it (with
+    the mailboxes below it: under --force when they were many, without asking when they were few)."""
+    base = ldap_env["MAILPROV_BASE_DN"]
+    config = write_config(tmp_path)
+    letters = tmp_path / "letters"
+    assert run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env).exit_code == 0
+    slapd.ldap("ldapadd", input_text=f"dn: ou=kelompok,{base}\nobjectClass: organizationalUnit\nou: kelompok\n")
+    plan = plan_json(config, ldap_env, "--prune")
+    assert plan["changes"] == [] and plan["unmanaged"] == []
+    assert plan["notes"][-1] == (f"left alone under the base DN, as their names are not domain names: ou=kelompok,"
+                                 f"{base} (if the domains are below one of them, directory.base_dn is set too high)")
+    r = run(["apply", "-c", config, "--yes", "--prune", "--force", "--letters", letters], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert slapd.count(base, "(ou=kelompok)") == 1
+    # one level too high: the test's base itself (a non-domain ou holding every mailbox) is left alone
+    above = base.split(",", 1)[1]
+    high = run(["plan", "-c", config, "--prune", "--format", "json"], env={**ldap_env, "MAILPROV_BASE_DN": above})
+    assert high.exit_code == 0, high.output
+    planned = json.loads(high.stdout)
+    assert [c for c in planned["changes"] if c["action"] == "delete"] == []
+    assert planned["notes"][-1].startswith("left alone under the base DN, as their names are not domain names: ")
+
+
 def test_pruning_most_mailboxes_needs_force(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
     """A staff CSV cut short (or the wrong -c file) under --prune would delete most mailboxes: apply refuses,
     plan warns, --force carries it out."""
