@@ -268,7 +268,7 @@ class Directory:
             classes = {c.lower() for c in found.attributes.get("objectClass", [])}
             if profile.mailbox_class.lower() in classes:
                 address = _first(found.attributes, profile.mailbox_attributes.get("address", "mail")).lower()
-                state.mailboxes[address or found.dn.lower()] = (found.dn, found.attributes)
+                state.add_mailbox(address or found.dn.lower(), found.dn, found.attributes)
             elif same_dn(found.dn, domain_dn):
                 state.entry = found.attributes
             elif profile.mailbox_container and same_dn(found.dn, container_dn):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from .errors import PasswordsUnreadable
 from .ldapnames import parent_dn, same_dn
@@ -135,6 +135,10 @@ class Plan:
         }
 
 
+#: a directory entry as plan reads it: (dn, attributes)
+FoundEntry = tuple[str, dict[str, list[str]]]
+
+
 @dataclass
 class DomainState:
     """What the directory holds for one domain."""
@@ -143,10 +147,22 @@ class DomainState:
     entry: dict[str, list[str]] | None = None
     container: bool = False
     #: address (lower-case) -> (dn, attributes)
-    mailboxes: dict[str, tuple[str, dict[str, list[str]]]] = field(default_factory=dict)
+    mailboxes: dict[str, FoundEntry] = field(default_factory=dict)
+    #: addresses two or more entries carry (another tool's leftover): every one of them, as found
+    duplicates: dict[str, list[FoundEntry]] = field(default_factory=dict)
     #: set by ``Directory.snapshot`` when no mailbox of the domain shows a ``userPassword``: the result
     #: name of a Compare of one mailbox's ``userPassword``; only ``noSuchAttribute`` says none was set
     password_compare: str | None = None
+
+    def add_mailbox(self, address: str, dn: str, entry: dict[str, list[str]]) -> None:
+        if address in self.mailboxes:
+            self.duplicates.setdefault(address, [self.mailboxes[address]]).append((dn, entry))
+        else:
+            self.mailboxes[address] = (dn, entry)
+
+    def carriers(self, address: str) -> list[FoundEntry]:
+        """Every entry that carries ``address``."""
+        return self.duplicates.get(address) or ([self.mailboxes[address]] if address in self.mailboxes else [])
 
 
 @dataclass
@@ -256,6 +272,7 @@ def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, bas
     changes: list[Change] = []
     unchanged = 0
     unmanaged: list[str] = []
+    notes = _profile_notes(profile, agencies)
     static = set(profile.mailbox_static) | set(profile.domain_static)
     for agency in agencies:
         state = snapshot.state(agency.domain)
@@ -277,24 +294,29 @@ def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, bas
         seen: set[str] = set()
         for mailbox in agency.mailboxes:
             seen.add(mailbox.address)
-            change = _mailbox_change(agency, mailbox, state, profile, base_dn, static)
+            found = _managed_entry(agency, mailbox, state, profile, base_dn, notes)
+            if found is False:
+                continue
+            change = _mailbox_change(agency, mailbox, found, profile, base_dn, static)
             if change is None:
                 unchanged += 1
             else:
                 changes.append(change)
-        for address, (dn, _entry) in sorted(state.mailboxes.items()):
+        for address in sorted(state.mailboxes):
             if address in seen:
                 continue
             if prune:
-                changes.append(Change("delete", "mailbox", dn, agency.id, address=address))
+                changes += [Change("delete", "mailbox", dn, agency.id, address=address)
+                            for dn, _entry in state.carriers(address)]
             else:
                 unmanaged.append(address)
     if whole:
         for domain, dn in sorted(snapshot.other_domains.items()):
             if prune:
                 state = snapshot.state(domain)
-                for address, (mdn, _) in sorted(state.mailboxes.items()):
-                    changes.append(Change("delete", "mailbox", mdn, "", address=address))
+                for address in sorted(state.mailboxes):
+                    changes += [Change("delete", "mailbox", mdn, "", address=address)
+                                for mdn, _entry in state.carriers(address)]
                 if state.container and profile.mailbox_container:
                     changes.append(Change("delete", "container", profile.mailbox_parent_dn(base_dn, domain), "",
                                           domain=domain))
@@ -303,21 +325,47 @@ def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, bas
                 unmanaged.append(domain)
     _check_passwords_readable(agencies, snapshot)
     changes.sort(key=lambda c: c.phase)
-    notes = _profile_notes(profile, agencies)
     if whole and snapshot.not_domains:
         shown = sorted(snapshot.not_domains)
         more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
         notes.append(f"left alone under the base DN, as their names are not domain names: {'; '.join(shown[:3])}"
                      f"{more} (if the domains are below one of them, directory.base_dn is set too high)")
     return Plan(changes=changes, unchanged=unchanged, unmanaged=unmanaged, notes=notes,
-                found_mailboxes=sum(len(state.mailboxes) for state in snapshot.domains.values()))
+                found_mailboxes=sum(len(state.carriers(address)) for state in snapshot.domains.values()
+                                    for address in state.mailboxes))
 
 
-def _mailbox_change(agency: Agency, mailbox: Mailbox, state: DomainState, profile: Profile, base_dn: str,
+def _managed_entry(agency: Agency, mailbox: Mailbox, state: DomainState, profile: Profile, base_dn: str,
+                   notes: list[str]) -> FoundEntry | Literal[False] | None:
+    """The entry ``mailbox`` is planned against: None when there is none, False when it cannot be told.
+
+    Two entries carrying one address (another tool's ``uid=walikota-lama``
+    beside ``uid=walikota``) break the mail system's lookups, and planning
+    against the wrong one would rename it onto the other and write a new
+    password into the letter of an account that keeps its old one. The entry
+    at the profile's DN is the managed one; the others are named and left
+    alone. Without one there, none of them is changed.
+    """
+    carriers = state.carriers(mailbox.address)
+    if len(carriers) < 2:
+        return carriers[0] if carriers else None
+    wanted = profile.mailbox_dn(base_dn, mailbox, agency.name)
+    managed = next((c for c in carriers if same_dn(c[0], wanted)), None)
+    others = "; ".join(dn for dn, _entry in carriers if managed is None or dn != managed[0])
+    if managed is None:
+        notes.append(f"{mailbox.address} is carried by {len(carriers)} entries, none of them {wanted}: {others}; "
+                     "mailprov changes none of them until one is left")
+        return False
+    notes.append(f"{mailbox.address} is also carried by {others}: mailprov manages {managed[0]} and leaves the "
+                 "other alone; remove it or change its mail, as two entries with one address break the mail "
+                 "system's lookups")
+    return managed
+
+
+def _mailbox_change(agency: Agency, mailbox: Mailbox, found: FoundEntry | None, profile: Profile, base_dn: str,
                     static: set[str]) -> Change | None:
     fields = profile.mailbox_fields(mailbox, agency.name)
     wanted = profile.mailbox_entry(mailbox, agency.name, fields)
-    found = state.mailboxes.get(mailbox.address)
     if found is None:
         return Change("create", "mailbox", profile.mailbox_dn(base_dn, mailbox, agency.name, fields), agency.id,
                       address=mailbox.address, attributes=wanted, set_password=True, mailbox=mailbox,

@@ -391,6 +391,33 @@ def test_entries_under_the_base_that_are_not_domains_are_never_pruned(slapd: Sla
     assert planned["notes"][-1].startswith("left alone under the base DN, as their names are not domain names: ")
 
 
+def test_a_second_entry_with_a_listed_address_is_named_and_left_alone(slapd: Slapd, ldap_env: dict[str, str],
+                                                                       tmp_path: Path) -> None:
+    """Another tool's uid=walikota-lama carrying walikota@: before, plan took it for the mailbox, planned renaming
+    it onto uid=walikota (refused: entryAlreadyExists) and a new password whose letter replaced the one holding
+    the password the real account still has."""
+    base = ldap_env["MAILPROV_BASE_DN"]
+    config = write_config(tmp_path)
+    letters = tmp_path / "letters"
+    assert run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env).exit_code == 0
+    letter = letters / "pemkot-contoh" / "mailboxes" / "walikota.md"
+    before = letter.read_text()
+    lama = f"uid=walikota-lama,ou=contohkota.go.id,{base}"
+    slapd.ldap("ldapadd", input_text=f"dn: {lama}\nobjectClass: inetOrgPerson\nuid: walikota-lama\ncn: Lama\n"
+                                     "sn: Lama\nmail: walikota@contohkota.go.id\n")
+    plan = plan_json(config, ldap_env, "--prune")
+    assert plan["changes"] == []
+    assert plan["notes"][-1] == (f"walikota@contohkota.go.id is also carried by {lama}: mailprov manages "
+                                 f"uid=walikota,ou=contohkota.go.id,{base} and leaves the other alone; remove it or "
+                                 "change its mail, as two entries with one address break the mail system's lookups")
+    r = run(["apply", "-c", config, "--yes", "--prune", "--force", "--letters", letters], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert "note: walikota@contohkota.go.id is also carried by" in r.stdout
+    assert letter.read_text() == before
+    assert slapd.can_bind(f"uid=walikota,ou=contohkota.go.id,{base}", letter_password(letter))
+    assert slapd.count(base, "(mail=walikota@contohkota.go.id)") == 2
+
+
 def test_pruning_most_mailboxes_needs_force(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
     """A staff CSV cut short (or the wrong -c file) under --prune would delete most mailboxes: apply refuses,
     plan warns, --force carries it out."""

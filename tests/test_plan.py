@@ -215,6 +215,47 @@ def test_a_compare_that_finds_no_password_lets_the_plan_set_them() -> None:
     assert [(c.address, c.set_password) for c in plan.changes] == [("a@contoh.go.id", True), ("b@contoh.go.id", True)]
 
 
+def test_an_address_two_entries_carry_is_planned_against_the_profiles_entry() -> None:
+    ag = agency(mbox("walikota"), mbox("sekda"))
+    snap = snapshot_of(ag)
+    state = snap.state(ag.domain)
+    lama = f"uid=walikota-lama,ou=contoh.go.id,{BASE}"
+    state.add_mailbox("walikota@contoh.go.id", lama, {"objectClass": ["inetOrgPerson"], "uid": ["walikota-lama"],
+                                                      "mail": ["walikota@contoh.go.id"]})
+    plan = build_plan([ag], snap, INETORGPERSON, BASE)
+    assert plan.empty and plan.unchanged == 3
+    assert plan.notes[1:] == [f"walikota@contoh.go.id is also carried by {lama}: mailprov manages "
+                              f"uid=walikota,ou=contoh.go.id,{BASE} and leaves the other alone; remove it or change "
+                              "its mail, as two entries with one address break the mail system's lookups"]
+    # never pruned as a mailbox the file does not list: the address is listed
+    assert build_plan([ag], snap, INETORGPERSON, BASE, prune=True).empty
+
+
+def test_an_address_two_other_entries_carry_is_not_changed() -> None:
+    """Before, the last entry found was planned: renamed onto the other's DN and given a new password, whose
+    letter replaced the one holding the password the other account still has."""
+    ag = agency(mbox("walikota"))
+    state = DomainState(ag.domain, entry=INETORGPERSON.domain_entry(ag))
+    for uid in ("wk-1", "wk-2"):
+        state.add_mailbox("walikota@contoh.go.id", f"uid={uid},ou=contoh.go.id,{BASE}",
+                          {"objectClass": ["inetOrgPerson"], "uid": [uid], "mail": ["walikota@contoh.go.id"]})
+    plan = build_plan([ag], Snapshot(domains={ag.domain: state}), INETORGPERSON, BASE)
+    assert plan.changes == [] and plan.unchanged == 1
+    assert plan.notes[1:] == [f"walikota@contoh.go.id is carried by 2 entries, none of them uid=walikota,"
+                              f"ou=contoh.go.id,{BASE}: uid=wk-1,ou=contoh.go.id,{BASE}; uid=wk-2,ou=contoh.go.id,"
+                              f"{BASE}; mailprov changes none of them until one is left"]
+
+
+def test_prune_deletes_every_entry_of_an_address_the_file_does_not_list() -> None:
+    ag = agency(mbox("a"))
+    snap = snapshot_of(agency(mbox("a"), mbox("b")))
+    snap.state(ag.domain).add_mailbox("b@contoh.go.id", f"uid=b2,ou=contoh.go.id,{BASE}", {"uid": ["b2"]})
+    plan = build_plan([ag], snap, INETORGPERSON, BASE, prune=True, whole=False)
+    assert [(c.action, c.dn) for c in plan.changes] == [("delete", f"uid=b,ou=contoh.go.id,{BASE}"),
+                                                        ("delete", f"uid=b2,ou=contoh.go.id,{BASE}")]
+    assert plan.found_mailboxes == 3
+
+
 def test_mailboxes_missing_from_the_file_are_reported_not_deleted() -> None:
     ag = agency(mbox("a"), mbox("b"))
     snap = snapshot_of(ag)
