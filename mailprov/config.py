@@ -33,7 +33,7 @@ from .model import (
     Signatory,
     Source,
 )
-from .profiles import BUILTIN, DOMAIN_FIELDS, MAILBOX_FIELDS, QUOTA_UNITS
+from .profiles import BUILTIN, DOMAIN_FIELDS, MAILBOX_FIELDS, QUOTA_UNITS, static_template_problem
 from .reader import Reader, kind, parse_bool
 from .roster import QUOTA_MAX_MB, QUOTA_MIN_MB, agencies, check_email
 from .yamlsrc import YList, YMap, load_yaml
@@ -297,7 +297,13 @@ def _profile_spec(r: Reader, node: YMap) -> ProfileSpec | None:
         static: dict[str, tuple[str, ...]] = {}
         smap = r.mapping(sub, "static", sctx, required=False)
         for attr in smap or {}:
-            static[attr] = tuple(v for v, _ in r.strings(smap, attr, f"{sctx}.static")) if smap else ()
+            values = r.strings(smap, attr, f"{sctx}.static") if smap else []
+            if part == "mailbox":
+                for value, line in values:
+                    wrong = static_template_problem(value)
+                    if wrong:
+                        r.problem(line, f"{sctx}.static.{attr}: {wrong}")
+            static[attr] = tuple(v for v, _ in values)
         container = (r.string(sub, "container", sctx) or None) if part == "mailbox" else None
         if container is not None and not _CONTAINER.match(container):
             # it is created as an organizationalUnit, which is named by ou (a cn=... would be refused)

@@ -8,6 +8,7 @@ functions, so the plan diff can be tested without a server.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -160,7 +161,7 @@ class Profile:
         for fld, attr in self.mailbox_attributes.items():
             attrs[attr] = values[fld]
         for attr, static in self.mailbox_static.items():
-            attrs[attr] = list(static)
+            attrs[attr] = [_filled(value, mailbox) for value in static]
         if self.status_attribute:
             status = self.status_active if mailbox.active else self.status_disabled
             attrs[self.status_attribute] = [status]
@@ -191,6 +192,29 @@ class Profile:
         if self.status_attribute:
             return {self.status_attribute: [self.status_active if active else self.status_disabled]}
         return {PPOLICY_LOCK_ATTR: [] if active else [PPOLICY_PERMANENT_LOCK]}
+
+
+#: what a mailbox's static value may name, for paths of its own (homeDirectory: /var/vmail/{domain}/{local}/)
+STATIC_PLACEHOLDERS = ("local", "domain", "address")
+
+
+def static_template_problem(value: str) -> str | None:
+    """What is wrong with the placeholders of a mailbox's static value, if anything."""
+    known = ", ".join(f"{{{name}}}" for name in STATIC_PLACEHOLDERS)
+    try:
+        fields = [(name, spec, conv) for _text, name, spec, conv in string.Formatter().parse(value) if name is not None]
+    except ValueError as exc:  # a lone brace
+        return f"{exc} in '{value}' (write a brace itself as {{{{ or }}}})"
+    for name, spec, conv in fields:
+        if name not in STATIC_PLACEHOLDERS or spec or conv:
+            return f"unknown placeholder in '{value}' (known: {known}; a brace itself is written {{{{ or }}}})"
+    return None
+
+
+def _filled(value: str, mailbox: Mailbox) -> str:
+    if "{" not in value and "}" not in value:
+        return value
+    return value.format(local=mailbox.local, domain=mailbox.domain, address=mailbox.address)
 
 
 def values_of(entry: Mapping[str, list[str]], attr: str | None) -> list[str]:

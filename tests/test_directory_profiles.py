@@ -134,7 +134,7 @@ profile:
     rdn: uid
     object_classes: [top, inetOrgPerson, posixAccount]
     attributes: {address: mail, local: uid, name: cn, surname: sn, employee_id: uidNumber}
-    static: {gidNumber: ["5000"], homeDirectory: [/var/vmail]}
+    static: {gidNumber: ["5000"], homeDirectory: ["/var/vmail/{domain}/{local}/"]}
   status: {}
 """
 
@@ -162,6 +162,9 @@ agencies:
     assert failed["message"].startswith("invalidAttributeSyntax")
     assert "dua@contohkota.go.id" in r.stderr and "invalidAttributeSyntax" in r.stderr
     assert sorted(ldif_values(slapd, base, "(objectClass=posixAccount)", "uid")) == ["satu", "tiga"]
+    # a static value may name the mailbox: a path of its own
+    assert sorted(ldif_values(slapd, base, "(objectClass=posixAccount)", "homeDirectory")) == [
+        "/var/vmail/contohkota.go.id/satu/", "/var/vmail/contohkota.go.id/tiga/"]
     assert not (tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "dua.md").exists()
     for local in ("satu", "tiga"):
         path = tmp_path / "l" / "pemkot-contoh" / "mailboxes" / f"{local}.md"

@@ -256,6 +256,18 @@ def test_prune_deletes_every_entry_of_an_address_the_file_does_not_list() -> Non
     assert plan.found_mailboxes == 3
 
 
+def test_a_static_value_may_name_the_mailbox_and_is_set_at_creation_only() -> None:
+    prof = replace(INETORGPERSON, mailbox_static={"homeDirectory": ("/var/vmail/{domain}/{local}/",),
+                                                   "loginShell": ("/bin/{{false}}",)})
+    ag = agency(mbox("walikota"))
+    (create,) = [c for c in build_plan([ag], Snapshot(), prof, BASE).changes if c.kind == "mailbox"]
+    assert create.attributes["homeDirectory"] == ["/var/vmail/contoh.go.id/walikota/"]
+    assert create.attributes["loginShell"] == ["/bin/{false}"]
+    snap = snapshot_of(ag, prof)
+    snap.state(ag.domain).mailboxes["walikota@contoh.go.id"][1]["homeDirectory"] = ["/srv/mail/lama/"]
+    assert build_plan([ag], snap, prof, BASE).empty  # a path is never moved
+
+
 def test_mailboxes_missing_from_the_file_are_reported_not_deleted() -> None:
     ag = agency(mbox("a"), mbox("b"))
     snap = snapshot_of(ag)
