@@ -181,6 +181,8 @@ zone:
 def start_knot(root: Path, zones: dict[str, str], signed: set[str] | None = None,
                also_listen: list[str] | None = None, outlive_parent: bool = False) -> Knot:
     server = Knot(root=root, also_listen=list(also_listen or []), outlive_parent=outlive_parent)
+    # a stopped lab's journal and keys would be applied to these zones
+    shutil.rmtree(root / "db", ignore_errors=True)
     server.write(zones, signed)
     server.start()
     return server

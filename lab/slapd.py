@@ -93,7 +93,12 @@ class Slapd:
     # -- set-up --------------------------------------------------------------
     def prepare(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / "db").mkdir(exist_ok=True)
+        # a folder a stopped lab left behind: its entries and passwords are of no use to this one (slapadd
+        # would stop at the first entry that exists, and the start would wait on the old password)
+        shutil.rmtree(self.root / "db", ignore_errors=True)
+        (self.root / "db").mkdir()
+        for secret in ("provisioner.secret", "admin.secret"):  # a stopped lab's passwords; written anew when asked
+            (self.root / secret).unlink(missing_ok=True)
         make_ca_and_server_cert(self.root / "tls", hosts=["localhost", "127.0.0.1"])
         self.conf.write_text(self._config())
         (self.root / "base.ldif").write_text(self._base_ldif())
