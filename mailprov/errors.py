@@ -144,6 +144,16 @@ class HistoryError(MailprovError):
         super().__init__(f"{path}: cannot use it as the history database ({reason})")
 
 
+class HistoryBusy(HistoryError):
+    """Another program held a lock on the history database for longer than mailprov waits: try again later."""
+
+    exit_code = EXIT_UNDECIDED
+
+    def __init__(self, path: object, reason: str, waited: float) -> None:
+        MailprovError.__init__(self, f"{path}: another program held the history database locked ({reason}) for "
+                                     f"more than {waited:g} s; this run is not kept, the next one tries again")
+
+
 class LetterError(MailprovError):
     """A mailbox letter could not be written (disk full, a read-only or missing folder): its password is not set."""
 

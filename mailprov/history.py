@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .checks.result import ERROR, FAIL, ORDER, PASS, WARN, CheckReport
-from .errors import HistoryError
+from .errors import HistoryBusy, HistoryError
 
 if TYPE_CHECKING:
     from .letters import Compliance
@@ -164,23 +164,36 @@ def _stamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: seconds a write waits for another program's lock (a report tool reading the file) before giving up
+BUSY_TIMEOUT = 30.0
+
+
+def history_error(path: Path, exc: sqlite3.Error) -> HistoryError:
+    """The error for ``exc``: a lock another program held too long is worth another try (exit 3), the rest not."""
+    if getattr(exc, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return HistoryBusy(path, str(exc), BUSY_TIMEOUT)
+    return HistoryError(path, str(exc))
+
+
 class History:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path)
-        except (OSError, sqlite3.Error) as exc:
-            raise HistoryError(path, getattr(exc, "strerror", None) or str(exc)) from None
+            self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT)
+        except OSError as exc:
+            raise HistoryError(path, exc.strerror or str(exc)) from None
+        except sqlite3.Error as exc:
+            raise history_error(path, exc) from None
         try:
             tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             foreign = bool(tables) and not {"runs", "domain_results", "check_results"} <= tables
             if not foreign:  # another program's database (a mistyped --history) never gets tables added
                 self.db.execute("PRAGMA foreign_keys = ON")
                 self.db.executescript(SCHEMA)
-        except sqlite3.Error as exc:  # not a SQLite file at all
+        except sqlite3.Error as exc:  # not a SQLite file at all, or another program's lock
             self.db.close()
-            raise HistoryError(path, str(exc)) from None
+            raise history_error(path, exc) from None
         if foreign:
             self.db.close()
             raise HistoryError(path, f"a SQLite database with other tables ({', '.join(sorted(tables)[:5])})")

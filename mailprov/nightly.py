@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING
 from .checks.mta_sts import Fetch
 from .checks.result import CheckReport
 from .checks.runner import Clock, Progress, Target, run_checks
-from .errors import HistoryError
 from .files import check_writable, run_lock, write_whole
-from .history import Changes, Owed, RunSummary
+from .history import Changes, Owed, RunSummary, history_error
 from .model import Config
 
 if TYPE_CHECKING:
@@ -71,7 +70,7 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
                         run_id = store.store(report)
                     runs = store.recent_runs(30)
                 except sqlite3.Error as exc:  # a full disk, a database another program locked
-                    raise HistoryError(store.path, str(exc)) from None
+                    raise history_error(store.path, exc) from None
             if report_file is not None:
                 _write_report(report, changes, runs, lang, config, report_file)
             if owed is not None and store is not None:
@@ -81,7 +80,7 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
                     try:
                         delivery = _notify(store, run_id, report, owed, config, lang)
                     except sqlite3.Error as exc:
-                        raise HistoryError(store.path, str(exc)) from None
+                        raise history_error(store.path, exc) from None
         finally:
             if store is not None:
                 store.close()

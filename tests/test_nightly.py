@@ -585,6 +585,32 @@ def test_second_run_waits_for_no_one(nightly: dict[str, Any]) -> None:
                 "--history", nightly["state"], "--format", "json"]).exit_code == 1
 
 
+def test_a_history_another_program_keeps_locked_is_worth_another_try(nightly: dict[str, Any],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report tool holding a read transaction on state.db through the night's write: exit 3 (another try
+    will do), not 2 ("cannot use it as the history database", as for a file that is not one)."""
+    import mailprov.history
+
+    assert nightly_check(nightly)[0] == 1
+    monkeypatch.setattr(mailprov.history, "BUSY_TIMEOUT", 0.3)
+    reader = sqlite3.connect(nightly["state"], isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        assert reader.execute("SELECT COUNT(*) FROM runs").fetchone() == (1,)  # a shared lock, held
+        r = run(["dns", "check", "-c", nightly["config"], "--nameserver", nightly["knot"].address,
+                 "--history", nightly["state"]])
+    finally:
+        reader.close()
+    assert r.exit_code == 3, r.output
+    assert r.stderr == (f"error: {nightly['state']}: another program held the history database locked (database is "
+                        "locked) for more than 0.3 s; this run is not kept, the next one tries again\n")
+    with sqlite3.connect(nightly["state"]) as db:
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (1,)
+    assert nightly_check(nightly)[0] == 1  # the lock gone, the next run is kept
+    with sqlite3.connect(nightly["state"]) as db:
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (2,)
+
+
 def test_killed_run_leaves_the_history_usable(nightly: dict[str, Any]) -> None:
     assert nightly_check(nightly)[0] == 1
     host, port = nightly["knot"].address.split(":")
