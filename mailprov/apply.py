@@ -216,6 +216,7 @@ class _Run:
             item.outcome.status = UNKNOWN
         if self.client:  # the hash travels in the first request: every letter first
             batch.wait_letters()
+            self.writer.sync()
         batch.sent = self._send(batch.items, self._first_request)
 
     def finish(self, batch: _Batch) -> None:
@@ -224,6 +225,7 @@ class _Run:
             # the entries are being added while the letters are written; the password each
             # letter holds is set only after both are done
             batch.wait_letters()
+            self.writer.sync()
         done = self._collect(batch.items, batch.sent, lambda item, result: result.describe())
         with_password = [item for item in done if item.password]
         if not self.client and with_password:

@@ -61,7 +61,8 @@ def private_folder(path: Path) -> None:
     os.chmod(path, 0o700)
 
 
-def write_private(path: Path, data: bytes | str, folder_ready: bool = False, fresh: bool = False) -> None:
+def write_private(path: Path, data: bytes | str, folder_ready: bool = False, fresh: bool = False,
+                  durable: bool = False) -> None:
     """Write ``data`` to ``path`` with mode 0600 from the first byte (then rename into place).
 
     The file never exists with wider permissions, not even for an instant
@@ -73,6 +74,10 @@ def write_private(path: Path, data: bytes | str, folder_ready: bool = False, fre
     operation instead of two; on slow disks the letters of a large apply
     were most of its time). Only for a letter whose password is not set
     anywhere yet: half of it after a crash is replaced by the re-run's.
+
+    ``durable``: the content is on the disk when this returns (``fsync``), for
+    a letter whose password the directory is about to take; its folder's entry
+    is made durable by ``sync_folder``, once for many letters.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     with writing(path):
@@ -86,10 +91,22 @@ def write_private(path: Path, data: bytes | str, folder_ready: bool = False, fre
             else:
                 try:
                     _write_all(fd, raw)
+                    if durable:
+                        os.fsync(fd)
                 finally:
                     os.close(fd)
                 return
-        _replace(path, raw, 0o600)
+        _replace(path, raw, 0o600, durable)
+
+
+def sync_folder(path: Path) -> None:
+    """Make the files created or renamed in ``path`` durable (their names are in the folder, not the files)."""
+    with writing(path):
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _write_all(fd: int, raw: bytes) -> None:
@@ -98,13 +115,15 @@ def _write_all(fd: int, raw: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _replace(path: Path, raw: bytes, mode: int) -> None:
+def _replace(path: Path, raw: bytes, mode: int, durable: bool = False) -> None:
     """A temporary file next to ``path``, then an atomic rename over it."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         try:
             _write_all(fd, raw)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, LetterError, OutputError, Problem, TemplateError, UsageError
-from .files import check_writable, private_folder, write_private, write_whole, writing
+from .files import check_writable, private_folder, sync_folder, write_private, write_whole, writing
 from .model import Agency, Config, Mailbox
 from .profiles import Profile, resolve
 
@@ -248,6 +248,7 @@ class MailboxLetterWriter:
         self.profile = resolve(config.directory.profile)
         self.clock = clock
         self._ready: set[Path] = set()  # folders already made private
+        self._unsynced: set[Path] = set()  # folders whose new entries are not durable yet
         self._lock = threading.Lock()
 
     def render(self, letter: MailboxLetter) -> str:
@@ -275,11 +276,28 @@ class MailboxLetterWriter:
                 if path.parent not in self._ready:
                     private_folder(path.parent)
                     self._ready.add(path.parent)
-            # written before its password reaches the directory (see apply): fresh
-            write_private(path, text, folder_ready=True, fresh=True)
+                    # the folders may be new too: their own entries must last as well
+                    self._unsynced.update(p for p in path.parents if p in (self.out, self.out.parent)
+                                          or self.out in p.parents)
+            # written before its password reaches the directory (see apply): fresh, and on the disk
+            # before the directory takes the password, so a power cut cannot leave a password set
+            # whose letter is empty
+            write_private(path, text, folder_ready=True, fresh=True, durable=True)
+            with self._lock:  # after the file is there: a sync() running meanwhile still leaves it to the next
+                self._unsynced.add(path.parent)
         except OutputError as exc:
             raise LetterError(path, exc.reason) from None
         return path
+
+    def sync(self) -> None:
+        """Make the letters written so far durable (their folders' entries): before their passwords are set."""
+        with self._lock:
+            folders, self._unsynced = self._unsynced, set()
+        try:
+            for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+                sync_folder(folder)
+        except OutputError as exc:
+            raise LetterError(exc.path, exc.reason) from None
 
     def discard(self, agency: Agency, mailbox: Mailbox) -> None:
         """Remove a letter whose password never reached the directory."""

@@ -166,6 +166,7 @@ def reset_password(directory: Directory, config: Config, address: str, writer: M
 
     try:
         path = writer.write(MailboxLetter(agency, mailbox, password))
+        writer.sync()
     except LetterError:
         put_back()
         raise
@@ -225,6 +226,7 @@ def add(directory: Directory, config: Config, mailbox: Mailbox, writer: MailboxL
             attrs = dict(change.attributes)
             if change.kind == "mailbox":
                 path = writer.write(MailboxLetter(agency, mailbox, password))
+                writer.sync()
                 if config.directory.password_scheme != "server":
                     attrs["userPassword"] = [client_hash(config.directory.password_scheme, password)]
             directory.add(change.dn, attrs)

@@ -442,6 +442,53 @@ def test_pruning_most_mailboxes_needs_force(slapd: Slapd, ldap_env: dict[str, st
     assert slapd.count(base, "(objectClass=inetOrgPerson)") == 8
 
 
+@pytest.mark.parametrize("scheme", ["server", "ssha512"])
+def test_each_letter_is_on_the_disk_before_its_password_is_set(slapd: Slapd, ldap_env: dict[str, str],
+                                                               tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               scheme: str) -> None:
+    """A power cut must not leave a password set whose letter never reached the disk (then empty or gone, and
+    a re-run finds the password and sets no new one): the letter and its folder's entry are fsync'ed first."""
+    import os
+
+    from mailprov import ldapwire
+
+    events: list[tuple[str, str]] = []
+    real_fsync, real_modify, real_add = os.fsync, ldapwire.encode_password_modify, ldapwire.encode_add
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+
+    def password_modify(mid: int, dn: str, password: str) -> bytes:
+        events.append(("set", dn))
+        return real_modify(mid, dn, password)
+
+    def add(mid: int, dn: str, attributes: dict[str, list[str]]) -> bytes:
+        if "userPassword" in attributes:  # the client-side scheme: the hash travels in the add
+            events.append(("set", dn))
+        return real_add(mid, dn, attributes)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(ldapwire, "encode_password_modify", password_modify)
+    monkeypatch.setattr(ldapwire, "encode_add", add)
+    config = write_config(tmp_path, directory_extra=f"password_scheme: {scheme}\n")
+    letters = tmp_path / "letters"
+    r = run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    base = ldap_env["MAILPROV_BASE_DN"]
+    sets = [i for i, (kind, _) in enumerate(events) if kind == "set"]
+    assert len(sets) == 4  # every mailbox of the test's agencies got a password
+    for agency, local, domain in [("pemkot-contoh", "walikota", "contohkota.go.id"),
+                                  ("pemkot-contoh", "sekda", "contohkota.go.id"),
+                                  ("pemkot-contoh", "arsip", "contohkota.go.id"),
+                                  ("dinas-lain", "kadis", "lain.jatimprov.go.id")]:
+        folder = letters / agency / "mailboxes"
+        (set_at,) = [i for i in sets if events[i][1] == f"uid={local},ou={domain},{base}"]
+        assert ("fsync", str(folder / f"{local}.md")) in events[:set_at]
+        assert ("fsync", str(folder)) in events[:set_at]
+        assert ("fsync", str(folder.parent)) in events[:set_at]  # a new folder's own entry too
+
+
 def test_apply_refuses_without_yes_off_a_terminal(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
     config = write_config(tmp_path)
     r = run(["apply", "-c", config, "--letters", tmp_path / "l"], env=ldap_env, input="y\n")
