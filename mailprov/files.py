@@ -11,6 +11,7 @@ the same letters folder) hold a lock file.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import threading
@@ -105,6 +106,10 @@ def sync_folder(path: Path) -> None:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(fd)
+        except OSError as exc:
+            # some file systems (FUSE, some network ones) cannot sync a folder; their files were synced
+            if exc.errno not in (errno.EINVAL, errno.ENOTSUP):
+                raise
         finally:
             os.close(fd)
 

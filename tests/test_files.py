@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -69,3 +70,18 @@ def test_a_lock_taken_but_not_yet_signed_names_no_pid(tmp_path: Path) -> None:
         assert str(caught.value) == f"another mailprov run holds {path}; not starting a second one"
     finally:
         os.close(fd)
+
+
+@pytest.mark.parametrize(("code", "raised"), [(errno.EINVAL, False), (errno.ENOTSUP, False), (errno.EIO, True)])
+def test_a_folder_the_file_system_cannot_sync_is_no_error_but_a_failing_disk_is(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, raised: bool) -> None:
+    """Some file systems (FUSE, some network ones) refuse fsync on a folder; the letters in it were synced."""
+    def fsync(fd: int) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    if raised:
+        with pytest.raises(OutputError, match="Input/output error"):
+            files.sync_folder(tmp_path)
+    else:
+        files.sync_folder(tmp_path)
