@@ -90,10 +90,18 @@ def stop_saved(root: Path) -> bool:
         except ProcessLookupError:
             continue
         for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if not _running(pid):
                 break
             time.sleep(0.05)
     path.unlink()
     return True
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` still runs: an exited server whose parent (``lab start``) is gone stays a zombie until
+    init reaps it, which in a container's minimal init may take long or never happen."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return not stat.read().split(") ", 1)[1].startswith("Z")
+    except FileNotFoundError:
+        return False
