@@ -193,6 +193,21 @@ def test_a_nameserver_that_is_not_an_address_is_refused(text: str) -> None:
         parse_nameserver(text)
 
 
+def test_a_nameserver_port_nobody_listens_on_is_refused_at_once() -> None:
+    """A mistyped --nameserver port: the ICMP port unreachable reaches the (connected) socket, so every try
+    fails with that reason instead of each question waiting out its timeout (30 s here) as 'timeout'."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free once closed: nothing listens there
+    resolver = DnsResolver([("127.0.0.1", port)], timeout=30)
+    (answer,) = ask_all(resolver, [("n4.resolver.test", "MX")])
+    assert answer.error and answer.status == FAILURE
+    assert answer.describe() == "Connection refused"
+    assert resolver.answers == 0
+
+
 def test_a_datagram_the_system_refuses_to_send_is_an_error_with_its_reason() -> None:
     """sendto fails at once (broadcast without SO_BROADCAST: EACCES, nothing leaves the machine): every
     try fails the same way and the answer says why, instead of waiting out the timeouts."""

@@ -105,9 +105,11 @@ class _Datagrams(asyncio.DatagramProtocol):
         self.server = server
         self.pending: dict[int, _Question] = {}
         self.transport: asyncio.DatagramTransport | None = None
+        self.connected = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # a datagram endpoint's transport
+        self.connected = transport.get_extra_info("peername") is not None
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         self.resolver._received(self, data)
@@ -199,7 +201,11 @@ class DnsResolver:
         if self._sweeper is None:
             self._sweeper = loop.call_later(self._tick, self._sweep)
         assert proto.transport is not None
-        proto.transport.sendto(query_id.to_bytes(2, "big") + question.payload[2:], server)
+        data = query_id.to_bytes(2, "big") + question.payload[2:]
+        if proto.connected:
+            proto.transport.sendto(data)
+        else:
+            proto.transport.sendto(data, server)
 
     @property
     def _tick(self) -> float:
@@ -380,15 +386,25 @@ class DnsResolver:
 
     # -- sockets ----------------------------------------------------------------------------
     async def _open_all(self) -> None:
-        """One socket per nameserver, opened by the first question of the run."""
+        """One socket per nameserver, opened by the first question of the run.
+
+        Connected, as the C library's resolver connects its sockets: only the
+        nameserver's own address can answer, and a nameserver port nobody
+        listens on is refused at once (ICMP port unreachable reaches only a
+        connected socket) instead of each question waiting out its timeout.
+        """
         import socket
 
         loop = asyncio.get_running_loop()
         for server in dict.fromkeys(self.nameservers):
             family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
-            any_address = "::" if family == socket.AF_INET6 else "0.0.0.0"  # noqa: S104 - a client socket
-            transport, proto = await loop.create_datagram_endpoint(
-                lambda server=server: _Datagrams(self, server), family=family, local_addr=(any_address, 0))  # type: ignore[misc]
+            try:
+                transport, proto = await loop.create_datagram_endpoint(
+                    lambda server=server: _Datagrams(self, server), family=family, remote_addr=server)  # type: ignore[misc]
+            except OSError:  # an address the system will not connect to (a broadcast one): each send says why
+                any_address = "::" if family == socket.AF_INET6 else "0.0.0.0"  # noqa: S104 - a client socket
+                transport, proto = await loop.create_datagram_endpoint(
+                    lambda server=server: _Datagrams(self, server), family=family, local_addr=(any_address, 0))  # type: ignore[misc]
             sock = transport.get_extra_info("socket")
             if sock is not None:  # bursts of answers must not overflow the default buffer
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
