@@ -194,6 +194,18 @@ def test_no_nameserver_answering_is_said_once(dns_lab: tuple[Path, str]) -> None
     assert json.loads(answered.stdout)["stats"]["answers"] >= 5
 
 
+def test_a_nameserver_that_is_not_a_resolver_is_named_in_the_reason(dns_lab: tuple[Path, str]) -> None:
+    """--nameserver pointed at an authoritative server: its Extended DNS Error (RFC 8914) is in every reason."""
+    config, resolver = dns_lab
+    r = run(["dns", "check", "-c", config, "contoh.example", "--nameserver", resolver, "--format", "json",
+             "--lang", "en"])
+    assert r.exit_code == 3, r.output
+    (domain,) = json.loads(r.stdout)["domains"]
+    assert {c["status"] for c in domain["checks"]} == {"error"}
+    assert domain["checks"][0]["reason"] == ("could not be decided: the DNS query contoh.example MX failed (REFUSED: "
+                                             "Not Authoritative); it will be retried on the next run")
+
+
 def test_every_check_has_pass_warn_fail_and_error() -> None:
     seen = {(check, status) for _, check, _, status, _ in EXPECTED}
     for check in ("mx", "spf", "dkim", "dmarc"):

@@ -129,6 +129,43 @@ def test_malformed_datagrams_are_wire_format_errors(garbage: bytes) -> None:
         wire.decode_response(garbage)
 
 
+def test_a_refusal_carries_the_servers_extended_error(knot: Knot) -> None:
+    """Knot refuses a name outside its zones with Extended DNS Error 20 (RFC 8914): the answer says so, which
+    tells an operator that --nameserver points at an authoritative server, not a resolver."""
+    resolver = DnsResolver([server_of(knot)], timeout=5)
+    (outside, inside) = ask_all(resolver, [("contoh.example", "MX"), ("n5.resolver.test", "TXT")])
+    assert outside.error and outside.describe() == "REFUSED: Not Authoritative"
+    assert inside.status == OK
+
+
+def _error_response(rcode: int, options: bytes, authority: bytes = b"") -> bytes:
+    """A reply to 'a.test TXT' with ``rcode``, an authority section and an OPT record carrying ``options``."""
+    header = bytes.fromhex("1234") + (0x8180 | rcode).to_bytes(2, "big") + bytes.fromhex("0001 0000")
+    header += (1 if authority else 0).to_bytes(2, "big") + bytes.fromhex("0001")
+    question = b"\x01a\x04test\x00" + bytes.fromhex("0010 0001")
+    opt = b"\x00" + bytes.fromhex("0029 04d0 00000000") + len(options).to_bytes(2, "big") + options
+    return header + question + authority + opt
+
+
+@pytest.mark.parametrize(("rcode", "options", "said"), [
+    (2, bytes.fromhex("000f 0002 0006"), "DNSSEC Bogus"),
+    (2, bytes.fromhex("000a 0008 0102030405060708") + bytes.fromhex("000f 0012 0007") + b"RRSIG 2026-11-01",
+     "Signature Expired (RRSIG 2026-11-01)"),
+    (5, bytes.fromhex("000f 0002 0063"), "extended error 99"),
+    (2, bytes.fromhex("000a 0008 0102030405060708"), ""),  # a cookie, no extended error
+    (2, bytes.fromhex("000f 0040 0006"), ""),  # an option longer than the record: no explanation, no harm
+])
+def test_extended_dns_errors_are_read_from_error_answers(rcode: int, options: bytes, said: str) -> None:
+    from mailprov.checks import wire
+
+    # a no-data answer's SOA before the OPT record: root as both names, then five 32-bit numbers
+    soa = b"\xc0\x0c" + bytes.fromhex("0006 0001 00000e10") + (1 + 1 + 20).to_bytes(2, "big") + b"\x00\x00" + \
+        bytes(20)
+    for authority in (b"", soa):
+        response = wire.decode_response(_error_response(rcode, options, authority))
+        assert (response.rcode, response.extended_error) == (rcode, said)
+
+
 def test_a_server_answering_garbage_gives_a_timeout_not_a_hang(tmp_path: Path) -> None:
     import threading
 

@@ -60,6 +60,8 @@ class Answer:
 
     def describe(self) -> str:
         """Why an error is an error, in a word a person can search for."""
+        if self.status in (SERVFAIL, REFUSED) and self.message:
+            return self.message  # with the resolver's Extended DNS Error, when it gave one
         return {TIMEOUT: "timeout", SERVFAIL: "SERVFAIL", REFUSED: "REFUSED"}.get(self.status, self.message
                                                                                      or self.status)
 
@@ -426,7 +428,10 @@ def _read_answer(question: _Question, response: Any) -> Answer:
     name, rdtype = question.current, question.rdtype
     status = {0: None, 2: SERVFAIL, 3: NXDOMAIN, 5: REFUSED}.get(response.rcode, FAILURE)
     if status is not None:
-        return Answer(name, rdtype, status, message=wire.RCODES.get(response.rcode, str(response.rcode)))
+        rcode = wire.RCODES.get(response.rcode, str(response.rcode))
+        # the resolver's own why (RFC 8914): "REFUSED: Not Authoritative" says --nameserver is not a resolver
+        return Answer(name, rdtype, status,
+                      message=f"{rcode}: {response.extended_error}" if response.extended_error else rcode)
     wanted = wire.TYPES[rdtype]
     owner = name
     for _ in range(MAX_CNAME_CHAIN + 1):

@@ -89,6 +89,18 @@ def _read_name(data: bytes, pos: int, seen: dict[int, str]) -> tuple[str, int]:
     return name, (end if end >= 0 else pos)
 
 
+#: RFC 8914 Extended DNS Error codes: why a resolver answered SERVFAIL or REFUSED
+EDE_NAMES = {
+    0: "Other Error", 1: "Unsupported DNSKEY Algorithm", 2: "Unsupported DS Digest Type", 3: "Stale Answer",
+    4: "Forged Answer", 5: "DNSSEC Indeterminate", 6: "DNSSEC Bogus", 7: "Signature Expired",
+    8: "Signature Not Yet Valid", 9: "DNSKEY Missing", 10: "RRSIGs Missing", 11: "No Zone Key Bit Set",
+    12: "NSEC Missing", 13: "Cached Error", 14: "Not Ready", 15: "Blocked", 16: "Censored", 17: "Filtered",
+    18: "Prohibited", 19: "Stale NXDOMAIN Answer", 20: "Not Authoritative", 21: "Not Supported",
+    22: "No Reachable Authority", 23: "Network Error", 24: "Invalid Data",
+}
+_OPT, _EDE = 41, 15
+
+
 @dataclass(slots=True)
 class Response:
     query_id: int
@@ -98,6 +110,8 @@ class Response:
     qtype: int
     #: (owner, type, decoded value) of every answer record
     answers: list[tuple[str, int, Any]]
+    #: the Extended DNS Error of an error answer, as text ("DNSSEC Bogus (signature expired)"); read only then
+    extended_error: str = ""
 
     @property
     def truncated(self) -> bool:
@@ -158,4 +172,38 @@ def _decode_response(data: bytes) -> Response:
             raise WireFormatError("record data runs past the message")
         answers.append((owner, rtype, _rdata(data, rtype, pos, pos + length, seen)))
         pos += length
-    return Response(query_id, flags, flags & 0x000F, qname, qtype, answers)
+    rcode = flags & 0x000F
+    extended = _extended_error(data, pos, _nscount + _arcount, seen) if rcode else ""
+    return Response(query_id, flags, rcode, qname, qtype, answers, extended)
+
+
+def _extended_error(data: bytes, pos: int, records: int, seen: dict[int, str]) -> str:
+    """The first Extended DNS Error (RFC 8914) in the OPT record among ``records`` from ``pos``, as text.
+
+    Only an explanation: a malformed rest of the message leaves the answer's rcode standing ("").
+    """
+    try:
+        return _find_extended_error(data, pos, records, seen)
+    except (WireFormatError, struct.error, IndexError):
+        return ""
+
+
+def _find_extended_error(data: bytes, pos: int, records: int, seen: dict[int, str]) -> str:
+    for _ in range(records):
+        _owner, pos = _read_name(data, pos, seen)
+        rtype, _cls, _ttl, length = struct.unpack_from("!HHIH", data, pos)
+        pos += 10
+        end = pos + length
+        if rtype == _OPT:
+            while pos + 4 <= end:
+                code, size = struct.unpack_from("!HH", data, pos)
+                if pos + 4 + size > end:  # an option longer than its record
+                    return ""
+                if code == _EDE and size >= 2:
+                    info = struct.unpack_from("!H", data, pos + 4)[0]
+                    extra = data[pos + 6:pos + 4 + size].decode("utf-8", "replace").strip()
+                    name = EDE_NAMES.get(info, f"extended error {info}")
+                    return f"{name} ({extra})" if extra else name
+                pos += 4 + size
+        pos = end
+    return ""
