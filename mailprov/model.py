@@ -220,3 +220,10 @@ class Config:
     @property
     def mailbox_count(self) -> int:
         return sum(len(a.mailboxes) for a in self.agencies)
+
+    @property
+    def agencies_without_contact(self) -> list[str]:
+        """Agencies ``--notify`` is to write to (``notify.agency_contacts``) that have no ``contact.email``."""
+        if self.notify is None or not self.notify.agency_contacts:
+            return []
+        return [agency.id for agency in self.agencies if not agency.contact.email]

@@ -121,3 +121,17 @@ def test_staff_sheets_say_active_in_english_or_indonesian(tmp_path: Path) -> Non
     """)
     (agency,) = load_config(config, {}).agencies
     assert {m.local: m.active for m in agency.mailboxes} == {local: local.startswith("a") for local in states}
+
+
+def test_agencies_notify_cannot_reach_are_pointed_out(tmp_path: Path) -> None:
+    """With agency_contacts on, an agency without contact.email is silently never told its DNS fails."""
+    from .configs import AGENCIES, write_config
+
+    notify = "notify: {smtp_host: 127.0.0.1, from: mailprov@mail.go.id, to: [noc@mail.go.id], agency_contacts: true}\n"
+    config = write_config(tmp_path, AGENCIES, extra=notify)
+    r = run(["validate", "-c", config])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[1:] == ["note: notify.agency_contacts is on, but 1 agency has no contact.email and "
+                                         "will not be told when its DNS fails: dinas-lain"]
+    quiet = write_config(tmp_path, AGENCIES, extra=notify.replace("true", "false"), name="quiet.yaml")
+    assert run(["validate", "-c", quiet]).stdout.count("\n") == 1

@@ -24,6 +24,12 @@ def validate(config: ConfigOpt = Path("domains.yaml")) -> None:
                                         (cfg.mailbox_count, "mailbox"))
     )
     typer.echo(f"{config}: valid: {counts} (directory profile {profile})")
+    silent = cfg.agencies_without_contact
+    if silent:
+        shown = ", ".join(silent[:5]) + (f" and {len(silent) - 5} more" if len(silent) > 5 else "")
+        typer.echo(f"note: notify.agency_contacts is on, but {_count(len(silent), 'agenc')} ha"
+                   f"{'s' if len(silent) == 1 else 've'} no contact.email and will not be told when "
+                   f"{'its' if len(silent) == 1 else 'their'} DNS fails: {shown}")
 
 
 def _count(n: int, stem: str) -> str:
