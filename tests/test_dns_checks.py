@@ -194,6 +194,24 @@ def test_no_nameserver_answering_is_said_once(dns_lab: tuple[Path, str]) -> None
     assert json.loads(answered.stdout)["stats"]["answers"] >= 5
 
 
+def test_a_nameserver_port_nobody_listens_on_is_said_at_once(dns_lab: tuple[Path, str]) -> None:
+    """A mistyped port: refused at once (not after every timeout), and the one warning line says so."""
+    import socket
+
+    config, _ = dns_lab
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    r = run(["dns", "check", "-c", config, "--agency", "lulus", "--nameserver", f"127.0.0.1:{port}",
+             "--timeout", "30", "--format", "json", "--lang", "en"])
+    assert r.exit_code == 3, r.output
+    queries = json.loads(r.stdout)["stats"]["queries"]
+    assert r.stderr == (f"warning: no nameserver answered (127.0.0.1:{port}): none of {queries} queries got a "
+                        "reply (refused at once: nothing listens on that port); check --nameserver and the network\n")
+    checks = json.loads(r.stdout)["domains"][0]["checks"]
+    assert {c["status"] for c in checks} == {"error"} and all("(Connection refused)" in c["reason"] for c in checks)
+
+
 def test_a_nameserver_that_is_not_a_resolver_is_named_in_the_reason(dns_lab: tuple[Path, str]) -> None:
     """--nameserver pointed at an authoritative server: its Extended DNS Error (RFC 8914) is in every reason."""
     config, resolver = dns_lab

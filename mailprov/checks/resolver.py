@@ -138,6 +138,8 @@ class DnsResolver:
     queries: int = 0
     #: replies received (any rcode): none at all means no nameserver could be reached
     answers: int = 0
+    #: tries refused by the nameserver's host (ICMP port unreachable on the connected socket)
+    refused: int = 0
     _cache: dict[tuple[str, str, bool], asyncio.Future[Answer]] = field(default_factory=dict)
     _sockets: dict[tuple[str, int], _Datagrams] = field(default_factory=dict)
     _opening: asyncio.Task[None] | None = None
@@ -278,6 +280,8 @@ class DnsResolver:
         message = str(getattr(exc, "strerror", None) or exc)
         failed = list(proto.pending.values())
         proto.pending.clear()
+        if isinstance(exc, ConnectionRefusedError):
+            self.refused += len(failed)
         for question in failed:
             self._retry(question, Answer(question.name, question.rdtype, FAILURE, message=message))
 

@@ -84,6 +84,8 @@ class CheckReport:
     queries: int = 0
     #: replies the resolver received; 0 with queries sent means no nameserver answered at all
     answers: int = 0
+    #: tries the nameserver's host refused (ICMP port unreachable: nothing listens on that port)
+    refused: int = 0
     seconds: float = 0.0
     #: set when the run kept history: the domains whose status got worse / recovered
     newly_failing: list[str] | None = None

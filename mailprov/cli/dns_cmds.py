@@ -146,7 +146,8 @@ def check(
     if result.queries and not result.answers:  # one line that says why every verdict is 'error'
         asked = ", ".join(f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in servers)
         dropped = "; the run is not kept in the history and nothing is mailed" if nightly and not nightly.kept else ""
-        warn(f"no nameserver answered ({asked}): none of {result.queries} queries got a reply; "
+        why = " (refused at once: nothing listens on that port)" if result.refused else ""
+        warn(f"no nameserver answered ({asked}): none of {result.queries} queries got a reply{why}; "
              f"check --nameserver and the network{dropped}")
     if fmt == "table" and output is None:
         renderers.render_table(console(), result, lang, cfg.letters.timezone)
