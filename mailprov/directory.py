@@ -245,10 +245,9 @@ class Directory:
         compare it. ppolicy counts a compare as a login attempt only when it
         carries the password policy control, which this one does not.
         """
-        entries = state.mailboxes.values()
-        if not entries or any(values_of(entry, "userPassword") for _dn, entry in entries):
+        if not state.mailboxes or state.shows_a_password:
             return
-        dn = min(dn for dn, _entry in entries)
+        dn = min(dn for dn, _entry in state.mailboxes.values())
         try:
             self.conn.compare(dn, "userPassword", "mailprov: is there a password?")
         except ldap_exc.LDAPException as exc:

@@ -164,6 +164,16 @@ class DomainState:
         """Every entry that carries ``address``."""
         return self.duplicates.get(address) or ([self.mailboxes[address]] if address in self.mailboxes else [])
 
+    @property
+    def mailbox_entries(self) -> int:
+        """Mailbox entries found, those that carry an address another entry carries too included."""
+        return len(self.mailboxes) + sum(len(carriers) - 1 for carriers in self.duplicates.values())
+
+    @property
+    def shows_a_password(self) -> bool:
+        """Whether the bind DN sees a ``userPassword`` on any mailbox: then it may read them all here."""
+        return any(values_of(entry, "userPassword") for _dn, entry in self.mailboxes.values())
+
 
 @dataclass
 class Snapshot:
@@ -243,7 +253,7 @@ def _check_passwords_readable(agencies: list[Agency], snapshot: Snapshot) -> Non
     unconfirmed: list[tuple[str, str]] = []
     for agency in agencies:
         state = snapshot.state(agency.domain)
-        if any(values_of(entry, "userPassword") for _dn, entry in state.mailboxes.values()):
+        if state.shows_a_password:
             continue
         changed += [address for address, (_dn, entry) in state.mailboxes.items() if values_of(entry, PASSWORD_CHANGED)]
         if state.password_compare not in (None, NO_PASSWORD):
@@ -331,8 +341,7 @@ def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, bas
         notes.append(f"left alone under the base DN, as their names are not domain names: {'; '.join(shown[:3])}"
                      f"{more} (if the domains are below one of them, directory.base_dn is set too high)")
     return Plan(changes=changes, unchanged=unchanged, unmanaged=unmanaged, notes=notes,
-                found_mailboxes=sum(len(state.carriers(address)) for state in snapshot.domains.values()
-                                    for address in state.mailboxes))
+                found_mailboxes=sum(state.mailbox_entries for state in snapshot.domains.values()))
 
 
 def _managed_entry(agency: Agency, mailbox: Mailbox, state: DomainState, profile: Profile, base_dn: str,
