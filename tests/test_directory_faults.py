@@ -70,27 +70,36 @@ def test_a_base_dn_missing_from_the_directory_is_one_line_and_exit_2(slapd: Slap
     assert not (tmp_path / "l").exists()
 
 
-def test_passwords_the_bind_dn_may_not_read_stop_plan_and_apply(slapd: Slapd, ldap_env: dict[str, str],
-                                                                tmp_path: Path) -> None:
-    """A bind DN that may read every attribute but userPassword (an ACL granting '=w' instead of 'write';
-    here a mailbox of another agency, which the lab lets read the rest): every mailbox would look as if its
-    password never reached it, and apply would give them all new ones."""
-    config = write_config(tmp_path)
+def refused_to_a_reader(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path, reader: str, error: str,
+                        agencies: str = AGENCIES) -> str:
+    """Apply ``agencies``, then plan and apply pemkot-contoh bound as ``reader``, a mailbox of dinas-lain (the lab
+    lets users read every attribute but userPassword, as an ACL granting '=w' instead of 'write' would): both
+    stop with exit 2 and ``error``, and no password is reset. Returns the base DN."""
+    config = write_config(tmp_path, agencies)
     letters = tmp_path / "letters"
     assert run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env).exit_code == 0
     base = ldap_env["MAILPROV_BASE_DN"]
-    reader = {**ldap_env, "MAILPROV_BIND_DN": f"uid=kadis,ou=lain.jatimprov.go.id,{base}",
-              "MAILPROV_BIND_PASSWORD": letter_password(letters / "dinas-lain" / "mailboxes" / "kadis.md")}
+    env = {**ldap_env, "MAILPROV_BIND_DN": f"uid={reader},ou=lain.jatimprov.go.id,{base}",
+           "MAILPROV_BIND_PASSWORD": letter_password(letters / "dinas-lain" / "mailboxes" / f"{reader}.md")}
     sekda = letters / "pemkot-contoh" / "mailboxes" / "sekda.md"
     before = sekda.read_text()
     for command in (["plan"], ["apply", "--yes", "--letters", letters]):
-        r = run([*command, "-c", config, "--agency", "pemkot-contoh"], env=reader)
+        r = run([*command, "-c", config, "--agency", "pemkot-contoh"], env=env)
         assert r.exit_code == 2, r.output
-        assert r.stderr.startswith("error: 3 mailbox(es) had a password set (pwdChangedTime) that the directory does "
-                                   "not show to the bind DN (e.g. arsip@contohkota.go.id): apply would replace the "
-                                   "passwords of those that are active."), r.stderr
+        assert r.stderr.startswith(error), r.stderr
     assert sekda.read_text() == before  # nothing reset, and its password still binds
     assert slapd.can_bind(f"uid=sekda,ou=contohkota.go.id,{base}", letter_password(sekda))
+    return base
+
+
+def test_passwords_the_bind_dn_may_not_read_stop_plan_and_apply(slapd: Slapd, ldap_env: dict[str, str],
+                                                                tmp_path: Path) -> None:
+    """A bind DN that may read every attribute but userPassword: every mailbox would look as if its password
+    never reached it, and apply would give them all new ones. ppolicy's pwdChangedTime says they have one."""
+    refused_to_a_reader(slapd, ldap_env, tmp_path, "kadis",
+                        "error: 3 mailbox(es) had a password set (pwdChangedTime) that the directory does not show "
+                        "to the bind DN (e.g. arsip@contohkota.go.id): apply would replace the passwords of those "
+                        "that are active.")
 
 
 def test_without_ppolicy_passwords_the_bind_dn_may_not_read_stop_plan_and_apply(
@@ -98,24 +107,12 @@ def test_without_ppolicy_passwords_the_bind_dn_may_not_read_stop_plan_and_apply(
     """The same bind DN on a directory without ppolicy (the lab hides pwdChangedTime from uid=tanpa-ppolicy):
     nothing in the entries says a password was set. A Compare of userPassword does: the bind DN may not even
     compare it, so mailprov cannot tell hidden passwords from missing ones and refuses."""
-    agencies = AGENCIES + "      - {local: tanpa-ppolicy, name: Pembaca Tanpa Ppolicy}\n"
-    config = write_config(tmp_path, agencies)
-    letters = tmp_path / "letters"
-    assert run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env).exit_code == 0
-    base = ldap_env["MAILPROV_BASE_DN"]
-    reader = {**ldap_env, "MAILPROV_BIND_DN": f"uid=tanpa-ppolicy,ou=lain.jatimprov.go.id,{base}",
-              "MAILPROV_BIND_PASSWORD": letter_password(letters / "dinas-lain" / "mailboxes" / "tanpa-ppolicy.md")}
-    sekda = letters / "pemkot-contoh" / "mailboxes" / "sekda.md"
-    before = sekda.read_text()
-    for command in (["plan"], ["apply", "--yes", "--letters", letters]):
-        r = run([*command, "-c", config, "--agency", "pemkot-contoh"], env=reader)
-        assert r.exit_code == 2, r.output
-        assert r.stderr.startswith(
-            "error: 3 mailbox(es) show no password to the bind DN, and the directory does not say they have none "
-            "(e.g. arsip@contohkota.go.id: a compare of userPassword answered insufficientAccessRights): apply "
-            "would replace the passwords of those that are active."), r.stderr
-    assert sekda.read_text() == before
-    assert slapd.can_bind(f"uid=sekda,ou=contohkota.go.id,{base}", letter_password(sekda))
+    base = refused_to_a_reader(
+        slapd, ldap_env, tmp_path, "tanpa-ppolicy",
+        "error: 3 mailbox(es) show no password to the bind DN, and the directory does not say they have none "
+        "(e.g. arsip@contohkota.go.id: a compare of userPassword answered insufficientAccessRights): apply "
+        "would replace the passwords of those that are active.",
+        AGENCIES + "      - {local: tanpa-ppolicy, name: Pembaca Tanpa Ppolicy}\n")
     # the compare is not a failed login to ppolicy (it carries no password policy control)
     arsip = slapd.ldap("ldapsearch", "-LLL", "-b", f"uid=arsip,ou=contohkota.go.id,{base}", "-s", "base",
                        "(objectClass=*)", "pwdFailureTime", admin=True)
