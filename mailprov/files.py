@@ -91,11 +91,16 @@ def write_private(path: Path, data: bytes | str, folder_ready: bool = False, fre
                 pass  # an earlier letter: replaced whole, below
             else:
                 try:
-                    _write_all(fd, raw)
-                    if durable:
-                        os.fsync(fd)
-                finally:
-                    os.close(fd)
+                    try:
+                        _write_all(fd, raw)
+                        if durable:
+                            os.fsync(fd)
+                    finally:
+                        os.close(fd)
+                except BaseException:
+                    # a full disk must not leave the start of a letter behind: it would look like a letter
+                    path.unlink(missing_ok=True)
+                    raise
                 return
         _replace(path, raw, 0o600, durable)
 

@@ -26,9 +26,7 @@ def test_write_whole_replaces_with_the_umask_mode_and_leaves_nothing_behind(tmp_
     assert [p.name for p in target.parent.iterdir()] == ["last-check.json"]
 
 
-def test_a_write_that_fails_half_way_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "report.html"
-    target.write_text("yesterday's report\n")
+def _disk_full_after_ten_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     real_write = os.write
     calls = []
 
@@ -38,14 +36,32 @@ def test_a_write_that_fails_half_way_keeps_the_old_file(tmp_path: Path, monkeypa
             raise OSError(28, "No space left on device")
         return real_write(fd, bytes(data)[:10])  # a short write first, then the disk is full
 
-    open_before = len(os.listdir("/proc/self/fd"))
     monkeypatch.setattr(os, "write", failing_write)
+
+
+def test_a_write_that_fails_half_way_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "report.html"
+    target.write_text("yesterday's report\n")
+    open_before = len(os.listdir("/proc/self/fd"))
+    _disk_full_after_ten_bytes(monkeypatch)
     with pytest.raises(OutputError, match=r"report.html: cannot write here \(No space left on device\)"):
         files.write_whole(target, "today's report, much longer than ten bytes\n")
     monkeypatch.undo()
     assert len(os.listdir("/proc/self/fd")) == open_before  # the temporary file's descriptor is closed too
     assert target.read_text() == "yesterday's report\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_a_new_letter_that_fails_half_way_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new letter is created in place (no temporary file): its first bytes must not stay behind, looking
+    like a letter whose password was set."""
+    letter = tmp_path / "mailboxes" / "budi.md"
+    letter.parent.mkdir()
+    _disk_full_after_ten_bytes(monkeypatch)
+    with pytest.raises(OutputError, match=r"budi.md: cannot write here \(No space left on device\)"):
+        files.write_private(letter, "password: a long enough letter\n", folder_ready=True, fresh=True)
+    monkeypatch.undo()
+    assert list(letter.parent.iterdir()) == []
 
 
 def test_private_files_are_0600_in_a_0700_folder(tmp_path: Path) -> None:
