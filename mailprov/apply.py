@@ -7,15 +7,17 @@ Modify. A letter whose entry or password the directory refused is removed.
 A run that dies anywhere in between leaves entries that either have the
 password of their letter or have no password at all, and the next plan finds
 the latter (``userPassword`` absent) and gives them a new password and a new
-letter. With a client-side scheme the hash travels inside the add, so every
-letter of a batch is written before the batch is sent, and removed if the
-add fails.
+letter. A run that stops on its own (connection lost, Ctrl-C, a letter that
+cannot be written) also removes the letters of the passwords it never sent.
+With a client-side scheme the hash travels inside the add, so every letter
+of a batch is written before the batch is sent, and removed if the add fails.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,17 +208,35 @@ class _Run:
         for item in batch.items:
             self._discard(item)
 
+    def settle(self, batch: _Batch) -> None:
+        """A started batch the run stopped in: say what became of it, and remove the letters whose
+        passwords were never sent (a stopped run must not leave letters that look handed out)."""
+        for future in batch.letters:
+            future.cancel()
+        wait(batch.letters)  # a letter being written now would otherwise appear after its removal
+        for item in batch.items:
+            outcome = item.outcome
+            if item.password is not None and not item.password_sent:
+                with suppress(OSError):  # a disk failing under the letters: the next apply replaces them
+                    self._discard(item)
+                if outcome.status == UNKNOWN:
+                    outcome.message = ("the run stopped before the directory answered, and before its password "
+                                       "was set; the next apply gives it one (and a new letter)")
+            elif outcome.status == UNKNOWN and not outcome.message:
+                outcome.message = "the run stopped before the directory answered; the next plan shows what was done"
+
     def start(self, batch: _Batch) -> None:
         """Send the batch's first requests (adds, modifies, deletes) without waiting for the answers.
 
         From here on a lost connection leaves the batch's outcomes UNKNOWN.
         """
         batch.started = True
-        for item in batch.items:
-            item.outcome.status = UNKNOWN
         if self.client:  # the hash travels in the first request: every letter first
             batch.wait_letters()
             self.writer.sync()
+        for item in batch.items:
+            item.outcome.status = UNKNOWN
+            item.password_sent = self.client and item.password is not None
         batch.sent = self._send(batch.items, self._first_request)
 
     def finish(self, batch: _Batch) -> None:
@@ -229,6 +249,8 @@ class _Run:
         done = self._collect(batch.items, batch.sent, lambda item, result: result.describe())
         with_password = [item for item in done if item.password]
         if not self.client and with_password:
+            for item in with_password:
+                item.password_sent = True
             done_pw = self._stage(
                 with_password,
                 lambda item: wire.encode_password_modify(item.mid, item.outcome.change.dn, item.password or ""),
@@ -253,6 +275,7 @@ class _Run:
             done = [item for item in done if item not in to_rename] + renamed
         for item in done:
             item.outcome.status = DONE
+        batch.finished = True
         self.progress(len(batch.items))
 
 
@@ -262,6 +285,7 @@ class _Batch:
     letters: list[Future[None]]
     phase: int = 0
     started: bool = False
+    finished: bool = False
     #: ids of the first requests, sent by ``start``
     sent: set[int] = field(default_factory=set)
 
@@ -275,6 +299,8 @@ class _Item:
     outcome: Outcome
     password: str | None = None
     mid: int = 0
+    #: the password's request has left (or the hash's add): from then on its letter is kept
+    password_sent: bool = False
 
 
 def _what(item: _Item) -> str:
@@ -300,7 +326,8 @@ def apply_plan(plan: Plan, pipeline: wire.Pipeline, writer: MailboxLetterWriter,
 
     A lost connection or Ctrl-C stops the run: what the directory did with
     the batches in flight (at most two) is UNKNOWN, the rest is SKIPPED, and
-    a re-run (a new plan) finishes the work.
+    a re-run (a new plan) finishes the work. The letters of passwords never
+    sent are removed: only letters that may be handed out stay.
     """
     outcomes = [Outcome(change) for change in plan.changes]
     report = ApplyReport(outcomes)
@@ -312,7 +339,9 @@ def apply_plan(plan: Plan, pipeline: wire.Pipeline, writer: MailboxLetterWriter,
     # 250 stay under slapd's conn_max_pending_auth (1000 by default): past it, slapd closes the
     # connection (seen with batches of 2,000).
     upcoming: _Batch | None = None
+    previous: _Batch | None = None
     in_flight: _Batch | None = None
+    current: _Batch | None = None
     try:
         upcoming = run.prepare(batches[0]) if batches else None
         for index in range(len(batches)):
@@ -338,5 +367,8 @@ def apply_plan(plan: Plan, pipeline: wire.Pipeline, writer: MailboxLetterWriter,
     finally:
         if upcoming is not None and not upcoming.started:
             run.abandon(upcoming)
+        for batch in {id(b): b for b in (previous, in_flight, current) if b is not None}.values():
+            if batch.started and not batch.finished:  # only when the run stopped
+                run.settle(batch)
         run.pool.shutdown(wait=True)
     return report

@@ -118,10 +118,8 @@ def render_report(console: Console, report: ApplyReport) -> None:
         table.add_column("address / domain", overflow="fold", no_wrap=_whole(console, [o.change for o in shown]))
         table.add_column("reason", overflow="fold", ratio=1)
         for outcome in shown:
-            reason = outcome.message or ("the connection was lost before the answer came" if outcome.status ==
-                                         "unknown" else "")
             table.add_row(Text(outcome.status, style="red"), outcome.change.action,
-                          Text(terminal_text(outcome.change.label)), Text(terminal_text(reason)))
+                          Text(terminal_text(outcome.change.label)), Text(terminal_text(outcome.message)))
         console.print(table)
         if len(problems) > 200:
             console.print(f"... and {len(problems) - 200} more")
