@@ -91,12 +91,7 @@ def write_private(path: Path, data: bytes | str, folder_ready: bool = False, fre
                 pass  # an earlier letter: replaced whole, below
             else:
                 try:
-                    try:
-                        _write_all(fd, raw)
-                        if durable:
-                            os.fsync(fd)
-                    finally:
-                        os.close(fd)
+                    _fill(fd, raw, durable)
                 except BaseException:
                     # a full disk must not leave the start of a letter behind: it would look like a letter
                     path.unlink(missing_ok=True)
@@ -119,10 +114,16 @@ def sync_folder(path: Path) -> None:
             os.close(fd)
 
 
-def _write_all(fd: int, raw: bytes) -> None:
-    view = memoryview(raw)
-    while view:
-        view = view[os.write(fd, view):]
+def _fill(fd: int, raw: bytes, durable: bool) -> None:
+    """Write all of ``raw`` to the new file ``fd`` (on the disk if ``durable``) and close it."""
+    try:
+        view = memoryview(raw)
+        while view:
+            view = view[os.write(fd, view):]
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _replace(path: Path, raw: bytes, mode: int, durable: bool = False) -> None:
@@ -130,12 +131,7 @@ def _replace(path: Path, raw: bytes, mode: int, durable: bool = False) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
-        try:
-            _write_all(fd, raw)
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fill(fd, raw, durable)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
