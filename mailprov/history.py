@@ -21,6 +21,8 @@ from .errors import HistoryBusy, HistoryError
 if TYPE_CHECKING:
     from .letters import Compliance
 
+#: ``PRAGMA user_version`` of the file: a later layout of the tables counts up, and gets a migration
+SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
@@ -188,15 +190,24 @@ class History:
         try:
             tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             foreign = bool(tables) and not {"runs", "domain_results", "check_results"} <= tables
-            if not foreign:  # another program's database (a mistyped --history) never gets tables added
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            # another program's database (a mistyped --history) never gets tables added, nor does a history
+            # a newer mailprov laid out differently
+            if not foreign and version <= SCHEMA_VERSION:
                 self.db.execute("PRAGMA foreign_keys = ON")
                 self.db.executescript(SCHEMA)
+                if version < SCHEMA_VERSION:  # new, or kept before the version was: the same tables
+                    self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.Error as exc:  # not a SQLite file at all, or another program's lock
             self.db.close()
             raise history_error(path, exc) from None
         if foreign:
             self.db.close()
             raise HistoryError(path, f"a SQLite database with other tables ({', '.join(sorted(tables)[:5])})")
+        if version > SCHEMA_VERSION:
+            self.db.close()
+            raise HistoryError(path, f"kept by a newer mailprov (history version {version}; this one knows up to "
+                                     f"{SCHEMA_VERSION}): run that version, or give another --history")
 
     def close(self) -> None:
         self.db.close()

@@ -611,6 +611,18 @@ def test_a_history_another_program_keeps_locked_is_worth_another_try(nightly: di
         assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (2,)
 
 
+def test_the_history_carries_its_layout_version(nightly: dict[str, Any]) -> None:
+    """So that a later mailprov can tell the layout it migrates from, and an older one refuses a newer file."""
+    assert nightly_check(nightly)[0] == 1
+    with sqlite3.connect(nightly["state"]) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (1,)
+        db.execute("PRAGMA user_version = 0")  # a history kept before the version was written: the same tables
+    assert nightly_check(nightly)[0] == 1
+    with sqlite3.connect(nightly["state"]) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (1,)
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (2,)
+
+
 def test_killed_run_leaves_the_history_usable(nightly: dict[str, Any]) -> None:
     assert nightly_check(nightly)[0] == 1
     host, port = nightly["knot"].address.split(":")
@@ -675,6 +687,9 @@ def test_no_colour_off_a_terminal(nightly: dict[str, Any]) -> None:
                                    "database)"),
     ("--history", "foreign.db", "{t}/foreign.db: cannot use it as the history database (a SQLite database with "
                                 "other tables (invoices))"),
+    ("--history", "newer.db", "{t}/newer.db: cannot use it as the history database (kept by a newer mailprov "
+                              "(history version 9; this one knows up to 1): run that version, or give another "
+                              "--history)"),
     ("--report", "in-the-way/report.html", "{t}/in-the-way/report.html.lock: cannot write here ({t}/in-the-way is a "
                                            "file, not a folder)"),
     ("--output", "in-the-way/last-check.json", "{t}/in-the-way/last-check.json: cannot write here ({t}/in-the-way "
@@ -687,6 +702,9 @@ def test_an_unusable_output_path_is_one_line_and_exit_2(nightly: dict[str, Any],
     (tmp_path / "not-sqlite.db").write_text("this is not a database\n")
     with sqlite3.connect(tmp_path / "foreign.db") as foreign:  # a mistyped --history: another program's file
         foreign.execute("CREATE TABLE invoices (number INTEGER)")
+    with sqlite3.connect(tmp_path / "newer.db") as newer:  # a history a later mailprov laid out its own way
+        newer.executescript("CREATE TABLE runs (id INTEGER PRIMARY KEY, started_at TEXT, layout TEXT); "
+                            "CREATE TABLE domain_results (x); CREATE TABLE check_results (x); PRAGMA user_version = 9")
     r = run(["dns", "check", "-c", nightly["config"], "--nameserver", nightly["knot"].address,
              option, tmp_path / where, "--format", "json"])
     assert r.exit_code == 2, r.output
@@ -695,6 +713,9 @@ def test_an_unusable_output_path_is_one_line_and_exit_2(nightly: dict[str, Any],
     assert (tmp_path / "not-sqlite.db").read_text() == "this is not a database\n"
     with sqlite3.connect(tmp_path / "foreign.db") as foreign:  # left exactly as it was
         assert [r[0] for r in foreign.execute("SELECT name FROM sqlite_master")] == ["invoices"]
+    with sqlite3.connect(tmp_path / "newer.db") as newer:
+        assert newer.execute("PRAGMA user_version").fetchone() == (9,)
+        assert len(newer.execute("SELECT name FROM sqlite_master").fetchall()) == 3  # no table or index added
 
 
 def test_notify_needs_history(nightly: dict[str, Any]) -> None:
