@@ -1,8 +1,9 @@
 """Reading the bulk staff lists (CSV) with the line of every row.
 
 Spreadsheets exported by agencies come with a UTF-8 byte-order mark, with
-``;`` instead of ``,`` (Indonesian-locale Excel) and with stray blank lines;
-all three are accepted. Column names are matched case-insensitively.
+``;`` instead of ``,`` (Indonesian-locale Excel), with stray blank lines and
+with empty columns after the last one (a cell once formatted there); all four
+are accepted. Column names are matched case-insensitively.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Row:
 
 @dataclass(frozen=True)
 class Rows:
+    #: the header's names in their places ('' for a column without one)
     columns: tuple[str, ...]
     rows: tuple[Row, ...]
 
@@ -59,10 +61,16 @@ def read_rows(path: Path) -> Rows:
             start = reader.line_num + 1
             if not any(cell.strip() for cell in record):
                 continue
-            if len(record) > len(header):
+            # fields past the header's, or under a column without a name, are what a spreadsheet adds
+            # after the data: welcome while empty, a value there belongs to no column
+            if any(cell.strip() for cell in record[len(header):]):
                 rows.append(Row(line, {}, f"{len(record)} fields but the header has {len(header)}"))
                 continue
-            values = {header[i]: cell.strip() for i, cell in enumerate(record)}
+            unnamed = [i + 1 for i, cell in enumerate(record[:len(header)]) if cell.strip() and not header[i]]
+            if unnamed:
+                rows.append(Row(line, {}, f"a value in column {unnamed[0]}, which has no name in the header"))
+                continue
+            values = {header[i]: cell.strip() for i, cell in enumerate(record[:len(header)]) if header[i]}
             rows.append(Row(line, values))
     except csv.Error as exc:
         raise CsvFormatError(reader.line_num, f"CSV syntax error: {exc}") from None

@@ -184,13 +184,21 @@ def _csv_mailboxes(r: Reader, base: Path, name: str, line: int, ctx: str, domain
     except csvsrc.CsvFormatError as exc:
         r.problem(exc.line, str(exc), file=shown)
         return []
-    unknown = [c for c in rows.columns if c not in csvsrc.COLUMNS and c not in csvsrc.EXPORTED]
+    named = list(dict.fromkeys(c for c in rows.columns if c))
+    unknown = [c for c in named if c not in csvsrc.COLUMNS and c not in csvsrc.EXPORTED]
     for column in unknown:
         r.problem(1, f"unknown column '{column}' (known: {', '.join(csvsrc.COLUMNS)})", file=shown)
+    twice = False
+    for column in named:  # 'Name' beside 'name' too: one of them would be read silently
+        places = [str(i + 1) for i, c in enumerate(rows.columns) if c == column]
+        if len(places) > 1:
+            r.problem(1, f"column '{column}' is in the header {len(places)} times (columns {', '.join(places)}): "
+                         "keep one", file=shown)
+            twice = True
     for column in csvsrc.REQUIRED:
         if column not in rows.columns:
             r.problem(1, f"missing column '{column}'", file=shown)
-    if unknown or any(c not in rows.columns for c in csvsrc.REQUIRED):
+    if unknown or twice or any(c not in rows.columns for c in csvsrc.REQUIRED):
         return []
     result = []
     for row in rows.rows:

@@ -123,6 +123,25 @@ def test_staff_sheets_say_active_in_english_or_indonesian(tmp_path: Path) -> Non
     assert {m.local: m.active for m in agency.mailboxes} == {local: local.startswith("a") for local in states}
 
 
+def test_empty_columns_a_spreadsheet_adds_after_the_data_are_no_problem(tmp_path: Path) -> None:
+    """Excel and LibreOffice export a cell once formatted beyond the data as empty fields: in the header (no
+    name) and in the rows (past the header's fields). Before, every such sheet was refused."""
+    from .configs import write_config
+
+    rows = ["local;name;title;;", "siti;Siti Rahmawati;Pranata Komputer;;", "budi;Budi Santoso;Kepala Seksi;;;;",
+            ";;;;"]
+    (tmp_path / "staff.csv").write_text("\n".join(rows) + "\n")
+    config = write_config(tmp_path, agencies="""\
+    agencies:
+      - {id: pemkot-contoh, name: Pemerintah Kota Contoh, domain: contohkota.go.id, mailboxes_csv: staff.csv}
+    """)
+    r = run(["validate", "-c", config])
+    assert r.exit_code == 0, r.output
+    (agency,) = load_config(config, {}).agencies
+    assert [(m.local, m.name, m.title) for m in agency.mailboxes] == [
+        ("siti", "Siti Rahmawati", "Pranata Komputer"), ("budi", "Budi Santoso", "Kepala Seksi")]
+
+
 def test_agencies_notify_cannot_reach_are_pointed_out(tmp_path: Path) -> None:
     """With agency_contacts on, an agency without contact.email is silently never told its DNS fails."""
     from .configs import AGENCIES, write_config
