@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +26,22 @@ SAMPLE = REPO / "domains.yaml"
 
 #: a fixed terminal so rich tables render the same everywhere
 BASE_ENV = {"COLUMNS": "160", "NO_COLOR": "1", "TERM": "dumb"}
+
+
+@contextmanager
+def ctrl_c_reaches_children() -> Iterator[None]:
+    """Around the start of a child a test stops with SIGINT (Ctrl-C).
+
+    A shell without job control starts background commands (a suite run with
+    ``&``) with SIGINT ignored; children inherit that, Python keeps it, and the
+    child ran to its end. A handler, unlike ignoring, is not inherited: the
+    child starts with the default and Python turns it into KeyboardInterrupt.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str | None]:

@@ -18,7 +18,7 @@ import pytest
 from lab.slapd import Slapd, start_slapd
 
 from .configs import AGENCIES, write_config
-from .helpers import REPO, on_a_terminal, run
+from .helpers import REPO, ctrl_c_reaches_children, on_a_terminal, run
 from .test_directory import letter_password
 
 
@@ -220,9 +220,10 @@ def _bulk_config(folder: Path, scheme: str = "server", extra: str = "") -> Path:
 
 def _apply_process(config: Path, letters: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     full = {**os.environ, **env, "COLUMNS": "160"}
-    return subprocess.Popen([sys.executable, "-m", "mailprov", "apply", "-c", str(config), "--yes", "--letters",
-                             str(letters)], env=full, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    with ctrl_c_reaches_children():
+        return subprocess.Popen([sys.executable, "-m", "mailprov", "apply", "-c", str(config), "--yes", "--letters",
+                                 str(letters)], env=full, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
 
 
 def _wait_for_letters(folder: Path, count: int, proc: subprocess.Popen[str]) -> None:

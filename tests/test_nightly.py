@@ -32,7 +32,7 @@ from mailprov.files import run_lock
 
 from .configs import write_config
 from .conftest import new_knot
-from .helpers import REPO, SAMPLE, report_quoting, run
+from .helpers import REPO, SAMPLE, ctrl_c_reaches_children, report_quoting, run
 
 AGENCIES = """\
 agencies:
@@ -653,11 +653,12 @@ def test_a_stopped_nightly_run_stores_nothing_and_frees_the_lock(nightly: dict[s
     host, port = nightly["knot"].address.split(":")
     relay = DelayingRelay((host, int(port)), delay=3.0).start()
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "mailprov", "dns", "check", "-c", str(nightly["config"]),
-                                 "--nameserver", relay.address, "--history", str(nightly["state"]), "--report",
-                                 str(nightly["report"]), "--timeout", "20", "--format", "json"],
-                                cwd=REPO, env={**os.environ, "COLUMNS": "120"}, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        with ctrl_c_reaches_children():
+            proc = subprocess.Popen([sys.executable, "-m", "mailprov", "dns", "check", "-c", str(nightly["config"]),
+                                     "--nameserver", relay.address, "--history", str(nightly["state"]), "--report",
+                                     str(nightly["report"]), "--timeout", "20", "--format", "json"],
+                                    cwd=REPO, env={**os.environ, "COLUMNS": "120"}, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
         time.sleep(1.5)
         report_before = nightly["report"].read_text()
         proc.send_signal(signum)
