@@ -208,10 +208,10 @@ def own_slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
     server.stop()
 
 
-def _bulk_config(folder: Path, scheme: str = "server", extra: str = "") -> Path:
+def _bulk_config(folder: Path, scheme: str = "server", extra: str = "", staff_count: int = BULK) -> Path:
     staff = folder / "staff.csv"
     rows = ["local,name,title,employee_id,quota_mb,aliases,active"]
-    rows += [f"pegawai{i:05d},Pegawai Nomor {i},Staf,{199001012015031000 + i},,," for i in range(BULK)]
+    rows += [f"pegawai{i:05d},Pegawai Nomor {i},Staf,{199001012015031000 + i},,," for i in range(staff_count)]
     staff.write_text("\n".join(rows) + "\n")
     agencies = AGENCIES.replace("    mailboxes:\n      - {local: walikota",
                                 "    mailboxes_csv: staff.csv\n    mailboxes:\n      - {local: walikota", 1)
@@ -273,6 +273,24 @@ def test_apply_killed_with_the_server_finishes_on_rerun(own_slapd: Slapd, tmp_pa
     rerun = run(["apply", "-c", config, "--yes", "--letters", letters], env=env)
     assert rerun.exit_code == 0, rerun.output
     _check_converged(own_slapd, env["MAILPROV_BASE_DN"], letters)
+    assert run(["plan", "-c", config, "--format", "json"], env=env).stdout.count('"action"') == 0
+
+
+@pytest.mark.parametrize("tls", ["ldaps", "starttls"])
+def test_apply_pipelines_its_writes_over_tls(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path,
+                                             tls: str) -> None:
+    """apply writes on the TLS socket ldap3 opened, in batches that span many TLS records; the directory of an
+    agency platform is reached over the network, so this is the usual way, not the lab's plain port."""
+    url = slapd.ldaps_url if tls == "ldaps" else f"ldap://localhost:{slapd.port}"
+    env = {**ldap_env, "MAILPROV_LDAP_URL": url, "MAILPROV_START_TLS": str(tls == "starttls").lower(),
+           "MAILPROV_BASE_DN": slapd.new_base(f"tls-{tls}")}
+    config = _bulk_config(tmp_path, staff_count=600)  # three batches
+    letters = tmp_path / "letters"
+    r = run(["apply", "-c", config, "--yes", "--letters", letters], env=env)
+    assert r.exit_code == 0, r.output
+    assert "applied: 606 create" in r.stdout and "0 failed, 0 unknown" in r.stdout
+    assert slapd.count(env["MAILPROV_BASE_DN"], "(objectClass=inetOrgPerson)") == 604
+    assert _letters_that_do_not_bind(slapd, env["MAILPROV_BASE_DN"], letters) == []
     assert run(["plan", "-c", config, "--format", "json"], env=env).stdout.count('"action"') == 0
 
 
