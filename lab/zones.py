@@ -12,7 +12,7 @@ import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from mailprov.model import Agency, Config
+from mailprov.model import Agency, Config, DkimKey
 from mailprov.records import include_value, platform_domain
 
 #: fault name -> what it does to the agency's zone
@@ -125,9 +125,9 @@ class ZoneSet:
         return {origin: zone.text() for origin, zone in sorted(self.zones.items())}
 
 
-def _keys(config: Config) -> dict[str, str]:
+def _keys(config: Config) -> dict[str, DkimKey]:
     dkim = config.platform.dkim
-    return {sel: dkim.public_keys.get(sel) or rsa_public_key_b64(2048) for sel in dkim.selectors}
+    return {sel: dkim.public_keys.get(sel) or DkimKey("rsa", rsa_public_key_b64(2048)) for sel in dkim.selectors}
 
 
 def build_zones(config: Config, faults: Mapping[str, Iterable[str]] | None = None,
@@ -173,19 +173,19 @@ def build_zones(config: Config, faults: Mapping[str, Iterable[str]] | None = Non
     return zones
 
 
-def _platform_records(zones: ZoneSet, config: Config, pdomain: str, keys: dict[str, str]) -> None:
+def _platform_records(zones: ZoneSet, config: Config, pdomain: str, keys: dict[str, DkimKey]) -> None:
     platform = config.platform
     zones.add(platform.spf_include, "TXT", txt(include_value(platform)))
     for index, host in enumerate(platform.mx):
         zones.add(host, "A", f"203.0.113.{25 + index}")
     for selector, key in keys.items():
-        zones.add(f"{selector}._domainkey.{pdomain}", "TXT", txt(f"v=DKIM1; k=rsa; p={key}"))
+        zones.add(f"{selector}._domainkey.{pdomain}", "TXT", txt(key.record))
     zones.add(f"_dmarc.{pdomain}", "TXT", txt("v=DMARC1; p=reject"))
     # the platform's report mailbox accepts reports for every domain it hosts
     zones.add(f"*._report._dmarc.{pdomain}", "TXT", txt("v=DMARC1"))
 
 
-def _agency_records(zone: Zone, agency: Agency, config: Config, keys: dict[str, str], pdomain: str,
+def _agency_records(zone: Zone, agency: Agency, config: Config, keys: dict[str, DkimKey], pdomain: str,
                     wrong: set[str]) -> None:
     platform = config.platform
     if "null-mx" in wrong:
@@ -210,15 +210,15 @@ def _agency_records(zone: Zone, agency: Agency, config: Config, keys: dict[str, 
         if "dkim-cname" in wrong:
             zone.add(owner, "CNAME", f"{selector}._domainkey.{pdomain}.")
             continue
-        value = key
+        kind, value = key.kind, key.p
         if "dkim-revoked" in wrong:
             value = ""
         elif "dkim-weak" in wrong:
-            value = rsa_public_key_b64(1024)
+            kind, value = "rsa", rsa_public_key_b64(1024)
         elif "dkim-mismatch" in wrong:
-            value = rsa_public_key_b64(2048)
+            kind, value = "rsa", rsa_public_key_b64(2048)
         flags = "; t=y" if "dkim-testing" in wrong else ""
-        zone.add(owner, "TXT", txt(f"v=DKIM1; k=rsa{flags}; p={value}"))
+        zone.add(owner, "TXT", txt(f"v=DKIM1; k={kind}{flags}; p={value}"))
     if "dmarc-missing" not in wrong:
         zone.add("_dmarc", "TXT", txt(_dmarc(config, wrong)))
     if "dmarc-two-records" in wrong:

@@ -23,6 +23,7 @@ from .model import (
     Config,
     Defaults,
     DirectorySettings,
+    DkimKey,
     DkimPolicy,
     DmarcPolicy,
     LetterSettings,
@@ -130,7 +131,7 @@ def _dkim(r: Reader, platform: YMap, base: Path) -> DkimPolicy | None:
             r.problem(line, f"{ctx}.selectors: '{selector}' is not a valid DKIM selector")
         else:
             selectors.append(selector)
-    keys: dict[str, str] = {}
+    keys: dict[str, DkimKey] = {}
     pk = r.mapping(node, "public_keys", ctx, required=False)
     if pk is not None:
         for selector, path in pk.items():
@@ -148,10 +149,9 @@ def _dkim(r: Reader, platform: YMap, base: Path) -> DkimPolicy | None:
     return DkimPolicy(selectors=tuple(selectors), public_keys=keys, min_key_bits=bits)
 
 
-def _read_public_key(r: Reader, path: Path, shown: str, line: int, ctx: str) -> str | None:
+def _read_public_key(r: Reader, path: Path, shown: str, line: int, ctx: str) -> DkimKey | None:
     """Read a DKIM public key file: PEM, bare base64 or a DKIM TXT record."""
-    import base64
-    import binascii
+    from .dkimkey import NotAPublicKey, read_key_file
 
     try:
         text = path.read_text(encoding="ascii")
@@ -161,20 +161,11 @@ def _read_public_key(r: Reader, path: Path, shown: str, line: int, ctx: str) -> 
     except (OSError, UnicodeDecodeError) as exc:
         r.problem(line, f"{ctx}: cannot read {shown}: {exc}")
         return None
-    if "p=" in text:
-        match = re.search(r"(?:^|;)\s*p=([^;]*)", text.replace('"', "").replace("\n", ""))
-        body = match.group(1) if match else ""
-    else:
-        body = "".join(ln for ln in text.splitlines() if not ln.startswith("-----"))
-    body = "".join(body.split())
     try:
-        base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        body = ""
-    if not body:
-        r.problem(line, f"{ctx}: {shown} holds no base64 public key")
+        return read_key_file(text)
+    except NotAPublicKey as exc:
+        r.problem(line, f"{ctx}: {shown} {exc}")
         return None
-    return body
 
 
 def _dmarc(r: Reader, platform: YMap) -> DmarcPolicy | None:

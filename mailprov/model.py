@@ -29,10 +29,22 @@ class Source:
 
 
 @dataclass(frozen=True)
+class DkimKey:
+    """A platform public key as agencies publish it: its type (``k=``) and its base64 (``p=``)."""
+
+    kind: str  # rsa | ed25519
+    p: str
+
+    @property
+    def record(self) -> str:
+        return f"v=DKIM1; k={self.kind}; p={self.p}"
+
+
+@dataclass(frozen=True)
 class DkimPolicy:
     selectors: tuple[str, ...]
-    #: selector -> base64 public key (the ``p=`` value) read from the key file
-    public_keys: dict[str, str] = field(default_factory=dict)
+    #: selector -> the key read from its key file
+    public_keys: dict[str, DkimKey] = field(default_factory=dict)
     min_key_bits: int = 2048
 
 

@@ -107,10 +107,6 @@ def rua_domains(rua: str) -> list[str]:
     return domains
 
 
-def dkim_value(key: str) -> str:
-    return f"v=DKIM1; k=rsa; p={key}"
-
-
 def required_records(platform: Platform, domain: str, lang: str = "id") -> list[Record]:
     say = COMMENTS[lang]
     records = [Record(domain, "MX", mx, say["mx"]) for mx in mx_records(platform)]
@@ -119,7 +115,7 @@ def required_records(platform: Platform, domain: str, lang: str = "id") -> list[
         name = f"{selector}._domainkey.{domain}"
         key = platform.dkim.public_keys.get(selector)
         if key:
-            records.append(Record(name, "TXT", dkim_value(key), say["dkim"].format(selector=selector)))
+            records.append(Record(name, "TXT", key.record, say["dkim"].format(selector=selector)))
         else:
             target = f"{selector}._domainkey.{platform_domain(platform)}."
             records.append(Record(name, "CNAME", target, say["dkim-cname"].format(selector=selector)))

@@ -6,6 +6,7 @@ import base64
 import binascii
 from functools import lru_cache
 
+from ..dkimkey import rsa_bits
 from ..model import Platform
 from .messages import Reason
 from .resolver import Resolver
@@ -14,42 +15,13 @@ from .taglist import TagListError, parse
 
 MIN_RSA_BITS = 1024
 
-
-def _rsa_bits(der: bytes) -> int:
-    """Bits of an RSA public key given as SubjectPublicKeyInfo (what p= holds) or as bare PKCS#1."""
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.hazmat.primitives.serialization import load_der_public_key
-
-    for candidate in (der, _spki_from_pkcs1(der)):
-        try:
-            key = load_der_public_key(candidate)
-        except ValueError:
-            continue
-        if isinstance(key, rsa.RSAPublicKey):
-            return int(key.key_size)
-    raise ValueError("not an RSA public key")
-
-
-def _spki_from_pkcs1(der: bytes) -> bytes:
-    """Wrap a bare RSAPublicKey the way SubjectPublicKeyInfo does (rsaEncryption, NULL parameters)."""
-    algorithm = bytes.fromhex("300d06092a864886f70d0101010500")
-    bits = b"\x03" + _der_length(len(der) + 1) + b"\x00" + der
-    return b"\x30" + _der_length(len(algorithm) + len(bits)) + algorithm + bits
-
-
-def _der_length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes((n,))
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((0x80 | len(body),)) + body
-
-
 Verdict = tuple[str, str, dict[str, object]]  # status, message id, message parameters
 
 
 def evaluate(text: str, name: str, selector: str, platform: Platform) -> CheckResult:
     """The verdict on one DKIM key record."""
-    verdicts = _verdicts(text, platform.dkim.public_keys.get(selector), platform.dkim.min_key_bits)
+    configured = platform.dkim.public_keys.get(selector)
+    verdicts = _verdicts(text, configured.p if configured else None, platform.dkim.min_key_bits)
     reasons = [Reason(message, {"name": name, "selector": selector, **params}) for _, message, params in verdicts]
     return CheckResult("dkim", worst([status for status, _, _ in verdicts]), reasons, [text], selector)
 
@@ -97,7 +69,7 @@ def _verdicts(text: str, configured: str | None, min_key_bits: int) -> tuple[Ver
         description = "ed25519"
     else:
         try:
-            bits = _rsa_bits(der)
+            bits = rsa_bits(der)
         except ValueError:
             return ((FAIL, "dkim.invalid", {"detail": Reason("dkim.why.not_rsa")}),)
         if bits < MIN_RSA_BITS:
