@@ -142,6 +142,35 @@ def test_mailboxes_another_tool_made_without_a_password_get_one(slapd: Slapd, ld
                                                                        f"{local}.md"))
 
 
+def test_mailboxes_under_a_domain_the_directory_refused_are_not_sent(slapd: Slapd, ldap_env: dict[str, str],
+                                                                       tmp_path: Path) -> None:
+    """A bind DN that may not create domain entries: each mailbox below came back noSuchObject, one failure
+    per mailbox (2,000 rows for a staff sheet), its letter written and removed. Now the domain's refusal is
+    the one failure shown, and its mailboxes are skipped, never sent, their letters gone."""
+    provisioned = write_config(tmp_path / "first")
+    assert run(["apply", "-c", provisioned, "--yes", "--letters", tmp_path / "first" / "letters"],
+               env=ldap_env).exit_code == 0
+    base = ldap_env["MAILPROV_BASE_DN"]
+    reader = {**ldap_env, "MAILPROV_BIND_DN": f"uid=kadis,ou=lain.jatimprov.go.id,{base}", "MAILPROV_BIND_PASSWORD":
+              letter_password(tmp_path / "first" / "letters" / "dinas-lain" / "mailboxes" / "kadis.md")}
+    config = _bulk_config(tmp_path, staff_count=600)  # new domains, three batches of mailboxes
+    new_base = slapd.new_base(f"readonly-{tmp_path.name[-20:]}")
+    letters = tmp_path / "letters"
+    r = run(["apply", "-c", config, "--yes", "--letters", letters, "--format", "json"],
+            env={**reader, "MAILPROV_BASE_DN": new_base})
+    assert r.exit_code == 1, r.output
+    changes = json.loads(r.stdout)["changes"]
+    domains = [c for c in changes if c["kind"] == "domain"]
+    assert {c["status"] for c in domains} == {"failed"}
+    assert {c["message"] for c in domains} == {"insufficientAccessRights: no write access to parent"}
+    mailboxes = [c for c in changes if c["kind"] == "mailbox"]
+    assert len(mailboxes) == 604 and {c["status"] for c in mailboxes} == {"skipped"}
+    assert mailboxes[0]["message"] == f"not sent: its parent ou=contohkota.go.id,{new_base} was not created"
+    assert "not sent: 604 change(s) under an entry that was not created (above)" in r.stderr
+    assert [p for p in letters.rglob("*") if p.is_file() and p.name != ".lock"] == []
+    assert slapd.count(new_base) == 1  # only the base itself
+
+
 def test_missing_bind_password(ldap_env: dict[str, str], tmp_path: Path) -> None:
     config = write_config(tmp_path)
     env = {k: v for k, v in ldap_env.items() if k != "MAILPROV_BIND_PASSWORD"}

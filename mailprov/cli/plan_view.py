@@ -123,6 +123,9 @@ def render_report(console: Console, report: ApplyReport) -> None:
         console.print(table)
         if len(problems) > 200:
             console.print(f"... and {len(problems) - 200} more")
+    orphans = sum(1 for o in report.outcomes if o.status == "skipped" and o.message)
+    if orphans:
+        console.print(f"not sent: {orphans} change(s) under an entry that was not created (above)")
     if report.stopped:
         console.print(Text.assemble((f"stopped: {report.stopped}", "red"), "; re-run apply to finish (it plans "
                                     "again from the directory, without duplicates)"))
