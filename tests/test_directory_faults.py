@@ -541,13 +541,15 @@ def test_a_refused_reset_password_keeps_the_letter_whose_password_still_binds(ow
 def test_on_a_terminal_it_asks_for_the_password_and_confirmation(slapd: Slapd, ldap_env: dict[str, str],
                                                                  tmp_path: Path) -> None:
     config = write_config(tmp_path)
+    # the question names the server and the base DN the changes go to
+    question = f"Apply 6 change(s) to {slapd.url} under {ldap_env['MAILPROV_BASE_DN']}?"
     code, seen = on_a_terminal(["apply", "-c", str(config), "--letters", str(tmp_path / "l")], ldap_env,
-                                {"Apply 6 change(s)?": "n"})
+                                {question: "n"})
     assert code == 1 and "cancelled: nothing was changed" in seen
     assert slapd.count(ldap_env["MAILPROV_BASE_DN"]) == 1 and not (tmp_path / "l").exists()
     env = {k: v for k, v in ldap_env.items() if k != "MAILPROV_BIND_PASSWORD"}
     code, seen = on_a_terminal(["apply", "-c", str(config), "--letters", str(tmp_path / "l")], env,
-                                {"LDAP password for cn=provisioner": slapd.bind_password, "Apply 6 change(s)?": "y"})
+                                {"LDAP password for cn=provisioner": slapd.bind_password, question: "y"})
     assert code == 0, seen
     assert slapd.bind_password not in seen  # getpass does not echo it
     assert "applied: 6 create" in seen

@@ -145,7 +145,9 @@ def _plan_and_apply(config: Path, agency: list[str] | None, prune: bool, yes: bo
             return None
         if result.mass_deletion and not force:
             raise UsageError(f"refusing to apply: {result.mass_deletion}; check the plan, then run again with --force")
-        if not yes and not typer.confirm(f"Apply {len(result.changes)} change(s)?", default=False):
+        # the server and base DN in the question: a staging and a production configuration look alike
+        question = f"Apply {len(result.changes)} change(s) to {directory.url} under {cfg.directory.base_dn}?"
+        if not yes and not typer.confirm(question, default=False):
             typer.echo("cancelled: nothing was changed", err=True)
             raise typer.Exit(EXIT_FAILED)
         writer = MailboxLetterWriter(cfg, letters, lang=lang)
