@@ -171,7 +171,14 @@ def _read_tlv(buf: bytes, pos: int) -> tuple[int, bytes, int]:
 
 
 def decode_result(message: bytes) -> Result:
-    """Decode one LDAPMessage carrying an LDAPResult (add/modify/delete/extended)."""
+    """Decode one LDAPMessage carrying an LDAPResult (add/modify/delete/extended); ``WireError`` if malformed."""
+    try:
+        return _decode_result(message)
+    except IndexError:  # a length that runs past its element's end
+        raise WireError("malformed LDAP message") from None
+
+
+def _decode_result(message: bytes) -> Result:
     tag, body, _ = _read_tlv(message, 0)
     if tag != 0x30:
         raise WireError("LDAP message is not a SEQUENCE")

@@ -72,6 +72,17 @@ def test_results_are_split_and_decoded_from_a_stream() -> None:
     assert second.code == 68 and second.describe() == "entryAlreadyExists: Already exists"
 
 
+@pytest.mark.parametrize("message", [
+    bytes.fromhex("3005020105" "6900"),  # an addResponse with nothing in it
+    bytes.fromhex("3008020105" "6903" "0a0100"),  # its result code, then no matchedDN
+    bytes.fromhex("3003020105"),  # a message id alone
+], ids=["empty result", "no matchedDN", "no operation"])
+def test_a_malformed_answer_is_a_wire_error(message: bytes) -> None:
+    """Not an IndexError out of apply (an internal error): the run stops as on a broken connection."""
+    with pytest.raises(wire.WireError, match="malformed LDAP message"):
+        wire.decode_result(message)
+
+
 def test_notice_of_disconnection_is_recognised() -> None:
     notice = wire.decode_result(_response(0, 0x78, 52, "shutting down"))
     assert notice.operation == "disconnect"
