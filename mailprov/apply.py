@@ -244,6 +244,7 @@ class _Run:
             item.outcome.message = f"not sent: its parent {parent_dn(change.dn)} was not created"
             self.not_created.add(change.dn.lower())
         batch.items = [item for item in batch.items if item not in orphans]
+        self.progress(len(orphans))
 
     def start(self, batch: _Batch) -> None:
         """Send the batch's first requests (adds, modifies, deletes) without waiting for the answers.

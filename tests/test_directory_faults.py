@@ -16,6 +16,10 @@ import ldap3
 import pytest
 
 from lab.slapd import Slapd, start_slapd
+from mailprov.config import load_config
+from mailprov.directory import open_directory
+from mailprov.plan import build_plan
+from mailprov.profiles import INETORGPERSON
 
 from .configs import AGENCIES, write_config
 from .helpers import REPO, ctrl_c_reaches_children, on_a_terminal, run
@@ -169,6 +173,20 @@ def test_mailboxes_under_a_domain_the_directory_refused_are_not_sent(slapd: Slap
     assert "not sent: 604 change(s) under an entry that was not created (above)" in r.stderr
     assert [p for p in letters.rglob("*") if p.is_file() and p.name != ".lock"] == []
     assert slapd.count(new_base) == 1  # only the base itself
+    # the library: a progress bar fed by apply_plan reaches the end, the skipped counted too
+    from mailprov.apply import apply_plan
+    from mailprov.letters import MailboxLetterWriter
+
+    env = {**reader, "MAILPROV_BASE_DN": slapd.new_base(f"readonly-lib-{tmp_path.name[-16:]}")}
+    cfg = load_config(config, env)
+    told: list[int] = []
+    with open_directory(cfg.directory, INETORGPERSON, env) as directory:
+        plan = build_plan(list(cfg.agencies), directory.snapshot(list(cfg.agencies), whole=True), INETORGPERSON,
+                          cfg.directory.base_dn)
+        report = apply_plan(plan, directory.pipeline(), MailboxLetterWriter(cfg, tmp_path / "lib"),
+                            list(cfg.agencies), INETORGPERSON, progress=told.append)
+    assert report.summary["failed"] == 2 and report.summary["skipped"] == 604
+    assert sum(told) == len(plan.changes) == 606
 
 
 def test_missing_bind_password(ldap_env: dict[str, str], tmp_path: Path) -> None:
