@@ -197,7 +197,7 @@ class History:
                 self.db.execute("PRAGMA foreign_keys = ON")
                 self.db.executescript(SCHEMA)
                 if version < SCHEMA_VERSION:  # new, or kept before the version was: the same tables
-                    self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    self._stamp()
         except sqlite3.Error as exc:  # not a SQLite file at all, or another program's lock
             self.db.close()
             raise history_error(path, exc) from None
@@ -208,6 +208,15 @@ class History:
             self.db.close()
             raise HistoryError(path, f"kept by a newer mailprov (history version {version}; this one knows up to "
                                      f"{SCHEMA_VERSION}): run that version, or give another --history")
+
+    def _stamp(self) -> None:
+        try:
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.OperationalError as exc:
+            # a reader that may not write the file (letters render --history as another user): the
+            # nightly run, which writes it, stamps it
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_READONLY:
+                raise
 
     def close(self) -> None:
         self.db.close()

@@ -611,16 +611,30 @@ def test_a_history_another_program_keeps_locked_is_worth_another_try(nightly: di
         assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (2,)
 
 
-def test_the_history_carries_its_layout_version(nightly: dict[str, Any]) -> None:
+def test_the_history_carries_its_layout_version(nightly: dict[str, Any],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """So that a later mailprov can tell the layout it migrates from, and an older one refuses a newer file."""
     assert nightly_check(nightly)[0] == 1
     with sqlite3.connect(nightly["state"]) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (1,)
         db.execute("PRAGMA user_version = 0")  # a history kept before the version was written: the same tables
-    assert nightly_check(nightly)[0] == 1
+    code, data = nightly_check(nightly)
+    assert code == 1
     with sqlite3.connect(nightly["state"]) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (1,)
         assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (2,)
+        db.execute("PRAGMA user_version = 0")
+    # a reader that may not write the file (letters render --history as another user) reads it all the same
+    import mailprov.history
+
+    real_connect = sqlite3.connect
+
+    def read_only(path: Path, timeout: float) -> sqlite3.Connection:
+        return real_connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
+
+    monkeypatch.setattr(sqlite3, "connect", read_only)
+    with mailprov.history.History(nightly["state"]) as store:
+        assert set(store.previous()) == {d["domain"] for d in data["domains"]}
 
 
 def test_killed_run_leaves_the_history_usable(nightly: dict[str, Any]) -> None:
