@@ -178,45 +178,43 @@ def history_error(path: Path, exc: sqlite3.Error) -> HistoryError:
 
 
 class History:
-    def __init__(self, path: Path) -> None:
+    """The history file; ``read_only`` for a reader (``letters render --history``), which never changes it:
+    it may be another user's, and a nightly run may be writing it meanwhile."""
+
+    def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT)
+            if read_only:
+                self.db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT)
         except OSError as exc:
             raise HistoryError(path, exc.strerror or str(exc)) from None
         except sqlite3.Error as exc:
             raise history_error(path, exc) from None
         try:
             tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            foreign = bool(tables) and not {"runs", "domain_results", "check_results"} <= tables
+            foreign = (bool(tables) or read_only) and not {"runs", "domain_results", "check_results"} <= tables
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
             # another program's database (a mistyped --history) never gets tables added, nor does a history
             # a newer mailprov laid out differently
-            if not foreign and version <= SCHEMA_VERSION:
+            if not foreign and version <= SCHEMA_VERSION and not read_only:
                 self.db.execute("PRAGMA foreign_keys = ON")
                 self.db.executescript(SCHEMA)
                 if version < SCHEMA_VERSION:  # new, or kept before the version was: the same tables
-                    self._stamp()
+                    self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.Error as exc:  # not a SQLite file at all, or another program's lock
             self.db.close()
             raise history_error(path, exc) from None
         if foreign:
             self.db.close()
-            raise HistoryError(path, f"a SQLite database with other tables ({', '.join(sorted(tables)[:5])})")
+            found = f"other tables ({', '.join(sorted(tables)[:5])})" if tables else "no tables"
+            raise HistoryError(path, f"a SQLite database with {found}")
         if version > SCHEMA_VERSION:
             self.db.close()
             raise HistoryError(path, f"kept by a newer mailprov (history version {version}; this one knows up to "
                                      f"{SCHEMA_VERSION}): run that version, or give another --history")
-
-    def _stamp(self) -> None:
-        try:
-            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.OperationalError as exc:
-            # a reader that may not write the file (letters render --history as another user): the
-            # nightly run, which writes it, stamps it
-            if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_READONLY:
-                raise
 
     def close(self) -> None:
         self.db.close()

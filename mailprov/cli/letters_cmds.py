@@ -64,7 +64,7 @@ def render(
 
         if not history.exists():
             raise UsageError(f"--history {history}: no such file")
-        with History(history) as store:
+        with History(history, read_only=True) as store:
             compliance = {language: store.latest_compliance(language) for language in LANGUAGES}
     from ..files import letters_lock
 
