@@ -141,15 +141,33 @@ class Mailbox:
 
     @property
     def given_name(self) -> str:
-        parts = self.name.split()
+        parts = name_parts(self.name)
         return " ".join(parts[:-1]) if len(parts) > 1 else ""
 
     @property
     def surname(self) -> str:
         # Many Indonesians have a single name; the sn attribute is required,
         # so a single name is used whole.
-        parts = self.name.split()
+        parts = name_parts(self.name)
         return parts[-1] if parts else self.local
+
+
+#: titles written before a name in Indonesian government staff lists (Haji, doctor, engineer, professor...);
+#: an abbreviation not listed (``M.`` for Muhammad) is part of the name
+NAME_PREFIXES = frozenset({"dr.", "drs.", "dra.", "drg.", "ir.", "h.", "hj.", "prof.", "kh.", "ust.", "apt.", "ns."})
+
+
+def name_parts(name: str) -> list[str]:
+    """The words of a person's name without the titles around it, for ``sn`` and ``givenName``.
+
+    Staff lists write degrees after a comma (``Drs. H. Aminuddin, M.Si.``) and
+    honorifics before the name; an address book sorted by ``sn`` should not
+    file half the staff under ``M.Si.``. The full name (``cn``) keeps them.
+    """
+    words = name.split(",", 1)[0].split()
+    while len(words) > 1 and words[0].lower() in NAME_PREFIXES:
+        words = words[1:]
+    return words or name.split()
 
 
 @dataclass(frozen=True)

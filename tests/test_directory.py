@@ -507,6 +507,30 @@ def test_invalid_configuration_writes_nothing(slapd: Slapd, ldap_env: dict[str, 
     assert not (tmp_path / "l").exists()
 
 
+def test_titles_stay_in_cn_and_out_of_sn_and_given_name(slapd: Slapd, ldap_env: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    agencies = """\
+    agencies:
+      - id: pemkot-contoh
+        name: Pemerintah Kota Contoh
+        domain: contohkota.go.id
+        mailboxes:
+          - {local: walikota, name: "Drs. H. Aminuddin, M.Si."}
+          - {local: kadinkes, name: "dr. Siti Nurhaliza, Sp.A., M.Kes."}
+    """
+    config = write_config(tmp_path, agencies)
+    base = ldap_env["MAILPROV_BASE_DN"]
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "letters"], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert ldif_values(slapd, base, "(uid=walikota)", "cn") == ["Drs. H. Aminuddin, M.Si."]
+    assert ldif_values(slapd, base, "(uid=walikota)", "sn") == ["Aminuddin"]
+    assert ldif_values(slapd, base, "(uid=walikota)", "givenName") == []
+    assert ldif_values(slapd, base, "(uid=kadinkes)", "sn") == ["Nurhaliza"]
+    assert ldif_values(slapd, base, "(uid=kadinkes)", "givenName") == ["Siti"]
+    assert ldif_values(slapd, base, "(uid=kadinkes)", "displayName") == ["dr. Siti Nurhaliza, Sp.A., M.Kes."]
+    assert plan_json(config, ldap_env)["summary"]["unchanged"] == 3
+
+
 def test_library_plan_against_the_directory(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path), ldap_env)
     with open_directory(config.directory, INETORGPERSON, ldap_env) as directory:

@@ -92,7 +92,7 @@ agencies:
     dn_line = next(line for line in out.splitlines() if line.startswith("dn"))
     assert dn_line.startswith("dn:: ")  # non-ASCII: ldapsearch prints it base64
     assert ldif_values(slapd, base, "(uid=budi)", "cn") == [NASTY_NAME]
-    assert ldif_values(slapd, base, "(uid=budi)", "sn") == ["Ñoño"]
+    assert ldif_values(slapd, base, "(uid=budi)", "sn") == ["Budi"]  # what follows a comma is titles, not the name
     # read back through mailprov: same name, found by a filter full of special characters
     shown = run(["mailbox", "show", "budi@contohkota.go.id", "-c", config, "--format", "json"], env=env)
     assert shown.exit_code == 0, shown.output

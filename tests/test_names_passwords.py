@@ -1,4 +1,4 @@
-"""DN and filter escaping, addresses, generated passwords and client-side hashes."""
+"""DN and filter escaping, addresses, people's names, generated passwords and client-side hashes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from mailprov.addresses import AddressError, check_local, split_address, to_a_label, to_unicode
 from mailprov.ldapnames import escape_dn_value, escape_filter_value, normalize_dn, parent_dn, split_dn
+from mailprov.model import Mailbox
 from mailprov.passwords import ALPHABET, DIGITS, LOWER, SYMBOLS, UPPER, argon2, generate, ssha512
 
 NASTY = 'Budi, "Jr" + <Tim> ; a=b \\ *(x)* Ñoño #1 '
@@ -51,6 +52,23 @@ def test_addresses_are_normalised() -> None:
     assert split_address("Budi.Santoso@Médan.go.id") == ("budi.santoso", "xn--mdan-bpa.go.id")
     with pytest.raises(AddressError):
         split_address("no-at-sign")
+
+
+@pytest.mark.parametrize(("name", "given", "sn"), [
+    ("Lukman Maulana", "Lukman", "Maulana"),
+    ("Aminuddin", "", "Aminuddin"),  # one name: sn takes it whole
+    ("Drs. H. Aminuddin, M.Si.", "", "Aminuddin"),
+    ("Dr. Ir. Budi Santoso, M.T., IPU", "Budi", "Santoso"),
+    ("dr. Siti Nurhaliza, Sp.A.", "Siti", "Nurhaliza"),
+    ("Hj. Ninik Ira Wibawati, S.H., M.M.", "Ninik Ira", "Wibawati"),
+    ("M. Yusuf Ramadhan", "M. Yusuf", "Ramadhan"),  # M. is Muhammad: part of the name
+    ("Prof.", "", "Prof."),  # nothing but a title: kept rather than an empty sn
+])
+def test_sn_and_given_name_leave_the_titles_to_cn(name: str, given: str, sn: str) -> None:
+    """Staff lists write degrees after a comma and honorifics before the name; an address book sorted by sn
+    filed such staff under 'M.Si.' (sn took the last word)."""
+    mailbox = Mailbox(local="x", domain="contoh.go.id", name=name)
+    assert (mailbox.given_name, mailbox.surname) == (given, sn)
 
 
 def test_generated_passwords() -> None:
