@@ -393,4 +393,5 @@ def apply_plan(plan: Plan, pipeline: wire.Pipeline, writer: MailboxLetterWriter,
             if batch.started and not batch.finished:  # only when the run stopped
                 run.settle(batch)
         run.pool.shutdown(wait=True)
+        writer.tidy()
     return report

@@ -163,6 +163,7 @@ def reset_password(directory: Directory, config: Config, address: str, writer: M
             os.replace(kept, current)
         else:
             writer.discard(agency, mailbox)
+            writer.tidy()
 
     try:
         path = writer.write(MailboxLetter(agency, mailbox, password))
@@ -240,6 +241,7 @@ def add(directory: Directory, config: Config, mailbox: Mailbox, writer: MailboxL
         # after a lost connection the password may have been set, so it stays
         if path is not None and exc.exit_code != 3:
             writer.discard(agency, mailbox)
+            writer.tidy()
         raise
     assert path is not None
     return path
