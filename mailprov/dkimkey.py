@@ -65,8 +65,10 @@ def _classify(der: bytes, body: str, kind: str | None) -> DkimKey:
         if _is_private_key(der):  # its base64 alone, without the PEM lines that name it
             raise NotAPublicKey(PRIVATE) from None
         raise
-    if isinstance(key, ed25519.Ed25519PublicKey) and kind is None:  # a PEM: agencies publish the raw key
-        raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        if kind is not None:  # a record that says k=rsa
+            raise NotAPublicKey("says k=rsa but holds an Ed25519 key (publish it raw, with k=ed25519)")
+        raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)  # a PEM: published raw
         return DkimKey("ed25519", base64.b64encode(raw).decode("ascii"))
     if not isinstance(key, rsa.RSAPublicKey):
         raise NotAPublicKey("holds a public key DKIM does not use: give an RSA or Ed25519 key")

@@ -81,6 +81,8 @@ def test_a_private_key_is_refused_whatever_its_form(make: Callable[[], str]) -> 
     ("bukan kunci\n", "holds no base64 public key"),
     (f"v=DKIM1; k=ed25519; p={base64.b64encode(bytes(16)).decode()}", "holds an Ed25519 key of 16 bytes, not 32"),
     (f"v=DKIM1; k=dsa; p={RSA_SPKI}", "names key type k=dsa: DKIM keys are rsa or ed25519"),
+    (f"v=DKIM1; k=rsa; p={base64.b64encode(ED.public_key().public_bytes(DER, SPKI)).decode()}",
+     "says k=rsa but holds an Ed25519 key (publish it raw, with k=ed25519)"),
 ])
 def test_what_is_not_a_dkim_public_key_says_why(text: str, reason: str) -> None:
     with pytest.raises(NotAPublicKey) as caught:
