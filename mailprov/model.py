@@ -39,6 +39,17 @@ class DkimKey:
     def record(self) -> str:
         return f"v=DKIM1; k={self.kind}; p={self.p}"
 
+    @property
+    def rsa_bits(self) -> int | None:
+        """The RSA key's size (None for Ed25519)."""
+        if self.kind != "rsa":
+            return None
+        import base64
+
+        from .dkimkey import rsa_bits
+
+        return rsa_bits(base64.b64decode(self.p))
+
 
 @dataclass(frozen=True)
 class DkimPolicy:
@@ -250,6 +261,12 @@ class Config:
     @property
     def mailbox_count(self) -> int:
         return sum(len(a.mailboxes) for a in self.agencies)
+
+    def short_platform_keys(self) -> list[tuple[str, int]]:
+        """Configured RSA keys below ``min_key_bits`` (selector, bits): every agency that publishes one is warned."""
+        dkim = self.platform.dkim
+        sizes = [(selector, key.rsa_bits) for selector, key in sorted(dkim.public_keys.items())]
+        return [(selector, bits) for selector, bits in sizes if bits is not None and bits < dkim.min_key_bits]
 
     @property
     def agencies_without_contact(self) -> list[str]:

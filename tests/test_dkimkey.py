@@ -123,6 +123,19 @@ def test_a_private_key_given_as_the_platform_key_is_never_printed(tmp_path: Path
         assert body[:40] not in r.output and r.stdout == ""
 
 
+def test_validate_points_out_a_platform_key_below_min_key_bits(tmp_path: Path) -> None:
+    """Every agency publishing it would be warned night after night; validate says why once."""
+    short = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()
+    config = _config(tmp_path, short.public_bytes(PEM, SPKI).decode())
+    r = run(["validate", "-c", config])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[1:] == [
+        "note: the platform's DKIM key for selector mmd2026 is RSA 1024 bit, below dkim.min_key_bits (2048): every "
+        "agency that publishes it gets a warning; rotate to a longer key under a new selector"]
+    quiet = _config(tmp_path, RSA.public_key().public_bytes(PEM, SPKI).decode())  # 2048 bits
+    assert run(["validate", "-c", quiet]).stdout.count("\n") == 1
+
+
 def test_an_ed25519_platform_key_is_published_raw_and_checks_pass(tmp_path: Path, knot_factory: list[Knot]) -> None:
     """RFC 8463: p= holds the 32-byte key. Before, the PEM's SubjectPublicKeyInfo went out with k=rsa."""
     config = _config(tmp_path, ED.public_key().public_bytes(PEM, SPKI).decode())

@@ -24,6 +24,10 @@ def validate(config: ConfigOpt = Path("domains.yaml")) -> None:
                                         (cfg.mailbox_count, "mailbox"))
     )
     typer.echo(f"{config}: valid: {counts} (directory profile {profile})")
+    for selector, bits in cfg.short_platform_keys():
+        typer.echo(f"note: the platform's DKIM key for selector {selector} is RSA {bits} bit, below "
+                   f"dkim.min_key_bits ({cfg.platform.dkim.min_key_bits}): every agency that publishes it gets "
+                   "a warning; rotate to a longer key under a new selector")
     silent = cfg.agencies_without_contact
     if silent:
         shown = ", ".join(silent[:5]) + (f" and {len(silent) - 5} more" if len(silent) > 5 else "")
