@@ -51,8 +51,9 @@ def run_demo(config: Path, out: Path, scenario: Path | None, keep: bool) -> None
         _run(lab, ["dns", "records", *cfg, "probolinggokota.go.id"])
         _run(lab, ["letters", "render", *cfg, "--kind", "agency", "--format", "html", "--out", str(letters),
                    "--results", str(out / "dns.json")])
+        # from the history, which keeps each reason in both languages (dns.json has the run's --lang only)
         _run(lab, ["letters", "render", *cfg, "--kind", "agency", "--format", "md", "--lang", "en",
-                   "--out", str(letters / "en"), "--results", str(out / "dns.json")])
+                   "--out", str(letters / "en"), "--history", str(out / "state.db")])
         _run(lab, ["letters", "render", *cfg, "--kind", "agency", "--format", "pdf", "--agency", "pemkab-sidoarjo",
                    "--out", str(letters), "--history", str(out / "state.db")])
     finally:
