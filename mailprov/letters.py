@@ -372,8 +372,9 @@ class Compliance:
     checks: tuple[tuple[str, str, str], ...]  # (check, status, reason)
 
 
-def compliance_from_json(path: Path) -> dict[str, Compliance]:
-    """Results of ``mailprov dns check --format json`` by domain (reasons in the language of that run)."""
+def compliance_from_json(path: Path) -> tuple[dict[str, Compliance], str | None]:
+    """Results of ``mailprov dns check --format json`` by domain, and the language of their reasons (that
+    run's ``--lang``; None for a file written before the JSON said)."""
     import json
 
     try:
@@ -383,9 +384,10 @@ def compliance_from_json(path: Path) -> dict[str, Compliance]:
             checks = tuple((c["check"] + (f" ({c['selector']})" if c.get("selector") else ""), c["status"],
                             c["reason"]) for c in domain["checks"])
             found[domain["domain"]] = Compliance(domain["status"], data["generated_at"], checks)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        lang = data.get("lang")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UsageError(f"--results {path}: not the JSON of mailprov dns check ({exc})") from None
-    return found
+    return found, lang if isinstance(lang, str) else None
 
 
 def agency_context(config: Config, agency: Agency, lang: str, day: dt.date, number: str,

@@ -15,6 +15,8 @@ EXTENDED_CHECKS = ("mta-sts", "tls-rpt", "dnssec")
 DMARC_POLICIES = ("none", "quarantine", "reject")
 #: the languages of letters, reasons and reports: Bahasa Indonesia first
 LANGUAGES = ("id", "en")
+#: how an operator's message names each language
+LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 
 
 @dataclass(frozen=True)

@@ -254,7 +254,8 @@ def test_domain_status_is_the_worst_check_and_json_shape(dns_lab: tuple[Path, st
     dkim = next(c for c in lulus["checks"] if c["check"] == "dkim")
     assert dkim["selector"] == "mmd2026" and dkim["records"][0].startswith("v=DKIM1; k=rsa; p=MII")
     data = checked(dns_lab, "--agency", "lulus", "--agency", "spf-soft")
-    assert set(data) == {"generated_at", "version", "summary", "domains", "stats"}
+    assert set(data) == {"generated_at", "version", "lang", "summary", "domains", "stats"}
+    assert data["lang"] == "en"  # the language of the reasons (checked() asks for English)
     assert data["summary"] == {"domains": 2, "pass": 1, "warn": 1, "fail": 0, "error": 0}
     assert data["generated_at"].endswith("Z")
 

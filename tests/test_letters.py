@@ -22,11 +22,12 @@ from .helpers import SAMPLE, run
 DATE = ["--date", "2026-11-28"]
 
 
-def results_file(folder: Path) -> Path:
-    """A dns check result in the JSON shape of DESIGN.md, for two sample agencies."""
+def results_file(folder: Path, lang: str | None = None) -> Path:
+    """A dns check result in the JSON shape of DESIGN.md, for two sample agencies (``lang``: of its reasons,
+    as dns check now says; left out, as in a file from before)."""
     path = folder / "dns.json"
     path.write_text(json.dumps({
-        "generated_at": "2026-11-28T02:00:00Z", "version": "0.1.0",
+        "generated_at": "2026-11-28T02:00:00Z", "version": "0.1.0", **({"lang": lang} if lang else {}),
         "summary": {"domains": 2, "pass": 1, "warn": 0, "fail": 1, "error": 0},
         "domains": [
             {"domain": "probolinggokota.go.id", "agency": "pemkot-probolinggo", "status": "pass", "checks": [
@@ -36,6 +37,21 @@ def results_file(folder: Path) -> Path:
                  "records": ["v=DMARC1; p=none"]}]},
         ]}))
     return path
+
+
+@pytest.mark.parametrize(("lang", "said"), [
+    ("en", "note: the reasons in {results} are in Bahasa Indonesia (its dns check --lang); the letters in English "
+           "quote them so (--history gives each letter its own language)"),
+    ("id", None),
+])
+def test_letters_in_another_language_than_the_results_say_so(tmp_path: Path, lang: str, said: str | None) -> None:
+    """The demo's English letters carried Indonesian reasons without a word: the JSON now names its language."""
+    results = results_file(tmp_path, "id")
+    r = run(["letters", "render", "-c", SAMPLE, "--kind", "agency", "--lang", lang, "--out", tmp_path / "out",
+             "--results", results, *DATE])
+    assert r.exit_code == 0, r.output
+    assert r.stderr == (said.format(results=results) + "\n" if said else "")
+    assert "kebijakan DMARC p=none terlalu lemah" in (tmp_path / "out" / "pemkab-sidoarjo" / "agency.md").read_text()
 
 
 @pytest.mark.parametrize("lang", ["id", "en"])

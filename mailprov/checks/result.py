@@ -111,6 +111,7 @@ class CheckReport:
         return {
             "generated_at": self.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "version": self.version,
+            "lang": lang,  # of the reasons: letters rendered from this file quote them as they are
             "summary": {k: summary[k] for k in ("domains", PASS, WARN, FAIL, ERROR)}
             | ({"newly_failing": summary["newly_failing"], "fixed": summary["fixed"]} if history else {}),
             "domains": [d.to_dict(lang, history) for d in self.domains],

@@ -42,7 +42,7 @@ def render(
 ) -> None:
     """Render agency letters (records to publish, compliance, mailboxes) and mailbox letters."""
     from ..letters import FORMATS, compliance_from_json, render_letters
-    from ..model import LANGUAGES
+    from ..model import LANGUAGE_NAMES, LANGUAGES
 
     check_choice("--format", fmt, FORMATS)
     if lang is not None:
@@ -58,7 +58,14 @@ def render(
     chosen = select_agencies(cfg, agency)
     compliance = None  # by language, then domain
     if results is not None:  # the reasons in the language that dns check run was given
-        compliance = dict.fromkeys(LANGUAGES, compliance_from_json(results))
+        found, given = compliance_from_json(results)
+        compliance = dict.fromkeys(LANGUAGES, found)
+        others = sorted({lang or a.language for a in chosen} - {given}) if "agency" in kinds else []
+        if given is not None and others:
+            names = " and ".join(LANGUAGE_NAMES.get(o, o) for o in others)
+            typer.echo(f"note: the reasons in {results} are in {LANGUAGE_NAMES.get(given, given)} (its dns check "
+                       f"--lang); the letters in {names} quote them so (--history gives each letter its own "
+                       "language)", err=True)
     elif history is not None:  # the history keeps both: each letter gets its own language's
         from ..history import History
 
