@@ -45,6 +45,8 @@ class Slapd:
     process: subprocess.Popen[bytes] | None = None
     #: keep running when the starting process dies (``python -m lab start``); else die with it
     outlive_parent: bool = False
+    #: more slapd.conf lines for the database (a test's own server: ``security update_ssf=128``)
+    database_extra: str = ""
 
     # -- addresses ---------------------------------------------------------
     @property
@@ -140,6 +142,7 @@ index objectClass eq
 index mail,uid,domainName,ou,shadowAddress eq
 index cn,employeeNumber eq,sub
 
+{self.database_extra}
 overlay ppolicy
 ppolicy_default "cn=default,ou=policies,{self.suffix}"
 ppolicy_use_lockout
@@ -305,8 +308,8 @@ userPassword: {slappasswd(self.bind_password)}
         return result.returncode == 0
 
 
-def start_slapd(root: Path, outlive_parent: bool = False) -> Slapd:
-    server = Slapd(root=root, outlive_parent=outlive_parent)
+def start_slapd(root: Path, outlive_parent: bool = False, database_extra: str = "") -> Slapd:
+    server = Slapd(root=root, outlive_parent=outlive_parent, database_extra=database_extra)
     server.prepare()
     server.start()
     return server

@@ -176,6 +176,7 @@ class _Run:
     def _collect(self, items: list[_Item], sent: set[int], failed: Callable[[_Item, wire.Result], str]) -> list[_Item]:
         """Wait for the answers to ``sent``; return the items the directory accepted."""
         results = self.pipeline.collect(sent)
+        refusal = next((r for r in results.values() if r.code in wire.SESSION_REFUSALS), None)
         accepted = []
         for item in items:
             result = results.get(item.mid)
@@ -186,6 +187,8 @@ class _Run:
                     self.not_created.add(item.outcome.change.dn.lower())
             else:
                 accepted.append(item)
+        if refusal is not None:
+            raise _WritesRefused(refusal)
         return accepted
 
     def _stage(self, items: list[_Item], encode: Callable[[_Item], bytes | None],
@@ -325,6 +328,20 @@ class _Item:
     password_sent: bool = False
 
 
+class _WritesRefused(Exception):
+    """The directory answered a write with a refusal of the connection itself, not of the entry."""
+
+    def __init__(self, result: wire.Result) -> None:
+        super().__init__(result.describe())
+        self.result = result
+
+    def reason(self) -> str:
+        fix = ("it is a read-only replica: list a server that takes writes first in directory.urls"
+               if self.result.code == 10 else
+               "it takes writes only over TLS or from a stronger bind: use an ldaps:// URL or start_tls: true")
+        return f"the directory refuses writes on this connection ({self.result.describe()}): {fix}"
+
+
 def _what(item: _Item) -> str:
     return "created" if item.outcome.change.action == "create" else "updated"
 
@@ -381,6 +398,8 @@ def apply_plan(plan: Plan, pipeline: wire.Pipeline, writer: MailboxLetterWriter,
             run.finish(in_flight)
     except wire.WireError as exc:
         report.stopped = f"directory connection lost: {exc}"
+    except _WritesRefused as exc:  # the rest would be refused the same way, one by one
+        report.stopped = exc.reason()
     except LetterError as exc:  # nothing of its batch got a password; the next plan finds them without one
         report.stopped = str(exc)
     except KeyboardInterrupt as exc:

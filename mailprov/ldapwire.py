@@ -32,10 +32,15 @@ CONSTRAINT_VIOLATION = 19
 #: a search the server cut short at the bind DN's limits
 TIME_LIMIT_EXCEEDED, SIZE_LIMIT_EXCEEDED = 3, 4
 
+#: answers about the connection or the server, not the entry: every later write would get the same (TLS
+#: required for updates, a stronger bind, a read-only replica's referral)
+SESSION_REFUSALS = {8: "strongerAuthRequired", 10: "referral", 13: "confidentialityRequired"}
+
 #: RFC 4511 appendix A result codes worth a word of their own
 RESULT_NAMES = {
     0: "success", 1: "operationsError", 2: "protocolError", 3: "timeLimitExceeded", 4: "sizeLimitExceeded",
-    5: "compareFalse", 6: "compareTrue", 16: "noSuchAttribute", 17: "undefinedAttributeType",
+    5: "compareFalse", 6: "compareTrue", 8: "strongerAuthRequired", 10: "referral", 13: "confidentialityRequired",
+    16: "noSuchAttribute", 17: "undefinedAttributeType",
     18: "inappropriateMatching", 19: "constraintViolation", 20: "attributeOrValueExists", 21: "invalidAttributeSyntax",
     32: "noSuchObject", 34: "invalidDNSyntax", 49: "invalidCredentials", 50: "insufficientAccessRights",
     51: "busy", 52: "unavailable", 53: "unwillingToPerform", 64: "namingViolation",

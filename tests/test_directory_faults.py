@@ -189,6 +189,34 @@ def test_mailboxes_under_a_domain_the_directory_refused_are_not_sent(slapd: Slap
     assert sum(told) == len(plan.changes) == 606
 
 
+def test_a_directory_that_takes_writes_only_over_tls_stops_apply_at_its_first_answer(
+        tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+    """OpenLDAP's 'security update_ssf=128' (a common hardening) answers every write on a plain connection with
+    confidentialityRequired: apply went on through every batch, one failure per entry. The first such answer
+    now stops it with what to change; over StartTLS the re-run converges."""
+    server = start_slapd(tmp_path_factory.mktemp("tls-only") / "ldap", database_extra="security update_ssf=128")
+    try:
+        env = server.env()
+        config = _bulk_config(tmp_path, staff_count=600)
+        letters = tmp_path / "letters"
+        r = run(["apply", "-c", config, "--yes", "--letters", letters, "--format", "json"], env=env)
+        assert r.exit_code == 1, r.output
+        data = json.loads(r.stdout)
+        assert data["stopped"].startswith("the directory refuses writes on this connection (confidentialityRequired")
+        assert data["stopped"].endswith("it takes writes only over TLS or from a stronger bind: use an ldaps:// URL "
+                                        "or start_tls: true")
+        assert {c["status"] for c in data["changes"] if c["kind"] == "domain"} == {"failed"}
+        assert {c["status"] for c in data["changes"] if c["kind"] == "mailbox"} == {"skipped"}  # never sent
+        assert not letters.exists()
+        tls = {**env, "MAILPROV_LDAP_URL": f"ldap://localhost:{server.port}", "MAILPROV_START_TLS": "true"}
+        rerun = run(["apply", "-c", config, "--yes", "--letters", letters], env=tls)
+        assert rerun.exit_code == 0, rerun.output
+        assert server.count(server.base_dn, "(objectClass=inetOrgPerson)") == 604
+        assert _letters_that_do_not_bind(server, server.base_dn, letters) == []
+    finally:
+        server.stop()
+
+
 def test_missing_bind_password(ldap_env: dict[str, str], tmp_path: Path) -> None:
     config = write_config(tmp_path)
     env = {k: v for k, v in ldap_env.items() if k != "MAILPROV_BIND_PASSWORD"}
