@@ -176,7 +176,7 @@ class _Run:
     def _collect(self, items: list[_Item], sent: set[int], failed: Callable[[_Item, wire.Result], str]) -> list[_Item]:
         """Wait for the answers to ``sent``; return the items the directory accepted."""
         results = self.pipeline.collect(sent)
-        refusal = next((r for r in results.values() if r.code in wire.SESSION_REFUSALS), None)
+        refusal = next((r for r in results.values() if r.refuses_every_write), None)
         accepted = []
         for item in items:
             result = results.get(item.mid)
@@ -336,9 +336,10 @@ class _WritesRefused(Exception):
         self.result = result
 
     def reason(self) -> str:
-        fix = ("it is a read-only replica: list a server that takes writes first in directory.urls"
-               if self.result.code == 10 else
-               "it takes writes only over TLS or from a stronger bind: use an ldaps:// URL or start_tls: true")
+        if self.result.code in (wire.CONFIDENTIALITY_REQUIRED, wire.STRONGER_AUTH_REQUIRED):
+            fix = "it takes writes only over TLS or from a stronger bind: use an ldaps:// URL or start_tls: true"
+        else:  # a referral, or a database that takes no writes
+            fix = "it is read-only (a replica): list a server that takes writes first in directory.urls"
         return f"the directory refuses writes on this connection ({self.result.describe()}): {fix}"
 
 

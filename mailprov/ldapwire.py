@@ -29,12 +29,18 @@ RESPONSE_NAMES = {0x69: "add", 0x67: "modify", 0x6B: "delete", 0x6D: "modify DN"
 MOD_ADD, MOD_DELETE, MOD_REPLACE = 0, 1, 2
 #: what ppolicy answers to a password its quality check refuses
 CONSTRAINT_VIOLATION = 19
+UNWILLING_TO_PERFORM = 53
+STRONGER_AUTH_REQUIRED = 8
+CONFIDENTIALITY_REQUIRED = 13
 #: a search the server cut short at the bind DN's limits
 TIME_LIMIT_EXCEEDED, SIZE_LIMIT_EXCEEDED = 3, 4
 
 #: answers about the connection or the server, not the entry: every later write would get the same (TLS
 #: required for updates, a stronger bind, a read-only replica's referral)
 SESSION_REFUSALS = {8: "strongerAuthRequired", 10: "referral", 13: "confidentialityRequired"}
+#: slapd's unwillingToPerform texts for a database that takes no writes at all ('readonly on', or a
+#: syncrepl consumer without updateref)
+READ_ONLY_ANSWERS = ("operation restricted", "shadow context; no update referral")
 
 #: RFC 4511 appendix A result codes worth a word of their own
 RESULT_NAMES = {
@@ -60,6 +66,12 @@ class Result:
     code: int
     matched_dn: str
     message: str
+
+    @property
+    def refuses_every_write(self) -> bool:
+        """An answer about the connection or the server rather than the entry."""
+        return self.code in SESSION_REFUSALS or (self.code == UNWILLING_TO_PERFORM
+                                                 and self.message.strip().lower() in READ_ONLY_ANSWERS)
 
     @property
     def ok(self) -> bool:

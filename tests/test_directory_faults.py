@@ -217,6 +217,25 @@ def test_a_directory_that_takes_writes_only_over_tls_stops_apply_at_its_first_an
         server.stop()
 
 
+def test_a_read_only_directory_stops_apply_at_its_first_answer(tmp_path_factory: pytest.TempPathFactory,
+                                                                 tmp_path: Path) -> None:
+    """A database that takes no writes ('readonly on', or a replica without updateref, reached after a
+    failover) answers unwillingToPerform with a text of its own: the run stops there, saying so."""
+    server = start_slapd(tmp_path_factory.mktemp("read-only") / "ldap", database_extra="readonly on")
+    try:
+        letters = tmp_path / "letters"
+        r = run(["apply", "-c", write_config(tmp_path), "--yes", "--letters", letters, "--format", "json"],
+                env=server.env())
+        assert r.exit_code == 1, r.output
+        data = json.loads(r.stdout)
+        assert data["stopped"] == ("the directory refuses writes on this connection (unwillingToPerform: operation "
+                                   "restricted): it is read-only (a replica): list a server that takes writes first "
+                                   "in directory.urls")
+        assert not letters.exists() and server.count(server.base_dn) == 1
+    finally:
+        server.stop()
+
+
 def test_missing_bind_password(ldap_env: dict[str, str], tmp_path: Path) -> None:
     config = write_config(tmp_path)
     env = {k: v for k, v in ldap_env.items() if k != "MAILPROV_BIND_PASSWORD"}
