@@ -58,10 +58,11 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
             report = run_checks(targets, config.platform, nameservers, timeout=timeout, concurrency=concurrency,
                                 clock=clock or (lambda: dt.datetime.now(dt.UTC)), fetch=fetch, progress=progress)
             run_id = 0
-            # no nameserver answered at all (the resolver down, a firewall): every verdict is 'error' and says
-            # nothing about the agencies. Kept, it would mail every domain as "pass -> error" tonight and back
-            # tomorrow, and end every failing streak; it is shown, not kept.
-            decided = not (report.queries and not report.answers)
+            # no nameserver answered at all (the resolver down, a firewall), or every answer was REFUSED (a
+            # resolver that does not serve this host): every verdict is 'error' and says nothing about the
+            # agencies. Kept, it would mail every domain as "pass -> error" tonight and back tomorrow, and end
+            # every failing streak; it is shown, not kept.
+            decided = not report.decided_nothing
             if store is not None:
                 try:
                     changes = store.annotate(report)

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -212,16 +213,27 @@ def test_a_nameserver_port_nobody_listens_on_is_said_at_once(dns_lab: tuple[Path
     assert {c["status"] for c in checks} == {"error"} and all("(Connection refused)" in c["reason"] for c in checks)
 
 
-def test_a_nameserver_that_is_not_a_resolver_is_named_in_the_reason(dns_lab: tuple[Path, str]) -> None:
-    """--nameserver pointed at an authoritative server: its Extended DNS Error (RFC 8914) is in every reason."""
+def test_a_nameserver_that_is_not_a_resolver_is_named_in_the_reason(dns_lab: tuple[Path, str],
+                                                                      tmp_path: Path) -> None:
+    """--nameserver pointed at an authoritative server: its Extended DNS Error (RFC 8914) is in every reason,
+    one warning says why every verdict is 'error', and a nightly run that decided nothing is not kept (it
+    would mail every agency 'pass -> error' tonight and back tomorrow)."""
     config, resolver = dns_lab
+    history = tmp_path / "state.db"
     r = run(["dns", "check", "-c", config, "contoh.example", "--nameserver", resolver, "--format", "json",
-             "--lang", "en"])
+             "--lang", "en", "--history", history])
     assert r.exit_code == 3, r.output
-    (domain,) = json.loads(r.stdout)["domains"]
+    data = json.loads(r.stdout)
+    (domain,) = data["domains"]
     assert {c["status"] for c in domain["checks"]} == {"error"}
     assert domain["checks"][0]["reason"] == ("could not be decided: the DNS query contoh.example MX failed (REFUSED: "
                                              "Not Authoritative); it will be retried on the next run")
+    assert r.stderr == (f"warning: every answer of the nameserver ({resolver}) was REFUSED ({data['stats']['answers']} "
+                        "of them): it does not resolve for this host (recursion not allowed from here, or an "
+                        "authoritative-only server); give --nameserver a resolver that does; the run is not kept in "
+                        "the history and nothing is mailed\n")
+    with sqlite3.connect(history) as db:
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (0,)
 
 
 def test_every_check_has_pass_warn_fail_and_error() -> None:

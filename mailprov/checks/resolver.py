@@ -140,6 +140,8 @@ class DnsResolver:
     answers: int = 0
     #: tries refused by the nameserver's host (ICMP port unreachable on the connected socket)
     refused: int = 0
+    #: replies whose rcode was REFUSED: all of them means the nameserver does not resolve for this host
+    refusals: int = 0
     _cache: dict[tuple[str, str, bool], asyncio.Future[Answer]] = field(default_factory=dict)
     _sockets: dict[tuple[str, int], _Datagrams] = field(default_factory=dict)
     _opening: asyncio.Task[None] | None = None
@@ -229,7 +231,10 @@ class DnsResolver:
         if response.truncated:
             self._spawn(self._over_tcp(question, proto.server))
             return
-        self._answered(question, _read_answer(question, response))
+        answer = _read_answer(question, response)
+        if answer.status == REFUSED:
+            self.refusals += 1
+        self._answered(question, answer)
 
     def _answered(self, question: _Question, answer: Answer) -> None:
         """What a try got: done, another try, or the CNAME's target asked next."""
@@ -292,6 +297,7 @@ class DnsResolver:
         try:
             answer = await ask(question.current, question.rdtype, server, self.timeout, tcp=True)
             self.answers += 1
+            self.refusals += answer.status == REFUSED
         except TimeoutError:
             answer = Answer(question.name, question.rdtype, TIMEOUT)
         except OSError as exc:
@@ -364,6 +370,7 @@ class DnsResolver:
                     try:
                         answer = await ask(current, rdtype, server, self.timeout * share)
                         self.answers += 1
+                        self.refusals += answer.status == REFUSED
                     except TimeoutError:
                         continue
                     except OSError as exc:

@@ -86,6 +86,8 @@ class CheckReport:
     answers: int = 0
     #: tries the nameserver's host refused (ICMP port unreachable: nothing listens on that port)
     refused: int = 0
+    #: answers whose rcode was REFUSED
+    refusals: int = 0
     seconds: float = 0.0
     #: set when the run kept history: the domains whose status got worse / recovered
     newly_failing: list[str] | None = None
@@ -104,6 +106,12 @@ class CheckReport:
     @property
     def status(self) -> str:
         return worst([d.status for d in self.domains])
+
+    @property
+    def decided_nothing(self) -> bool:
+        """No nameserver answered, or every answer was REFUSED: every verdict is 'error' and says nothing about
+        the agencies (the resolver down or unreachable, or one that does not resolve for this host)."""
+        return bool(self.queries) and (not self.answers or self.refusals == self.answers)
 
     def to_dict(self, lang: str) -> dict[str, Any]:
         history = self.newly_failing is not None

@@ -159,4 +159,5 @@ def run_checks(targets: Sequence[Target], platform: Platform, nameservers: Seque
 
     domains = _event_loop_run(go())
     return CheckReport(generated_at=now, version=__version__, domains=domains, queries=resolver.queries,
-                       answers=resolver.answers, refused=resolver.refused, seconds=time.perf_counter() - start)
+                       answers=resolver.answers, refused=resolver.refused, refusals=resolver.refusals,
+                       seconds=time.perf_counter() - start)

@@ -143,12 +143,17 @@ def check(
     not_told = nightly.not_told if nightly is not None else []
     for line in not_told:
         warn(line)
-    if result.queries and not result.answers:  # one line that says why every verdict is 'error'
+    if result.decided_nothing:  # one line that says why every verdict is 'error'
         asked = ", ".join(f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in servers)
         dropped = "; the run is not kept in the history and nothing is mailed" if nightly and not nightly.kept else ""
-        why = " (refused at once: nothing listens on that port)" if result.refused else ""
-        warn(f"no nameserver answered ({asked}): none of {result.queries} queries got a reply{why}; "
-             f"check --nameserver and the network{dropped}")
+        if not result.answers:
+            why = " (refused at once: nothing listens on that port)" if result.refused else ""
+            warn(f"no nameserver answered ({asked}): none of {result.queries} queries got a reply{why}; "
+                 f"check --nameserver and the network{dropped}")
+        else:
+            warn(f"every answer of the nameserver ({asked}) was REFUSED ({result.answers} of them): it does not "
+                 "resolve for this host (recursion not allowed from here, or an authoritative-only server); "
+                 f"give --nameserver a resolver that does{dropped}")
     if fmt == "table" and output is None:
         renderers.render_table(console(), result, lang, cfg.letters.timezone)
     elif fmt == "table":  # the table as plain text, as the terminal would show it (it used to be JSON)
