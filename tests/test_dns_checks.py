@@ -236,6 +236,20 @@ def test_a_nameserver_that_is_not_a_resolver_is_named_in_the_reason(dns_lab: tup
         assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (0,)
 
 
+def test_a_refusing_nameserver_beside_one_that_answers_is_passed_over(dns_lab: tuple[Path, str], tmp_path: Path,
+                                                                       knot_factory: list[Knot]) -> None:
+    """resolv.conf with a resolver that does not serve this host first: its REFUSED sent every check to
+    'error', where libc's and dnspython's stub resolvers ask the next one."""
+    config, resolver = dns_lab
+    other = new_knot(knot_factory, tmp_path / "knot", {"lain.example": Zone("lain.example").text()})
+    r = run(["dns", "check", "-c", config, "--agency", "lulus", "--nameserver", other.address, "--nameserver",
+             resolver, "--format", "json", "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    (domain,) = json.loads(r.stdout)["domains"]
+    assert domain["status"] == "pass", domain
+    assert r.stderr == ""
+
+
 def test_every_check_has_pass_warn_fail_and_error() -> None:
     seen = {(check, status) for _, check, _, status, _ in EXPECTED}
     for check in ("mx", "spf", "dkim", "dmarc"):

@@ -238,7 +238,9 @@ class DnsResolver:
 
     def _answered(self, question: _Question, answer: Answer) -> None:
         """What a try got: done, another try, or the CNAME's target asked next."""
-        if answer.status == SERVFAIL:  # another try, perhaps another server
+        # another try, perhaps another server; a REFUSED one only when there is another to ask (a resolver
+        # that does not serve this host, beside one that does: the stub resolvers of libc and dnspython too)
+        if answer.status == SERVFAIL or (answer.status == REFUSED and len(self.nameservers) > 1):
             self._retry(question, answer)
             return
         if answer.status != "cname":

@@ -151,9 +151,10 @@ def check(
             warn(f"no nameserver answered ({asked}): none of {result.queries} queries got a reply{why}; "
                  f"check --nameserver and the network{dropped}")
         else:
-            warn(f"every answer of the nameserver ({asked}) was REFUSED ({result.answers} of them): it does not "
-                 "resolve for this host (recursion not allowed from here, or an authoritative-only server); "
-                 f"give --nameserver a resolver that does{dropped}")
+            which = "the nameserver" if len(servers) == 1 else "the nameservers"
+            warn(f"every answer of {which} ({asked}) was REFUSED ({result.answers} of them): "
+                 f"{'it does' if len(servers) == 1 else 'they do'} not resolve for this host (recursion not allowed "
+                 f"from here, or an authoritative-only server); give --nameserver a resolver that does{dropped}")
     if fmt == "table" and output is None:
         renderers.render_table(console(), result, lang, cfg.letters.timezone)
     elif fmt == "table":  # the table as plain text, as the terminal would show it (it used to be JSON)
