@@ -268,6 +268,21 @@ def test_extended_check(extended_lab: dict[str, Any], domain: str, check: str, s
     assert words in result["reason"]
 
 
+def test_a_refusing_first_nameserver_is_passed_over_for_dnssec_too(
+        extended_server: tuple[Path, str, dict[str, str], list[str]], tmp_path: Path,
+        knot_factory: list[Knot]) -> None:
+    """The DNSSEC check asks its own signed questions: a REFUSED from the first nameserver goes on to the next
+    there as well."""
+    config_path, nameserver, env, _ = extended_server
+    other = new_knot(knot_factory, tmp_path / "knot", {"lain.example": Zone("lain.example").text()})
+    r = run(["dns", "check", "-c", config_path, "--nameserver", other.address, "--nameserver", nameserver,
+             "--format", "json", "--lang", "en", "aman.go.id"], env=env)
+    assert r.exit_code == 1, r.output  # the lab's aman.go.id publishes no SPF, DKIM or DMARC
+    (domain,) = json.loads(r.stdout)["domains"]
+    (dnssec,) = [c for c in domain["checks"] if c["check"] == "dnssec"]
+    assert dnssec["status"] == "pass", dnssec
+
+
 def test_extended_reasons_in_indonesian(extended_server: tuple[Path, str, dict[str, str], list[str]]) -> None:
     config_path, nameserver, env, _ = extended_server
     r = run(["dns", "check", "-c", config_path, "--nameserver", nameserver, "--format", "json", "sts-uji.go.id",

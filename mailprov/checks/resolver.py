@@ -238,9 +238,7 @@ class DnsResolver:
 
     def _answered(self, question: _Question, answer: Answer) -> None:
         """What a try got: done, another try, or the CNAME's target asked next."""
-        # another try, perhaps another server; a REFUSED one only when there is another to ask (a resolver
-        # that does not serve this host, beside one that does: the stub resolvers of libc and dnspython too)
-        if answer.status == SERVFAIL or (answer.status == REFUSED and len(self.nameservers) > 1):
+        if self._worth_another_try(answer):
             self._retry(question, answer)
             return
         if answer.status != "cname":
@@ -258,6 +256,11 @@ class DnsResolver:
             return
         question.current, question.attempt, question.last = target, 0, None
         self._send(question)
+
+    def _worth_another_try(self, answer: Answer) -> bool:
+        """A SERVFAIL, or a REFUSED when there is another nameserver to ask (a resolver that does not serve
+        this host, beside one that does: the stub resolvers of libc and dnspython ask the next one too)."""
+        return answer.status == SERVFAIL or (answer.status == REFUSED and len(self.nameservers) > 1)
 
     def _retry(self, question: _Question, answer: Answer) -> None:
         if answer.status != TIMEOUT or question.last is None:
@@ -381,7 +384,7 @@ class DnsResolver:
                     except Exception as exc:  # a malformed answer (dnspython's errors): undecided
                         answer = Answer(name, rdtype, FAILURE, message=f"bad answer: {exc}")
                         continue
-                    if answer.status != SERVFAIL:
+                    if not self._worth_another_try(answer):
                         break
                 if answer.status != "cname":
                     break
