@@ -127,7 +127,7 @@ class ZoneSet:
 
 def _keys(config: Config) -> dict[str, DkimKey]:
     dkim = config.platform.dkim
-    return {sel: dkim.public_keys.get(sel) or DkimKey("rsa", rsa_public_key_b64(2048)) for sel in dkim.selectors}
+    return {sel: dkim.public_keys.get(sel) or DkimKey("rsa", rsa_public_key_b64(2048), 2048) for sel in dkim.selectors}
 
 
 def build_zones(config: Config, faults: Mapping[str, Iterable[str]] | None = None,

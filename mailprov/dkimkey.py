@@ -72,7 +72,7 @@ def _classify(der: bytes, body: str, kind: str | None) -> DkimKey:
         return DkimKey("ed25519", base64.b64encode(raw).decode("ascii"))
     if not isinstance(key, rsa.RSAPublicKey):
         raise NotAPublicKey("holds a public key DKIM does not use: give an RSA or Ed25519 key")
-    return DkimKey("rsa", body)
+    return DkimKey("rsa", body, key.key_size)
 
 
 def _public_key(der: bytes) -> object:

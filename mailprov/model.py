@@ -36,21 +36,12 @@ class DkimKey:
 
     kind: str  # rsa | ed25519
     p: str
+    #: an RSA key's size, read with the key (None for Ed25519)
+    rsa_bits: int | None = None
 
     @property
     def record(self) -> str:
         return f"v=DKIM1; k={self.kind}; p={self.p}"
-
-    @property
-    def rsa_bits(self) -> int | None:
-        """The RSA key's size (None for Ed25519)."""
-        if self.kind != "rsa":
-            return None
-        import base64
-
-        from .dkimkey import rsa_bits
-
-        return rsa_bits(base64.b64decode(self.p))
 
 
 @dataclass(frozen=True)

@@ -38,14 +38,14 @@ def private(key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey, fmt: serializati
 
 PUBLIC: list[tuple[str, str, DkimKey]] = [
     ("PEM, as openssl pkey -pubout writes it", RSA.public_key().public_bytes(PEM, SPKI).decode(),
-     DkimKey("rsa", RSA_SPKI)),
+     DkimKey("rsa", RSA_SPKI, 2048)),
     ("PKCS#1 PEM", RSA.public_key().public_bytes(PEM, serialization.PublicFormat.PKCS1).decode(),
-     DkimKey("rsa", RSA_PKCS1)),
-    ("bare base64", RSA_SPKI + "\n", DkimKey("rsa", RSA_SPKI)),
+     DkimKey("rsa", RSA_PKCS1, 2048)),
+    ("bare base64", RSA_SPKI + "\n", DkimKey("rsa", RSA_SPKI, 2048)),
     # opendkim-genkey's .txt: the record as a zone line, its strings quoted and split, a comment after it
     ("opendkim-genkey's .txt", f'mmd2026._domainkey\tIN\tTXT\t( "v=DKIM1; h=sha256; k=rsa; "\n\t  "p='
                                f'{RSA_SPKI[:200]}"\n\t  "{RSA_SPKI[200:]}" )  ; ----- DKIM key mmd2026\n',
-     DkimKey("rsa", RSA_SPKI)),
+     DkimKey("rsa", RSA_SPKI, 2048)),
     # an Ed25519 key is published raw (RFC 8463), whatever form the file has
     ("Ed25519 PEM", ED.public_key().public_bytes(PEM, SPKI).decode(), DkimKey("ed25519", ED_RAW)),
     ("Ed25519 record", f"v=DKIM1; k=ed25519; p={ED_RAW}\n", DkimKey("ed25519", ED_RAW)),
