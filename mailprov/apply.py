@@ -210,18 +210,14 @@ class _Run:
 
     def abandon(self, batch: _Batch) -> None:
         """A prepared batch that will not run: its letters hold passwords nobody set."""
-        for future in batch.letters:
-            future.cancel()
-        wait(batch.letters)
+        batch.stop_letters()
         for item in batch.items:
             self._discard(item)
 
     def settle(self, batch: _Batch) -> None:
         """A started batch the run stopped in: say what became of it, and remove the letters whose
         passwords were never sent (a stopped run must not leave letters that look handed out)."""
-        for future in batch.letters:
-            future.cancel()
-        wait(batch.letters)  # a letter being written now would otherwise appear after its removal
+        batch.stop_letters()
         for item in batch.items:
             outcome = item.outcome
             if item.password is not None and not item.password_sent:
@@ -313,6 +309,13 @@ class _Batch:
     finished: bool = False
     #: ids of the first requests, sent by ``start``
     sent: set[int] = field(default_factory=set)
+
+    def stop_letters(self) -> None:
+        """Cancel the letters not begun and wait for those being written (else one could appear after its
+        letter was removed)."""
+        for future in self.letters:
+            future.cancel()
+        wait(self.letters)
 
     def wait_letters(self) -> None:
         for future in self.letters:

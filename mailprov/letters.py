@@ -250,7 +250,7 @@ class MailboxLetterWriter:
         self.clock = clock
         self._ready: set[Path] = set()  # folders already made private
         self._unsynced: set[Path] = set()  # folders whose new entries are not durable yet
-        self._made: list[Path] = []  # folders this writer created: removed by tidy() if they stay empty
+        self._made: set[Path] = set()  # folders this writer created: removed by tidy() if they stay empty
         self._lock = threading.Lock()
 
     def render(self, letter: MailboxLetter) -> str:
@@ -276,8 +276,8 @@ class MailboxLetterWriter:
         try:
             with self._lock, writing(path.parent):
                 if path.parent not in self._ready:
-                    self._made += [p for p in (path.parent, *path.parent.parents)
-                                   if (p == self.out or self.out in p.parents) and not p.exists()]
+                    self._made.update(p for p in (path.parent, *path.parent.parents)
+                                      if (p == self.out or self.out in p.parents) and not p.exists())
                     private_folder(path.parent)
                     self._ready.add(path.parent)
                     # the folders may be new too: their own entries must last as well
@@ -310,7 +310,7 @@ class MailboxLetterWriter:
     def tidy(self) -> None:
         """Remove the folders this writer made that hold no letter (all of theirs discarded): a folder of
         an agency with no letter in it sends the operator looking for letters that do not exist."""
-        for folder in sorted(set(self._made), key=lambda p: len(p.parts), reverse=True):
+        for folder in sorted(self._made, key=lambda p: len(p.parts), reverse=True):
             with suppress(OSError):  # not empty: it keeps its letters
                 folder.rmdir()
         self._made.clear()

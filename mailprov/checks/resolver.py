@@ -232,8 +232,7 @@ class DnsResolver:
             self._spawn(self._over_tcp(question, proto.server))
             return
         answer = _read_answer(question, response)
-        if answer.status == REFUSED:
-            self.refusals += 1
+        self.refusals += answer.status == REFUSED
         self._answered(question, answer)
 
     def _answered(self, question: _Question, answer: Answer) -> None:
@@ -256,6 +255,12 @@ class DnsResolver:
             return
         question.current, question.attempt, question.last = target, 0, None
         self._send(question)
+
+    def _heard(self, answer: Answer) -> Answer:
+        """Count a reply that came (dnspython's questions; the datagram path counts as it reads)."""
+        self.answers += 1
+        self.refusals += answer.status == REFUSED
+        return answer
 
     def _worth_another_try(self, answer: Answer) -> bool:
         """A SERVFAIL, or a REFUSED when there is another nameserver to ask (a resolver that does not serve
@@ -300,9 +305,7 @@ class DnsResolver:
 
         self.queries += 1
         try:
-            answer = await ask(question.current, question.rdtype, server, self.timeout, tcp=True)
-            self.answers += 1
-            self.refusals += answer.status == REFUSED
+            answer = self._heard(await ask(question.current, question.rdtype, server, self.timeout, tcp=True))
         except TimeoutError:
             answer = Answer(question.name, question.rdtype, TIMEOUT)
         except OSError as exc:
@@ -373,9 +376,7 @@ class DnsResolver:
                     server = self.nameservers[attempt % len(self.nameservers)]
                     self.queries += 1
                     try:
-                        answer = await ask(current, rdtype, server, self.timeout * share)
-                        self.answers += 1
-                        self.refusals += answer.status == REFUSED
+                        answer = self._heard(await ask(current, rdtype, server, self.timeout * share))
                     except TimeoutError:
                         continue
                     except OSError as exc:
