@@ -44,6 +44,13 @@ agencies:
 """
 
 
+def contoh_agency(*mailboxes: str, domain: str = "contohkota.go.id") -> str:
+    """The ``agencies:`` of one agency, pemkot-contoh, with these mailboxes (each a YAML flow mapping)."""
+    lines = ["agencies:", "  - id: pemkot-contoh", "    name: Pemerintah Kota Contoh", f"    domain: {domain}",
+             "    mailboxes:", *(f"      - {mailbox}" for mailbox in mailboxes)]
+    return "\n".join(lines) + "\n"
+
+
 def write_config(folder: Path, agencies: str = AGENCIES, directory_extra: str = "", extra: str = "",
                  name: str = "domains.yaml") -> Path:
     """A configuration file; connection settings come from the MAILPROV_* environment."""

@@ -16,7 +16,7 @@ from mailprov.directory import open_directory
 from mailprov.plan import build_plan
 from mailprov.profiles import INETORGPERSON
 
-from .configs import AGENCIES, write_config
+from .configs import AGENCIES, contoh_agency, write_config
 from .helpers import run
 
 
@@ -509,16 +509,8 @@ def test_invalid_configuration_writes_nothing(slapd: Slapd, ldap_env: dict[str, 
 
 def test_titles_stay_in_cn_and_out_of_sn_and_given_name(slapd: Slapd, ldap_env: dict[str, str],
                                                          tmp_path: Path) -> None:
-    agencies = """\
-    agencies:
-      - id: pemkot-contoh
-        name: Pemerintah Kota Contoh
-        domain: contohkota.go.id
-        mailboxes:
-          - {local: walikota, name: "Drs. H. Aminuddin, M.Si."}
-          - {local: kadinkes, name: "dr. Siti Nurhaliza, Sp.A., M.Kes."}
-    """
-    config = write_config(tmp_path, agencies)
+    config = write_config(tmp_path, contoh_agency('{local: walikota, name: "Drs. H. Aminuddin, M.Si."}',
+                                                  '{local: kadinkes, name: "dr. Siti Nurhaliza, Sp.A., M.Kes."}'))
     base = ldap_env["MAILPROV_BASE_DN"]
     r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "letters"], env=ldap_env)
     assert r.exit_code == 0, r.output
@@ -616,14 +608,9 @@ def test_plan_table_names_a_domain_by_its_name(slapd: Slapd, ldap_env: dict[str,
 def test_narrow_mailbox_list_keeps_each_address_whole(slapd: Slapd, ldap_env: dict[str, str],
                                                       tmp_path: Path) -> None:
     """At 80 columns names and titles wrap; the address, which operators copy, stays on one line."""
-    agencies = """\
-    agencies:
-      - id: pemkot-contoh
-        name: Pemerintah Kota Contoh
-        domain: dinaskominfo.contohkota.go.id
-        mailboxes:
-          - {local: kepala.bidang.aplikasi, name: "Raden Mas Bambang Sulistyo Wibowo", title: "Kepala Bidang Aplikasi"}
-    """
+    agencies = contoh_agency(
+        '{local: kepala.bidang.aplikasi, name: "Raden Mas Bambang Sulistyo Wibowo", title: "Kepala Bidang Aplikasi"}',
+        domain="dinaskominfo.contohkota.go.id")
     config = write_config(tmp_path, agencies)
     assert run(["apply", "-c", config, "--yes", "--letters", tmp_path / "letters"], env=ldap_env).exit_code == 0
     listed = run(["mailbox", "list", "-c", config], env={**ldap_env, "COLUMNS": "80"})

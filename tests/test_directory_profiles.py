@@ -10,7 +10,7 @@ from pathlib import Path
 from lab.slapd import Slapd
 from mailprov.ldapnames import same_dn
 
-from .configs import AGENCIES, write_config
+from .configs import AGENCIES, contoh_agency, write_config
 from .helpers import run
 from .test_directory import ldif_values, letter_password, plan_json
 
@@ -141,16 +141,9 @@ profile:
 
 def test_schema_violation_on_one_entry_does_not_stop_the_others(slapd: Slapd, ldap_env: dict[str, str],
                                                                tmp_path: Path) -> None:
-    agencies = """\
-agencies:
-  - id: pemkot-contoh
-    name: Pemerintah Kota Contoh
-    domain: contohkota.go.id
-    mailboxes:
-      - {local: satu, name: Satu Orang, employee_id: "10001"}
-      - {local: dua, name: Dua Orang, employee_id: "bukan-angka"}
-      - {local: tiga, name: Tiga Orang, employee_id: "10003"}
-"""
+    agencies = contoh_agency('{local: satu, name: Satu Orang, employee_id: "10001"}',
+                             '{local: dua, name: Dua Orang, employee_id: "bukan-angka"}',
+                             '{local: tiga, name: Tiga Orang, employee_id: "10003"}')
     config = write_config(tmp_path, agencies, directory_extra=POSIX_PROFILE)
     base = ldap_env["MAILPROV_BASE_DN"]
     r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l", "--format", "json"], env=ldap_env)
