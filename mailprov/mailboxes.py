@@ -142,7 +142,17 @@ def set_new_password(directory: Directory, dn: str, password: str, scheme: str) 
         directory.replace_password_hash(dn, client_hash(scheme, password))
 
 
-def reset_password(directory: Directory, config: Config, address: str, writer: MailboxLetterWriter) -> Path:
+@dataclass(frozen=True)
+class PasswordReset:
+    address: str
+    #: the letter that holds the new password
+    letter: Path
+    #: False: the mailbox stays disabled, so the new password logs no one in until it is enabled
+    active: bool
+
+
+def reset_password(directory: Directory, config: Config, address: str,
+                   writer: MailboxLetterWriter) -> PasswordReset:
     """A new first password, written into the mailbox's letter before the directory takes it."""
     agency = agency_of(config, address)
     found = find(directory, address)
@@ -179,7 +189,7 @@ def reset_password(directory: Directory, config: Config, address: str, writer: M
         raise  # undecided (the server went away): both letters stay, the new one and LOCAL.md.previous
     kept.unlink(missing_ok=True)
     _keep_disabled(directory, found.dn, mailbox)
-    return path
+    return PasswordReset(mailbox.address, path, mailbox.active)
 
 
 def _keep_disabled(directory: Directory, dn: str, mailbox: Mailbox) -> None:

@@ -232,12 +232,16 @@ def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_
             env=ldap_env)
     assert r.exit_code == 0, r.output
     new = letter_password(letters / "pemkot-contoh" / "mailboxes" / "sekda.md")
-    assert new != old and new not in r.output
+    assert new != old and new not in r.output and "disabled" not in r.output
     assert slapd.can_bind(dn, new) and not slapd.can_bind(dn, old)
     # a disabled mailbox stays disabled through a password reset (ppolicy would unlock it)
     run(["mailbox", "disable", "sekda@contohkota.go.id", "-c", config], env=ldap_env)
-    run(["mailbox", "reset-password", "sekda@contohkota.go.id", "-c", config, "--letters", letters], env=ldap_env)
+    r = run(["mailbox", "reset-password", "sekda@contohkota.go.id", "-c", config, "--letters", letters], env=ldap_env)
+    assert r.exit_code == 0, r.output
     assert not slapd.can_bind(dn, letter_password(letters / "pemkot-contoh" / "mailboxes" / "sekda.md"))
+    # the operator is told before the letter goes out with a password that logs no one in yet
+    assert "note: sekda@contohkota.go.id is disabled, and stays so" in r.stdout, r.output
+    assert "mailprov mailbox enable sekda@contohkota.go.id" in r.stdout
     # add outside the file: created with a letter, then reported as unmanaged by plan
     r = run(["mailbox", "add", "humas@contohkota.go.id", "--name", "Tim Humas", "--title", "Humas", "-c", config,
              "--letters", letters], env=ldap_env)

@@ -227,8 +227,11 @@ def reset_password(address: AddressArg, config: ConfigOpt = Path("domains.yaml")
 
     cfg = load(config)
     with letters_lock(letters), open_dir(cfg) as directory:
-        path = reset(directory, cfg, address, MailboxLetterWriter(cfg, letters))
-    typer.echo(f"new password set; it is in the letter {path}")
+        done = reset(directory, cfg, address, MailboxLetterWriter(cfg, letters))
+    typer.echo(f"new password set; it is in the letter {done.letter}")
+    if not done.active:  # the letter would otherwise go out with a password that logs no one in
+        typer.echo(f"note: {done.address} is disabled, and stays so: its owner can log in with this password only "
+                   f"after 'mailprov mailbox enable {done.address}'")
 
 
 def set_quota(address: AddressArg, quota_mb: Annotated[int, typer.Argument(metavar="MB", min=1, max=1048576,
