@@ -187,6 +187,12 @@ _DIRECTORY_KEYS = (
 )
 
 
+def _file_path(r: Reader, node: YMap, key: str, ctx: str, base: Path) -> str | None:
+    """A file named in the configuration, relative to the YAML file's folder unless absolute."""
+    name = r.string(node, key, ctx) or None
+    return name if name is None or os.path.isabs(name) else str(base / name)
+
+
 def _directory(r: Reader, root: YMap, base: Path, env: Mapping[str, str]) -> DirectorySettings | None:
     node = r.mapping(root, "directory", "configuration", required=False)
     if node is None:
@@ -209,9 +215,7 @@ def _directory(r: Reader, root: YMap, base: Path, env: Mapping[str, str]) -> Dir
         if dn and "=" not in dn:
             r.problem(node.line_of(key), f"{ctx}.{key}: '{dn}' is not a distinguished name")
     pw_env = r.string(node, "bind_password_env", ctx) or None
-    pw_file = r.string(node, "bind_password_file", ctx) or None
-    if pw_file and not os.path.isabs(pw_file):
-        pw_file = str(base / pw_file)
+    pw_file = _file_path(r, node, "bind_password_file", ctx, base)
     if pw_env is None and pw_file is None:
         pw_env = "MAILPROV_BIND_PASSWORD"
     profile: str | ProfileSpec = "inetorgperson"
@@ -220,9 +224,7 @@ def _directory(r: Reader, root: YMap, base: Path, env: Mapping[str, str]) -> Dir
         profile = spec if spec else profile
     else:
         profile = r.choice(node, "profile", ctx, tuple(BUILTIN), "inetorgperson")
-    ca_file = r.string(node, "ca_file", ctx) or None
-    if ca_file and not os.path.isabs(ca_file):
-        ca_file = str(base / ca_file)
+    ca_file = _file_path(r, node, "ca_file", ctx, base)
     return DirectorySettings(
         urls=tuple(urls), base_dn=base_dn, bind_dn=bind_dn, bind_password_env=pw_env,
         bind_password_file=pw_file, start_tls=r.boolean(node, "start_tls", ctx, False),
@@ -331,13 +333,14 @@ def _defaults(r: Reader, root: YMap) -> Defaults:
     )
 
 
-def _notify(r: Reader, root: YMap) -> Notify | None:
+def _notify(r: Reader, root: YMap, base: Path) -> Notify | None:
     node = r.mapping(root, "notify", "configuration", required=False)
     if node is None:
         return None
     ctx = "notify"
-    r.keys(node, ("smtp_host", "smtp_port", "starttls", "implicit_tls", "from", "to", "agency_contacts", "username",
-                  "password_env"), ctx, instead="name the environment variable that holds it in password_env")
+    r.keys(node, ("smtp_host", "smtp_port", "starttls", "implicit_tls", "ca_file", "from", "to", "agency_contacts",
+                  "username", "password_env"), ctx,
+           instead="name the environment variable that holds it in password_env")
     to = [addr for addr, line in r.strings(node, "to", ctx, required=True) if check_email(r, addr, line, f"{ctx}.to")]
     sender = r.string(node, "from", ctx, required=True)
     if sender:
@@ -360,6 +363,7 @@ def _notify(r: Reader, root: YMap) -> Notify | None:
         sender=sender, to=tuple(to),
         agency_contacts=r.boolean(node, "agency_contacts", ctx, False),
         username=username, password_env=password_env, implicit_tls=implicit,
+        ca_file=_file_path(r, node, "ca_file", ctx, base),
     )
 
 
@@ -471,7 +475,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     directory = _directory(r, data, base, env or {})
     defaults = _defaults(r, data)
     agency_list = agencies(r, data, base, defaults)
-    notify = _notify(r, data)
+    notify = _notify(r, data, base)
     letters = _letters(r, data)
     if directory is not None:
         _distinct_entry_names(r, directory, agency_list)

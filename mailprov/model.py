@@ -202,6 +202,8 @@ class Notify:
     password_env: str | None = None
     #: TLS from the first byte (SMTPS, port 465), where ``starttls`` upgrades a plain session (587, 25)
     implicit_tls: bool = False
+    #: the CA that signed the relay's certificate (None: the system's CAs), as ``directory.ca_file`` for LDAP
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True)

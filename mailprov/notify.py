@@ -4,6 +4,7 @@ reached it."""
 
 from __future__ import annotations
 
+import os
 import smtplib
 import ssl
 from collections.abc import Callable, Mapping
@@ -16,7 +17,7 @@ from .checks.result import PASS, CheckReport, DomainResult
 from .errors import MailprovError
 from .history import ADMINS, Changes, Owed
 from .letters import local_time
-from .model import Config
+from .model import Config, Notify
 from .records import zone_text
 from .report import domain_count
 
@@ -182,12 +183,11 @@ def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: flo
     smtp: smtplib.SMTP | None = None
     try:
         if notify.implicit_tls:
-            smtp = smtplib.SMTP_SSL(notify.smtp_host, notify.smtp_port, timeout=timeout,
-                                    context=ssl.create_default_context())
+            smtp = smtplib.SMTP_SSL(notify.smtp_host, notify.smtp_port, timeout=timeout, context=_tls(notify))
         else:
             smtp = smtplib.SMTP(notify.smtp_host, notify.smtp_port, timeout=timeout)
             if notify.starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=_tls(notify))
         if notify.username:
             password = env.get(notify.password_env or "", "")
             if not password:
@@ -203,6 +203,8 @@ def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: flo
     except (OSError, smtplib.SMTPException, NotifyError) as exc:
         if isinstance(exc, smtplib.SMTPResponseException):  # the server's own words, not a tuple's repr
             reason = _server_words(exc.smtp_code, exc.smtp_error)
+        elif isinstance(exc, ssl.SSLCertVerificationError) and not notify.ca_file:
+            reason = f"{exc}; if a CA of your own signed the relay's certificate, name it in notify.ca_file"
         else:
             reason = str(exc)
     finally:
@@ -212,6 +214,13 @@ def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: flo
             smtp.close()
     delivery.undelivered += [(mail, reason) for mail in mails[done:]]
     return delivery
+
+
+def _tls(notify: Notify) -> ssl.SSLContext:
+    """Certificate and host name verified, against ``notify.ca_file`` when one is named."""
+    if notify.ca_file and not os.path.isfile(notify.ca_file):
+        raise NotifyError(f"notify.ca_file {notify.ca_file} does not exist")
+    return ssl.create_default_context(cafile=notify.ca_file)
 
 
 def _send_one(smtp: smtplib.SMTP, mail: Mail, sender: str, delivery: Delivery,

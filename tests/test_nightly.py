@@ -548,22 +548,33 @@ def test_notifications_through_a_relay_that_wants_starttls_and_a_login(tmp_path:
         # without the CA the relay's certificate is not trusted: not sent, and said why
         untrusted = run([*command, "--history", tmp_path / "c.db"], env={"MAILPROV_SMTP_PASSWORD": "sandi-relay-2026"})
         assert "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr and len(inbox.messages) == 1, untrusted.output
+        assert "if a CA of your own signed the relay's certificate, name it in notify.ca_file" in untrusted.stderr
     finally:
         relay.stop()
 
 
 def test_notifications_through_a_relay_that_speaks_tls_from_the_first_byte(tmp_path: Path,
                                                                             knot_factory: list[Knot]) -> None:
-    """SMTPS (port 465, implicit_tls): a plain session there would wait out its timeout and say only that."""
+    """SMTPS (port 465, implicit_tls): a plain session there would wait out its timeout and say only that.
+    The relay's certificate is trusted through notify.ca_file (relative to the YAML file), as a relay with a
+    certificate from the platform's own CA needs."""
     inbox = Inbox()
     relay = Controller(inbox, hostname="127.0.0.1", port=free_port(), ssl_context=relay_certificate(tmp_path))
     relay.start()
     try:
-        config, knot = notifying_lab(tmp_path, knot_factory, f"smtp_port: {relay.port}, implicit_tls: true")
+        config, knot = notifying_lab(tmp_path, knot_factory, f"smtp_port: {relay.port}, implicit_tls: true, "
+                                     "ca_file: tls/ca.pem")
         r = run(["dns", "check", "-c", config, "--nameserver", knot.address, "--notify", "--format", "json",
-                 "--history", tmp_path / "a.db"], env={"SSL_CERT_FILE": str(tmp_path / "tls" / "ca.pem")})
+                 "--history", tmp_path / "a.db"])
         assert r.exit_code == 1 and "warning" not in r.stderr, r.output
         assert [m["to"] for m in inbox.messages] == [["noc@mail.go.id"]]
+        # a CA file that is not there: said so, nothing sent, owed to the next run
+        (tmp_path / "tls" / "ca.pem").rename(tmp_path / "tls" / "moved.pem")
+        missing = run(["dns", "check", "-c", config, "--nameserver", knot.address, "--notify", "--format", "json",
+                       "--history", tmp_path / "b.db"])
+        assert missing.exit_code == 1, missing.output  # non-compliant agencies: 1 says more than 3
+        assert f"notify.ca_file {tmp_path / 'tls' / 'ca.pem'} does not exist" in missing.stderr, missing.output
+        assert len(inbox.messages) == 1
     finally:
         relay.stop()
     # port 465 means TLS from the first byte unless the file says otherwise; STARTTLS does not apply there
