@@ -27,7 +27,7 @@ FAULTS: dict[str, list[str]] = {
     "dkim-lemah": [], "dkim-pendek": [], "dkim-ed25519": [], "dkim-v-salah": [], "dmarc-p-salah": [],
     "dmarc-sp": [], "dkim-sintaks": [], "dkim-ed-pendek": [], "dkim-bukan-rsa": [], "dkim-dua": [],
     "dmarc-sintaks": [], "dmarc-pct-salah": [], "dmarc-sp-salah": [], "dmarc-rua-lambat": [],
-    "dkim-hash": [], "dkim-layanan": [], "dkim-hash-ok": [],
+    "dkim-hash": [], "dkim-layanan": [], "dkim-hash-ok": [], "spf-kutip": [], "dmarc-kecil": [],
     "dinas-turunan": ["dmarc-missing"],
 }
 #: an agency on a subdomain; the lab gives its organizational domain (induk.go.id) the DMARC policy
@@ -96,10 +96,9 @@ def extra_zones() -> dict[str, list[tuple[str, str, str]]]:
     """Whole zones for the rules the lab's faults do not cover (they replace the generated ones)."""
     from lab.zones import txt
 
-    def zone(cadangan: str, dmarc: str = "v=DMARC1; p=reject; rua=mailto:dmarc@mail.go.id"
-             ) -> list[tuple[str, str, str]]:
-        return [("@", "MX", "10 mx1.mail.go.id."), ("@", "MX", "20 mx2.mail.go.id."),
-                ("@", "TXT", txt("v=spf1 include:_spf.mail.go.id -all")),
+    def zone(cadangan: str, dmarc: str = "v=DMARC1; p=reject; rua=mailto:dmarc@mail.go.id",
+             spf: str = "v=spf1 include:_spf.mail.go.id -all") -> list[tuple[str, str, str]]:
+        return [("@", "MX", "10 mx1.mail.go.id."), ("@", "MX", "20 mx2.mail.go.id."), ("@", "TXT", txt(spf)),
                 ("mmd2026._domainkey", "TXT", txt(f"v=DKIM1; k=rsa; p={PLATFORM_KEY}")),
                 ("cadangan._domainkey", "TXT", txt(cadangan)), ("_dmarc", "TXT", txt(dmarc))]
 
@@ -123,6 +122,9 @@ def extra_zones() -> dict[str, list[tuple[str, str, str]]]:
         "dmarc-sp-salah.go.id": zone(good, "v=DMARC1; p=reject; sp=tolak; rua=mailto:dmarc@mail.go.id"),
         # the authorization of the second report address is asked of a name whose answers never come
         "dmarc-rua-lambat.go.id": zone(good, "v=DMARC1; p=reject; rua=mailto:dmarc@mail.go.id,mailto:r@lambat.go.id"),
+        # records meant right that receivers ignore: a zone editor that kept the quotes, a policy in lower case
+        "spf-kutip.go.id": zone(good, spf='"v=spf1 include:_spf.mail.go.id -all"'),
+        "dmarc-kecil.go.id": zone(good, "v=dmarc1; p=reject; rua=mailto:dmarc@mail.go.id"),
     }
 
 

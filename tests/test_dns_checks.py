@@ -94,6 +94,8 @@ EXPECTED = [
     ("spf-dua", "spf", None, "fail", "2 SPF records"),
     ("spf-limit", "spf", None, "fail", "more than 10 DNS-querying terms"),
     ("spf-sintaks", "spf", None, "fail", "unknown mechanism 'mxx'"),
+    ("spf-kutip", "spf", None, "fail", "the TXT record shown mentions v=spf1, but an SPF record must begin with "
+                                       "exactly \"v=spf1\" and a space"),
     ("dkim-kosong", "dkim", "mmd2026", "fail", "no DKIM key at mmd2026._domainkey.dkim-kosong.go.id"),
     ("dkim-cabut", "dkim", "mmd2026", "fail", "revoked (empty p=)"),
     ("dkim-lain", "dkim", "mmd2026", "fail", "key mismatch"),
@@ -122,6 +124,8 @@ EXPECTED = [
     ("dmarc-sintaks", "dmarc", None, "fail", "is invalid: 'fo' is not tag=value"),
     ("dmarc-pct-salah", "dmarc", None, "fail", "pct=150 is not a number from 0 to 100"),
     ("dmarc-sp-salah", "dmarc", None, "fail", "sp=tolak is not none, quarantine or reject"),
+    ("dmarc-kecil", "dmarc", None, "fail", "the TXT record shown mentions DMARC1, but a DMARC record must begin "
+                                           "with exactly \"v=DMARC1;\" (in capitals"),
     # the policy is fine, but whether the second report address may receive reports could not be asked
     ("dmarc-rua-lambat", "dmarc", None, "error", "dmarc-rua-lambat.go.id._report._dmarc.lambat.go.id TXT failed "
                                                  "(timeout)"),
@@ -151,7 +155,18 @@ INDONESIAN = [
     ("dmarc-sintaks", "dmarc", None, "tidak valid: 'fo' bukan tag=nilai"),
     ("spf-limit", "spf", None, "lebih dari 10 term yang memerlukan kueri DNS (pada "),
     ("spf-sintaks", "spf", None, "mekanisme 'mxx' tidak dikenal"),
+    ("spf-kutip", "spf", None, "record SPF harus diawali tepat dengan \"v=spf1\" dan spasi"),
+    ("dmarc-kecil", "dmarc", None, "record DMARC harus diawali tepat dengan \"v=DMARC1;\" (huruf kapital"),
 ]
+
+
+def test_a_record_receivers_ignore_is_shown_beside_the_reason(everything: dict[str, dict[str, Any]]) -> None:
+    """"No record" beside the record the agency did publish would contradict it: the near miss is shown."""
+    shown = {(a, c["check"]): c["records"] for a in ("spf-kutip", "dmarc-kecil", "spf-kosong", "dmarc-kosong")
+             for c in everything[a]["checks"]}
+    assert shown[("spf-kutip", "spf")] == ['"v=spf1 include:_spf.mail.go.id -all"']
+    assert shown[("dmarc-kecil", "dmarc")] == ["v=dmarc1; p=reject; rua=mailto:dmarc@mail.go.id"]
+    assert shown[("spf-kosong", "spf")] == [] and shown[("dmarc-kosong", "dmarc")] == []
 
 
 def test_reasons_are_indonesian_down_to_the_detail(dns_lab: tuple[Path, str]) -> None:

@@ -14,15 +14,20 @@ from .taglist import TagListError, parse
 OrgDomain = Callable[[str], str]
 
 
+def _is_dmarc(text: str) -> bool:
+    name, _, value = text.split(";", 1)[0].partition("=")
+    return name.strip() == "v" and value.strip() == "DMARC1"
+
+
 def dmarc_records(answer: Answer) -> list[str]:
     """The TXT records that are DMARC records: ``v=DMARC1`` as the first tag."""
-    found = []
-    for text in answer.texts:
-        head = text.split(";", 1)[0]
-        name, _, value = head.partition("=")
-        if name.strip() == "v" and value.strip() == "DMARC1":
-            found.append(text)
-    return found
+    return [text for text in answer.texts if _is_dmarc(text)]
+
+
+def _near_misses(answer: Answer) -> list[str]:
+    """TXT records meant as DMARC records that receivers ignore (``v=dmarc1``, a comma for the semicolon,
+    quotes inside the text): shown, so that "no record" does not contradict what the agency published."""
+    return [text for text in answer.texts if "dmarc1" in text.lower() and not _is_dmarc(text)]
 
 
 async def check_dmarc(resolver: Resolver, domain: str, platform: Platform, org_domain: OrgDomain) -> CheckResult:
@@ -31,6 +36,7 @@ async def check_dmarc(resolver: Resolver, domain: str, platform: Platform, org_d
     if answer.error:
         return dns_error("dmarc", answer)
     found = dmarc_records(answer)
+    near = _near_misses(answer)
     org = org_domain(domain)
     inherited = False
     if not found and org != domain:
@@ -39,12 +45,13 @@ async def check_dmarc(resolver: Resolver, domain: str, platform: Platform, org_d
         if answer.error:
             return dns_error("dmarc", answer)
         found = dmarc_records(answer)
+        near += _near_misses(answer)
         inherited = True
     expected = dmarc_value(platform)
     if not found:
         note = Reason("dmarc.org_note", {"org": org}) if org != domain else ""
-        return CheckResult("dmarc", FAIL, [Reason("dmarc.missing", {"domain": domain, "org_note": note,
-                                                                   "expected": expected})])
+        return CheckResult("dmarc", FAIL, [Reason("dmarc.near_miss" if near else "dmarc.missing", {
+            "domain": domain, "org_note": note, "expected": expected})], near)
     if len(found) > 1:
         return CheckResult("dmarc", FAIL, [Reason("dmarc.multiple", {"count": len(found), "name": name})], found)
     record = found[0]

@@ -68,6 +68,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "tidak ada record SPF (TXT v=spf1): terbitkan \"{expected}\"",
         "en": "no SPF record (TXT v=spf1): publish \"{expected}\"",
     },
+    "spf.near_miss": {
+        "id": "tidak ada record SPF yang diterima server penerima: record TXT yang tertera memuat v=spf1, tetapi "
+              "record SPF harus diawali tepat dengan \"v=spf1\" dan spasi (tanpa tanda kutip, spasi, atau teks lain "
+              "di depannya): terbitkan \"{expected}\"",
+        "en": "no SPF record that receivers accept: the TXT record shown mentions v=spf1, but an SPF record must "
+              "begin with exactly \"v=spf1\" and a space (no quotes, spaces or other text before it): "
+              "publish \"{expected}\"",
+    },
     "spf.multiple": {
         "id": "ada {count} record SPF; harus tepat satu (permerror): gabungkan menjadi \"{expected}\"",
         "en": "{count} SPF records; there must be exactly one (permerror): merge them into \"{expected}\"",
@@ -200,6 +208,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "dmarc.missing": {
         "id": "tidak ada record DMARC di _dmarc.{domain}{org_note}: terbitkan \"{expected}\"",
         "en": "no DMARC record at _dmarc.{domain}{org_note}: publish \"{expected}\"",
+    },
+    "dmarc.near_miss": {
+        "id": "tidak ada record DMARC yang diterima server penerima di _dmarc.{domain}{org_note}: record TXT yang "
+              "tertera memuat DMARC1, tetapi record DMARC harus diawali tepat dengan \"v=DMARC1;\" (huruf kapital, "
+              "lalu titik koma; tanpa tanda kutip di depannya): terbitkan \"{expected}\"",
+        "en": "no DMARC record that receivers accept at _dmarc.{domain}{org_note}: the TXT record shown mentions "
+              "DMARC1, but a DMARC record must begin with exactly \"v=DMARC1;\" (in capitals, then a semicolon; no "
+              "quotes before it): publish \"{expected}\"",
     },
     "dmarc.org_note": {"id": " maupun di _dmarc.{org}", "en": " nor at _dmarc.{org}"},
     "dmarc.multiple": {
