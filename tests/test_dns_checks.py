@@ -74,6 +74,10 @@ EXPECTED = [
     ("lulus", "dkim", "mmd2026", "pass", "RSA 2048 bit"),
     ("lulus", "dmarc", None, "pass", "p=reject"),
     ("mx-luar", "mx", None, "fail", "mail.mx-luar.go.id is not a platform host"),
+    ("mx-titik", "mx", None, "fail", "MX mx1.mail.go.id.mx-titik.go.id is not a platform host: remove it and keep "
+                                     "only 10 mx1.mail.go.id., 20 mx2.mail.go.id.; mx1.mail.go.id.mx-titik.go.id is "
+                                     "mx1.mail.go.id with the domain appended: in the zone file, end the host name "
+                                     "with a dot (mx1.mail.go.id.)"),
     ("mx-null", "mx", None, "fail", "null MX (RFC 7505)"),
     ("mx-kosong", "mx", None, "fail", "no MX record: publish 10 mx1.mail.go.id., 20 mx2.mail.go.id."),
     ("mx-sebagian", "mx", None, "warn", "add mx2.mail.go.id"),
@@ -155,6 +159,7 @@ INDONESIAN = [
     ("dmarc-sintaks", "dmarc", None, "tidak valid: 'fo' bukan tag=nilai"),
     ("spf-limit", "spf", None, "lebih dari 10 term yang memerlukan kueri DNS (pada "),
     ("spf-sintaks", "spf", None, "mekanisme 'mxx' tidak dikenal"),
+    ("mx-titik", "mx", None, "adalah mx1.mail.go.id dengan nama domain tertambah di belakangnya"),
     ("spf-kutip", "spf", None, "record SPF harus diawali tepat dengan \"v=spf1\" dan spasi"),
     ("dmarc-kecil", "dmarc", None, "record DMARC harus diawali tepat dengan \"v=DMARC1;\" (huruf kapital"),
 ]

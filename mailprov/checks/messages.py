@@ -54,6 +54,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "MX {hosts} bukan server platform: hapus, sisakan hanya {expected}",
         "en": "MX {hosts} is not a platform host: remove it and keep only {expected}",
     },
+    "mx.no_final_dot": {
+        "id": "{host} adalah {meant} dengan nama domain tertambah di belakangnya: di file zona, akhiri nama server "
+              "dengan titik ({meant}.)",
+        "en": "{host} is {meant} with the domain appended: in the zone file, end the host name with a dot ({meant}.)",
+    },
     "mx.partial": {
         "id": "MX hanya memuat sebagian server platform; tambahkan {missing} "
               "agar email tetap diterima saat satu server mati",

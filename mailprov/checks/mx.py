@@ -24,8 +24,11 @@ async def check_mx(resolver: Resolver, domain: str, platform: Platform) -> Check
         return CheckResult("mx", FAIL, [Reason("mx.null", {"expected": expected})], records)
     outside = sorted({h for h in hosts if h not in platform.mx})
     if outside:
-        return CheckResult("mx", FAIL, [Reason("mx.outside", {"hosts": ", ".join(outside), "expected": expected})],
-                           records)
+        # a zone-file line without the final dot: the platform's host with the agency's domain appended
+        appended = [Reason("mx.no_final_dot", {"host": h, "meant": meant}) for h in outside for meant in platform.mx
+                    if h == f"{meant}.{domain}"]
+        return CheckResult("mx", FAIL, [Reason("mx.outside", {"hosts": ", ".join(outside), "expected": expected}),
+                                        *appended], records)
     missing = [h for h in platform.mx if h not in hosts]
     if missing:
         return CheckResult("mx", WARN, [Reason("mx.partial", {"missing": ", ".join(missing)})], records)
