@@ -39,12 +39,13 @@ class MemoryResolver:
 
     async def query(self, name: str, rdtype: str, dnssec: bool = False) -> Answer:
         self.queries += 1
-        name = normalise(name)
+        asked = name = normalise(name)
         chain: list[str] = []
         while True:
             node = self.records.get(name, {})
             if rdtype in node:
-                return Answer(name, rdtype, OK, tuple(self._value(rdtype, v) for v in node[rdtype]), tuple(chain))
+                return Answer(asked, rdtype, OK, tuple(self._value(rdtype, v) for v in node[rdtype]), tuple(chain),
+                              target=name if chain else "")
             if "CNAME" in node and rdtype != "CNAME":
                 chain.append(name)
                 name = normalise(node["CNAME"][0])
@@ -53,7 +54,8 @@ class MemoryResolver:
                 continue
             if name in self.timeouts:
                 return Answer(name, rdtype, TIMEOUT)
-            return Answer(name, rdtype, NODATA if self._exists(name) else NXDOMAIN, (), tuple(chain))
+            return Answer(asked, rdtype, NODATA if self._exists(name) else NXDOMAIN, (), tuple(chain),
+                          target=name if chain else "")
 
     @staticmethod
     def _value(rdtype: str, value: Any) -> Any:

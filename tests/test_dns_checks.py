@@ -76,8 +76,8 @@ EXPECTED = [
     ("mx-luar", "mx", None, "fail", "mail.mx-luar.go.id is not a platform host"),
     ("mx-titik", "mx", None, "fail", "MX mx1.mail.go.id.mx-titik.go.id is not a platform host: remove it and keep "
                                      "only 10 mx1.mail.go.id., 20 mx2.mail.go.id.; mx1.mail.go.id.mx-titik.go.id is "
-                                     "mx1.mail.go.id with the domain appended: in the zone file, end the host name "
-                                     "with a dot (mx1.mail.go.id.)"),
+                                     "mx1.mail.go.id with the domain appended: in the zone file, end that name with a "
+                                     "dot (mx1.mail.go.id.)"),
     ("mx-null", "mx", None, "fail", "null MX (RFC 7505)"),
     ("mx-kosong", "mx", None, "fail", "no MX record: publish 10 mx1.mail.go.id., 20 mx2.mail.go.id."),
     ("mx-sebagian", "mx", None, "warn", "add mx2.mail.go.id"),
@@ -125,6 +125,12 @@ EXPECTED = [
     ("dkim-hash", "dkim", "cadangan", "fail", "is invalid: h=sha1 leaves out sha256, which the platform signs with"),
     ("dkim-layanan", "dkim", "cadangan", "fail", "is invalid: s=tlsrpt does not include email"),
     ("dkim-hash-ok", "dkim", "cadangan", "pass", "RSA 2048 bit"),
+    ("dkim-titik", "dkim", "cadangan", "fail",
+     "no DKIM key at cadangan._domainkey.dkim-titik.go.id: publish the platform's key there as a TXT record, as the "
+     "platform's list of DNS records gives it; cadangan._domainkey.dkim-titik.go.id is an alias (CNAME) of "
+     "cadangan._domainkey.mail.go.id.dkim-titik.go.id, which holds no TXT record; "
+     "cadangan._domainkey.mail.go.id.dkim-titik.go.id is cadangan._domainkey.mail.go.id with the domain appended: in "
+     "the zone file, end that name with a dot (cadangan._domainkey.mail.go.id.)"),
     ("dmarc-sintaks", "dmarc", None, "fail", "is invalid: 'fo' is not tag=value"),
     ("dmarc-pct-salah", "dmarc", None, "fail", "pct=150 is not a number from 0 to 100"),
     ("dmarc-sp-salah", "dmarc", None, "fail", "sp=tolak is not none, quarantine or reject"),
@@ -160,6 +166,8 @@ INDONESIAN = [
     ("spf-limit", "spf", None, "lebih dari 10 term yang memerlukan kueri DNS (pada "),
     ("spf-sintaks", "spf", None, "mekanisme 'mxx' tidak dikenal"),
     ("mx-titik", "mx", None, "adalah mx1.mail.go.id dengan nama domain tertambah di belakangnya"),
+    ("dkim-titik", "dkim", "cadangan", "adalah alias (CNAME) dari cadangan._domainkey.mail.go.id.dkim-titik.go.id, "
+                                       "yang tidak memuat record TXT"),
     ("spf-kutip", "spf", None, "record SPF harus diawali tepat dengan \"v=spf1\" dan spasi"),
     ("dmarc-kecil", "dmarc", None, "record DMARC harus diawali tepat dengan \"v=DMARC1;\" (huruf kapital"),
 ]

@@ -27,6 +27,7 @@ def knot(tmp_path_factory: pytest.TempPathFactory, knot_factory: list[Knot]) -> 
         zone.add(f"n{i}", "TXT", txt(f"name {i}"))
     zone.add("besar", "TXT", txt(LONG_TEXT))
     zone.add("alias", "CNAME", "n1")
+    zone.add("buntu", "CNAME", "tidak-ada")  # an alias of a name the zone does not have
     zone.add("putar1", "CNAME", "putar2")
     zone.add("putar2", "CNAME", "putar1")
     return new_knot(knot_factory, tmp_path_factory.mktemp("resolver") / "knot", {"resolver.test": zone.text()})
@@ -92,6 +93,18 @@ def test_cname_nxdomain_and_nodata_are_answers(knot: Knot) -> None:
     assert (alias.status, alias.texts) == (OK, ("name 1",))
     assert missing.status == NXDOMAIN and not missing.error
     assert nodata.status == "nodata" and not nodata.error
+    assert (alias.chain, alias.target, missing.chain, missing.target) == (("alias.resolver.test",),
+                                                                         "n1.resolver.test", (), "")
+
+
+def test_an_alias_that_leads_nowhere_names_where_it_ended(knot: Knot) -> None:
+    """RFC 6604: an NXDOMAIN after a CNAME is about the chain's last name, which the reasons then name (an
+    alias of the platform's name written without its final dot ends at NAME.DOMAIN)."""
+    resolver = DnsResolver([server_of(knot)], timeout=2)
+    nowhere, no_mx = ask_all(resolver, [("buntu.resolver.test", "TXT"), ("alias.resolver.test", "MX")])
+    assert (nowhere.status, nowhere.name, nowhere.chain, nowhere.target) == (
+        NXDOMAIN, "buntu.resolver.test", ("buntu.resolver.test",), "tidak-ada.resolver.test")
+    assert (no_mx.status, no_mx.chain, no_mx.target) == ("nodata", ("alias.resolver.test",), "n1.resolver.test")
 
 
 def test_a_dead_nameserver_is_passed_over(knot: Knot) -> None:

@@ -8,8 +8,9 @@ from functools import lru_cache
 
 from ..dkimkey import rsa_bits
 from ..model import Platform
+from ..records import platform_domain
 from .messages import Reason
-from .resolver import Resolver
+from .resolver import Answer, Resolver
 from .result import FAIL, PASS, WARN, CheckResult, dns_error, worst
 from .taglist import TagListError, parse
 
@@ -83,6 +84,18 @@ def _verdicts(text: str, configured: str | None, min_key_bits: int) -> tuple[Ver
     return tuple(warnings) or ((PASS, "dkim.ok", {"kind": description}),)
 
 
+def _alias_reasons(answer: Answer, selector: str, domain: str, platform: Platform) -> list[Reason]:
+    """Where a CNAME led to nothing: named, and when it is the platform's name with the domain appended
+    (the CNAME's target written without its final dot), said so with the fix."""
+    if not answer.target:
+        return []
+    reasons = [Reason("dkim.alias_empty", {"name": answer.name, "target": answer.target})]
+    meant = f"{selector}._domainkey.{platform_domain(platform)}"
+    if answer.target == f"{meant}.{domain}":
+        reasons.append(Reason("domain.appended", {"name": answer.target, "meant": meant}))
+    return reasons
+
+
 async def check_dkim(resolver: Resolver, domain: str, platform: Platform) -> list[CheckResult]:
     results = []
     for selector in platform.dkim.selectors:
@@ -93,7 +106,9 @@ async def check_dkim(resolver: Resolver, domain: str, platform: Platform) -> lis
             continue
         texts = list(answer.texts)
         if not texts:
-            results.append(CheckResult("dkim", FAIL, [Reason("dkim.missing", {"name": name})], [], selector))
+            results.append(CheckResult("dkim", FAIL, [Reason("dkim.missing", {"name": name}),
+                                                      *_alias_reasons(answer, selector, domain, platform)],
+                                       [], selector))
         elif len(texts) > 1:
             results.append(CheckResult("dkim", FAIL, [Reason("dkim.multiple", {"name": name, "count": len(texts)})],
                                        texts, selector))

@@ -34,6 +34,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "domain {domain} tidak ada (NXDOMAIN): daftarkan domain dan delegasikan ke server DNS instansi",
         "en": "domain {domain} does not exist (NXDOMAIN): register it and delegate it to the agency's DNS servers",
     },
+    # a zone-file line whose name lacks its final dot: the zone's own name was appended to it
+    "domain.appended": {
+        "id": "{name} adalah {meant} dengan nama domain tertambah di belakangnya: di file zona, akhiri nama itu "
+              "dengan titik ({meant}.)",
+        "en": "{name} is {meant} with the domain appended: in the zone file, end that name with a dot ({meant}.)",
+    },
     "domain.missing": {
         "id": "domain {domain} tidak ada (NXDOMAIN): daftarkan domain, delegasikan ke server DNS instansi, "
               "lalu terbitkan semua record yang diminta platform",
@@ -53,11 +59,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "mx.outside": {
         "id": "MX {hosts} bukan server platform: hapus, sisakan hanya {expected}",
         "en": "MX {hosts} is not a platform host: remove it and keep only {expected}",
-    },
-    "mx.no_final_dot": {
-        "id": "{host} adalah {meant} dengan nama domain tertambah di belakangnya: di file zona, akhiri nama server "
-              "dengan titik ({meant}.)",
-        "en": "{host} is {meant} with the domain appended: in the zone file, end the host name with a dot ({meant}.)",
     },
     "mx.partial": {
         "id": "MX hanya memuat sebagian server platform; tambahkan {missing} "
@@ -116,6 +117,10 @@ MESSAGES: dict[str, dict[str, str]] = {
               "pada daftar record DNS platform",
         "en": "no DKIM key at {name}: publish the platform's key there as a TXT record, as the platform's list of "
               "DNS records gives it",
+    },
+    "dkim.alias_empty": {
+        "id": "{name} adalah alias (CNAME) dari {target}, yang tidak memuat record TXT",
+        "en": "{name} is an alias (CNAME) of {target}, which holds no TXT record",
     },
     "dkim.multiple": {
         "id": "ada {count} record TXT di {name}; harus tepat satu kunci DKIM",

@@ -25,7 +25,7 @@ async def check_mx(resolver: Resolver, domain: str, platform: Platform) -> Check
     outside = sorted({h for h in hosts if h not in platform.mx})
     if outside:
         # a zone-file line without the final dot: the platform's host with the agency's domain appended
-        appended = [Reason("mx.no_final_dot", {"host": h, "meant": meant}) for h in outside for meant in platform.mx
+        appended = [Reason("domain.appended", {"name": h, "meant": meant}) for h in outside for meant in platform.mx
                     if h == f"{meant}.{domain}"]
         return CheckResult("mx", FAIL, [Reason("mx.outside", {"hosts": ", ".join(outside), "expected": expected}),
                                         *appended], records)

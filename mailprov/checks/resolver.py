@@ -44,6 +44,8 @@ class Answer:
     #: DNSSEC material when asked for: (rrset, rrsig rrset) as dnspython objects; for NODATA the zone's SOA
     #: from the authority section, whose owner is the apex of the zone the name is in
     signed: Any = None
+    #: the name a CNAME chain ended at, whose records (or their absence) these are ("": no chain)
+    target: str = ""
 
     @property
     def texts(self) -> tuple[str, ...]:
@@ -323,8 +325,9 @@ class DnsResolver:
         if question.future.done():
             return
         if question.chain or answer.name != question.name:
-            answer = Answer(question.name, question.rdtype, answer.status, answer.values, tuple(question.chain),
-                            answer.message, answer.signed)
+            answer = Answer(question.name, question.rdtype, answer.status, answer.values,
+                            (*question.chain, *answer.chain), answer.message, answer.signed,
+                            answer.target or (question.current if question.chain else ""))
         question.future.set_result(answer)
 
     # -- slots: at most ``concurrency`` questions in flight ---------------------------------
@@ -396,7 +399,8 @@ class DnsResolver:
                     break
         finally:
             self._release()
-        return Answer(name, rdtype, answer.status, answer.values, tuple(chain), answer.message, answer.signed)
+        return Answer(name, rdtype, answer.status, answer.values, tuple(chain), answer.message, answer.signed,
+                      current if chain else "")
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -444,21 +448,27 @@ def _read_answer(question: _Question, response: Any) -> Answer:
     """The answer to ``question`` in a decoded response; status ``cname`` when a chain leaves it."""
     name, rdtype = question.current, question.rdtype
     status = {0: None, 2: SERVFAIL, 3: NXDOMAIN, 5: REFUSED}.get(response.rcode, FAILURE)
+    message = ""
     if status is not None:
         rcode = wire.RCODES.get(response.rcode, str(response.rcode))
         # the resolver's own why (RFC 8914): "REFUSED: Not Authoritative" says --nameserver is not a resolver
-        return Answer(name, rdtype, status,
-                      message=f"{rcode}: {response.extended_error}" if response.extended_error else rcode)
+        message = f"{rcode}: {response.extended_error}" if response.extended_error else rcode
+        if status != NXDOMAIN:
+            return Answer(name, rdtype, status, message=message)
     wanted = wire.TYPES[rdtype]
-    owner = name
+    owner, aliases = name, list[str]()
     for _ in range(MAX_CNAME_CHAIN + 1):
         values = [value for own, rtype, value in response.answers if own == owner and rtype == wanted]
-        if values:
-            return Answer(name, rdtype, OK, _fast_values(rdtype, values))
+        if values and status is None:
+            return Answer(name, rdtype, OK, _fast_values(rdtype, values), tuple(aliases),
+                          target=owner if aliases else "")
         target = next((v for own, rtype, v in response.answers if own == owner and rtype == 5), None)
         if target is None or rdtype == "CNAME":
             break
+        aliases.append(owner)
         owner = target
+    if status == NXDOMAIN:  # RFC 6604: about the chain's last name, which the answer names for the reasons
+        return Answer(name, rdtype, NXDOMAIN, chain=tuple(aliases), message=message, target=owner if aliases else "")
     if owner != name:  # the chain leaves this server's answer: follow it with a new query
         return Answer(name, rdtype, "cname", message=owner)
     return Answer(name, rdtype, NODATA)
