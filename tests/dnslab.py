@@ -28,7 +28,7 @@ FAULTS: dict[str, list[str]] = {
     "dmarc-sp": [], "dkim-sintaks": [], "dkim-ed-pendek": [], "dkim-bukan-rsa": [], "dkim-dua": [],
     "dmarc-sintaks": [], "dmarc-pct-salah": [], "dmarc-sp-salah": [], "dmarc-rua-lambat": [],
     "dkim-hash": [], "dkim-layanan": [], "dkim-hash-ok": [], "spf-kutip": [], "dmarc-kecil": [],
-    "mx-titik": [], "dkim-titik": [],
+    "mx-titik": [], "dkim-titik": [], "dkim-potong": [], "dkim-pem": [], "dkim-kutip": [],
     "dinas-turunan": ["dmarc-missing"],
 }
 #: an agency on a subdomain; the lab gives its organizational domain (induk.go.id) the DMARC policy
@@ -104,6 +104,10 @@ def extra_zones() -> dict[str, list[tuple[str, str, str]]]:
                 ("cadangan._domainkey", "TXT", txt(cadangan)), ("_dmarc", "TXT", txt(dmarc))]
 
     good = f"v=DKIM1; k=rsa; p={BACKUP_KEY}"
+    platform = f"v=DKIM1; k=rsa; p={PLATFORM_KEY}"
+
+    def platform_key_as(records: list[tuple[str, str, str]], text: str) -> list[tuple[str, str, str]]:
+        return [r for r in records if r[0] != "mmd2026._domainkey"] + [("mmd2026._domainkey", "TXT", txt(text))]
     return {
         "dkim-lemah.go.id": zone(f"v=DKIM1; p={tiny_rsa_key()}"),
         "dkim-pendek.go.id": zone(f"v=DKIM1; k=rsa; p={rsa_key(1024)}"),
@@ -131,6 +135,12 @@ def extra_zones() -> dict[str, list[tuple[str, str, str]]]:
         # and the alias of a selector kept by the platform, written the same way
         "dkim-titik.go.id": [*(r for r in zone(good) if r[0] != "cadangan._domainkey"),
                              ("cadangan._domainkey", "CNAME", "cadangan._domainkey.mail.go.id")],
+        # the platform's key record as DNS panels mangle it: cut at 255 characters, given with its PEM lines,
+        # given as the zone file's quoted strings
+        "dkim-potong.go.id": platform_key_as(zone(good), platform[:255]),
+        "dkim-pem.go.id": platform_key_as(zone(good), f"v=DKIM1; k=rsa; p=-----BEGIN PUBLIC KEY-----{PLATFORM_KEY}"
+                                                      "-----END PUBLIC KEY-----"),
+        "dkim-kutip.go.id": platform_key_as(zone(good), f'"{platform[:200]}" "{platform[200:]}"'),
     }
 
 

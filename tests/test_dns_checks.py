@@ -125,6 +125,12 @@ EXPECTED = [
     ("dkim-hash", "dkim", "cadangan", "fail", "is invalid: h=sha1 leaves out sha256, which the platform signs with"),
     ("dkim-layanan", "dkim", "cadangan", "fail", "is invalid: s=tlsrpt does not include email"),
     ("dkim-hash-ok", "dkim", "cadangan", "pass", "RSA 2048 bit"),
+    ("dkim-potong", "dkim", "mmd2026", "fail", "is invalid: p= is cut short: only 237 of the key's 392 base64 "
+                                               "characters; a DNS panel that keeps at most 255 characters"),
+    ("dkim-pem", "dkim", "mmd2026", "fail", "is invalid: p= holds the PEM lines (-----BEGIN PUBLIC KEY-----); publish "
+                                            "only the base64 text between them"),
+    ("dkim-kutip", "dkim", "mmd2026", "fail", "is invalid: the record holds quote characters (\"): its text was "
+                                              "entered with a zone file's quotes; enter it without them"),
     ("dkim-titik", "dkim", "cadangan", "fail",
      "no DKIM key at cadangan._domainkey.dkim-titik.go.id: publish the platform's key there as a TXT record, as the "
      "platform's list of DNS records gives it; cadangan._domainkey.dkim-titik.go.id is an alias (CNAME) of "
@@ -165,6 +171,8 @@ INDONESIAN = [
     ("dmarc-sintaks", "dmarc", None, "tidak valid: 'fo' bukan tag=nilai"),
     ("spf-limit", "spf", None, "lebih dari 10 term yang memerlukan kueri DNS (pada "),
     ("spf-sintaks", "spf", None, "mekanisme 'mxx' tidak dikenal"),
+    ("dkim-potong", "dkim", "mmd2026", "p= terpotong: hanya 237 dari 392 karakter base64 kunci"),
+    ("dkim-kutip", "dkim", "mmd2026", "record memuat tanda kutip"),
     ("mx-titik", "mx", None, "adalah mx1.mail.go.id dengan nama domain tertambah di belakangnya"),
     ("dkim-titik", "dkim", "cadangan", "adalah alias (CNAME) dari cadangan._domainkey.mail.go.id.dkim-titik.go.id, "
                                        "yang tidak memuat record TXT"),

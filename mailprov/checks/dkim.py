@@ -36,10 +36,12 @@ def _verdicts(text: str, configured: str | None, min_key_bits: int) -> tuple[Ver
     domains would otherwise parse and decode one key a thousand times. The
     parameters are shared between calls: read them, never change them.
     """
+    # a quote in a record that does not parse: most likely a panel given the zone file's text, quotes and all
+    quoted: Verdict = (FAIL, "dkim.invalid", {"detail": Reason("dkim.why.quotes")})
     try:
         tags = parse(text)
     except TagListError as exc:
-        return ((FAIL, "dkim.invalid", {"detail": exc.reason}),)
+        return (quoted if '"' in text else (FAIL, "dkim.invalid", {"detail": exc.reason}),)
     if "v" in tags and (next(iter(tags)) != "v" or tags["v"] != "DKIM1"):
         return ((FAIL, "dkim.invalid", {"detail": Reason("dkim.why.v_first")}),)
     if "p" not in tags:
@@ -57,10 +59,16 @@ def _verdicts(text: str, configured: str | None, min_key_bits: int) -> tuple[Ver
     body = "".join(tags["p"].split())
     if not body:
         return ((FAIL, "dkim.revoked", {}),)
+    if configured and body != configured and configured.startswith(body):
+        return ((FAIL, "dkim.invalid", {"detail": Reason("dkim.why.cut", {"have": len(body),
+                                                                        "want": len(configured)})}),)
     try:
         der = base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
-        return ((FAIL, "dkim.invalid", {"detail": Reason("dkim.why.base64")}),)
+        if '"' in body:
+            return (quoted,)
+        why = "dkim.why.pem" if "-----BEGIN" in body.upper() else "dkim.why.base64"
+        return ((FAIL, "dkim.invalid", {"detail": Reason(why)}),)
     if configured and base64.b64decode(configured) != der:
         return ((FAIL, "dkim.mismatch", {}),)
     warnings: list[Verdict] = []

@@ -184,6 +184,23 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "s={s} does not include email (s=email or s=*)",
     },
     "dkim.why.base64": {"id": "p= bukan base64 yang valid", "en": "p= is not valid base64"},
+    "dkim.why.pem": {
+        "id": "p= memuat baris PEM (-----BEGIN PUBLIC KEY-----); terbitkan hanya teks base64 di antaranya",
+        "en": "p= holds the PEM lines (-----BEGIN PUBLIC KEY-----); publish only the base64 text between them",
+    },
+    "dkim.why.quotes": {
+        "id": "record memuat tanda kutip (\"): teks dimasukkan beserta tanda kutip file zona; masukkan tanpa tanda "
+              "kutip",
+        "en": "the record holds quote characters (\"): its text was entered with a zone file's quotes; enter it "
+              "without them",
+    },
+    "dkim.why.cut": {
+        "id": "p= terpotong: hanya {have} dari {want} karakter base64 kunci; panel DNS yang menyimpan paling banyak "
+              "255 karakter per record TXT melakukan ini: masukkan record sebagai beberapa string masing-masing paling "
+              "banyak 255 karakter",
+        "en": "p= is cut short: only {have} of the key's {want} base64 characters; a DNS panel that keeps at most 255 "
+              "characters of a TXT record does this: enter the record as strings of at most 255 characters each",
+    },
     "dkim.why.ed25519": {"id": "kunci ed25519 berukuran 32 byte, bukan {size}",
                          "en": "an ed25519 key is 32 bytes, not {size}"},
     "dkim.why.not_rsa": {"id": "p= tidak berisi kunci publik RSA", "en": "p= does not hold an RSA public key"},
