@@ -29,6 +29,7 @@ FAULTS: dict[str, list[str]] = {
     "dmarc-sintaks": [], "dmarc-pct-salah": [], "dmarc-sp-salah": [], "dmarc-rua-lambat": [],
     "dkim-hash": [], "dkim-layanan": [], "dkim-hash-ok": [], "spf-kutip": [], "dmarc-kecil": [],
     "mx-titik": [], "dkim-titik": [], "dkim-potong": [], "dkim-pem": [], "dkim-kutip": [],
+    "dmarc-tanpa-mailto": [],
     "dinas-turunan": ["dmarc-missing"],
 }
 #: an agency on a subdomain; the lab gives its organizational domain (induk.go.id) the DMARC policy
@@ -130,6 +131,7 @@ def extra_zones() -> dict[str, list[tuple[str, str, str]]]:
         # records meant right that receivers ignore: a zone editor that kept the quotes, a policy in lower case
         "spf-kutip.go.id": zone(good, spf='"v=spf1 include:_spf.mail.go.id -all"'),
         "dmarc-kecil.go.id": zone(good, "v=dmarc1; p=reject; rua=mailto:dmarc@mail.go.id"),
+        "dmarc-tanpa-mailto.go.id": zone(good, "v=DMARC1; p=reject; rua=dmarc@mail.go.id"),
         # the zone file's first MX line lacks its final dot: Knot appends the origin, as BIND would
         "mx-titik.go.id": [("@", "MX", "10 mx1.mail.go.id"), *zone(good)[1:]],
         # and the alias of a selector kept by the platform, written the same way

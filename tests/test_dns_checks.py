@@ -140,6 +140,8 @@ EXPECTED = [
     ("dmarc-sintaks", "dmarc", None, "fail", "is invalid: 'fo' is not tag=value"),
     ("dmarc-pct-salah", "dmarc", None, "fail", "pct=150 is not a number from 0 to 100"),
     ("dmarc-sp-salah", "dmarc", None, "fail", "sp=tolak is not none, quarantine or reject"),
+    ("dmarc-tanpa-mailto", "dmarc", None, "warn", 'rua lists dmarc@mail.go.id without "mailto:", so receivers '
+                                                  "ignore it: write rua=mailto:dmarc@mail.go.id"),
     ("dmarc-kecil", "dmarc", None, "fail", "the TXT record shown mentions DMARC1, but a DMARC record must begin "
                                            "with exactly \"v=DMARC1;\" (in capitals"),
     # the policy is fine, but whether the second report address may receive reports could not be asked

@@ -90,8 +90,13 @@ async def _verdict(resolver: Resolver, domain: str, platform: Platform, tags: di
         warnings.append((WARN, Reason("dmarc.weak_sp", {"sp": sub_policy, "minimum": minimum})))
     rua = tags.get("rua", "")
     expected_rua = platform.dmarc.rua
-    if expected_rua and expected_rua.lower() not in [u.strip().split("!", 1)[0].lower() for u in rua.split(",")]:
-        warnings.append((WARN, Reason("dmarc.rua_missing", {"rua": expected_rua})))
+    listed = [u.strip().split("!", 1)[0].lower() for u in rua.split(",")]
+    if expected_rua and expected_rua.lower() not in listed:
+        bare = expected_rua.lower().removeprefix("mailto:")
+        if bare in listed:  # the address without its scheme: not a URI, so no report goes there
+            warnings.append((WARN, Reason("dmarc.rua_no_scheme", {"address": bare, "rua": expected_rua})))
+        else:
+            warnings.append((WARN, Reason("dmarc.rua_missing", {"rua": expected_rua})))
     policy_domain = name.removeprefix("_dmarc.")
     for target in rua_domains(rua):
         if org_domain(target) == org_domain(policy_domain):

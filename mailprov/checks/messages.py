@@ -272,6 +272,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "rua tidak memuat {rua}: laporan DMARC tidak sampai ke platform",
         "en": "rua does not include {rua}: DMARC reports do not reach the platform",
     },
+    "dmarc.rua_no_scheme": {
+        "id": "rua memuat {address} tanpa \"mailto:\", sehingga diabaikan penerima: tulis rua={rua}",
+        "en": "rua lists {address} without \"mailto:\", so receivers ignore it: write rua={rua}",
+    },
     "dmarc.rua_unauthorized": {
         "id": "tujuan laporan {target} belum mengizinkan laporan untuk {domain} (tidak ada {name})",
         "en": "report destination {target} has not authorised reports for {domain} (no {name})",
