@@ -29,7 +29,7 @@ FAULTS: dict[str, list[str]] = {
     "dmarc-sintaks": [], "dmarc-pct-salah": [], "dmarc-sp-salah": [], "dmarc-rua-lambat": [],
     "dkim-hash": [], "dkim-layanan": [], "dkim-hash-ok": [], "spf-kutip": [], "dmarc-kecil": [],
     "mx-titik": [], "dkim-titik": [], "dkim-potong": [], "dkim-pem": [], "dkim-kutip": [],
-    "dmarc-tanpa-mailto": [],
+    "dmarc-tanpa-mailto": [], "spf-include-lambat": [], "spf-include-hilang": [], "dmarc-rua-sendiri": [],
     "dinas-turunan": ["dmarc-missing"],
 }
 #: an agency on a subdomain; the lab gives its organizational domain (induk.go.id) the DMARC policy
@@ -132,6 +132,13 @@ def extra_zones() -> dict[str, list[tuple[str, str, str]]]:
         "spf-kutip.go.id": zone(good, spf='"v=spf1 include:_spf.mail.go.id -all"'),
         "dmarc-kecil.go.id": zone(good, "v=dmarc1; p=reject; rua=mailto:dmarc@mail.go.id"),
         "dmarc-tanpa-mailto.go.id": zone(good, "v=DMARC1; p=reject; rua=dmarc@mail.go.id"),
+        # the platform's addresses pass at the first include; only the outside address goes on to a second
+        # provider's, which never answers or no longer exists
+        "spf-include-lambat.go.id": zone(good, spf="v=spf1 include:_spf.mail.go.id include:lambat.go.id -all"),
+        "spf-include-hilang.go.id": zone(good, spf="v=spf1 include:_spf.mail.go.id include:tidak-ada.go.id -all"),
+        # reports also to the agency's own address: its own domain needs no authorization record
+        "dmarc-rua-sendiri.go.id": zone(good, "v=DMARC1; p=reject; rua=mailto:dmarc@mail.go.id,"
+                                              "mailto:postmaster@dmarc-rua-sendiri.go.id"),
         # the zone file's first MX line lacks its final dot: Knot appends the origin, as BIND would
         "mx-titik.go.id": [("@", "MX", "10 mx1.mail.go.id"), *zone(good)[1:]],
         # and the alias of a selector kept by the platform, written the same way

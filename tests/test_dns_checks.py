@@ -98,6 +98,11 @@ EXPECTED = [
     ("spf-dua", "spf", None, "fail", "2 SPF records"),
     ("spf-limit", "spf", None, "fail", "more than 10 DNS-querying terms"),
     ("spf-sintaks", "spf", None, "fail", "unknown mechanism 'mxx'"),
+    # error is never fail: the outside address could not be judged, though the platform's pass
+    ("spf-include-lambat", "spf", None, "error", "could not be decided: SPF evaluation hit a temporary error"),
+    ("spf-include-hilang", "spf", None, "fail", "the SPF record is invalid (permerror: include:tidak-ada.go.id has no "
+                                                "SPF record)"),
+    ("dmarc-rua-sendiri", "dmarc", None, "pass", "DMARC p=reject"),
     ("spf-kutip", "spf", None, "fail", "the TXT record shown mentions v=spf1, but an SPF record must begin with "
                                        "exactly \"v=spf1\" and a space"),
     ("dkim-kosong", "dkim", "mmd2026", "fail", "no DKIM key at mmd2026._domainkey.dkim-kosong.go.id"),
