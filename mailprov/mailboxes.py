@@ -9,7 +9,7 @@ from typing import Any
 
 from .addresses import AddressError, split_address
 from .directory import Directory, Found
-from .errors import DirectoryError, LetterError, MailprovError, UsageError
+from .errors import EXIT_UNDECIDED, DirectoryError, LetterError, MailprovError, UsageError
 from .files import writing
 from .letters import MailboxLetter, MailboxLetterWriter
 from .model import Agency, Config, Mailbox
@@ -243,7 +243,15 @@ def add(directory: Directory, config: Config, mailbox: Mailbox, writer: MailboxL
             directory.add(change.dn, attrs)
         if config.directory.password_scheme == "server":
             dn = profile.mailbox_dn(base, mailbox, agency.name)
-            set_new_password(directory, dn, password, "server")
+            try:
+                set_new_password(directory, dn, password, "server")
+            except DirectoryError as exc:
+                if exc.exit_code == EXIT_UNDECIDED:
+                    raise
+                # the entry is there now: a second add would say only that it exists
+                raise DirectoryError(f"{mailbox.address} was created without a password: {exc}; once that is "
+                                     f"fixed, 'mailprov mailbox reset-password {mailbox.address}' gives it one"
+                                     ) from exc
             # the entry was created locked; the password just set lifted that
             _keep_disabled(directory, dn, mailbox)
     except DirectoryError as exc:

@@ -596,11 +596,25 @@ def test_a_refused_reset_password_keeps_the_letter_whose_password_still_binds(ow
         "but the password could not be set (constraintViolation: Password fails quality checking policy) (if the "
         "server's password policy asks for longer passwords, raise directory.password_length); re-run apply")
         for m in refused), refused
+    # a reset with no letter before it, and an add: their refused letters go, and no empty folder stays behind
+    other = tmp_path / "other"
+    r = run(["mailbox", "reset-password", "sekda@contohkota.go.id", "-c", config, "--letters", other], env=env)
+    assert r.exit_code == 1 and "Password fails quality checking policy" in r.stderr, r.output
+    r = run(["mailbox", "add", "humas@contohkota.go.id", "--name", "Tim Humas", "-c", config, "--letters", other],
+            env=env)
+    assert r.exit_code == 1 and "humas@contohkota.go.id was created without a password: set password of " in r.stderr
+    assert "'mailprov mailbox reset-password humas@contohkota.go.id' gives it one" in r.stderr, r.output
+    assert not other.exists()
     own_slapd.ldap("ldapmodify", admin=True, input_text=policy + "delete: pwdMinLength\n")
     r = run(["mailbox", "reset-password", "sekda@contohkota.go.id", "-c", config, "--letters", letters], env=env)
     assert r.exit_code == 0, r.output
     assert own_slapd.can_bind(dn, letter_password(letter)) and not own_slapd.can_bind(dn, first)
     assert not letter.with_name("sekda.md.previous").exists()
+    # the advice the refused add gave works
+    r = run(["mailbox", "reset-password", "humas@contohkota.go.id", "-c", config, "--letters", other], env=env)
+    assert r.exit_code == 0, r.output
+    humas = f"uid=humas,ou=contohkota.go.id,{env['MAILPROV_BASE_DN']}"
+    assert own_slapd.can_bind(humas, letter_password(other / "pemkot-contoh" / "mailboxes" / "humas.md"))
 
 
 def test_on_a_terminal_it_asks_for_the_password_and_confirmation(slapd: Slapd, ldap_env: dict[str, str],
