@@ -150,19 +150,19 @@ def _dkim(r: Reader, platform: YMap, base: Path) -> DkimPolicy | None:
 
 
 def _read_public_key(r: Reader, path: Path, shown: str, line: int, ctx: str) -> DkimKey | None:
-    """Read a DKIM public key file: PEM, bare base64 or a DKIM TXT record."""
-    from .dkimkey import NotAPublicKey, read_key_file
+    """Read a DKIM public key file: PEM, bare base64, a DKIM TXT record or binary DER."""
+    from .dkimkey import NotAPublicKey, read_key_bytes
 
     try:
-        text = path.read_text(encoding="ascii")
+        data = path.read_bytes()
     except FileNotFoundError:
         r.problem(line, f"{ctx}: file not found: {shown}")
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        r.problem(line, f"{ctx}: cannot read {shown}: {exc}")
+    except OSError as exc:
+        r.problem(line, f"{ctx}: cannot read {shown}: {exc.strerror or exc}")
         return None
     try:
-        return read_key_file(text)
+        return read_key_bytes(data)
     except NotAPublicKey as exc:
         r.problem(line, f"{ctx}: {shown} {exc}")
         return None
@@ -459,8 +459,13 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([Problem(shown, 0, "configuration file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(shown, 0, f"cannot read configuration: {exc}")]) from None
+    except UnicodeDecodeError as exc:
+        raw = file.read_bytes()
+        why = ("is UTF-16 text (Notepad's 'Unicode'): save it as UTF-8" if raw.startswith((b"\xff\xfe", b"\xfe\xff"))
+               else "is not valid UTF-8: save it as UTF-8")
+        raise ConfigError([Problem(shown, raw[:exc.start].count(b"\n") + 1, why)]) from None
+    except OSError as exc:
+        raise ConfigError([Problem(shown, 0, f"cannot read configuration: {exc.strerror or exc}")]) from None
     data, problems = load_yaml(text, shown)
     if problems and data is None:
         raise ConfigError(problems)

@@ -27,6 +27,16 @@ class NotAPublicKey(ValueError):
     """Why a key file cannot be what agencies publish."""
 
 
+def read_key_bytes(data: bytes) -> DkimKey:
+    """The key of a file as read from disk: text as ``read_key_file`` takes it, or binary DER (``openssl
+    pkey -pubout -outform DER``), judged by the same rules, a private key refused in that form too."""
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        return _classify(data, base64.b64encode(data).decode("ascii"), None)
+    return read_key_file(text)
+
+
 def read_key_file(text: str) -> DkimKey:
     """The key of a file holding a PEM public key, its bare base64, or a DKIM TXT record (``p=``)."""
     labels = _PEM_LABEL.findall(text)

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from lab.knot import Knot
 from lab.zones import build_zones
 from mailprov.config import load_config
-from mailprov.dkimkey import NotAPublicKey, read_key_file
+from mailprov.dkimkey import NotAPublicKey, read_key_bytes, read_key_file
 from mailprov.model import DkimKey
 
 from .configs import DIRECTORY
@@ -90,8 +90,24 @@ def test_what_is_not_a_dkim_public_key_says_why(text: str, reason: str) -> None:
     assert str(caught.value) == reason
 
 
-def _config(folder: Path, key_text: str) -> Path:
-    (folder / "mmd2026.pub").write_text(key_text)
+def test_a_binary_der_file_is_read_by_the_same_rules() -> None:
+    """openssl ... -outform DER writes the key without base64: read as such, a private one refused too."""
+    assert read_key_bytes(RSA.public_key().public_bytes(DER, SPKI)) == DkimKey("rsa", RSA_SPKI, 2048)
+    assert read_key_bytes(ED.public_key().public_bytes(DER, SPKI)) == DkimKey("ed25519", ED_RAW)
+    assert read_key_bytes(RSA_SPKI.encode()) == DkimKey("rsa", RSA_SPKI, 2048)  # text goes the text way
+    for fmt in (serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL):
+        with pytest.raises(NotAPublicKey, match="is a PRIVATE key"):
+            read_key_bytes(RSA.private_bytes(DER, fmt, serialization.NoEncryption()))
+    with pytest.raises(NotAPublicKey, match="holds no public key"):
+        read_key_bytes(bytes(range(128, 256)))
+
+
+def _config(folder: Path, key_text: str | bytes) -> Path:
+    key_file = folder / "mmd2026.pub"
+    if isinstance(key_text, bytes):
+        key_file.write_bytes(key_text)
+    else:
+        key_file.write_text(key_text)
     path = folder / "domains.yaml"
     path.write_text(f"""platform:
   name: Layanan Mail Multi Domain
@@ -121,6 +137,15 @@ def test_a_private_key_given_as_the_platform_key_is_never_printed(tmp_path: Path
         assert r.stderr == (f"{config}:6: platform.dkim.public_keys.mmd2026: mmd2026.pub is a PRIVATE key, which "
                             "must never leave the signer: give its public half (openssl pkey -in FILE -pubout)\n")
         assert body[:40] not in r.output and r.stdout == ""
+
+
+def test_a_der_platform_key_file_gives_the_same_records(tmp_path: Path) -> None:
+    """Before, a binary file stopped every command with "'ascii' codec can't decode byte 0x82"."""
+    config = _config(tmp_path, RSA.public_key().public_bytes(DER, SPKI))
+    assert run(["validate", "-c", config]).exit_code == 0
+    r = run(["dns", "records", "edkota.go.id", "-c", config])
+    assert r.exit_code == 0, r.output
+    assert f'"v=DKIM1; k=rsa; p={RSA_SPKI[:237]}" "{RSA_SPKI[237:]}"' in r.stdout, r.stdout
 
 
 def test_validate_points_out_a_platform_key_below_min_key_bits(tmp_path: Path) -> None:

@@ -43,6 +43,20 @@ def test_a_csv_nip_written_as_printed_is_read_as_its_digits(tmp_path: Path) -> N
     assert siti.employee_id == "198702142010012003"
 
 
+def test_a_configuration_not_in_utf8_says_at_which_line_and_how_to_save_it(tmp_path: Path) -> None:
+    """Before: "cannot read configuration: 'utf-8' codec can't decode byte 0xff in position 0", at line 0."""
+    good = (FIXTURES / "good" / "minimal.yaml").read_text()
+    utf16 = tmp_path / "notepad.yaml"
+    utf16.write_text(good, encoding="utf-16")  # with its byte order mark, as Notepad's 'Unicode' saves it
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes(good.encode() + "  # Caf\u00e9\n".encode("latin-1"))
+    line = good.count("\n") + 1
+    for path, said in ((utf16, f"{utf16}:1: is UTF-16 text (Notepad's 'Unicode'): save it as UTF-8\n"),
+                       (latin1, f"{latin1}:{line}: is not valid UTF-8: save it as UTF-8\n")):
+        r = run(["validate", "-c", path])
+        assert (r.exit_code, r.stderr, r.stdout) == (2, said, ""), r.output
+
+
 def test_every_fixture_declares_what_it_expects() -> None:
     assert len(BAD) >= 14
     for path in BAD:
