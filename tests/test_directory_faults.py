@@ -40,6 +40,15 @@ def test_server_down_is_one_line_and_exit_3(ldap_env: dict[str, str], tmp_path: 
     assert r.exit_code == 3, r.output
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: directory unreachable: {dead}: cannot connect")
+    # a pool where no server answers: still one line, naming each
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
+        other.bind(("127.0.0.1", 0))
+        second = f"ldap://127.0.0.1:{other.getsockname()[1]}"
+        r = run(["plan", "-c", config], env={**ldap_env, "MAILPROV_LDAP_URL": f"{dead}, {second}"})
+    assert r.exit_code == 3, r.output
+    (line,) = r.stderr.splitlines()
+    assert line.startswith(f"error: no directory server reachable: {dead}: cannot connect"), line
+    assert f"; {second}: cannot connect" in line, line
 
 
 def test_failover_to_the_next_server_of_the_pool(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path,
