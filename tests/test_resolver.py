@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,6 +106,40 @@ def test_an_alias_that_leads_nowhere_names_where_it_ended(knot: Knot) -> None:
     assert (nowhere.status, nowhere.name, nowhere.chain, nowhere.target) == (
         NXDOMAIN, "buntu.resolver.test", ("buntu.resolver.test",), "tidak-ada.resolver.test")
     assert (no_mx.status, no_mx.chain, no_mx.target) == ("nodata", ("alias.resolver.test",), "n1.resolver.test")
+
+
+def test_an_answer_to_another_question_is_not_taken_for_the_answer(knot: Knot) -> None:
+    """Answers are matched on the question, not only the 16-bit id: before the real answer, the client gets
+    one with its id for another name (as an off-path spoofer or a confused middlebox would send) and its own
+    query echoed back (no QR bit). Neither is taken; the real answer is, without asking again."""
+    import dns.message
+
+    upstream = server_of(knot)
+    front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    front.bind(("127.0.0.1", 0))
+    front.settimeout(5)
+
+    def serve() -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as back:
+            back.settimeout(5)
+            query, client = front.recvfrom(65535)
+            other = dns.message.make_query("n2.resolver.test", "TXT")
+            other.id = int.from_bytes(query[:2], "big")
+            back.sendto(other.to_wire(), upstream)
+            front.sendto(back.recv(65535), client)  # the answer for n2, under n1's id
+            front.sendto(query, client)  # the query itself: not an answer
+            back.sendto(query, upstream)
+            front.sendto(back.recv(65535), client)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        resolver = DnsResolver([front.getsockname()], timeout=3)
+        (answer,) = ask_all(resolver, [("n1.resolver.test", "TXT")])
+    finally:
+        thread.join(5)
+        front.close()
+    assert (answer.status, answer.texts, resolver.queries) == (OK, ("name 1",), 1)
 
 
 def test_a_dead_nameserver_is_passed_over(knot: Knot) -> None:
