@@ -373,6 +373,10 @@ def test_every_kind_language_and_format(tmp_path: Path, kind: str, lang: str, fm
     else:
         assert "imap.mail.go.id" in text
         assert ("Mengganti kata sandi" if lang == "id" else "Changing your password") in text
+        if fmt == "md":  # the address block keeps its lines when the Markdown is rendered (hard breaks)
+            head = "Kepada Yth." if lang == "id" else "To:"
+            assert (f"{head}\\\n**Tim Helpdesk Kominfo Jatim**, Layanan Pengaduan\\\n"
+                    "Dinas Komunikasi dan Informatika Provinsi Jawa Timur\n\n") in text, text
 
 
 def test_private_files_fresh_in_place_or_replaced_whole(tmp_path: Path) -> None:
