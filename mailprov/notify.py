@@ -1,5 +1,5 @@
 """Notification mails of the nightly run: a summary to the platform admins, a letter to each agency
-whose status got worse. Each reader is written to only when something changed since the last mail that
+whose domain is newly failing. Each reader is written to only when something changed since the last mail that
 reached it."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from .checks.messages import STATUS_WORDS
-from .checks.result import PASS, CheckReport, DomainResult
+from .checks.result import FAIL, PASS, CheckReport, DomainResult
 from .errors import MailprovError
 from .history import ADMINS, Changes, Owed
 from .letters import local_time
@@ -154,14 +154,19 @@ def agency_mail(domain: DomainResult, config: Config, lang: str) -> Mail | None:
 
 def compose(report: CheckReport, owed: Owed, config: Config, lang: str) -> list[Mail]:
     """Every mail this run owes: the admins' summary when a domain changed since their last mail, a letter
-    to each agency whose domain got worse since its last mail; none when nothing changed."""
+    to each agency whose domain is failing and got worse since its last mail; none when nothing changed.
+
+    A domain that only warns is in the admins' summary but mails no agency: DESIGN.md mails "each failing
+    agency's contact", and hundreds of agencies mailed about pct=50 or a short key would learn to ignore
+    the mail that matters.
+    """
     if config.notify is None:
         return []
     held = owed.refused if config.notify.agency_contacts else {}  # no agency mail held when none is sent
     mails = [admin_mail(report, owed.admins, config, lang, held)] if owed.admins.any else []
     if config.notify.agency_contacts:
         for domain in report.domains:
-            if owed.agencies.got_worse(domain.domain):
+            if domain.status == FAIL and owed.agencies.got_worse(domain.domain):
                 mail = agency_mail(domain, config, lang)
                 if mail is not None:
                     mails.append(mail)
