@@ -31,9 +31,12 @@ FAULTS: dict[str, list[str]] = {
     "mx-titik": [], "dkim-titik": [], "dkim-potong": [], "dkim-pem": [], "dkim-kutip": [],
     "dmarc-tanpa-mailto": [], "spf-include-lambat": [], "spf-include-hilang": [], "dmarc-rua-sendiri": [],
     "dinas-turunan": ["dmarc-missing"],
+    "dinas-kecil": [],  # its own record in lower case, ignored: induk.go.id's policy applies
 }
 #: an agency on a subdomain; the lab gives its organizational domain (induk.go.id) the DMARC policy
 SUBDOMAIN_AGENCY = ("dinas-turunan", "dinas.induk.go.id")
+#: agencies whose domain is not ID.go.id
+DOMAINS = dict([SUBDOMAIN_AGENCY, ("dinas-kecil", "kecil.induk.go.id")])
 
 
 def rsa_key(bits: int) -> str:
@@ -70,7 +73,7 @@ def ed25519_key() -> str:
 def write_dns_config(folder: Path, checks: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "mmd2026.pub").write_text(f"v=DKIM1; k=rsa; p={PLATFORM_KEY}\n")
-    agencies = [(aid, f"{aid}.go.id") for aid in FAULTS if aid != SUBDOMAIN_AGENCY[0]] + [SUBDOMAIN_AGENCY]
+    agencies = [(aid, DOMAINS.get(aid, f"{aid}.go.id")) for aid in FAULTS]
     lines = [
         "platform:",
         "  name: Layanan Mail Multi Domain",
@@ -131,6 +134,7 @@ def extra_zones() -> dict[str, list[tuple[str, str, str]]]:
         # records meant right that receivers ignore: a zone editor that kept the quotes, a policy in lower case
         "spf-kutip.go.id": zone(good, spf='"v=spf1 include:_spf.mail.go.id -all"'),
         "dmarc-kecil.go.id": zone(good, "v=dmarc1; p=reject; rua=mailto:dmarc@mail.go.id"),
+        "kecil.induk.go.id": zone(good, "v=dmarc1; p=reject; rua=mailto:dmarc@mail.go.id"),
         "dmarc-tanpa-mailto.go.id": zone(good, "v=DMARC1; p=reject; rua=dmarc@mail.go.id"),
         # the platform's addresses pass at the first include; only the outside address goes on to a second
         # provider's, which never answers or no longer exists

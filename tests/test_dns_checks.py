@@ -22,7 +22,7 @@ from mailprov.checks.runner import Target, run_checks
 from mailprov.config import load_config
 
 from .conftest import new_knot
-from .dnslab import FAULTS, SUBDOMAIN_AGENCY, extra_zones, write_dns_config
+from .dnslab import DOMAINS, FAULTS, SUBDOMAIN_AGENCY, extra_zones, write_dns_config
 from .helpers import on_a_terminal, report_quoting, run
 
 
@@ -123,6 +123,9 @@ EXPECTED = [
     ("dmarc-p-salah", "dmarc", None, "fail", "p=tolak is not none, quarantine or reject"),
     ("dmarc-sp", "dmarc", None, "warn", "sp=none for subdomains"),
     ("dinas-turunan", "dmarc", None, "pass", "(inherited from induk.go.id)"),
+    ("dinas-kecil", "dmarc", None, "warn", "DMARC p=reject (inherited from induk.go.id); the TXT record shown at "
+                                           "_dmarc.kecil.induk.go.id mentions DMARC1 but receivers ignore it, so the "
+                                           "organization's policy applies"),
     ("dkim-sintaks", "dkim", "cadangan", "fail", "is invalid: 't' is not tag=value"),
     ("dkim-ed-pendek", "dkim", "cadangan", "fail", "an ed25519 key is 32 bytes, not 16"),
     ("dkim-bukan-rsa", "dkim", "cadangan", "fail", "p= does not hold an RSA public key"),
@@ -180,6 +183,8 @@ INDONESIAN = [
     ("spf-sintaks", "spf", None, "mekanisme 'mxx' tidak dikenal"),
     ("dkim-potong", "dkim", "mmd2026", "p= terpotong: hanya 237 dari 392 karakter base64 kunci"),
     ("dkim-kutip", "dkim", "mmd2026", "record memuat tanda kutip"),
+    ("dinas-kecil", "dmarc", None, "memuat DMARC1 tetapi diabaikan penerima, sehingga kebijakan organisasi yang "
+                                   "berlaku"),
     ("mx-titik", "mx", None, "adalah mx1.mail.go.id dengan nama domain tertambah di belakangnya"),
     ("dkim-titik", "dkim", "cadangan", "adalah alias (CNAME) dari cadangan._domainkey.mail.go.id.dkim-titik.go.id, "
                                        "yang tidak memuat record TXT"),
@@ -195,13 +200,16 @@ def test_a_record_receivers_ignore_is_shown_beside_the_reason(everything: dict[s
     assert shown[("spf-kutip", "spf")] == ['"v=spf1 include:_spf.mail.go.id -all"']
     assert shown[("dmarc-kecil", "dmarc")] == ["v=dmarc1; p=reject; rua=mailto:dmarc@mail.go.id"]
     assert shown[("spf-kosong", "spf")] == [] and shown[("dmarc-kosong", "dmarc")] == []
+    (inherited,) = [c["records"] for c in everything["dinas-kecil"]["checks"] if c["check"] == "dmarc"]
+    assert inherited == ["v=dmarc1; p=reject; rua=mailto:dmarc@mail.go.id",
+                         "v=DMARC1; p=reject; rua=mailto:dmarc@mail.go.id"]  # its own, then induk.go.id's
 
 
 def test_reasons_are_indonesian_down_to_the_detail(dns_lab: tuple[Path, str]) -> None:
     """An agency reads the reason in its mail and letter: the part that says what exactly is wrong too."""
     config, resolver = dns_lab
     r = run(["dns", "check", "-c", config, "--nameserver", resolver, "--timeout", "1", "--format", "json",
-             *[f"{agency}.go.id" for agency in dict.fromkeys(a for a, *_ in INDONESIAN)]])
+             *[DOMAINS.get(agency, f"{agency}.go.id") for agency in dict.fromkeys(a for a, *_ in INDONESIAN)]])
     assert r.exit_code == 1, r.output
     domains = {d["agency"]: d for d in json.loads(r.stdout)["domains"]}
     for agency, check, selector, words in INDONESIAN:

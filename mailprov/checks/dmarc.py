@@ -45,11 +45,11 @@ async def check_dmarc(resolver: Resolver, domain: str, platform: Platform, org_d
         if answer.error:
             return dns_error("dmarc", answer)
         found = dmarc_records(answer)
-        near += _near_misses(answer)
         inherited = True
     expected = dmarc_value(platform)
     if not found:
         note = Reason("dmarc.org_note", {"org": org}) if org != domain else ""
+        near += _near_misses(answer) if inherited else []  # the organization's, where it has one
         return CheckResult("dmarc", FAIL, [Reason("dmarc.near_miss" if near else "dmarc.missing", {
             "domain": domain, "org_note": note, "expected": expected})], near)
     if len(found) > 1:
@@ -59,7 +59,11 @@ async def check_dmarc(resolver: Resolver, domain: str, platform: Platform, org_d
         tags = {k.lower(): v for k, v in parse(record).items()}
     except TagListError as exc:
         return CheckResult("dmarc", FAIL, [Reason("dmarc.invalid", {"name": name, "detail": exc.reason})], found)
-    return await _verdict(resolver, domain, platform, tags, name, found, org if inherited else None, org_domain)
+    result = await _verdict(resolver, domain, platform, tags, name, found, org if inherited else None, org_domain)
+    if inherited and near:  # the organization's policy applies: the record the agency meant is ignored
+        ignored = Reason("dmarc.own_ignored", {"domain": domain})
+        return CheckResult("dmarc", worst([result.status, WARN]), [*result.reasons, ignored], [*near, *result.records])
+    return result
 
 
 async def _verdict(resolver: Resolver, domain: str, platform: Platform, tags: dict[str, str], name: str,

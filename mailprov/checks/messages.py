@@ -244,6 +244,12 @@ MESSAGES: dict[str, dict[str, str]] = {
               "DMARC1, but a DMARC record must begin with exactly \"v=DMARC1;\" (in capitals, then a semicolon; no "
               "quotes before it): publish \"{expected}\"",
     },
+    "dmarc.own_ignored": {
+        "id": "record TXT di _dmarc.{domain} yang tertera memuat DMARC1 tetapi diabaikan penerima, sehingga kebijakan "
+              "organisasi yang berlaku; record DMARC harus diawali tepat dengan \"v=DMARC1;\"",
+        "en": "the TXT record shown at _dmarc.{domain} mentions DMARC1 but receivers ignore it, so the "
+              "organization's policy applies; a DMARC record must begin with exactly \"v=DMARC1;\"",
+    },
     "dmarc.org_note": {"id": " maupun di _dmarc.{org}", "en": " nor at _dmarc.{org}"},
     "dmarc.multiple": {
         "id": "ada {count} record DMARC di {name}; harus tepat satu",
