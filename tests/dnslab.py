@@ -32,6 +32,7 @@ FAULTS: dict[str, list[str]] = {
     "dmarc-tanpa-mailto": [], "spf-include-lambat": [], "spf-include-hilang": [], "dmarc-rua-sendiri": [],
     "dinas-turunan": ["dmarc-missing"],
     "dinas-kecil": [],  # its own record in lower case, ignored: induk.go.id's policy applies
+    "dkim-ganda": [], "dmarc-ganda": [],
 }
 #: an agency on a subdomain; the lab gives its organizational domain (induk.go.id) the DMARC policy
 SUBDOMAIN_AGENCY = ("dinas-turunan", "dinas.induk.go.id")
@@ -135,6 +136,10 @@ def extra_zones() -> dict[str, list[tuple[str, str, str]]]:
         "spf-kutip.go.id": zone(good, spf='"v=spf1 include:_spf.mail.go.id -all"'),
         "dmarc-kecil.go.id": zone(good, "v=dmarc1; p=reject; rua=mailto:dmarc@mail.go.id"),
         "kecil.induk.go.id": zone(good, "v=dmarc1; p=reject; rua=mailto:dmarc@mail.go.id"),
+        # names written in full without their final dot: the zone's name is appended to them
+        "dkim-ganda.go.id": [(f"{n}.dkim-ganda.go.id" if n == "mmd2026._domainkey" else n, t, v)
+                             for n, t, v in zone(good)],
+        "dmarc-ganda.go.id": [("_dmarc.dmarc-ganda.go.id" if n == "_dmarc" else n, t, v) for n, t, v in zone(good)],
         "dmarc-tanpa-mailto.go.id": zone(good, "v=DMARC1; p=reject; rua=dmarc@mail.go.id"),
         # the platform's addresses pass at the first include; only the outside address goes on to a second
         # provider's, which never answers or no longer exists

@@ -133,6 +133,12 @@ EXPECTED = [
     ("dkim-hash", "dkim", "cadangan", "fail", "is invalid: h=sha1 leaves out sha256, which the platform signs with"),
     ("dkim-layanan", "dkim", "cadangan", "fail", "is invalid: s=tlsrpt does not include email"),
     ("dkim-hash-ok", "dkim", "cadangan", "pass", "RSA 2048 bit"),
+    ("dkim-ganda", "dkim", "mmd2026", "fail", "the record is at mmd2026._domainkey.dkim-ganda.go.id.dkim-ganda.go.id: "
+                                              "a name written in full in the zone file without its final dot gets the "
+                                              "domain appended; write mmd2026._domainkey.dkim-ganda.go.id. (with the "
+                                              "dot) or only the part before the domain"),
+    ("dmarc-ganda", "dmarc", None, "fail", "the record is at _dmarc.dmarc-ganda.go.id.dmarc-ganda.go.id: a name "
+                                           "written in full"),
     ("dkim-potong", "dkim", "mmd2026", "fail", "is invalid: p= is cut short: only 237 of the key's 392 base64 "
                                                "characters; a DNS panel that keeps at most 255 characters"),
     ("dkim-pem", "dkim", "mmd2026", "fail", "is invalid: p= holds the PEM lines (-----BEGIN PUBLIC KEY-----); publish "
@@ -183,6 +189,7 @@ INDONESIAN = [
     ("spf-sintaks", "spf", None, "mekanisme 'mxx' tidak dikenal"),
     ("dkim-potong", "dkim", "mmd2026", "p= terpotong: hanya 237 dari 392 karakter base64 kunci"),
     ("dkim-kutip", "dkim", "mmd2026", "record memuat tanda kutip"),
+    ("dkim-ganda", "dkim", "mmd2026", "record itu ada di mmd2026._domainkey.dkim-ganda.go.id.dkim-ganda.go.id"),
     ("dinas-kecil", "dmarc", None, "memuat DMARC1 tetapi diabaikan penerima, sehingga kebijakan organisasi yang "
                                    "berlaku"),
     ("mx-titik", "mx", None, "adalah mx1.mail.go.id dengan nama domain tertambah di belakangnya"),
@@ -200,6 +207,11 @@ def test_a_record_receivers_ignore_is_shown_beside_the_reason(everything: dict[s
     assert shown[("spf-kutip", "spf")] == ['"v=spf1 include:_spf.mail.go.id -all"']
     assert shown[("dmarc-kecil", "dmarc")] == ["v=dmarc1; p=reject; rua=mailto:dmarc@mail.go.id"]
     assert shown[("spf-kosong", "spf")] == [] and shown[("dmarc-kosong", "dmarc")] == []
+    # a record under the doubled name is shown; where there is none, nothing is said of it
+    (doubled,) = [c for c in everything["dkim-ganda"]["checks"] if c["check"] == "dkim" and c["selector"] == "mmd2026"]
+    assert len(doubled["records"]) == 1 and doubled["records"][0].startswith("v=DKIM1; k=rsa; p=")
+    missing = [c["reason"] for a in ("dkim-kosong", "dmarc-kosong") for c in everything[a]["checks"]]
+    assert not [r for r in missing if "the record is at" in r], missing
     (inherited,) = [c["records"] for c in everything["dinas-kecil"]["checks"] if c["check"] == "dmarc"]
     assert inherited == ["v=dmarc1; p=reject; rua=mailto:dmarc@mail.go.id",
                          "v=DMARC1; p=reject; rua=mailto:dmarc@mail.go.id"]  # its own, then induk.go.id's

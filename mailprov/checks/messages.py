@@ -40,6 +40,12 @@ MESSAGES: dict[str, dict[str, str]] = {
               "dengan titik ({meant}.)",
         "en": "{name} is {meant} with the domain appended: in the zone file, end that name with a dot ({meant}.)",
     },
+    "domain.doubled": {
+        "id": "record itu ada di {found}: nama di file zona yang ditulis lengkap tanpa titik di akhir mendapat "
+              "tambahan nama domain; tulis {meant}. (dengan titik) atau hanya bagian sebelum nama domain",
+        "en": "the record is at {found}: a name written in full in the zone file without its final dot gets the "
+              "domain appended; write {meant}. (with the dot) or only the part before the domain",
+    },
     "domain.missing": {
         "id": "domain {domain} tidak ada (NXDOMAIN): daftarkan domain, delegasikan ke server DNS instansi, "
               "lalu terbitkan semua record yang diminta platform",
