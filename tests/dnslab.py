@@ -32,7 +32,7 @@ FAULTS: dict[str, list[str]] = {
     "dmarc-tanpa-mailto": [], "spf-include-lambat": [], "spf-include-hilang": [], "dmarc-rua-sendiri": [],
     "dinas-turunan": ["dmarc-missing"],
     "dinas-kecil": [],  # its own record in lower case, ignored: induk.go.id's policy applies
-    "dkim-ganda": [], "dmarc-ganda": [],
+    "dkim-ganda": [], "dmarc-ganda": [], "spf-ganda": [],
 }
 #: an agency on a subdomain; the lab gives its organizational domain (induk.go.id) the DMARC policy
 SUBDOMAIN_AGENCY = ("dinas-turunan", "dinas.induk.go.id")
@@ -140,6 +140,7 @@ def extra_zones() -> dict[str, list[tuple[str, str, str]]]:
         "dkim-ganda.go.id": [(f"{n}.dkim-ganda.go.id" if n == "mmd2026._domainkey" else n, t, v)
                              for n, t, v in zone(good)],
         "dmarc-ganda.go.id": [("_dmarc.dmarc-ganda.go.id" if n == "_dmarc" else n, t, v) for n, t, v in zone(good)],
+        "spf-ganda.go.id": [("spf-ganda.go.id" if t == "TXT" and n == "@" else n, t, v) for n, t, v in zone(good)],
         "dmarc-tanpa-mailto.go.id": zone(good, "v=DMARC1; p=reject; rua=dmarc@mail.go.id"),
         # the platform's addresses pass at the first include; only the outside address goes on to a second
         # provider's, which never answers or no longer exists

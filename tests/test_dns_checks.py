@@ -137,6 +137,8 @@ EXPECTED = [
                                               "a name written in full in the zone file without its final dot gets the "
                                               "domain appended; write mmd2026._domainkey.dkim-ganda.go.id. (with the "
                                               "dot) or only the part before the domain"),
+    ("spf-ganda", "spf", None, "fail", 'no SPF record (TXT v=spf1): publish "v=spf1 include:_spf.mail.go.id -all"; '
+                                       "the record is at spf-ganda.go.id.spf-ganda.go.id"),
     ("dmarc-ganda", "dmarc", None, "fail", "the record is at _dmarc.dmarc-ganda.go.id.dmarc-ganda.go.id: a name "
                                            "written in full"),
     ("dkim-potong", "dkim", "mmd2026", "fail", "is invalid: p= is cut short: only 237 of the key's 392 base64 "

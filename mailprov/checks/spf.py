@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..model import Platform
 from ..records import spf_value
 from .messages import Reason
-from .resolver import NXDOMAIN, Resolver, display
+from .resolver import NXDOMAIN, Resolver, display, doubled_name
 from .result import ERROR, FAIL, PASS, WARN, CheckResult, dns_error
 from .spf_eval import FAIL as SPF_FAIL
 from .spf_eval import PASS as SPF_PASS
@@ -26,8 +26,11 @@ async def check_spf(resolver: Resolver, domain: str, platform: Platform,
         # a record meant as SPF that receivers ignore ("v=spf1" in quotes, after a space): shown, so that
         # "no record" does not contradict what the agency published
         near = [display(raw) for raw in answer.values if b"v=spf1" in raw.lower()]
-        return CheckResult("spf", FAIL, [Reason("spf.near_miss" if near else "spf.missing", {"expected": expected})],
-                           near)
+        reasons = [Reason("spf.near_miss" if near else "spf.missing", {"expected": expected})]
+        doubled = [] if near else [t for t in await doubled_name(resolver, domain, domain) if "v=spf1" in t.lower()]
+        if doubled:
+            reasons.append(Reason("domain.doubled", {"found": f"{domain}.{domain}", "meant": domain}))
+        return CheckResult("spf", FAIL, reasons, near or doubled)
     if len(found) > 1:
         return CheckResult("spf", FAIL, [Reason("spf.multiple", {"count": len(found), "expected": expected})],
                            records)
