@@ -22,6 +22,7 @@ LABELS = {
         "check": "Pemeriksaan", "reason": "Keterangan", "trend": "Tren 30 pemeriksaan terakhir",
         **STATUS_WORDS["id"],
         "queries": "kueri DNS", "seconds": "detik", "previous": "sebelumnya",
+        "platform_problems": "Record platform sendiri yang rusak (instansi yang bergantung padanya: tak terputuskan)",
     },
     "en": {
         "title": "DNS Compliance Report", "generated": "Generated", "domains": "domains", "summary": "Summary",
@@ -32,6 +33,7 @@ LABELS = {
         "check": "Check", "reason": "Reason", "trend": "Trend of the last 30 runs",
         **STATUS_WORDS["en"],
         "queries": "DNS queries", "seconds": "seconds", "previous": "previously",
+        "platform_problems": "The platform's own records are broken (the agencies that depend on them: undecided)",
     },
 }
 COLOURS = {"pass": "#1a7f37", "warn": "#bf8700", "error": "#8250df", "fail": "#cf222e"}
@@ -105,5 +107,6 @@ def render_report(report: CheckReport, changes: Changes | None, runs: list[RunSu
         # takes about 90 of the chart's 600 units)
         "label_last": bool(bars) and bars[-1].x + slot * 0.7 >= 190,
         "seconds": round(report.seconds, 2), "order": ORDER,
+        "platform_problems": [reason.text(lang) for reason in report.platform_problems],
     }
     return Renderer(templates, zone).render("report.html.j2", context)

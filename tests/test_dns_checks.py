@@ -641,3 +641,31 @@ def test_the_table_does_not_pass_escape_sequences_to_the_terminal() -> None:
     shown = out.getvalue()
     assert "]0;PWNED" in shown and "\x1b]" not in shown and "\x1b[2J" not in shown and "\x9b" not in shown
     assert "\\x1b]0;PWNED\\x07\\x1b[2Jnone\\x9b" in shown
+
+
+def test_only_checks_that_fail_through_the_platforms_record_are_excused() -> None:
+    """Pure logic: which agency verdicts a broken platform record turns into 'error'."""
+    from mailprov.checks.messages import Reason
+    from mailprov.checks.platform import PlatformProblem, excuse_agencies
+    from mailprov.checks.result import CheckResult, DomainResult
+
+    spf = PlatformProblem("spf", None, "_spf.mail.go.id", Reason("platform.spf_allows", {"include": "x", "ip": "y"}))
+    key = "v=DKIM1; k=rsa; p=AAAA"
+    dkim = PlatformProblem("dkim", "mmd2026", "mmd2026._domainkey.mail.go.id",
+                           Reason("platform.dkim_count", {"count": 2}), (key,))
+    denied = Reason("spf.outside_allowed", {"result": "pass", "ip": "192.0.2.1"})
+
+    def spf_result(record: str, status: str = "fail") -> CheckResult:
+        return CheckResult("spf", status, [denied], [record])
+
+    domain = DomainResult("a.go.id", "a", [
+        spf_result("v=spf1 ~include:_SPF.mail.go.id. -all"),  # a qualifier, another case, the final dot
+        spf_result("v=spf1 include:_spf.mail.go.id.evil.example -all"),  # another name that starts alike
+        spf_result("v=spf1 ip4:203.0.113.10 -all"),  # no include: the agency's own record decides
+        spf_result("v=spf1 include:_spf.mail.go.id -all", "warn"),  # only failures are excused
+        CheckResult("dkim", "fail", [Reason("dkim.weak", {"bits": 768})], [key], "mmd2026"),  # the platform's text
+        CheckResult("dkim", "fail", [Reason("dkim.weak", {"bits": 768})], ["v=DKIM1; p=BBBB"], "mmd2026"),
+    ])
+    excuse_agencies([domain], [spf, dkim])
+    assert [c.status for c in domain.checks] == ["error", "fail", "fail", "warn", "error", "fail"]
+    assert domain.checks[0].reasons[0].key == "platform.excused" and domain.checks[0].reasons[1] == denied

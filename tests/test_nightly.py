@@ -218,6 +218,49 @@ def test_a_mail_the_smtp_server_did_not_take_is_owed_to_the_next_run(nightly: di
     assert json.loads(quiet.stdout)["summary"]["pass"] == 1 and "notification not sent" in quiet.stderr
 
 
+def test_a_broken_platform_record_is_not_blamed_on_the_agencies(nightly: dict[str, Any]) -> None:
+    """The platform's SPF include loses its IPv6 address and the key behind the agencies' DKIM alias goes:
+    every agency that depends on them would be newly failing and mailed to fix DNS that is right. Their checks
+    are 'error' instead, the operator is told what to fix, and no agency is mailed; an agency failing on its
+    own account still fails."""
+    from lab.zones import txt
+
+    faults = {**BEFORE, "stabil": ["dkim-cname"], "akan-rusak": ["spf-no-include"]}
+    zones = build_zones(nightly["cfg"], faults)
+    nightly["knot"].reload(zones.texts())
+    assert nightly_check(nightly)[0] == 1
+    nightly["inbox"].messages.clear()
+    own = zones.zones["mail.go.id"]
+    own.records = [r for r in own.records if r[0] not in ("_spf", "mmd2026._domainkey")]
+    own.add("_spf", "TXT", txt("v=spf1 ip4:203.0.113.10 -all"))
+    nightly["knot"].reload(zones.texts())
+    r = run(["dns", "check", "-c", nightly["config"], "--nameserver", nightly["knot"].address, "--history",
+             nightly["state"], "--notify", "--format", "json", "--lang", "en", "--report", nightly["report"]])
+    assert r.exit_code == 1, r.output  # tetap-gagal's MX and akan-rusak's SPF are their own
+    data = json.loads(r.stdout)
+    checks = {(d["domain"], c["check"]): c for d in data["domains"] for c in d["checks"]}
+    spf, dkim = checks[("stabil.go.id", "spf")], checks[("stabil.go.id", "dkim")]
+    assert spf["status"] == "error" and spf["reason"].startswith(
+        "could not be decided: the platform's own record _spf.mail.go.id is broken, and the agency's record "
+        "depends on it; there is nothing for the agency to change until the platform fixes it; SPF gives fail "
+        "for the platform's server 2001:db8::10"), spf["reason"]
+    assert dkim["status"] == "error" and "own record mmd2026._domainkey.mail.go.id is broken" in dkim["reason"]
+    assert checks[("akan-rusak.go.id", "spf")]["status"] == "fail"  # no include: its own record denies
+    assert data["summary"]["newly_failing"] == [] and "stabil.go.id" not in data["summary"]["fixed"]
+    assert not [m for m in nightly["inbox"].messages if m["to"] != ["noc@mail.go.id"]]
+    assert data["platform_problems"] == [
+        "the platform's own SPF record _spf.mail.go.id gives fail for the platform's server 2001:db8::10 "
+        "('-all' matched in _spf.mail.go.id)",
+        "the platform's own DKIM key record at mmd2026._domainkey.mail.go.id (selector mmd2026) is not valid: "
+        "0 TXT records, there must be exactly one"]
+    page = nightly["report"].read_text()
+    assert "The platform&#39;s own records are broken" in page, page[:2000]
+    assert "_spf.mail.go.id gives fail for the platform&#39;s server 2001:db8::10" in page
+    warnings = r.stderr.splitlines()
+    assert len(warnings) == 2 and all(w.startswith("warning: the platform's own ") and w.endswith(
+        "is 'error' (no agency is told to change anything) until the platform's zone is fixed") for w in warnings)
+
+
 class RefusingInbox(Inbox):
     """A relay that knows its users: it refuses some recipients at RCPT, as Postfix does an unknown one; and
     it can answer a message's DATA with 421 and hang up, as a relay that caps messages per connection does."""

@@ -52,6 +52,27 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "domain {domain} does not exist (NXDOMAIN): register it, delegate it to the agency's DNS servers, "
               "then publish every record the platform asks for",
     },
+    # -- the platform's own records ---------------------------------------------------------
+    "platform.spf_denied": {
+        "id": "record SPF platform sendiri {include} memberi hasil {result} untuk server platform {ip} ({detail})",
+        "en": "the platform's own SPF record {include} gives {result} for the platform's server {ip} ({detail})",
+    },
+    "platform.spf_allows": {
+        "id": "record SPF platform sendiri {include} mengizinkan alamat di luar platform ({ip})",
+        "en": "the platform's own SPF record {include} allows an address outside the platform ({ip})",
+    },
+    "platform.dkim": {
+        "id": "kunci DKIM platform sendiri di {name} (selector {selector}) tidak valid: {detail}",
+        "en": "the platform's own DKIM key record at {name} (selector {selector}) is not valid: {detail}",
+    },
+    "platform.dkim_count": {"id": "ada {count} record TXT, harus tepat satu",
+                            "en": "{count} TXT records, there must be exactly one"},
+    "platform.excused": {
+        "id": "tidak dapat diputuskan: record platform sendiri {name} rusak, dan record instansi bergantung "
+              "padanya; tidak ada yang perlu diubah instansi sampai platform memperbaikinya",
+        "en": "could not be decided: the platform's own record {name} is broken, and the agency's record depends "
+              "on it; there is nothing for the agency to change until the platform fixes it",
+    },
     # -- mx ----------------------------------------------------------------------------
     "mx.ok": {"id": "MX menunjuk ke platform: {hosts}", "en": "MX points at the platform: {hosts}"},
     "mx.none": {

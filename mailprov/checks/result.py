@@ -92,6 +92,8 @@ class CheckReport:
     #: set when the run kept history: the domains whose status got worse / recovered
     newly_failing: list[str] | None = None
     fixed: list[str] | None = None
+    #: what is wrong with the platform's own records (agency checks that failed through them are 'error')
+    platform_problems: list[Reason] = field(default_factory=list)
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -123,6 +125,8 @@ class CheckReport:
             "summary": {k: summary[k] for k in ("domains", PASS, WARN, FAIL, ERROR)}
             | ({"newly_failing": summary["newly_failing"], "fixed": summary["fixed"]} if history else {}),
             "domains": [d.to_dict(lang, history) for d in self.domains],
+            **({"platform_problems": [r.text(lang) for r in self.platform_problems]} if self.platform_problems
+               else {}),
             "stats": {"queries": self.queries, "answers": self.answers, "seconds": round(self.seconds, 3)},
         }
 

@@ -18,8 +18,9 @@ from .dmarc import check_dmarc
 from .dnssec import check_dnssec
 from .mta_sts import Fetch, check_mta_sts
 from .mx import check_mx
+from .platform import PlatformProblem, excuse_agencies, platform_problems
 from .resolver import DnsResolver, Resolver
-from .result import CheckReport, CheckResult, DomainResult
+from .result import FAIL, CheckReport, CheckResult, DomainResult
 from .spf import check_spf
 from .spf_eval import IncludeMemo
 from .tls_rpt import check_tls_rpt
@@ -98,8 +99,10 @@ def _result(target: Target, outcomes: Sequence[Outcome]) -> DomainResult:
 
 async def check_all(resolver: Resolver, targets: Sequence[Target], platform: Platform,
                     org_domain: Callable[[str], str] | None = None, fetch: Fetch | None = None,
-                    progress: Progress | None = None) -> list[DomainResult]:
-    """Every check of every target side by side, one task each (no task per domain on top).
+                    progress: Progress | None = None) -> Checked:
+    """Every check of every target side by side, one task each (no task per domain on top); then, if an
+    agency's SPF or DKIM failed, the platform's own records, and a check that failed only through those
+    is 'error'.
 
     Side by side also within a domain: for a domain whose answers never
     come, the run waits one timeout, not one per check. ``progress`` is told
@@ -113,7 +116,13 @@ async def check_all(resolver: Resolver, targets: Sequence[Target], platform: Pla
         outcomes = await asyncio.gather(*checks)
     else:
         outcomes = await asyncio.gather(*_counted(checks, per_domain, progress))
-    return [_result(t, outcomes[i * per_domain:(i + 1) * per_domain]) for i, t in enumerate(targets)]
+    domains = [_result(t, outcomes[i * per_domain:(i + 1) * per_domain]) for i, t in enumerate(targets)]
+    # asked only when some agency failed where the platform's own records could be why: a run where all
+    # is well (or where nothing answered) asks nothing more
+    failed = any(c.status == FAIL and c.check in ("spf", "dkim") for d in domains for c in d.checks)
+    problems = await platform_problems(resolver, platform, memo) if failed else []
+    excuse_agencies(domains, problems)
+    return domains, problems
 
 
 def _counted(checks: Iterable[Coroutine[Any, Any, Outcome]], per_domain: int,
@@ -133,7 +142,10 @@ def _counted(checks: Iterable[Coroutine[Any, Any, Outcome]], per_domain: int,
     return tasks
 
 
-def _event_loop_run(coroutine: Coroutine[Any, Any, list[DomainResult]]) -> list[DomainResult]:
+Checked = tuple[list[DomainResult], list[PlatformProblem]]
+
+
+def _event_loop_run(coroutine: Coroutine[Any, Any, Checked]) -> Checked:
     """uvloop when installed (about a third less CPU per query, measured), else asyncio's own loop."""
     with rare_collections():
         try:
@@ -151,13 +163,13 @@ def run_checks(targets: Sequence[Target], platform: Platform, nameservers: Seque
     resolver = DnsResolver(list(nameservers), timeout=timeout, concurrency=concurrency)
     start = time.perf_counter()
 
-    async def go() -> list[DomainResult]:
+    async def go() -> Checked:
         try:
             return await check_all(resolver, targets, platform, fetch=fetch, progress=progress)
         finally:
             resolver.close()
 
-    domains = _event_loop_run(go())
+    domains, problems = _event_loop_run(go())
     return CheckReport(generated_at=now, version=__version__, domains=domains, queries=resolver.queries,
                        answers=resolver.answers, refused=resolver.refused, refusals=resolver.refusals,
-                       seconds=time.perf_counter() - start)
+                       seconds=time.perf_counter() - start, platform_problems=[p.reason for p in problems])
