@@ -79,7 +79,9 @@ async def platform_problems(resolver: Resolver, platform: Platform,
 
 
 def _names_include(record: str, include: str) -> bool:
-    return re.search(rf"(?:^|\s)[+?~-]?include:{re.escape(include)}\.?(?:\s|$)", record, re.IGNORECASE) is not None
+    """Whether an SPF record depends on the platform's include: ``include:`` it, or ``redirect=`` to it."""
+    pattern = rf"(?:^|\s)(?:[+?~-]?include:|redirect=){re.escape(include)}\.?(?:\s|$)"
+    return re.search(pattern, record, re.IGNORECASE) is not None
 
 
 def excuse_agencies(domains: list[DomainResult], problems: list[PlatformProblem]) -> None:
