@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .letters import Compliance
 
 #: ``PRAGMA user_version`` of the file: a later layout of the tables counts up, and gets a migration
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: platform_problems (a version 1 file gets the table and the stamp from the next run)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
@@ -63,6 +63,13 @@ CREATE TABLE IF NOT EXISTS undelivered (
     refused TEXT,
     PRIMARY KEY (run_id, reader)
 );
+-- what was wrong with the platform's own records in a run (its include, the key behind agency CNAMEs), in
+-- both languages: the admins are told when that changes since the last run that reached them
+CREATE TABLE IF NOT EXISTS platform_problems (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    problem_en TEXT NOT NULL,
+    problem_id TEXT NOT NULL
+);
 -- every run's checks of every domain it checked, as they were: check_results keeps a domain's checks only
 -- when they changed, so a run's are the last ones kept at or before it (for whoever queries the file)
 CREATE VIEW IF NOT EXISTS run_checks AS
@@ -93,6 +100,13 @@ SELECT u.reader, u.refused FROM undelivered u JOIN temp.asked a ON a.domain = u.
 WHERE u.refused = a.contact AND u.run_id = (
     SELECT MAX(d.run_id) FROM domain_results d JOIN runs ON runs.id = d.run_id
     WHERE d.domain = u.reader AND runs.notified = 1)
+"""
+
+#: the platform problems of the latest run whose notification reached the admins
+PLATFORM_TOLD = """
+SELECT problem_en, problem_id FROM platform_problems WHERE run_id = (
+    SELECT MAX(id) FROM runs WHERE notified = 1
+    AND NOT EXISTS (SELECT 1 FROM undelivered u WHERE u.run_id = runs.id AND u.reader = :admins))
 """
 
 
@@ -137,6 +151,12 @@ class Owed:
     #: domain -> its agency's address, refused for good by the latest run that mailed it and still its contact:
     #: each run records it again, so the mail is owed once the address is corrected
     refused: dict[str, str] = field(default_factory=dict)
+    #: the platform's own broken records as the admins were last told them: English text -> Indonesian
+    platform_told: dict[str, str] = field(default_factory=dict)
+
+    def platform_news(self, report: CheckReport) -> bool:
+        """Whether the platform's own records broke, or were mended, since the admins were last told."""
+        return {r.text("en") for r in report.platform_problems} != set(self.platform_told)
 
 
 def _changes(before: dict[str, str], report: CheckReport) -> Changes:
@@ -291,7 +311,8 @@ class History:
             if told_agency is not None:
                 agencies[domain] = told_agency
         refused = dict(self.db.execute(STILL_REFUSED).fetchall())
-        return Owed(_changes(admins, report), _changes(agencies, report), refused)
+        told = dict(self.db.execute(PLATFORM_TOLD, {"admins": ADMINS}).fetchall())
+        return Owed(_changes(admins, report), _changes(agencies, report), refused, told)
 
     def store(self, report: CheckReport) -> int:
         """Keep the run; one transaction, so a killed run leaves nothing half-written.
@@ -320,6 +341,8 @@ class History:
                 if kept.get(domain.domain) != checks:
                     rows += [(run_id, domain.domain, *check) for check in checks]
             self.db.executemany("INSERT INTO check_results VALUES (?,?,?,?,?,?,?,?)", rows)
+            self.db.executemany("INSERT INTO platform_problems VALUES (?,?,?)",
+                                [(run_id, r.text("en"), r.text("id")) for r in report.platform_problems])
         return run_id
 
     def _latest_checks(self) -> dict[str, list[tuple[str, str | None, str, str, str, str]]]:

@@ -83,9 +83,10 @@ def _problems(domain: DomainResult, lang: str) -> list[str]:
 
 
 def admin_mail(report: CheckReport, changes: Changes, config: Config, lang: str,
-               held: Mapping[str, str] | None = None) -> Mail:
+               held: Mapping[str, str] | None = None, platform_told: Mapping[str, str] | None = None) -> Mail:
     """The admins' summary; ``held``: domain -> its agency's contact address the relay refused for good
-    (listed, as only the admins can correct it)."""
+    (listed, as only the admins can correct it); ``platform_told``: the platform's broken records as the
+    admins were last told them (English -> Indonesian), so a mended one is said to be."""
     notify = config.notify
     assert notify is not None
     words = STATUS_WORDS[lang]
@@ -105,6 +106,9 @@ def admin_mail(report: CheckReport, changes: Changes, config: Config, lang: str,
         lines = [f"DNS check of {config.platform.name}, {checked}.", "",
                  f"{domain_count(summary['domains'])}: {summary['pass']} pass, {summary['warn']} warn, "
                  f"{summary['fail']} fail, {summary['error']} undecided.", "", "Changes:"]
+    if report.platform_problems:  # the one thing in the mail that is the admins' own to fix
+        broken = len(report.platform_problems)
+        subject += f"; {broken} record platform rusak" if lang == "id" else f"; {broken} platform record(s) broken"
     # a domain checked for the first time that passes is news in number only: the first run of hundreds of
     # compliant agencies would otherwise be a line each
     first_pass = 0
@@ -118,6 +122,7 @@ def admin_mail(report: CheckReport, changes: Changes, config: Config, lang: str,
     if first_pass:
         lines.append(f"* {first_pass} domain diperiksa untuk pertama kali dan lulus." if lang == "id" else
                      f"* {first_pass} domain(s) checked for the first time, passing.")
+    lines += _platform_lines(report, platform_told or {}, lang)
     if held:
         lines += ["", "Alamat kontak instansi yang ditolak server surat; surat untuknya ditahan sampai contact.email "
                       "diperbaiki:" if lang == "id" else "Agency contact addresses the mail relay refused; their mail "
@@ -126,6 +131,25 @@ def admin_mail(report: CheckReport, changes: Changes, config: Config, lang: str,
             agency = config.agency_for_domain(name)
             lines.append(f"* {name} ({agency.id if agency else '-'}): {address}")
     return Mail(tuple(notify.to), subject, "\n".join(lines) + "\n")
+
+
+def _platform_lines(report: CheckReport, told: Mapping[str, str], lang: str) -> list[str]:
+    """The platform's own broken records, first of all the admins' to fix, and those mended since."""
+    broken = report.platform_problems
+    mended = [(en, indonesian) for en, indonesian in told.items()
+              if en not in {r.text("en") for r in broken}]
+    lines: list[str] = []
+    if broken:
+        lines += ["", "Record platform sendiri yang rusak (pemeriksaan instansi yang bergantung padanya: tak "
+                      "terputuskan, dan instansi tidak disurati):" if lang == "id" else
+                  "The platform's own records are broken (the agency checks that depend on them are undecided, "
+                  "and no agency is mailed about them):"]
+        lines += [f"* {r.text(lang)}" for r in broken]
+    if mended:
+        lines += ["", "Record platform sendiri yang sudah pulih:" if lang == "id" else
+                  "The platform's own records mended since the last mail:"]
+        lines += [f"* {indonesian if lang == 'id' else en}" for en, indonesian in mended]
+    return lines
 
 
 def agency_mail(domain: DomainResult, config: Config, lang: str) -> Mail | None:
@@ -163,7 +187,8 @@ def compose(report: CheckReport, owed: Owed, config: Config, lang: str) -> list[
     if config.notify is None:
         return []
     held = owed.refused if config.notify.agency_contacts else {}  # no agency mail held when none is sent
-    mails = [admin_mail(report, owed.admins, config, lang, held)] if owed.admins.any else []
+    news = owed.admins.any or owed.platform_news(report)
+    mails = [admin_mail(report, owed.admins, config, lang, held, owed.platform_told)] if news else []
     if config.notify.agency_contacts:
         for domain in report.domains:
             if domain.status == FAIL and owed.agencies.got_worse(domain.domain):

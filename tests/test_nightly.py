@@ -247,7 +247,12 @@ def test_a_broken_platform_record_is_not_blamed_on_the_agencies(nightly: dict[st
     assert dkim["status"] == "error" and "own record mmd2026._domainkey.mail.go.id is broken" in dkim["reason"]
     assert checks[("akan-rusak.go.id", "spf")]["status"] == "fail"  # no include: its own record denies
     assert data["summary"]["newly_failing"] == [] and "stabil.go.id" not in data["summary"]["fixed"]
-    assert not [m for m in nightly["inbox"].messages if m["to"] != ["noc@mail.go.id"]]
+    # the admins are told, though no agency's status changed: it is theirs to fix
+    (admin,) = nightly["inbox"].messages
+    assert admin["to"] == ["noc@mail.go.id"] and admin["subject"].endswith("; 2 platform record(s) broken")
+    assert ("The platform's own records are broken (the agency checks that depend on them are undecided, and no "
+            "agency is mailed about them):\n* the platform's own SPF record _spf.mail.go.id gives fail for the "
+            "platform's server 2001:db8::10") in admin["text"], admin["text"]
     assert data["platform_problems"] == [
         "the platform's own SPF record _spf.mail.go.id gives fail for the platform's server 2001:db8::10 "
         "('-all' matched in _spf.mail.go.id)",
@@ -259,6 +264,17 @@ def test_a_broken_platform_record_is_not_blamed_on_the_agencies(nightly: dict[st
     warnings = r.stderr.splitlines()
     assert len(warnings) == 2 and all(w.startswith("warning: the platform's own ") and w.endswith(
         "is 'error' (no agency is told to change anything) until the platform's zone is fixed") for w in warnings)
+    # told once: the next night, still broken, mails no one
+    nightly["inbox"].messages.clear()
+    assert nightly_check(nightly)[0] == 1 and nightly["inbox"].messages == []
+    # mended: the admins hear that too; the agencies, back to pass, changed nothing and are not written to
+    nightly["knot"].reload(build_zones(nightly["cfg"], faults).texts())
+    code, mended = nightly_check(nightly)
+    assert code == 1 and "platform_problems" not in mended and mended["summary"]["fixed"] == []
+    (admin,) = nightly["inbox"].messages
+    assert "platform record" not in admin["subject"]
+    assert ("The platform's own records mended since the last mail:\n* the platform's own SPF record "
+            "_spf.mail.go.id gives fail") in admin["text"], admin["text"]
 
 
 class RefusingInbox(Inbox):
@@ -677,13 +693,21 @@ def test_the_history_carries_its_layout_version(nightly: dict[str, Any]) -> None
     """So that a later mailprov can tell the layout it migrates from, and an older one refuses a newer file."""
     assert nightly_check(nightly)[0] == 1
     with sqlite3.connect(nightly["state"]) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (1,)
-        db.execute("PRAGMA user_version = 0")  # a history kept before the version was written: the same tables
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        # a history of version 1: no platform_problems table yet; the next run adds it and stamps the file
+        db.execute("DROP TABLE platform_problems")
+        db.execute("PRAGMA user_version = 1")
+    assert nightly_check(nightly)[0] == 1
+    with sqlite3.connect(nightly["state"]) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        assert db.execute("SELECT COUNT(*) FROM platform_problems").fetchone() == (0,)
+        db.execute("PRAGMA user_version = 0")  # a history kept before the version was written
+        db.execute("DROP TABLE platform_problems")
     code, data = nightly_check(nightly)
     assert code == 1
     with sqlite3.connect(nightly["state"]) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (1,)
-        assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (2,)
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (3,)
         db.execute("PRAGMA user_version = 0")
     # a reader (letters render --history, perhaps as another user) reads it and changes nothing, not even that
     import mailprov.history
@@ -763,7 +787,7 @@ def test_no_colour_off_a_terminal(nightly: dict[str, Any]) -> None:
     ("--history", "foreign.db", "{t}/foreign.db: cannot use it as the history database (a SQLite database with "
                                 "other tables (invoices))"),
     ("--history", "newer.db", "{t}/newer.db: cannot use it as the history database (kept by a newer mailprov "
-                              "(history version 9; this one knows up to 1): run that version, or give another "
+                              "(history version 9; this one knows up to 2): run that version, or give another "
                               "--history)"),
     ("--report", "in-the-way/report.html", "{t}/in-the-way/report.html.lock: cannot write here ({t}/in-the-way is a "
                                            "file, not a folder)"),
