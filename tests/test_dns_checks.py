@@ -664,9 +664,11 @@ def test_only_checks_that_fail_through_the_platforms_record_are_excused() -> Non
         spf_result("v=spf1 redirect=_spf.mail.go.id"),  # the include's record as the agency's own
         spf_result("v=spf1 ip4:203.0.113.10 -all"),  # no include: the agency's own record decides
         spf_result("v=spf1 include:_spf.mail.go.id -all", "warn"),  # only failures are excused
+        CheckResult("spf", "fail", [Reason("spf.multiple", {"count": 2, "expected": "x"})],
+                    ["v=spf1 include:_spf.mail.go.id -all", "v=spf1 mx -all"]),  # two records: the agency's doing
         CheckResult("dkim", "fail", [Reason("dkim.weak", {"bits": 768})], [key], "mmd2026"),  # the platform's text
         CheckResult("dkim", "fail", [Reason("dkim.weak", {"bits": 768})], ["v=DKIM1; p=BBBB"], "mmd2026"),
     ])
     excuse_agencies([domain], [spf, dkim])
-    assert [c.status for c in domain.checks] == ["error", "fail", "error", "fail", "warn", "error", "fail"]
+    assert [c.status for c in domain.checks] == ["error", "fail", "error", "fail", "warn", "fail", "error", "fail"]
     assert domain.checks[0].reasons[0].key == "platform.excused" and domain.checks[0].reasons[1] == denied

@@ -78,6 +78,10 @@ async def platform_problems(resolver: Resolver, platform: Platform,
     return problems
 
 
+#: the SPF verdicts the platform's include decides (two records, or none, are the agency's own doing)
+_SPF_THROUGH_INCLUDE = ("spf.platform_denied", "spf.outside_allowed", "spf.permerror")
+
+
 def _names_include(record: str, include: str) -> bool:
     """Whether an SPF record depends on the platform's include: ``include:`` it, or ``redirect=`` to it."""
     pattern = rf"(?:^|\s)(?:[+?~-]?include:|redirect=){re.escape(include)}\.?(?:\s|$)"
@@ -93,7 +97,8 @@ def excuse_agencies(domains: list[DomainResult], problems: list[PlatformProblem]
         for index, result in enumerate(domain.checks):
             if result.status != FAIL:
                 continue
-            if result.check == "spf" and spf and any(_names_include(r, spf[0].name) for r in result.records):
+            if result.check == "spf" and spf and result.reasons[0].key in _SPF_THROUGH_INCLUDE and any(
+                    _names_include(r, spf[0].name) for r in result.records):
                 blamed = spf[0]
             elif result.check == "dkim" and result.selector in dkim and _reaches(result, dkim[result.selector]):
                 blamed = dkim[result.selector]
