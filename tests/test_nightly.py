@@ -240,10 +240,9 @@ def test_a_broken_platform_record_is_not_blamed_on_the_agencies(nightly: dict[st
     data = json.loads(r.stdout)
     checks = {(d["domain"], c["check"]): c for d in data["domains"] for c in d["checks"]}
     spf, dkim = checks[("stabil.go.id", "spf")], checks[("stabil.go.id", "dkim")]
-    assert spf["status"] == "error" and spf["reason"].startswith(
+    assert (spf["status"], spf["reason"]) == ("error", (
         "could not be decided: the platform's own record _spf.mail.go.id is broken, and the agency's record "
-        "depends on it; there is nothing for the agency to change until the platform fixes it; SPF gives fail "
-        "for the platform's server 2001:db8::10"), spf["reason"]
+        "depends on it; there is nothing for the agency to change until the platform fixes it"))
     assert dkim["status"] == "error" and "own record mmd2026._domainkey.mail.go.id is broken" in dkim["reason"]
     assert checks[("akan-rusak.go.id", "spf")]["status"] == "fail"  # no include: its own record denies
     assert data["summary"]["newly_failing"] == [] and "stabil.go.id" not in data["summary"]["fixed"]

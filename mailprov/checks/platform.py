@@ -89,8 +89,8 @@ def _names_include(record: str, include: str) -> bool:
 
 
 def excuse_agencies(domains: list[DomainResult], problems: list[PlatformProblem]) -> None:
-    """Each agency check that failed only through the platform's broken record becomes ``error``, its own
-    reasons kept after the one that says so."""
+    """Each agency check that failed only through the platform's broken record becomes ``error``, with the
+    one reason that says so: its own ("add include:...") would tell the agency to change what is right."""
     spf = [p for p in problems if p.check == "spf"]
     dkim = {p.selector: p for p in problems if p.check == "dkim"}
     for domain in domains:
@@ -105,8 +105,7 @@ def excuse_agencies(domains: list[DomainResult], problems: list[PlatformProblem]
             else:
                 continue
             excuse = Reason("platform.excused", {"name": blamed.name})
-            domain.checks[index] = CheckResult(result.check, ERROR, [excuse, *result.reasons], result.records,
-                                               result.selector)
+            domain.checks[index] = CheckResult(result.check, ERROR, [excuse], result.records, result.selector)
 
 
 def _reaches(result: CheckResult, problem: PlatformProblem) -> bool:
