@@ -122,6 +122,8 @@ def admin_mail(report: CheckReport, changes: Changes, config: Config, lang: str,
     if first_pass:
         lines.append(f"* {first_pass} domain diperiksa untuk pertama kali dan lulus." if lang == "id" else
                      f"* {first_pass} domain(s) checked for the first time, passing.")
+    if not changes.any:  # mailed for the platform's own records alone
+        lines.append("* tidak ada perubahan status domain" if lang == "id" else "* no domain changed status")
     lines += _platform_lines(report, platform_told or {}, lang)
     if held:
         lines += ["", "Alamat kontak instansi yang ditolak server surat; surat untuknya ditahan sampai contact.email "

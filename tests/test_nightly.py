@@ -249,6 +249,7 @@ def test_a_broken_platform_record_is_not_blamed_on_the_agencies(nightly: dict[st
     # the admins are told, though no agency's status changed: it is theirs to fix
     (admin,) = nightly["inbox"].messages
     assert admin["to"] == ["noc@mail.go.id"] and admin["subject"].endswith("; 2 platform record(s) broken")
+    assert "Changes:\n* no domain changed status\n\nThe platform's own records are broken" in admin["text"]
     assert ("The platform's own records are broken (the agency checks that depend on them are undecided, and no "
             "agency is mailed about them):\n* the platform's own SPF record _spf.mail.go.id gives fail for the "
             "platform's server 2001:db8::10") in admin["text"], admin["text"]
