@@ -142,10 +142,10 @@ def _platform_lines(report: CheckReport, told: Mapping[str, str], lang: str) -> 
               if en not in {r.text("en") for r in broken}]
     lines: list[str] = []
     if broken:
-        lines += ["", "Record platform sendiri yang rusak (pemeriksaan instansi yang bergantung padanya: tak "
-                      "terputuskan, dan instansi tidak disurati):" if lang == "id" else
-                  "The platform's own records are broken (the agency checks that depend on them are undecided, "
-                  "and no agency is mailed about them):"]
+        lines += ["", "Record platform sendiri yang rusak (tugas platform; pemeriksaan instansi tidak digagalkan "
+                      "karenanya, dan instansi tidak disurati):" if lang == "id" else
+                  "The platform's own records are broken (the platform's to fix; the agency checks are not failed "
+                  "for them, and no agency is mailed about them):"]
         lines += [f"* {r.text(lang)}" for r in broken]
     if mended:
         lines += ["", "Record platform sendiri yang sudah pulih:" if lang == "id" else

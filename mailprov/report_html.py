@@ -22,7 +22,8 @@ LABELS = {
         "check": "Pemeriksaan", "reason": "Keterangan", "trend": "Tren 30 pemeriksaan terakhir",
         **STATUS_WORDS["id"],
         "queries": "kueri DNS", "seconds": "detik", "previous": "sebelumnya",
-        "platform_problems": "Record platform sendiri yang rusak (instansi yang bergantung padanya: tak terputuskan)",
+        "platform_problems": "Record platform sendiri yang rusak (tugas platform; instansi tidak diminta mengubah "
+                             "apa pun)",
     },
     "en": {
         "title": "DNS Compliance Report", "generated": "Generated", "domains": "domains", "summary": "Summary",
@@ -33,7 +34,8 @@ LABELS = {
         "check": "Check", "reason": "Reason", "trend": "Trend of the last 30 runs",
         **STATUS_WORDS["en"],
         "queries": "DNS queries", "seconds": "seconds", "previous": "previously",
-        "platform_problems": "The platform's own records are broken (the agencies that depend on them: undecided)",
+        "platform_problems": "The platform's own records are broken (the platform's to fix; no agency is asked to "
+                             "change anything)",
     },
 }
 COLOURS = {"pass": "#1a7f37", "warn": "#bf8700", "error": "#8250df", "fail": "#cf222e"}

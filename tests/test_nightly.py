@@ -231,7 +231,7 @@ def test_a_broken_platform_record_is_not_blamed_on_the_agencies(nightly: dict[st
     assert nightly_check(nightly)[0] == 1
     nightly["inbox"].messages.clear()
     own = zones.zones["mail.go.id"]
-    own.records = [r for r in own.records if r[0] not in ("_spf", "mmd2026._domainkey")]
+    own.records = [r for r in own.records if r[0] not in ("_spf", "mmd2026._domainkey", "*._report._dmarc")]
     own.add("_spf", "TXT", txt("v=spf1 ip4:203.0.113.10 -all"))
     nightly["knot"].reload(zones.texts())
     r = run(["dns", "check", "-c", nightly["config"], "--nameserver", nightly["knot"].address, "--history",
@@ -245,25 +245,33 @@ def test_a_broken_platform_record_is_not_blamed_on_the_agencies(nightly: dict[st
         "depends on it; there is nothing for the agency to change until the platform fixes it"))
     assert dkim["status"] == "error" and "own record mmd2026._domainkey.mail.go.id is broken" in dkim["reason"]
     assert checks[("akan-rusak.go.id", "spf")]["status"] == "fail"  # no include: its own record denies
+    # the platform's report domain no longer authorises reports: a note beside the agency's pass, not a warning
+    dmarc = checks[("stabil.go.id", "dmarc")]
+    assert dmarc["status"] == "pass" and dmarc["reason"] == (
+        "DMARC p=reject; a note for the platform: mail.go.id does not authorise reports for this domain yet (no "
+        "stabil.go.id._report._dmarc.mail.go.id); there is nothing for the agency to change"), dmarc
     assert data["summary"]["newly_failing"] == [] and "stabil.go.id" not in data["summary"]["fixed"]
     # the admins are told, though no agency's status changed: it is theirs to fix
     (admin,) = nightly["inbox"].messages
-    assert admin["to"] == ["noc@mail.go.id"] and admin["subject"].endswith("; 2 platform record(s) broken")
+    assert admin["to"] == ["noc@mail.go.id"] and admin["subject"].endswith("; 3 platform record(s) broken")
     assert "Changes:\n* no domain changed status\n\nThe platform's own records are broken" in admin["text"]
-    assert ("The platform's own records are broken (the agency checks that depend on them are undecided, and no "
-            "agency is mailed about them):\n* the platform's own SPF record _spf.mail.go.id gives fail for the "
-            "platform's server 2001:db8::10") in admin["text"], admin["text"]
+    assert ("The platform's own records are broken (the platform's to fix; the agency checks are not failed for "
+            "them, and no agency is mailed about them):\n* the platform's own SPF record _spf.mail.go.id gives fail "
+            "for the platform's server 2001:db8::10") in admin["text"], admin["text"]
     assert data["platform_problems"] == [
         "the platform's own SPF record _spf.mail.go.id gives fail for the platform's server 2001:db8::10 "
         "('-all' matched in _spf.mail.go.id)",
         "the platform's own DKIM key record at mmd2026._domainkey.mail.go.id (selector mmd2026) is not valid: "
-        "0 TXT records, there must be exactly one"]
+        "0 TXT records, there must be exactly one",
+        "the platform's own DMARC report domain mail.go.id does not authorise reports for 3 agency domain(s) "
+        '(publish *._report._dmarc.mail.go.id TXT "v=DMARC1")']
     page = nightly["report"].read_text()
-    assert "The platform&#39;s own records are broken" in page, page[:2000]
+    assert "The platform&#39;s own records are broken (the platform&#39;s to fix" in page, page[:2000]
     assert "_spf.mail.go.id gives fail for the platform&#39;s server 2001:db8::10" in page
     warnings = r.stderr.splitlines()
-    assert len(warnings) == 2 and all(w.startswith("warning: the platform's own ") and w.endswith(
-        "is 'error' (no agency is told to change anything) until the platform's zone is fixed") for w in warnings)
+    assert len(warnings) == 3 and all(w.startswith("warning: the platform's own ") and w.endswith(
+        ": the platform's to fix; the agency checks that depend on it are not failed for it, and no agency is told "
+        "to change anything") for w in warnings)
     # told once: the next night, still broken, mails no one
     nightly["inbox"].messages.clear()
     assert nightly_check(nightly)[0] == 1 and nightly["inbox"].messages == []

@@ -12,6 +12,8 @@ from .result import ERROR, FAIL, PASS, WARN, CheckResult, dns_error, worst
 from .taglist import TagListError, parse
 
 OrgDomain = Callable[[str], str]
+#: the reason beside an agency's verdict when the platform's report domain does not authorize its reports
+PLATFORM_RUA = "dmarc.platform_rua"
 
 
 def _is_dmarc(text: str) -> bool:
@@ -108,6 +110,10 @@ async def _verdict(resolver: Resolver, domain: str, platform: Platform, tags: di
         else:
             warnings.append((WARN, Reason("dmarc.rua_missing", {"rua": expected_rua})))
     policy_domain = name.removeprefix("_dmarc.")
+    # the platform's own report domain authorizes reports in the platform's zone: when it does not, that is
+    # the platform's to fix, said beside the agency's verdict instead of warning it (checks/platform.py)
+    platform_targets = set(rua_domains(platform.dmarc.rua or ""))
+    notes: list[Reason] = []
     for target in rua_domains(rua):
         if org_domain(target) == org_domain(policy_domain):
             continue
@@ -115,9 +121,14 @@ async def _verdict(resolver: Resolver, domain: str, platform: Platform, tags: di
         answer = await resolver.query(auth_name, "TXT")
         if answer.error:
             warnings.append((ERROR, dns_error("dmarc", answer).reasons[0]))
-        elif answer.status != OK or not dmarc_records(answer):
+        elif answer.status == OK and dmarc_records(answer):
+            continue
+        elif target in platform_targets:
+            notes.append(Reason(PLATFORM_RUA, {"target": target, "name": auth_name}))
+        else:
             warnings.append((WARN, Reason("dmarc.rua_unauthorized", {"target": target, "domain": policy_domain,
                                                                      "name": auth_name})))
     if warnings:
-        return CheckResult("dmarc", worst([s for s, _ in warnings]), [r for _, r in warnings], records)
-    return CheckResult("dmarc", PASS, [Reason("dmarc.ok", {"policy": effective, "inherited": inherited})], records)
+        return CheckResult("dmarc", worst([s for s, _ in warnings]), [r for _, r in warnings] + notes, records)
+    return CheckResult("dmarc", PASS, [Reason("dmarc.ok", {"policy": effective, "inherited": inherited}), *notes],
+                       records)

@@ -309,6 +309,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "rua memuat {address} tanpa \"mailto:\", sehingga diabaikan penerima: tulis rua={rua}",
         "en": "rua lists {address} without \"mailto:\", so receivers ignore it: write rua={rua}",
     },
+    "dmarc.platform_rua": {
+        "id": "catatan untuk platform: {target} belum mengizinkan laporan untuk domain ini (tidak ada {name}); "
+              "tidak ada yang perlu diubah instansi",
+        "en": "a note for the platform: {target} does not authorise reports for this domain yet (no {name}); "
+              "there is nothing for the agency to change",
+    },
+    "platform.rua": {
+        "id": "domain laporan DMARC platform sendiri {target} tidak mengizinkan laporan untuk {count} domain "
+              "instansi (terbitkan *._report._dmarc.{target} TXT \"v=DMARC1\")",
+        "en": "the platform's own DMARC report domain {target} does not authorise reports for {count} agency "
+              "domain(s) (publish *._report._dmarc.{target} TXT \"v=DMARC1\")",
+    },
     "dmarc.rua_unauthorized": {
         "id": "tujuan laporan {target} belum mengizinkan laporan untuk {domain} (tidak ada {name})",
         "en": "report destination {target} has not authorised reports for {domain} (no {name})",

@@ -7,6 +7,9 @@ key record removed), every such agency would fail overnight and be mailed to
 fix DNS that is right. Those verdicts are ``error`` instead, "could not be
 decided" because of the platform, which the history does not count as newly
 failing and which mails no agency; the operator is told once what to fix.
+The platform's report domain not authorising an agency's DMARC reports is
+the platform's too: the agency is not warned for it (``checks/dmarc.py``),
+and the run counts those agencies as one problem.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from ..model import Platform
 from ..records import platform_domain
 from .dkim import evaluate
+from .dmarc import PLATFORM_RUA
 from .messages import Reason
 from .resolver import Resolver
 from .result import ERROR, FAIL, CheckResult, DomainResult
@@ -80,6 +84,20 @@ async def platform_problems(resolver: Resolver, platform: Platform,
 
 #: the SPF verdicts the platform's include decides (two records, or none, are the agency's own doing)
 _SPF_THROUGH_INCLUDE = ("spf.platform_denied", "spf.outside_allowed", "spf.permerror")
+
+
+def unauthorized_reports(domains: list[DomainResult]) -> list[PlatformProblem]:
+    """The platform's report domain, when agencies' DMARC checks found it does not authorise their reports:
+    read from their results, with no query of its own."""
+    counts: dict[str, int] = {}
+    for domain in domains:
+        for result in domain.checks:
+            for reason in result.reasons:
+                if reason.key == PLATFORM_RUA:
+                    counts[reason.params["target"]] = counts.get(reason.params["target"], 0) + 1
+    return [PlatformProblem("dmarc", None, f"*._report._dmarc.{target}",
+                            Reason("platform.rua", {"target": target, "count": count}))
+            for target, count in sorted(counts.items())]
 
 
 def _names_include(record: str, include: str) -> bool:

@@ -18,7 +18,7 @@ from .dmarc import check_dmarc
 from .dnssec import check_dnssec
 from .mta_sts import Fetch, check_mta_sts
 from .mx import check_mx
-from .platform import PlatformProblem, excuse_agencies, platform_problems
+from .platform import PlatformProblem, excuse_agencies, platform_problems, unauthorized_reports
 from .resolver import DnsResolver, Resolver
 from .result import FAIL, CheckReport, CheckResult, DomainResult
 from .spf import check_spf
@@ -122,7 +122,7 @@ async def check_all(resolver: Resolver, targets: Sequence[Target], platform: Pla
     failed = any(c.status == FAIL and c.check in ("spf", "dkim") for d in domains for c in d.checks)
     problems = await platform_problems(resolver, platform, memo) if failed else []
     excuse_agencies(domains, problems)
-    return domains, problems
+    return domains, problems + unauthorized_reports(domains)
 
 
 def _counted(checks: Iterable[Coroutine[Any, Any, Outcome]], per_domain: int,

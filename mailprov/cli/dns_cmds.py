@@ -156,8 +156,8 @@ def check(
                  f"{'it does' if len(servers) == 1 else 'they do'} not resolve for this host (recursion not allowed "
                  f"from here, or an authoritative-only server); give --nameserver a resolver that does{dropped}")
     for problem in result.platform_problems:  # the operator's to fix, not the agencies'
-        warn(f"{problem.text('en')}: every agency check that fails only through it is 'error' (no agency is "
-             "told to change anything) until the platform's zone is fixed")
+        warn(f"{problem.text('en')}: the platform's to fix; the agency checks that depend on it are not failed "
+             "for it, and no agency is told to change anything")
     if fmt == "table" and output is None:
         renderers.render_table(console(), result, lang, cfg.letters.timezone)
     elif fmt == "table":  # the table as plain text, as the terminal would show it (it used to be JSON)
