@@ -10,8 +10,8 @@ from ..dkimkey import rsa_bits
 from ..model import Platform
 from ..records import platform_domain
 from .messages import Reason
-from .resolver import Answer, Resolver, doubled_name
-from .result import FAIL, PASS, WARN, CheckResult, dns_error, worst
+from .resolver import Answer, Resolver
+from .result import FAIL, PASS, WARN, CheckResult, dns_error, doubled_record, worst
 from .taglist import TagListError, parse
 
 MIN_RSA_BITS = 1024
@@ -114,11 +114,10 @@ async def check_dkim(resolver: Resolver, domain: str, platform: Platform) -> lis
             continue
         texts = list(answer.texts)
         if not texts:
-            reasons = [Reason("dkim.missing", {"name": name}), *_alias_reasons(answer, selector, domain, platform)]
-            doubled = [] if answer.target else await doubled_name(resolver, name, domain)
-            if doubled:
-                reasons.append(Reason("domain.doubled", {"found": f"{name}.{domain}", "meant": name}))
-            results.append(CheckResult("dkim", FAIL, reasons, doubled, selector))
+            doubled, where = ([], []) if answer.target else await doubled_record(resolver, name, domain)
+            results.append(CheckResult("dkim", FAIL, [Reason("dkim.missing", {"name": name}),
+                                                      *_alias_reasons(answer, selector, domain, platform), *where],
+                                       doubled, selector))
         elif len(texts) > 1:
             results.append(CheckResult("dkim", FAIL, [Reason("dkim.multiple", {"name": name, "count": len(texts)})],
                                        texts, selector))

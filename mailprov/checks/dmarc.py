@@ -7,8 +7,8 @@ from collections.abc import Callable
 from ..model import DMARC_POLICIES, Platform
 from ..records import dmarc_value, rua_domains
 from .messages import Reason
-from .resolver import OK, Answer, Resolver, doubled_name
-from .result import ERROR, FAIL, PASS, WARN, CheckResult, dns_error, worst
+from .resolver import OK, Answer, Resolver
+from .result import ERROR, FAIL, PASS, WARN, CheckResult, dns_error, doubled_record, worst
 from .taglist import TagListError, parse
 
 OrgDomain = Callable[[str], str]
@@ -52,14 +52,9 @@ async def check_dmarc(resolver: Resolver, domain: str, platform: Platform, org_d
     if not found:
         note = Reason("dmarc.org_note", {"org": org}) if org != domain else ""
         near += _near_misses(answer) if inherited else []  # the organization's, where it has one
-        reasons = [Reason("dmarc.near_miss" if near else "dmarc.missing", {
-            "domain": domain, "org_note": note, "expected": expected})]
-        doubled = [] if near else [t for t in await doubled_name(resolver, f"_dmarc.{domain}", domain)
-                                   if "dmarc1" in t.lower()]
-        if doubled:
-            reasons.append(Reason("domain.doubled", {"found": f"_dmarc.{domain}.{domain}",
-                                                     "meant": f"_dmarc.{domain}"}))
-        return CheckResult("dmarc", FAIL, reasons, near or doubled)
+        doubled, where = ([], []) if near else await doubled_record(resolver, f"_dmarc.{domain}", domain, "dmarc1")
+        return CheckResult("dmarc", FAIL, [Reason("dmarc.near_miss" if near else "dmarc.missing", {
+            "domain": domain, "org_note": note, "expected": expected}), *where], near or doubled)
     if len(found) > 1:
         return CheckResult("dmarc", FAIL, [Reason("dmarc.multiple", {"count": len(found), "name": name})], found)
     record = found[0]

@@ -444,13 +444,6 @@ class DnsResolver:
         self._opening = None
 
 
-async def doubled_name(resolver: Resolver, name: str, domain: str) -> list[str]:
-    """The TXT records at ``NAME.DOMAIN``, where a zone file puts a fully written name that lacks its final
-    dot (``mmd2026._domainkey.kota.go.id`` in kota.go.id's zone): asked only when ``name`` has none."""
-    answer = await resolver.query(f"{name}.{domain}", "TXT")
-    return [] if answer.error else list(answer.texts)
-
-
 def _read_answer(question: _Question, response: Any) -> Answer:
     """The answer to ``question`` in a decoded response; status ``cname`` when a chain leaves it."""
     name, rdtype = question.current, question.rdtype

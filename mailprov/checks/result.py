@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .messages import Reason, join
+
+if TYPE_CHECKING:
+    from .resolver import Resolver
 
 PASS, WARN, ERROR, FAIL = "pass", "warn", "error", "fail"
 #: a domain's status is the worst of its checks, in this order
@@ -92,7 +95,7 @@ class CheckReport:
     #: set when the run kept history: the domains whose status got worse / recovered
     newly_failing: list[str] | None = None
     fixed: list[str] | None = None
-    #: what is wrong with the platform's own records (agency checks that failed through them are 'error')
+    #: what is wrong with the platform's own records (the agency checks that depend on them are not failed for it)
     platform_problems: list[Reason] = field(default_factory=list)
 
     @property
@@ -135,3 +138,13 @@ def dns_error(check: str, answer: Any, selector: str | None = None, records: lis
     """A lookup that did not answer (timeout, SERVFAIL, REFUSED): ``error``, never ``fail``."""
     reason = Reason("dns.error", {"name": answer.name, "rdtype": answer.rdtype, "what": answer.describe()})
     return CheckResult(check, ERROR, [reason], records or [], selector)
+
+
+async def doubled_record(resolver: Resolver, name: str, domain: str,
+                         marker: str = "") -> tuple[list[str], list[Reason]]:
+    """The TXT records at ``NAME.DOMAIN`` that mention ``marker``, where a zone file puts a fully written name
+    that lacks its final dot (``_dmarc.kota.go.id`` in kota.go.id's zone), and the reason that names them.
+    Asked only when ``name`` itself has no record."""
+    answer = await resolver.query(f"{name}.{domain}", "TXT")
+    found = [] if answer.error else [text for text in answer.texts if marker in text.lower()]
+    return found, [Reason("domain.doubled", {"found": f"{name}.{domain}", "meant": name})] if found else []

@@ -5,8 +5,8 @@ from __future__ import annotations
 from ..model import Platform
 from ..records import spf_value
 from .messages import Reason
-from .resolver import NXDOMAIN, Resolver, display, doubled_name
-from .result import ERROR, FAIL, PASS, WARN, CheckResult, dns_error
+from .resolver import NXDOMAIN, Resolver, display
+from .result import ERROR, FAIL, PASS, WARN, CheckResult, dns_error, doubled_record
 from .spf_eval import FAIL as SPF_FAIL
 from .spf_eval import PASS as SPF_PASS
 from .spf_eval import PERMERROR, SOFTFAIL, TEMPERROR, IncludeMemo, check_host, select_record
@@ -26,11 +26,9 @@ async def check_spf(resolver: Resolver, domain: str, platform: Platform,
         # a record meant as SPF that receivers ignore ("v=spf1" in quotes, after a space): shown, so that
         # "no record" does not contradict what the agency published
         near = [display(raw) for raw in answer.values if b"v=spf1" in raw.lower()]
-        reasons = [Reason("spf.near_miss" if near else "spf.missing", {"expected": expected})]
-        doubled = [] if near else [t for t in await doubled_name(resolver, domain, domain) if "v=spf1" in t.lower()]
-        if doubled:
-            reasons.append(Reason("domain.doubled", {"found": f"{domain}.{domain}", "meant": domain}))
-        return CheckResult("spf", FAIL, reasons, near or doubled)
+        doubled, where = ([], []) if near else await doubled_record(resolver, domain, domain, "v=spf1")
+        return CheckResult("spf", FAIL, [Reason("spf.near_miss" if near else "spf.missing", {"expected": expected}),
+                                         *where], near or doubled)
     if len(found) > 1:
         return CheckResult("spf", FAIL, [Reason("spf.multiple", {"count": len(found), "expected": expected})],
                            records)
