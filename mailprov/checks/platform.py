@@ -109,15 +109,15 @@ def _names_include(record: str, include: str) -> bool:
 def excuse_agencies(domains: list[DomainResult], problems: list[PlatformProblem]) -> None:
     """Each agency check that failed only through the platform's broken record becomes ``error``, with the
     one reason that says so: its own ("add include:...") would tell the agency to change what is right."""
-    spf = [p for p in problems if p.check == "spf"]
+    spf = next((p for p in problems if p.check == "spf"), None)  # one include, however many of its faults
     dkim = {p.selector: p for p in problems if p.check == "dkim"}
     for domain in domains:
         for index, result in enumerate(domain.checks):
             if result.status != FAIL:
                 continue
             if result.check == "spf" and spf and result.reasons[0].key in _SPF_THROUGH_INCLUDE and any(
-                    _names_include(r, spf[0].name) for r in result.records):
-                blamed = spf[0]
+                    _names_include(r, spf.name) for r in result.records):
+                blamed = spf
             elif result.check == "dkim" and result.selector in dkim and _reaches(result, dkim[result.selector]):
                 blamed = dkim[result.selector]
             else:
