@@ -37,6 +37,9 @@ class MemoryResolver:
     def _exists(self, name: str) -> bool:
         return name in self.records or any(other.endswith("." + name) for other in self.records)
 
+    def prefetch(self, name: str, rdtype: str, dnssec: bool = False) -> None:
+        """Nothing to start: every answer here is already known."""
+
     async def query(self, name: str, rdtype: str, dnssec: bool = False) -> Answer:
         self.queries += 1
         asked = name = normalise(name)

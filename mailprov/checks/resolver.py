@@ -73,6 +73,9 @@ class Resolver(Protocol):
 
     async def query(self, name: str, rdtype: str, dnssec: bool = False) -> Answer: ...
 
+    def prefetch(self, name: str, rdtype: str, dnssec: bool = False) -> None:
+        """Start asking without waiting: a later ``query`` of the same question gets this answer."""
+
 
 def display(raw: bytes) -> str:
     """A TXT record's bytes as text (UTF-8, undecodable bytes replaced)."""
@@ -154,6 +157,8 @@ class DnsResolver:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     #: the run's loop, kept: asking asyncio for it costs a getpid() system call each time
     _loop: asyncio.AbstractEventLoop | None = None
+    #: questions asked while the sockets were being opened
+    _unopened: list[_Question] = field(default_factory=list)
     #: datagrams of this turn of the loop, sent together when it ends (``_flush``)
     _outgoing: list[tuple[_Datagrams, bytes]] = field(default_factory=list)
 
@@ -161,26 +166,50 @@ class DnsResolver:
     TRIES = (0.2, 0.3, 0.5)
 
     async def query(self, name: str, rdtype: str, dnssec: bool = False) -> Answer:
-        key = (normalise(name), rdtype, dnssec)
-        future = self._cache.get(key)
-        if future is None or future.cancelled():
-            if self._opening is None:
-                self._loop = asyncio.get_running_loop()
-                self._opening = self._loop.create_task(self._open_all())
-            if not self._opening.done():
-                await self._opening
-            future = self._cache.get(key)
-            if future is None or future.cancelled():
-                assert self._loop is not None
-                future = self._cache[key] = self._loop.create_future()
-                if dnssec:
-                    self._spawn(self._resolve_signed(key[0], rdtype, future))
-                else:
-                    self._start(_Question(key[0], rdtype, future, key[0]))
+        future = self._ask(name, rdtype, dnssec)
         if future.done():  # most asks of a run are answered from the cache: no waiting machinery
             return future.result()
         # the future is shared by every ask of this name; a run is cancelled as a whole, never one check
         return await future
+
+    def prefetch(self, name: str, rdtype: str, dnssec: bool = False) -> None:
+        self._ask(name, rdtype, dnssec)
+
+    def _ask(self, name: str, rdtype: str, dnssec: bool) -> asyncio.Future[Answer]:
+        """The answer's future: asked before (the cache), or asked now."""
+        key = (normalise(name), rdtype, dnssec)
+        future = self._cache.get(key)
+        if future is not None and not future.cancelled():
+            return future
+        if self._opening is None:
+            self._loop = asyncio.get_running_loop()
+            self._opening = self._loop.create_task(self._open_all())
+            self._opening.add_done_callback(self._opened)
+        assert self._loop is not None
+        future = self._cache[key] = self._loop.create_future()
+        if dnssec:
+            self._spawn(self._resolve_signed(key[0], rdtype, future))
+            return future
+        question = _Question(key[0], rdtype, future, key[0])
+        if not self._opening.done():
+            self._unopened.append(question)
+        elif self._opening.cancelled() or self._opening.exception() is not None:
+            self._opened(self._opening, [question])
+        else:
+            self._start(question)
+        return future
+
+    def _opened(self, opening: asyncio.Task[None], questions: list[_Question] | None = None) -> None:
+        """The sockets are open (or could not be): the questions asked meanwhile go out (or fail with why)."""
+        if questions is None:
+            questions, self._unopened = self._unopened, []
+        for question in questions:
+            if opening.cancelled():
+                question.future.cancel()
+            elif (exc := opening.exception()) is not None:
+                question.future.set_exception(exc)
+            else:
+                self._start(question)
 
     # -- plain questions: encoded and decoded by ``wire``, driven by callbacks ------------
     def _start(self, question: _Question) -> None:
@@ -459,6 +488,9 @@ class DnsResolver:
                 proto.transport.close()
         self._sockets.clear()
         self._outgoing.clear()
+        self._unopened.clear()
+        if self._opening is not None and not self._opening.done():
+            self._opening.cancel()
         self._opening = None
 
 
