@@ -36,6 +36,7 @@ DONE, FAILED, UNKNOWN, SKIPPED = "done", "failed", "unknown", "skipped"
 
 @dataclass
 class Outcome:
+    """What became of one change of an apply: its status, why, and the letter it wrote."""
     change: Change
     status: str = SKIPPED
     message: str = ""
@@ -44,6 +45,7 @@ class Outcome:
 
 @dataclass
 class ApplyReport:
+    """Every change's outcome, in plan order, and why the run stopped early if it did."""
     outcomes: list[Outcome]
     #: why the run stopped before the end (connection lost, interrupted), if it did
     stopped: str | None = None
@@ -302,6 +304,7 @@ class _Run:
 
 @dataclass
 class _Batch:
+    """Mailboxes created together: their requests in flight and the letters being written."""
     items: list[_Item]
     letters: list[Future[None]]
     phase: int = 0
@@ -324,6 +327,7 @@ class _Batch:
 
 @dataclass(eq=False)
 class _Item:
+    """One change of a batch with the password it sets and the request that carries it."""
     outcome: Outcome
     password: str | None = None
     mid: int = 0

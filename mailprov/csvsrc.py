@@ -27,6 +27,7 @@ class CsvFormatError(ValueError):
 
 @dataclass(frozen=True)
 class Row:
+    """One record of a CSV file with the line it starts on."""
     line: int
     values: dict[str, str]
     #: set when the row cannot be read as a record of the header's columns
@@ -35,6 +36,7 @@ class Row:
 
 @dataclass(frozen=True)
 class Rows:
+    """A CSV file's header and its records."""
     #: the header's names in their places ('' for a column without one)
     columns: tuple[str, ...]
     rows: tuple[Row, ...]

@@ -47,6 +47,7 @@ class BaseNotFound(DirectoryError):
 
 @dataclass(frozen=True)
 class Found:
+    """An entry as a search returned it: its DN and the attributes asked for."""
     dn: str
     attributes: Entry
 

@@ -112,6 +112,7 @@ SELECT problem_en, problem_id FROM platform_problems WHERE run_id = (
 
 @dataclass(frozen=True)
 class RunSummary:
+    """One kept run: when it started and how many domains had each status."""
     id: int
     started_at: str
     counts: dict[str, int]
@@ -119,6 +120,7 @@ class RunSummary:
 
 @dataclass(frozen=True)
 class Changes:
+    """What changed between two runs, domain by domain."""
     #: domain -> (previous status or None, status now)
     changed: dict[str, tuple[str | None, str]]
     newly_failing: list[str]

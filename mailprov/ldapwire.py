@@ -61,6 +61,7 @@ class WireError(Exception):
 
 @dataclass(frozen=True)
 class Result:
+    """The server's reply to one request: its result code and message."""
     message_id: int
     operation: str
     code: int

@@ -192,6 +192,7 @@ def template_name(kind: str, lang: str, fmt: str) -> str:
 
 @dataclass(frozen=True)
 class MailboxLetter:
+    """What a mailbox letter says: the owner, the mailbox and, when just set, its password."""
     agency: Agency
     mailbox: Mailbox
     #: the first password, only when it was just set
@@ -423,6 +424,7 @@ def html_to_pdf(html: str, base: Path) -> bytes:
 
 @dataclass
 class Rendered:
+    """The letter files written, and the existing mailbox letters kept (they may hold first passwords)."""
     written: list[Path]
     skipped: list[Path]
 

@@ -26,6 +26,7 @@ class NotFoundError(MailprovError):
 
 @dataclass(frozen=True)
 class MailboxInfo:
+    """A mailbox as the directory holds it, in the terms of the configuration."""
     address: str
     dn: str
     name: str
@@ -98,6 +99,7 @@ def declared(config: Config, address: str) -> Mailbox | None:
 
 @dataclass(frozen=True)
 class StatusChange:
+    """A mailbox after disable or enable, and whether anything was written."""
     mailbox: MailboxInfo
     #: False: the mailbox already was as asked, and nothing was written
     changed: bool
@@ -144,6 +146,7 @@ def set_new_password(directory: Directory, dn: str, password: str, scheme: str) 
 
 @dataclass(frozen=True)
 class PasswordReset:
+    """A new password set: the mailbox, the letter holding it, and whether it can log in."""
     address: str
     #: the letter that holds the new password
     letter: Path

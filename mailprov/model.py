@@ -46,6 +46,7 @@ class DkimKey:
 
 @dataclass(frozen=True)
 class DkimPolicy:
+    """The platform's DKIM selectors, their public keys and the smallest key agencies may publish."""
     selectors: tuple[str, ...]
     #: selector -> the key read from its key file
     public_keys: dict[str, DkimKey] = field(default_factory=dict)
@@ -54,12 +55,14 @@ class DkimPolicy:
 
 @dataclass(frozen=True)
 class DmarcPolicy:
+    """The weakest DMARC policy agencies may publish, and where aggregate reports go."""
     min_policy: str = "quarantine"
     rua: str | None = None
 
 
 @dataclass(frozen=True)
 class Platform:
+    """The central mail service every agency's DNS must point at."""
     name: str
     mx: tuple[str, ...]
     sending_ips: tuple[str, ...]
@@ -97,6 +100,7 @@ class ProfileSpec:
 
 @dataclass(frozen=True)
 class DirectorySettings:
+    """Where the LDAP directory is, how to bind to it, and the profile of its entries."""
     urls: tuple[str, ...]
     base_dn: str
     bind_dn: str
@@ -116,12 +120,14 @@ class DirectorySettings:
 
 @dataclass(frozen=True)
 class Defaults:
+    """Values a mailbox or agency takes when the file does not give its own."""
     quota_mb: int = 2048
     language: str = "id"
 
 
 @dataclass(frozen=True)
 class Contact:
+    """The person at an agency its letters and notifications go to."""
     name: str
     title: str = ""
     email: str = ""
@@ -129,6 +135,7 @@ class Contact:
 
 @dataclass(frozen=True)
 class Mailbox:
+    """One mailbox of an agency, as the file lists it."""
     local: str
     domain: str
     name: str
@@ -176,6 +183,7 @@ def name_parts(name: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Agency:
+    """A government agency, its domain and its mailboxes."""
     id: str
     name: str
     domain: str
@@ -192,6 +200,7 @@ class Agency:
 
 @dataclass(frozen=True)
 class Notify:
+    """How the nightly run mails what changed: the SMTP server, the sender and who is told."""
     smtp_host: str
     smtp_port: int = 25
     starttls: bool = False
@@ -208,6 +217,7 @@ class Notify:
 
 @dataclass(frozen=True)
 class Signatory:
+    """The official who signs the letters."""
     name: str
     title: str
     nip: str = ""
@@ -232,6 +242,7 @@ class LetterSettings:
 
 @dataclass(frozen=True)
 class Config:
+    """The whole validated domains.yaml."""
     path: Path
     platform: Platform
     directory: DirectorySettings

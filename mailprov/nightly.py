@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class NightlyOutcome:
+    """A nightly run: its report, what became of the mails, and whether it was kept."""
     report: CheckReport
     #: what became of the notification mails (None: nothing was owed, or no --notify)
     delivery: Delivery | None = None

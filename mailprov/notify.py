@@ -28,6 +28,7 @@ class NotifyError(MailprovError):
 
 @dataclass(frozen=True)
 class Mail:
+    """One notification mail, and whom it tells."""
     to: tuple[str, ...]
     subject: str
     body: str

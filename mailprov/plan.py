@@ -37,6 +37,7 @@ PHASES = {
 
 @dataclass(frozen=True)
 class AttrChange:
+    """An attribute's values before and after."""
     old: list[str]
     new: list[str]
     #: old and new as a person reads them, where the directory's form is not that (a quota in bytes)
@@ -45,6 +46,7 @@ class AttrChange:
 
 @dataclass
 class Change:
+    """One change of a plan: create, modify or delete an entry."""
     action: str
     kind: str  # domain | container | mailbox
     dn: str
@@ -93,6 +95,7 @@ class Change:
 
 @dataclass
 class Plan:
+    """The ordered changes that bring the directory to the configuration, and what it leaves alone."""
     changes: list[Change]
     unchanged: int = 0
     #: entries in the directory that the configuration does not list (deleted only with --prune)
@@ -177,6 +180,7 @@ class DomainState:
 
 @dataclass
 class Snapshot:
+    """The part of the directory a plan compares the configuration with."""
     domains: dict[str, DomainState] = field(default_factory=dict)
     #: domain entries under the base DN whose domain the configuration does not list
     other_domains: dict[str, str] = field(default_factory=dict)

@@ -35,6 +35,7 @@ PASSWORD_CHANGED = "pwdChangedTime"
 
 @dataclass(frozen=True)
 class Profile:
+    """How domains and mailboxes are written as LDAP entries: classes, names and attributes."""
     name: str
     domain_rdn: str
     domain_object_classes: tuple[str, ...]

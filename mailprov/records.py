@@ -48,6 +48,7 @@ COMMENTS = {
 
 @dataclass(frozen=True)
 class Record:
+    """One DNS record an agency must publish, with the comment that says why."""
     name: str
     rtype: str
     value: str

@@ -7,7 +7,6 @@ import io
 import json
 import re
 from typing import TYPE_CHECKING, Any
-from xml.etree import ElementTree as ET
 
 from .checks.result import CheckReport
 from .reader import CONTROL
@@ -93,6 +92,8 @@ def terminal_text(text: str) -> str:
 
 def to_junit(report: CheckReport, lang: str) -> str:
     """One testsuite per domain, one testcase per check: fail = <failure>, error = <error>, warn passes."""
+    from xml.etree import ElementTree as ET  # only this format loads it
+
     suites = ET.Element("testsuites", name="mailprov dns check",
                         tests=str(sum(len(d.checks) for d in report.domains)),
                         failures=str(sum(1 for d in report.domains for c in d.checks if c.status == "fail")),

@@ -43,6 +43,7 @@ COLOURS = {"pass": "#1a7f37", "warn": "#bf8700", "error": "#8250df", "fail": "#c
 
 @dataclass(frozen=True)
 class Bar:
+    """One bar of the history chart: a run's statuses stacked."""
     x: float
     segments: list[tuple[str, float, float]]  # status, y, height
     label: str

@@ -385,6 +385,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 @dataclass(frozen=True)
 class Reason:
+    """A reason a person can act on: a message key and its values, said in either language."""
     key: str
     params: dict[str, Any] = field(default_factory=dict)
 

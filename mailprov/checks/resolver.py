@@ -33,6 +33,7 @@ MAX_CNAME_CHAIN = 8
 
 @dataclass(frozen=True)
 class Answer:
+    """What a question got: records, NXDOMAIN or NODATA (answers), or an error and why."""
     name: str
     rdtype: str
     status: str

@@ -22,6 +22,7 @@ def worst(statuses: list[str] | tuple[str, ...]) -> str:
 
 @dataclass
 class CheckResult:
+    """The verdict of one check (of one DKIM selector) with its reasons and the records found."""
     check: str
     status: str
     reasons: list[Reason]
@@ -47,6 +48,7 @@ class CheckResult:
 
 @dataclass
 class DomainResult:
+    """One domain's checks; its status is the worst of theirs."""
     domain: str
     agency: str | None
     checks: list[CheckResult]
@@ -81,6 +83,7 @@ class DomainResult:
 
 @dataclass
 class CheckReport:
+    """A whole run: every domain's result, the resolver's counts and the platform's problems."""
     generated_at: dt.datetime
     version: str
     domains: list[DomainResult]

@@ -32,6 +32,7 @@ Progress = Callable[[int], None]
 
 @dataclass(frozen=True)
 class Target:
+    """A domain to check, and the agency it belongs to (None: a domain the file does not list)."""
     domain: str
     agency: str | None = None
 

@@ -49,6 +49,7 @@ class SpfError(ReasonError):
 
 @dataclass
 class Outcome:
+    """The result of check_host() with why, and the lookups it took."""
     result: str
     #: why, in each language (``reason.text("en")``)
     reason: Reason
@@ -61,6 +62,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Term:
+    """One mechanism or modifier of an SPF record, parsed."""
     kind: str  # a mechanism name, or "redirect" / "exp" / "unknown"
     qualifier: str = "+"
     domain_spec: str | None = None
@@ -76,6 +78,7 @@ IncludeMemo = dict[tuple[IP, str], tuple[str, Reason, int, int]]
 
 @dataclass
 class _Context:
+    """One check_host() evaluation: the address asked about, its macros' values and the limits' counts."""
     resolver: Resolver
     ip: IP
     sender: str

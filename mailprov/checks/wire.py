@@ -103,6 +103,7 @@ _OPT, _EDE = 41, 15
 
 @dataclass(slots=True)
 class Response:
+    """A DNS reply decoded as far as the checks read it."""
     query_id: int
     flags: int
     rcode: int
