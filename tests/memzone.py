@@ -7,14 +7,17 @@ The suite needs answers a real server cannot be made to give on demand
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from mailprov.checks.resolver import NODATA, NXDOMAIN, OK, TIMEOUT, Answer, normalise
 
 
 class MemoryResolver:
-    def __init__(self, zonedata: dict[str, list[Any]]) -> None:
+    def __init__(self, zonedata: dict[str, list[Any]], side_by_side: bool = False) -> None:
         self.queries = 0
+        #: each answer waits one turn of the event loop, so that evaluations run at once interleave
+        self.side_by_side = side_by_side
         self.records: dict[str, dict[str, list[Any]]] = {}
         self.timeouts: set[str] = set()
         for raw_name, entries in (zonedata or {}).items():
@@ -42,6 +45,8 @@ class MemoryResolver:
 
     async def query(self, name: str, rdtype: str, dnssec: bool = False) -> Answer:
         self.queries += 1
+        if self.side_by_side:
+            await asyncio.sleep(0)
         asked = name = normalise(name)
         chain: list[str] = []
         while True:

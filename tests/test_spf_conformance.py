@@ -70,25 +70,62 @@ def _sections() -> list[Any]:
             for section in yaml.safe_load_all(SUITE.read_text(encoding="utf-8")) if section]
 
 
+@pytest.mark.parametrize("side_by_side", [False, True], ids=["in-turn", "side-by-side"])
 @pytest.mark.parametrize("section", _sections())
-def test_rfc7208_with_the_include_memo_of_a_run(section: dict[str, Any]) -> None:
+def test_rfc7208_with_the_include_memo_of_a_run(section: dict[str, Any], side_by_side: bool) -> None:
     """``dns check`` shares one include memo across a run: every case of a scenario, evaluated twice in one
-    run (the second time from what the first left in the memo), must still give the suite's result."""
-    resolver = MemoryResolver(section["zonedata"])
+    run (the second time from what the first left in the memo), must still give the suite's result. Side by
+    side, as a run evaluates its agencies, the cases wait for includes that another case is working out
+    (and two includes that include each other must not leave two cases waiting for each other)."""
+    resolver = MemoryResolver(section["zonedata"], side_by_side=side_by_side)
+    memo: IncludeMemo = {}
+    cases = [(name, case) for name, case in section["tests"].items() if name not in SKIPPED]
+
+    async def one(case: dict[str, Any]) -> str:
+        mailfrom, helo = case.get("mailfrom") or "", case.get("helo") or ""
+        sender, domain = (mailfrom, mailfrom.rpartition("@")[2]) if mailfrom else (f"postmaster@{helo}", helo)
+        return (await check_host(resolver, case["host"], domain, sender, helo, memo=memo)).result
+
+    async def run_all() -> list[str]:
+        if side_by_side:
+            return list(await asyncio.wait_for(asyncio.gather(*(one(c) for _ in range(2) for _, c in cases)), 10))
+        return [await one(case) for _ in range(2) for _, case in cases]
+
+    got = asyncio.run(run_all())
+    expected = [case["result"] if isinstance(case["result"], list) else [case["result"]] for _ in range(2)
+                for _, case in cases]
+    wrong = [(name, result, want) for (name, _), result, want in zip(cases * 2, got, expected, strict=True)
+             if result not in want]
+    assert not wrong
+    assert all(future.done() for future in memo.values())
+
+
+def test_agencies_checked_side_by_side_work_out_the_platforms_include_once() -> None:
+    zone: dict[str, list[Any]] = {f"agency{i}.example": [{"TXT": "v=spf1 include:_spf.platform.example -all"}]
+                                  for i in range(50)}
+    zone["_spf.platform.example"] = [{"TXT": "v=spf1 ip4:192.0.2.10 -all"}]
+    resolver = MemoryResolver(zone, side_by_side=True)
     memo: IncludeMemo = {}
 
-    async def run_all() -> list[tuple[str, str, list[str]]]:
-        seen = []
-        for _ in range(2):
-            for name, case in section["tests"].items():
-                if name in SKIPPED:
-                    continue
-                mailfrom, helo = case.get("mailfrom") or "", case.get("helo") or ""
-                sender, domain = (mailfrom, mailfrom.rpartition("@")[2]) if mailfrom else (f"postmaster@{helo}", helo)
-                outcome = await check_host(resolver, case["host"], domain, sender, helo, memo=memo)
-                expected = case["result"] if isinstance(case["result"], list) else [case["result"]]
-                seen.append((name, outcome.result, expected))
-        return seen
+    async def run_all() -> list[str]:
+        return [o.result for o in await asyncio.gather(*(
+            check_host(resolver, ip, f"agency{i}.example", f"postmaster@agency{i}.example", memo=memo)
+            for i in range(50) for ip in ("192.0.2.10", "198.51.100.1")))]
 
-    wrong = [(name, got, expected) for name, got, expected in asyncio.run(run_all()) if got not in expected]
-    assert not wrong
+    results = asyncio.run(run_all())
+    assert results == ["pass", "fail"] * 50
+    assert resolver.queries == 100 + 2  # each agency's record for each address; the include once per address
+
+
+def test_includes_that_include_each_other_evaluated_side_by_side_end_in_permerror() -> None:
+    zone: dict[str, list[Any]] = {"a.example": [{"TXT": "v=spf1 include:b.example -all"}],
+                                  "b.example": [{"TXT": "v=spf1 include:a.example -all"}]}
+    resolver = MemoryResolver(zone, side_by_side=True)
+    memo: IncludeMemo = {}
+
+    async def run_all() -> list[str]:
+        return [o.result for o in await asyncio.wait_for(asyncio.gather(*(
+            check_host(resolver, "192.0.2.1", name, f"postmaster@{name}", memo=memo)
+            for name in ("a.example", "b.example", "a.example"))), 10)]
+
+    assert asyncio.run(run_all()) == ["permerror"] * 3

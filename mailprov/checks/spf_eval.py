@@ -12,6 +12,7 @@ network.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import ipaddress
 import re
@@ -72,8 +73,11 @@ class Term:
     text: str = ""
 
 
-#: (ip, included domain) -> (result, reason, lookups, void lookups) of an include evaluated without macros
-IncludeMemo = dict[tuple[IP, str], tuple[str, Reason, int, int]]
+#: (result, reason, lookups, void lookups) of an include evaluated without macros
+_Memoized = tuple[str, Reason, int, int]
+#: (ip, included domain) -> the include's result when it depended on nothing but the address, else None; not
+#: done while its first evaluation is under way
+IncludeMemo = dict[tuple[IP, str], "asyncio.Future[_Memoized | None]"]
 
 
 @dataclass
@@ -91,6 +95,8 @@ class _Context:
     memo: IncludeMemo | None = None
     #: a macro was expanded since this was last cleared: the result depends on more than the address
     expanded: bool = False
+    #: includes this evaluation is working out for the memo, which other evaluations may be waiting for
+    holding: int = 0
 
     def count_lookup(self, term: str) -> None:
         self.lookups += 1
@@ -420,28 +426,57 @@ async def _match(ctx: _Context, term: Term, domain: str) -> bool | str:
 
 
 async def _include(ctx: _Context, target: str) -> Outcome:
-    """The included domain's result, from the run's memo when an earlier domain evaluated it for this address.
+    """The included domain's result, from the run's memo when another evaluation worked it out for this address.
 
     Every agency includes the platform's record: evaluated once per address
-    instead of once per agency. Only results that depended on nothing but
-    the address (no macro expanded, no limit reached) are kept, and one is
-    reused only when its lookups still fit under this evaluation's limits,
-    so the outcome is the one a full evaluation would give.
+    instead of once per agency. The agencies of a run are checked side by
+    side, so the first evaluation leaves a future in the memo and the others
+    wait for it. Only results that depended on nothing but the address (no
+    macro expanded, no limit reached) are kept, and one is reused only when
+    its lookups still fit under this evaluation's limits, so the outcome is
+    the one a full evaluation would give.
+
+    An evaluation that is itself working out an include others may be
+    waiting for never waits: two includes that include each other, worked
+    out by two evaluations at once, would wait for each other for ever.
     """
     memo = ctx.memo
-    if memo is not None:
-        known = memo.get((ctx.ip, target))
-        if known is not None and ctx.lookups + known[2] <= MAX_LOOKUPS and ctx.voids + known[3] <= MAX_VOID_LOOKUPS:
-            ctx.lookups += known[2]
-            ctx.voids += known[3]
-            return Outcome(known[0], known[1])
+    if memo is None:
+        return (await _evaluate_include(ctx, target))[0]
+    key = (ctx.ip, target)
+    known = memo.get(key)
+    if known is None:
+        future = memo[key] = asyncio.get_running_loop().create_future()
+        ctx.holding += 1
+        entry = None
+        try:
+            outcome, entry = await _evaluate_include(ctx, target)
+        finally:
+            ctx.holding -= 1
+            if not future.done():  # (cancelled by a waiter: the run is being cancelled)
+                future.set_result(entry)
+        return outcome
+    if not known.done() and not ctx.holding:
+        await known
+    entry = known.result() if known.done() and not known.cancelled() else None
+    if entry is not None and ctx.lookups + entry[2] <= MAX_LOOKUPS and ctx.voids + entry[3] <= MAX_VOID_LOOKUPS:
+        ctx.lookups += entry[2]
+        ctx.voids += entry[3]
+        return Outcome(entry[0], entry[1])
+    return (await _evaluate_include(ctx, target))[0]
+
+
+async def _evaluate_include(ctx: _Context, target: str) -> tuple[Outcome, _Memoized | None]:
+    """The included domain's result, and what the memo may keep of it (None: it depended on more than the
+    address)."""
     lookups, voids, expanded = ctx.lookups, ctx.voids, ctx.expanded
     ctx.expanded = False
     result = await _check(ctx, target, nested=True)
-    if memo is not None and not ctx.expanded and result.result in (PASS, FAIL, SOFTFAIL, NEUTRAL, NONE):
-        memo[(ctx.ip, target)] = (result.result, result.reason, ctx.lookups - lookups, ctx.voids - voids)
+    entry = None
+    if not ctx.expanded and result.result in (PASS, FAIL, SOFTFAIL, NEUTRAL, NONE):
+        entry = (result.result, result.reason, ctx.lookups - lookups, ctx.voids - voids)
     ctx.expanded = ctx.expanded or expanded
-    return result
+    return result, entry
 
 
 async def _explanation(ctx: _Context, term: Term, domain: str) -> str | None:
