@@ -177,6 +177,28 @@ def test_malformed_datagrams_are_wire_format_errors(garbage: bytes) -> None:
         wire.decode_response(garbage)
 
 
+@pytest.mark.parametrize(("asked_name", "read_again"), [("a.test", False), ("A.Test", True), ("b.test", True)])
+def test_a_reply_that_repeats_the_question_is_read_the_same_without_reading_it_again(asked_name: str,
+                                                                                     read_again: bool) -> None:
+    """The resolver hands the decoder its query's question; a reply repeating it byte for byte decodes to
+    what a full read gives (owner names pointing at it included). One that differs, in case only or in
+    name, is read from its own bytes, and the resolver then compares names."""
+    from mailprov.checks import wire
+
+    query = wire.encode_query(0x1234, asked_name, "TXT")
+    asked = query[12:-wire.OPT_SIZE]
+    reply = bytearray(_error_response(0, b""))
+    reply[7] = 1  # one answer: "a.test TXT "hi"", its owner a pointer to the question's name
+    answer = b"\xc0\x0c" + bytes.fromhex("0010 0001 00000e10 0003") + b"\x02hi"
+    at = 12 + len(b"\x01a\x04test\x00") + 4
+    reply[at:at] = answer
+    full = wire.decode_response(bytes(reply))
+    known = wire.decode_response(bytes(reply), asked, asked_name.lower())
+    assert full.qname == "a.test" and full.answers == [("a.test", 16, b"hi")]
+    assert (known.qname, known.qtype, known.answers) == (full.qname, full.qtype, full.answers)
+    assert (asked == bytes(reply[12:12 + len(asked)])) is not read_again
+
+
 def test_a_refusal_carries_the_servers_extended_error(knot: Knot) -> None:
     """Knot refuses a name outside its zones with Extended DNS Error 20 (RFC 8914): the answer says so, which
     tells an operator that --nameserver points at an authoritative server, not a resolver."""

@@ -267,12 +267,14 @@ class DnsResolver:
         return min(0.05, self.timeout * self.TRIES[0] / 4)
 
     def _received(self, proto: _Datagrams, data: bytes) -> None:
-        try:
-            response = wire.decode_response(data)
-        except wire.WireFormatError:
+        question = proto.pending.get(int.from_bytes(data[:2], "big")) if len(data) >= 12 else None
+        if question is None:
             return  # not an answer to anything: the real one may still come
-        question = proto.pending.get(response.query_id)
-        if (question is None or not response.flags & wire.FLAG_QR or response.qname != question.current
+        try:  # the query's question section: its payload between the header and the OPT record
+            response = wire.decode_response(data, question.payload[12:-wire.OPT_SIZE], question.current)
+        except wire.WireFormatError:
+            return
+        if (not response.flags & wire.FLAG_QR or response.qname != question.current
                 or response.qtype != wire.TYPES[question.rdtype]):
             return
         del proto.pending[response.query_id]

@@ -44,7 +44,6 @@ def organizational_domain_finder() -> Callable[[str], str]:
     each IDN rule's A-label form too made loading it 27 ms instead of 10, for
     every run. An A-label name is looked up by its Unicode form instead.
     """
-    import idna
     from publicsuffixlist import PublicSuffixList
 
     psl = PublicSuffixList(accept_encoded_idn=False)
@@ -54,6 +53,8 @@ def organizational_domain_finder() -> Callable[[str], str]:
         name = domain.lower().rstrip(".")
         if "xn--" not in name:
             return str(psl.privatesuffix(name) or domain)
+        import idna  # only for A-labels, which few agencies have
+
         try:
             found = psl.privatesuffix(idna.decode(name))
             return idna.encode(found).decode("ascii") if found else domain

@@ -21,6 +21,9 @@ NAMES = {v: k for k, v in TYPES.items()}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 FLAG_QR, FLAG_TC, FLAG_RD = 0x8000, 0x0200, 0x0100
 EDNS_PAYLOAD = 1232
+#: the OPT record every query ends with (RFC 6891): the root name, type 41, the payload size, no flags
+_OPT_RECORD = b"\x00" + struct.pack("!HHIH", 41, EDNS_PAYLOAD, 0, 0)
+OPT_SIZE = len(_OPT_RECORD)
 
 
 class WireFormatError(ValueError):
@@ -43,8 +46,7 @@ def encode_query(query_id: int, name: str, rdtype: str) -> bytes:
     """A recursive query with an EDNS OPT record (payload 1232, the DNS flag day size)."""
     header = struct.pack("!HHHHHH", query_id, FLAG_RD, 1, 0, 0, 1)
     question = encode_name(name) + struct.pack("!HH", TYPES[rdtype], 1)
-    opt = b"\x00" + struct.pack("!HHIH", 41, EDNS_PAYLOAD, 0, 0)
-    return header + question + opt
+    return header + question + _OPT_RECORD
 
 
 def _read_name(data: bytes, pos: int, seen: dict[int, str]) -> tuple[str, int]:
@@ -141,23 +143,33 @@ def _rdata(data: bytes, rtype: int, start: int, end: int, seen: dict[int, str]) 
     return data[start:end]
 
 
-def decode_response(data: bytes) -> Response:
-    """The header, question and answer records of a response; ``WireFormatError`` for anything malformed."""
+def decode_response(data: bytes, asked: bytes = b"", name: str = "") -> Response:
+    """The header, question and answer records of a response; ``WireFormatError`` for anything malformed.
+
+    ``asked``: the question section of the query and ``name`` its name. A
+    reply that repeats it byte for byte (as servers do) is not read again:
+    its name is ``name``, and every owner name that points at it is too.
+    """
     try:
-        return _decode_response(data)
+        return _decode_response(data, asked, name)
     except WireFormatError:
         raise
     except (struct.error, IndexError, ValueError) as exc:  # a pointer or a length past the end
         raise WireFormatError(f"malformed response: {exc}") from None
 
 
-def _decode_response(data: bytes) -> Response:
+def _decode_response(data: bytes, asked: bytes, name: str) -> Response:
     if len(data) < 12:
         raise WireFormatError("shorter than a DNS header")
     query_id, flags, qdcount, ancount, _nscount, _arcount = struct.unpack_from("!HHHHHH", data, 0)
     pos = 12
     qname, qtype = "", 0
     seen: dict[int, str] = {}
+    if asked and qdcount == 1 and data[12:12 + len(asked)] == asked:
+        qname, qtype = name, (asked[-4] << 8) | asked[-3]
+        seen[12] = name
+        pos += len(asked)
+        qdcount = 0
     for _ in range(qdcount):
         qname, pos = _read_name(data, pos, seen)
         qtype = struct.unpack_from("!H", data, pos)[0]
