@@ -263,6 +263,29 @@ def test_a_server_answering_garbage_gives_a_timeout_not_a_hang(tmp_path: Path) -
     assert answer.status == TIMEOUT
 
 
+def test_a_question_a_check_waits_for_goes_before_those_asked_ahead(knot: Knot) -> None:
+    """Asked ahead (prefetch), questions wait for a slot behind every question somebody waits for: the
+    platform's include, asked by the first agency's SPF check, must not wait behind every other agency's."""
+    resolver = DnsResolver([server_of(knot)], timeout=5, concurrency=1)
+
+    async def go() -> tuple[Answer, int]:
+        try:
+            ahead = [f"n{i}.resolver.test" for i in range(30, 50)]
+            for name in ahead:
+                resolver.prefetch(name, "TXT")
+            answer = await resolver.query("n50.resolver.test", "TXT")
+            done = sum(resolver._cache[(name, "TXT", False)].done() for name in ahead)
+            await asyncio.gather(*(resolver.query(name, "TXT") for name in ahead))
+            return answer, done
+        finally:
+            resolver.close()
+
+    answer, answered_before = asyncio.run(go())
+    assert answer.status == OK and answer.texts == ("name 50",)
+    assert answered_before <= 1  # at most the one in the only slot when it was asked
+    assert resolver.queries == 21
+
+
 def test_a_domains_checks_ask_side_by_side(slow_relay: DelayingRelay) -> None:
     """A domain whose answers never come costs one timeout, not one per check: its first questions
     (MX, TXT, DKIM, DMARC) are all in flight at once."""

@@ -103,6 +103,8 @@ class _Question:
     query_id: int = 0
     #: what an earlier try got that is better than a timeout (SERVFAIL, a socket error)
     last: Answer | None = None
+    #: asked before anyone waits for it (``prefetch``): it waits for a slot behind those that are waited for
+    ahead: bool = False
 
 
 class _Datagrams(asyncio.DatagramProtocol):
@@ -154,6 +156,10 @@ class DnsResolver:
     _in_flight: int = 0
     #: questions, and dnspython asks (as futures), waiting for a slot, oldest first
     _backlog: deque[_Question | asyncio.Future[None]] = field(default_factory=deque)
+    #: questions asked ahead (``prefetch``), waiting for a slot behind every question a check waits for: the
+    #: platform's include, asked by the first agency's SPF check, is then answered before the thousands of
+    #: questions asked ahead for the other agencies, and their checks find its evaluation done
+    _ahead: deque[_Question] = field(default_factory=deque)
     _sweeper: asyncio.TimerHandle | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     #: the run's loop, kept: asking asyncio for it costs a getpid() system call each time
@@ -174,10 +180,10 @@ class DnsResolver:
         return await future
 
     def prefetch(self, name: str, rdtype: str, dnssec: bool = False) -> None:
-        self._ask(name, rdtype, dnssec)
+        self._ask(name, rdtype, dnssec, ahead=True)
 
-    def _ask(self, name: str, rdtype: str, dnssec: bool) -> asyncio.Future[Answer]:
-        """The answer's future: asked before (the cache), or asked now."""
+    def _ask(self, name: str, rdtype: str, dnssec: bool, ahead: bool = False) -> asyncio.Future[Answer]:
+        """The answer's future: asked before (the cache), or asked now (``ahead``: before anyone waits for it)."""
         key = (normalise(name), rdtype, dnssec)
         future = self._cache.get(key)
         if future is not None and not future.cancelled():
@@ -191,7 +197,7 @@ class DnsResolver:
         if dnssec:
             self._spawn(self._resolve_signed(key[0], rdtype, future))
             return future
-        question = _Question(key[0], rdtype, future, key[0])
+        question = _Question(key[0], rdtype, future, key[0], ahead=ahead)
         if not self._opening.done():
             self._unopened.append(question)
         elif self._opening.cancelled() or self._opening.exception() is not None:
@@ -223,7 +229,7 @@ class DnsResolver:
             self._in_flight += 1
             self._send(question)
         else:
-            self._backlog.append(question)
+            (self._ahead if question.ahead else self._backlog).append(question)
 
     def _send(self, question: _Question) -> None:
         """Send ``question``'s next try; it holds a slot."""
@@ -381,7 +387,8 @@ class DnsResolver:
 
     # -- slots: at most ``concurrency`` questions in flight ---------------------------------
     def _release(self) -> None:
-        """A slot came free: it goes to the oldest waiting question, or back to the pool."""
+        """A slot came free: it goes to the oldest waiting question, one asked ahead only when none is
+        waiting, or back to the pool."""
         while self._backlog:
             waiting = self._backlog.popleft()
             if isinstance(waiting, _Question):
@@ -390,6 +397,9 @@ class DnsResolver:
             if not waiting.done():
                 waiting.set_result(None)
                 return
+        if self._ahead:
+            self._send(self._ahead.popleft())
+            return
         self._in_flight -= 1
 
     async def _slot(self) -> None:

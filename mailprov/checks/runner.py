@@ -21,8 +21,7 @@ from .mx import check_mx
 from .platform import PlatformProblem, excuse_agencies, platform_problems, unauthorized_reports
 from .resolver import DnsResolver, Resolver
 from .result import FAIL, CheckReport, CheckResult, DomainResult
-from .spf import check_spf
-from .spf_eval import IncludeMemo
+from .spf import SpfMemo, check_spf
 from .tls_rpt import check_tls_rpt
 
 Clock = Callable[[], dt.datetime]
@@ -68,7 +67,7 @@ Outcome = CheckResult | list[CheckResult]
 
 
 def _checks(resolver: Resolver, domain: str, platform: Platform, org_domain: Callable[[str], str],
-            fetch: Fetch | None, spf_memo: IncludeMemo | None) -> list[Coroutine[Any, Any, Outcome]]:
+            fetch: Fetch | None, spf_memo: SpfMemo | None) -> list[Coroutine[Any, Any, Outcome]]:
     """The configured checks of ``domain``, in the configured order, not started yet; the first question of
     each is asked already, so that the domain's questions are in flight together while its checks are
     awaited one after another."""
@@ -103,7 +102,7 @@ def _checks(resolver: Resolver, domain: str, platform: Platform, org_domain: Cal
 
 
 async def _domain(resolver: Resolver, target: Target, platform: Platform, org_domain: Callable[[str], str],
-                  fetch: Fetch | None, spf_memo: IncludeMemo | None) -> DomainResult:
+                  fetch: Fetch | None, spf_memo: SpfMemo | None) -> DomainResult:
     """One domain's checks, one after another, with their first questions already in flight.
 
     A task per domain instead of one per check: a quarter of the tasks,
@@ -132,7 +131,7 @@ async def check_all(resolver: Resolver, targets: Sequence[Target], platform: Pla
     ``progress`` is told of each domain whose checks are all done.
     """
     finder = org_domain or organizational_domain_finder()
-    memo: IncludeMemo = {}
+    memo = SpfMemo()
     each = (_domain(resolver, t, platform, finder, fetch, memo) for t in targets)
     if progress is None:
         domains = list(await asyncio.gather(*each))
@@ -141,7 +140,7 @@ async def check_all(resolver: Resolver, targets: Sequence[Target], platform: Pla
     # asked only when some agency failed where the platform's own records could be why: a run where all
     # is well (or where nothing answered) asks nothing more
     failed = any(c.status == FAIL and c.check in ("spf", "dkim") for d in domains for c in d.checks)
-    problems = await platform_problems(resolver, platform, memo) if failed else []
+    problems = await platform_problems(resolver, platform, memo.includes) if failed else []
     excuse_agencies(domains, problems)
     return domains, problems + unauthorized_reports(domains)
 

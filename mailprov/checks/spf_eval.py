@@ -59,6 +59,9 @@ class Outcome:
     record: str | None = None
     lookups: int = 0
     void_lookups: int = 0
+    #: the result may differ for another domain with the same record: a macro was expanded, or a mechanism
+    #: without a domain (a, mx, ptr) asked about the domain itself
+    domain_bound: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,10 @@ class _Context:
     expanded: bool = False
     #: includes this evaluation is working out for the memo, which other evaluations may be waiting for
     holding: int = 0
+    #: the domain check_host() was asked about
+    domain: str = ""
+    #: a mechanism without a domain (a, mx, ptr) was evaluated for ``domain`` itself
+    domain_bound: bool = False
 
     def count_lookup(self, term: str) -> None:
         self.lookups += 1
@@ -320,7 +327,8 @@ def _valid_name(name: str) -> bool:
     name = name.rstrip(".")
     if not name or len(name) > 253 or "." not in name:
         return False
-    return all(0 < len(label) <= 63 for label in name.split("."))
+    labels = name.split(".")
+    return "" not in labels and max(map(len, labels)) <= 63
 
 
 async def _lookup(ctx: _Context, name: str, rdtype: str, void: bool = True) -> Answer:
@@ -392,6 +400,8 @@ async def _match(ctx: _Context, term: Term, domain: str) -> bool | str:
         return ctx.ip.version == term.ip_network.version and ctx.ip in term.ip_network
     ctx.count_lookup(term.text)
     target = await expand(ctx, term.domain_spec, domain) if term.domain_spec else domain
+    if not term.domain_spec and domain == ctx.domain:
+        ctx.domain_bound = True
     if kind == "include":
         result = await _include(ctx, target)
         if result.result == PASS:
@@ -559,7 +569,9 @@ async def check_host(resolver: Resolver, ip: str, domain: str, sender: str, helo
         sender = f"postmaster@{sender}"
     elif not local:
         sender = f"postmaster{sender}"
-    ctx = _Context(resolver, address, sender, helo, receiver, int(time.time()) if now is None else now, memo=memo)
+    ctx = _Context(resolver, address, sender, helo, receiver, int(time.time()) if now is None else now, memo=memo,
+                   domain=domain.rstrip("."))
     outcome = await _check(ctx, domain)
     outcome.lookups, outcome.void_lookups = ctx.lookups, ctx.voids
+    outcome.domain_bound = ctx.expanded or ctx.domain_bound
     return outcome
