@@ -14,6 +14,7 @@ from .options import (
     ConfigOpt,
     FormatOpt,
     check_choice,
+    command_group,
     console,
     emit,
     load,
@@ -38,12 +39,12 @@ AllOpt = Annotated[bool, typer.Option("--all", help="List every change in the ta
 def register(app: typer.Typer) -> None:
     app.command("plan")(plan)
     app.command("apply")(apply)
-    directory = typer.Typer(help="Read the whole directory.", no_args_is_help=True)
-    directory.command("export")(export)
-    app.add_typer(directory, name="directory")
-    from . import mailbox_cmds
 
-    mailbox_cmds.register(app)
+
+def group() -> typer.Typer:
+    commands = command_group("directory", "Read the whole directory.")
+    commands.command("export")(export)
+    return commands
 
 
 def _plan(config_path: Path, agency_ids: list[str] | None,

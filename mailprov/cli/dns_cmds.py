@@ -13,6 +13,7 @@ from .options import (
     AgencyOpt,
     ConfigOpt,
     check_choice,
+    command_group,
     console,
     domain_argument,
     emit,
@@ -34,11 +35,11 @@ if TYPE_CHECKING:
 LangOpt = Annotated[str, typer.Option("--lang", metavar="LANG", help="Language of the reasons: id or en.")]
 
 
-def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Check that agencies' DNS points their mail at the platform.", no_args_is_help=True)
-    group.command("check")(check)
-    group.command("records")(records)
-    app.add_typer(group, name="dns")
+def group() -> typer.Typer:
+    commands = command_group("dns", "Check that agencies' DNS points their mail at the platform.")
+    commands.command("check")(check)
+    commands.command("records")(records)
+    return commands
 
 
 def nameservers(given: list[str] | None) -> list[tuple[str, int]]:

@@ -9,13 +9,13 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
-from .options import AgencyOpt, ConfigOpt, check_choice, load, select_agencies
+from .options import AgencyOpt, ConfigOpt, check_choice, command_group, load, select_agencies
 
 
-def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Letters to agencies and to mailbox owners.", no_args_is_help=True)
-    group.command("render")(render)
-    app.add_typer(group, name="letters")
+def group() -> typer.Typer:
+    commands = command_group("letters", "Letters to agencies and to mailbox owners.")
+    commands.command("render")(render)
+    return commands
 
 
 def render(

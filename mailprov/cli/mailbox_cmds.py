@@ -11,7 +11,17 @@ import typer
 if TYPE_CHECKING:
     from ..mailboxes import MailboxInfo
 
-from .options import ConfigOpt, FormatOpt, agency_named, check_choice, console, emit, load, open_dir
+from .options import (
+    ConfigOpt,
+    FormatOpt,
+    agency_named,
+    check_choice,
+    command_group,
+    console,
+    emit,
+    load,
+    open_dir,
+)
 
 
 def _checked_address(value: str) -> str:
@@ -60,13 +70,12 @@ AddressArg = Annotated[str, typer.Argument(metavar="ADDRESS", help="The mailbox 
 LettersOpt = Annotated[Path, typer.Option("--letters", metavar="DIR", help="Folder for the mailbox letter (password).")]
 
 
-def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="One mailbox at a time: look, add, disable, enable, reset the password.",
-                        no_args_is_help=True)
+def group() -> typer.Typer:
+    commands = command_group("mailbox", "One mailbox at a time: look, add, disable, enable, reset the password.")
     for name, func in (("list", list_), ("show", show), ("add", add), ("disable", disable), ("enable", enable),
                        ("reset-password", reset_password), ("set-quota", set_quota)):
-        group.command(name)(func)
-    app.add_typer(group, name="mailbox")
+        commands.command(name)(func)
+    return commands
 
 
 def _print(info: MailboxInfo, fmt: str) -> None:

@@ -163,6 +163,11 @@ def open_dir(config: Config) -> Directory:
                           prompt=terminal_prompt(), warn=warn)
 
 
+def command_group(name: str, help: str) -> typer.Typer:
+    """A group of commands (``mailprov NAME ...``), built into Click commands only when it is used."""
+    return typer.Typer(name=name, help=help, no_args_is_help=True, rich_markup_mode=None)
+
+
 def emit(text: str, output: Path | None) -> None:
     """Write ``text`` to ``output`` (a file) or to stdout."""
     if output is None:
