@@ -286,6 +286,26 @@ def test_a_question_a_check_waits_for_goes_before_those_asked_ahead(knot: Knot) 
     assert resolver.queries == 21
 
 
+def test_a_run_stopped_part_way_leaves_the_resolver_able_to_answer_in_the_next(slow_relay: DelayingRelay) -> None:
+    """Ctrl-C in the middle of a run: questions in flight, others waiting for a slot or asked ahead. After
+    close(), the same resolver in a new event loop answers every question, the ones left unanswered too."""
+    resolver = DnsResolver([relay_server(slow_relay)], timeout=5, concurrency=2)
+    names = [f"n{i}.resolver.test" for i in range(10, 20)]
+
+    async def stopped() -> None:
+        try:
+            for name in names[5:]:
+                resolver.prefetch(name, "TXT")
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*(resolver.query(n, "TXT") for n in names[:5])), 0.03)
+        finally:
+            resolver.close()
+
+    asyncio.run(stopped())
+    answers = ask_all(resolver, [(name, "TXT") for name in names])
+    assert [a.texts for a in answers] == [(f"name {i}",) for i in range(10, 20)]
+
+
 def test_a_domains_checks_ask_side_by_side(slow_relay: DelayingRelay) -> None:
     """A domain whose answers never come costs one timeout, not one per check: its first questions
     (MX, TXT, DKIM, DMARC) are all in flight at once."""

@@ -493,6 +493,8 @@ class DnsResolver:
             self._sockets[server] = proto
 
     def close(self) -> None:
+        """Close the sockets. What a run stopped part-way (Ctrl-C) left unanswered is forgotten, so that the
+        resolver starts clean in another event loop: the answers it has are kept."""
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
@@ -502,6 +504,10 @@ class DnsResolver:
         self._sockets.clear()
         self._outgoing.clear()
         self._unopened.clear()
+        self._backlog.clear()
+        self._ahead.clear()
+        self._in_flight = 0
+        self._cache = {key: future for key, future in self._cache.items() if future.done()}
         if self._opening is not None and not self._opening.done():
             self._opening.cancel()
         self._opening = None
