@@ -75,6 +75,26 @@ def platform_domain(platform: Platform) -> str:
     return platform.spf_include.split(".", 1)[1]
 
 
+def dkim_name(selector: str, domain: str) -> str:
+    """Where a selector's DKIM key is published under ``domain`` (RFC 6376 section 3.6.2.1)."""
+    return f"{selector}._domainkey.{domain}"
+
+
+def dmarc_name(domain: str) -> str:
+    """Where ``domain``'s DMARC policy is published (RFC 7489 section 6.1)."""
+    return f"_dmarc.{domain}"
+
+
+def tls_rpt_name(domain: str) -> str:
+    """Where ``domain``'s TLS-RPT record is published (RFC 8460 section 3)."""
+    return f"_smtp._tls.{domain}"
+
+
+def mta_sts_name(domain: str) -> str:
+    """Where ``domain``'s MTA-STS record is published (RFC 8461 section 3.1)."""
+    return f"_mta-sts.{domain}"
+
+
 def mx_records(platform: Platform) -> list[str]:
     return [f"{10 * (i + 1)} {host}." for i, host in enumerate(platform.mx)]
 
@@ -113,16 +133,16 @@ def required_records(platform: Platform, domain: str, lang: str = "id") -> list[
     records = [Record(domain, "MX", mx, say["mx"]) for mx in mx_records(platform)]
     records.append(Record(domain, "TXT", spf_value(platform), say["spf"]))
     for selector in platform.dkim.selectors:
-        name = f"{selector}._domainkey.{domain}"
+        name = dkim_name(selector, domain)
         key = platform.dkim.public_keys.get(selector)
         if key:
             records.append(Record(name, "TXT", key.record, say["dkim"].format(selector=selector)))
         else:
-            target = f"{selector}._domainkey.{platform_domain(platform)}."
+            target = dkim_name(selector, platform_domain(platform)) + "."
             records.append(Record(name, "CNAME", target, say["dkim-cname"].format(selector=selector)))
-    records.append(Record(f"_dmarc.{domain}", "TXT", dmarc_value(platform), say["dmarc"]))
+    records.append(Record(dmarc_name(domain), "TXT", dmarc_value(platform), say["dmarc"]))
     if "tls-rpt" in platform.checks and platform.dmarc.rua:
-        records.append(Record(f"_smtp._tls.{domain}", "TXT", f"v=TLSRPTv1; rua={platform.dmarc.rua}",
+        records.append(Record(tls_rpt_name(domain), "TXT", f"v=TLSRPTv1; rua={platform.dmarc.rua}",
                               say["tls-rpt"]))
     return records
 
@@ -151,7 +171,7 @@ def platform_zone_text(platform: Platform, lang: str = "id") -> str:
     for selector in platform.dkim.selectors:
         if platform.dkim.public_keys.get(selector):
             continue  # agencies publish that key themselves (their TXT record)
-        name = f"{selector}._domainkey.{platform_domain(platform)}"
+        name = dkim_name(selector, platform_domain(platform))
         lines.append("; " + say["platform-dkim-unknown"].format(name=name, selector=selector))
     for domain in dict.fromkeys(rua_domains(platform.dmarc.rua or "")):
         lines.append("; " + say["platform-rua"].format(domain=domain))

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from ..dkimkey import rsa_bits
 from ..model import Platform
-from ..records import platform_domain
+from ..records import dkim_name, platform_domain
 from .messages import Reason
 from .resolver import Answer, Resolver
 from .result import FAIL, PASS, WARN, CheckResult, dns_error, doubled_record, worst
@@ -98,7 +98,7 @@ def _alias_reasons(answer: Answer, selector: str, domain: str, platform: Platfor
     if not answer.target:
         return []
     reasons = [Reason("dkim.alias_empty", {"name": answer.name, "target": answer.target})]
-    meant = f"{selector}._domainkey.{platform_domain(platform)}"
+    meant = dkim_name(selector, platform_domain(platform))
     if answer.target == f"{meant}.{domain}":
         reasons.append(Reason("domain.appended", {"name": answer.target, "meant": meant}))
     return reasons
@@ -107,7 +107,7 @@ def _alias_reasons(answer: Answer, selector: str, domain: str, platform: Platfor
 async def check_dkim(resolver: Resolver, domain: str, platform: Platform) -> list[CheckResult]:
     results = []
     for selector in platform.dkim.selectors:
-        name = f"{selector}._domainkey.{domain}"
+        name = dkim_name(selector, domain)
         answer = await resolver.query(name, "TXT")
         if answer.error:
             results.append(dns_error("dkim", answer, selector))

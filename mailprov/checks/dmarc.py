@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..model import DMARC_POLICIES, Platform
-from ..records import dmarc_value, rua_domains
+from ..records import dmarc_name, dmarc_value, rua_domains
 from .messages import Reason
 from .resolver import OK, Answer, Resolver
 from .result import ERROR, FAIL, PASS, WARN, CheckResult, dns_error, doubled_record, worst
@@ -33,7 +33,7 @@ def _near_misses(answer: Answer) -> list[str]:
 
 
 async def check_dmarc(resolver: Resolver, domain: str, platform: Platform, org_domain: OrgDomain) -> CheckResult:
-    name = f"_dmarc.{domain}"
+    name = dmarc_name(domain)
     answer = await resolver.query(name, "TXT")
     if answer.error:
         return dns_error("dmarc", answer)
@@ -42,7 +42,7 @@ async def check_dmarc(resolver: Resolver, domain: str, platform: Platform, org_d
     org = org_domain(domain)
     inherited = False
     if not found and org != domain:
-        name = f"_dmarc.{org}"
+        name = dmarc_name(org)
         answer = await resolver.query(name, "TXT")
         if answer.error:
             return dns_error("dmarc", answer)
@@ -52,7 +52,7 @@ async def check_dmarc(resolver: Resolver, domain: str, platform: Platform, org_d
     if not found:
         note = Reason("dmarc.org_note", {"org": org}) if org != domain else ""
         near += _near_misses(answer) if inherited else []  # the organization's, where it has one
-        doubled, where = ([], []) if near else await doubled_record(resolver, f"_dmarc.{domain}", domain, "dmarc1")
+        doubled, where = ([], []) if near else await doubled_record(resolver, dmarc_name(domain), domain, "dmarc1")
         return CheckResult("dmarc", FAIL, [Reason("dmarc.near_miss" if near else "dmarc.missing", {
             "domain": domain, "org_note": note, "expected": expected}), *where], near or doubled)
     if len(found) > 1:

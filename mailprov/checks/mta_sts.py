@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ..model import Platform
+from ..records import mta_sts_name
 from .messages import Reason, ReasonError
 from .resolver import Resolver
 from .result import PASS, WARN, CheckResult
@@ -91,7 +92,7 @@ def mx_matches(pattern: str, host: str) -> bool:
 
 
 async def check_mta_sts(resolver: Resolver, domain: str, platform: Platform, fetch: Fetch | None = None) -> CheckResult:
-    chosen = single("mta-sts", await resolver.query(f"_mta-sts.{domain}", "TXT"), "v=STSv1")
+    chosen = single("mta-sts", await resolver.query(mta_sts_name(domain), "TXT"), "v=STSv1")
     if isinstance(chosen, CheckResult):
         return chosen
     found, tags = chosen

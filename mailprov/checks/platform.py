@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from ..model import Platform
-from ..records import platform_domain
+from ..records import dkim_name, platform_domain
 from .dkim import evaluate
 from .dmarc import PLATFORM_RUA
 from .messages import Reason
@@ -65,7 +65,7 @@ async def platform_problems(resolver: Resolver, platform: Platform,
         for selector in platform.dkim.selectors:
             if selector in platform.dkim.public_keys:
                 continue  # agencies publish that key themselves, as a TXT record of their own
-            name = f"{selector}._domainkey.{platform_domain(platform)}"
+            name = dkim_name(selector, platform_domain(platform))
             answer = await resolver.query(name, "TXT")
             if answer.error:
                 continue

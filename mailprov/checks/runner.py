@@ -13,6 +13,7 @@ from typing import Any
 from .. import __version__
 from ..gcpolicy import rare_collections
 from ..model import Platform
+from ..records import dkim_name, dmarc_name, mta_sts_name, tls_rpt_name
 from .dkim import check_dkim
 from .dmarc import check_dmarc
 from .dnssec import check_dnssec
@@ -82,16 +83,16 @@ def _checks(resolver: Resolver, domain: str, platform: Platform, org_domain: Cal
                 made.append(check_spf(resolver, domain, platform, spf_memo))
             case "dkim":
                 for selector in platform.dkim.selectors:
-                    resolver.prefetch(f"{selector}._domainkey.{domain}", "TXT")
+                    resolver.prefetch(dkim_name(selector, domain), "TXT")
                 made.append(check_dkim(resolver, domain, platform))
             case "dmarc":
-                resolver.prefetch(f"_dmarc.{domain}", "TXT")
+                resolver.prefetch(dmarc_name(domain), "TXT")
                 made.append(check_dmarc(resolver, domain, platform, org_domain))
             case "mta-sts":
-                resolver.prefetch(f"_mta-sts.{domain}", "TXT")
+                resolver.prefetch(mta_sts_name(domain), "TXT")
                 made.append(check_mta_sts(resolver, domain, platform, fetch))
             case "tls-rpt":
-                resolver.prefetch(f"_smtp._tls.{domain}", "TXT")
+                resolver.prefetch(tls_rpt_name(domain), "TXT")
                 made.append(check_tls_rpt(resolver, domain, platform))
             case "dnssec":
                 resolver.prefetch(domain, "SOA", dnssec=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..model import Platform
+from ..records import tls_rpt_name
 from .messages import Reason
 from .resolver import Resolver
 from .result import PASS, WARN, CheckResult
@@ -10,7 +11,7 @@ from .taglist import single
 
 
 async def check_tls_rpt(resolver: Resolver, domain: str, platform: Platform) -> CheckResult:
-    chosen = single("tls-rpt", await resolver.query(f"_smtp._tls.{domain}", "TXT"), "v=TLSRPTv1")
+    chosen = single("tls-rpt", await resolver.query(tls_rpt_name(domain), "TXT"), "v=TLSRPTv1")
     if isinstance(chosen, CheckResult):
         return chosen
     found, tags = chosen
