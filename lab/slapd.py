@@ -47,6 +47,8 @@ class Slapd:
     outlive_parent: bool = False
     #: more slapd.conf lines for the database (a test's own server: ``security update_ssf=128``)
     database_extra: str = ""
+    #: ppolicy hashes a cleartext userPassword in an add or modify (``password_scheme: server-add``)
+    hash_cleartext: bool = False
 
     # -- addresses ---------------------------------------------------------
     @property
@@ -146,6 +148,7 @@ index cn,employeeNumber eq,sub
 overlay ppolicy
 ppolicy_default "cn=default,ou=policies,{self.suffix}"
 ppolicy_use_lockout
+{"ppolicy_hash_cleartext" if self.hash_cleartext else ""}
 
 limits dn.exact="{prov}" size=unlimited time=unlimited
 access to attrs=userPassword
@@ -308,8 +311,10 @@ userPassword: {slappasswd(self.bind_password)}
         return result.returncode == 0
 
 
-def start_slapd(root: Path, outlive_parent: bool = False, database_extra: str = "") -> Slapd:
-    server = Slapd(root=root, outlive_parent=outlive_parent, database_extra=database_extra)
+def start_slapd(root: Path, outlive_parent: bool = False, database_extra: str = "",
+                hash_cleartext: bool = False) -> Slapd:
+    server = Slapd(root=root, outlive_parent=outlive_parent, database_extra=database_extra,
+                   hash_cleartext=hash_cleartext)
     server.prepare()
     server.start()
     return server

@@ -9,8 +9,9 @@ password of their letter or have no password at all, and the next plan finds
 the latter (``userPassword`` absent) and gives them a new password and a new
 letter. A run that stops on its own (connection lost, Ctrl-C, a letter that
 cannot be written) also removes the letters of the passwords it never sent.
-With a client-side scheme the hash travels inside the add, so every letter
-of a batch is written before the batch is sent, and removed if the add fails.
+With a client-side scheme the hash travels inside the add (with ``server-add``
+the password itself, for the server to hash), so every letter of a batch is
+written before the batch is sent, and removed if the add fails.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .errors import LetterError, Terminated
 from .ldapnames import first_rdn, parent_dn
 from .letters import MailboxLetter, MailboxLetterWriter
 from .model import Agency
-from .passwords import POLICY_HINT, client_hash, generate
+from .passwords import CLIENT_SCHEMES, POLICY_HINT, client_hash, generate, value_in_add
 from .plan import ACTIONS, Change, Plan
 from .profiles import Profile
 
@@ -120,8 +121,14 @@ class _Run:
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="letters")
 
     @property
-    def client(self) -> bool:
+    def in_first_request(self) -> bool:
+        """Whether passwords (or their hashes) travel in the adds, so their letters must be on disk first."""
         return self.scheme != "server"
+
+    def carries_password(self, change: Change) -> bool:
+        """The change's first request sets its password: a client-side hash in an add or a modify, or the
+        password in an add for the server to hash (``server-add``; a modify gets Password Modify)."""
+        return self.in_first_request and (change.action == "create" or self.scheme in CLIENT_SCHEMES)
 
     def _letter(self, item: _Item) -> None:
         change = item.outcome.change
@@ -142,21 +149,22 @@ class _Run:
         """The add/modify/delete of a change (None: only a password to set)."""
         change = item.outcome.change
         mid = item.mid
-        hashed = [client_hash(self.scheme, item.password)] if item.password and self.client else None
+        password = item.password if item.password_sent else None
         if change.action == "create":
             attrs = dict(change.attributes)
             if self._needs_relock(change):
                 attrs = {k: v for k, v in attrs.items() if k.lower() != self.profile_lock_attr}
-            if hashed:
-                attrs["userPassword"] = hashed
+            value = value_in_add(self.scheme, password) if password else None
+            if value:
+                attrs["userPassword"] = [value]
             return wire.encode_add(mid, change.dn, attrs)
         if change.action == "delete":
             return wire.encode_delete(mid, change.dn)
         ops = _modify_ops(change)
         if change.new_dn:  # the naming value changes with the rename, which comes last
             ops = [op for op in ops if op[1].lower() != self.naming_attr]
-        if hashed:
-            ops.append((wire.MOD_REPLACE, "userPassword", hashed))
+        if password:
+            ops.append((wire.MOD_REPLACE, "userPassword", [client_hash(self.scheme, password)]))
         return wire.encode_modify(mid, change.dn, ops) if ops else None
 
     @property
@@ -254,24 +262,25 @@ class _Run:
         """
         batch.started = True
         self._skip_orphans(batch)
-        if self.client:  # the hash travels in the first request: every letter first
+        if self.in_first_request:  # every letter first
             batch.wait_letters()
             self.writer.sync()
         for item in batch.items:
             item.outcome.status = UNKNOWN
-            item.password_sent = self.client and item.password is not None
+            item.password_sent = item.password is not None and self.carries_password(item.outcome.change)
         batch.sent = self._send(batch.items, self._first_request)
 
     def finish(self, batch: _Batch) -> None:
         """Collect the first answers, then set the passwords (server scheme) and lock what must stay locked."""
-        if not self.client:
+        if not self.in_first_request:
             # the entries are being added while the letters are written; the password each
             # letter holds is set only after both are done
             batch.wait_letters()
             self.writer.sync()
         done = self._collect(batch.items, batch.sent, lambda item, result: result.describe())
-        with_password = [item for item in done if item.password]
-        if not self.client and with_password:
+        with_password = [item for item in done if item.password and not item.password_sent]
+        if with_password:
+            done = [item for item in done if not item.password or item.password_sent]
             for item in with_password:
                 item.password_sent = True
             done_pw = self._stage(
@@ -279,7 +288,7 @@ class _Run:
                 lambda item: wire.encode_password_modify(item.mid, item.outcome.change.dn, item.password or ""),
                 lambda item, result: f"{_what(item)}, but the password could not be set ({result.describe()})"
                                      f"{POLICY_HINT if result.code == wire.CONSTRAINT_VIOLATION else ''}; re-run apply")
-            done = [item for item in done if not item.password] + done_pw
+            done += done_pw
         relock = self.relock
         to_lock = [item for item in done if relock and self._needs_relock(item.outcome.change)]
         if relock and to_lock:
@@ -368,14 +377,24 @@ def _batches(outcomes: list[Outcome], size: int) -> Iterator[list[Outcome]]:
 
 def apply_plan(plan: Plan, pipeline: wire.Pipeline, writer: MailboxLetterWriter, agencies: Sequence[Agency],
                profile: Profile, scheme: str = "server", password_length: int = 16, batch_size: int = 250,
-               progress: Callable[[int], None] | None = None) -> ApplyReport:
+               progress: Callable[[int], None] | None = None, base_dn: str | None = None) -> ApplyReport:
     """Carry out ``plan``; one failed change does not stop the others.
 
     A lost connection or Ctrl-C stops the run: what the directory did with
     the batches in flight (at most two) is UNKNOWN, the rest is SKIPPED, and
     a re-run (a new plan) finishes the work. The letters of passwords never
     sent are removed: only letters that may be handed out stay.
+
+    With ``scheme="server-add"`` a run that creates mailboxes first checks,
+    under ``base_dn``, that the directory hashes a password an add carries
+    (``serverhash``), and raises ``ServerHashError`` before any change if not.
     """
+    if scheme == "server-add" and any(c.action == "create" and c.set_password for c in plan.changes):
+        if not base_dn:
+            raise ValueError("password_scheme server-add: apply_plan needs the base_dn to check the directory under")
+        from .serverhash import check_server_hashes
+
+        check_server_hashes(pipeline, base_dn, generate(password_length))
     outcomes = [Outcome(change) for change in plan.changes]
     report = ApplyReport(outcomes)
     run = _Run(pipeline, writer, {a.id: a for a in agencies}, profile, scheme, password_length, progress)

@@ -34,6 +34,7 @@ from .model import (
     Signatory,
     Source,
 )
+from .passwords import SCHEMES
 from .profiles import BUILTIN, DOMAIN_FIELDS, MAILBOX_FIELDS, QUOTA_UNITS, static_template_problem
 from .reader import Reader, kind, parse_bool
 from .roster import QUOTA_MAX_MB, QUOTA_MIN_MB, agencies, check_email
@@ -229,7 +230,7 @@ def _directory(r: Reader, root: YMap, base: Path, env: Mapping[str, str]) -> Dir
         urls=tuple(urls), base_dn=base_dn, bind_dn=bind_dn, bind_password_env=pw_env,
         bind_password_file=pw_file, start_tls=r.boolean(node, "start_tls", ctx, False),
         ca_file=ca_file, tls_verify=r.boolean(node, "tls_verify", ctx, True), profile=profile,
-        password_scheme=r.choice(node, "password_scheme", ctx, ("server", "ssha512", "argon2"), "server"),
+        password_scheme=r.choice(node, "password_scheme", ctx, SCHEMES, "server"),
         password_length=r.integer(node, "password_length", ctx, 16, 16, 128),
         page_size=r.integer(node, "page_size", ctx, 1000, 10, 100000),
         timeout=r.number(node, "timeout", ctx, 10.0, 0.1, 600.0),

@@ -106,6 +106,13 @@ class PasswordsUnreadable(DirectoryError):
     exit_code = EXIT_BAD_INPUT
 
 
+class ServerHashError(DirectoryError):
+    """``password_scheme: server-add`` against a directory that stores a password an add carries as given, or
+    that does not let mailprov find out (no add or compare under the base DN)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
 class SecretError(MailprovError):
     """A secret (bind password, SMTP password) could not be obtained."""
 

@@ -24,7 +24,8 @@ _MODIFY_REQUEST = 0x66
 _DEL_REQUEST = 0x4A  # primitive: the DN itself
 _MODIFY_DN_REQUEST = 0x6C
 _EXTENDED_REQUEST = 0x77
-RESPONSE_NAMES = {0x69: "add", 0x67: "modify", 0x6B: "delete", 0x6D: "modify DN", 0x78: "extended"}
+_COMPARE_REQUEST = 0x6E
+RESPONSE_NAMES = {0x69: "add", 0x67: "modify", 0x6B: "delete", 0x6D: "modify DN", 0x78: "extended", 0x6F: "compare"}
 
 MOD_ADD, MOD_DELETE, MOD_REPLACE = 0, 1, 2
 #: what ppolicy answers to a password its quality check refuses
@@ -32,6 +33,7 @@ CONSTRAINT_VIOLATION = 19
 UNWILLING_TO_PERFORM = 53
 STRONGER_AUTH_REQUIRED = 8
 CONFIDENTIALITY_REQUIRED = 13
+COMPARE_FALSE, COMPARE_TRUE = 5, 6
 #: a search the server cut short at the bind DN's limits
 TIME_LIMIT_EXCEEDED, SIZE_LIMIT_EXCEEDED = 3, 4
 
@@ -158,6 +160,11 @@ def encode_delete(message_id: int, dn: str) -> bytes:
 def encode_modify_dn(message_id: int, dn: str, new_rdn: str) -> bytes:
     """Rename an entry in place (no newSuperior), the old naming value deleted (deleteoldrdn TRUE)."""
     return _message(message_id, _sequence((_octets(dn), _octets(new_rdn), b"\x01\x01\xff"), tag=_MODIFY_DN_REQUEST))
+
+
+def encode_compare(message_id: int, dn: str, attribute: str, value: str) -> bytes:
+    ava = _sequence((_octets(attribute), _octets(value)))
+    return _message(message_id, _sequence((_octets(dn), ava), tag=_COMPARE_REQUEST))
 
 
 def encode_password_modify(message_id: int, dn: str, new_password: str) -> bytes:

@@ -13,7 +13,7 @@ from .errors import EXIT_UNDECIDED, DirectoryError, LetterError, MailprovError, 
 from .files import writing
 from .letters import MailboxLetter, MailboxLetterWriter
 from .model import Agency, Config, Mailbox
-from .passwords import client_hash, generate
+from .passwords import SERVER_SCHEMES, client_hash, generate, value_in_add
 from .plan import build_plan
 from .profiles import Profile, values_of
 
@@ -138,7 +138,7 @@ def _mailbox_from_entry(profile: Profile, found: Found, agency: Agency) -> Mailb
 
 
 def set_new_password(directory: Directory, dn: str, password: str, scheme: str) -> None:
-    if scheme == "server":
+    if scheme in SERVER_SCHEMES:  # server-add puts a password in adds only: a reset is Password Modify
         directory.set_password(dn, password)
     else:
         directory.replace_password_hash(dn, client_hash(scheme, password))
@@ -232,6 +232,11 @@ def add(directory: Directory, config: Config, mailbox: Mailbox, writer: MailboxL
     snapshot = directory.snapshot([single], whole=False)
     plan = build_plan([single], snapshot, profile, base)
     password = generate(config.directory.password_length)
+    scheme = config.directory.password_scheme
+    if scheme == "server-add":
+        from .serverhash import check_server_hashes
+
+        check_server_hashes(directory.pipeline(), base, generate(config.directory.password_length))
     path: Path | None = None
     try:
         for change in plan.changes:
@@ -241,10 +246,11 @@ def add(directory: Directory, config: Config, mailbox: Mailbox, writer: MailboxL
             if change.kind == "mailbox":
                 path = writer.write(MailboxLetter(agency, mailbox, password))
                 writer.sync()
-                if config.directory.password_scheme != "server":
-                    attrs["userPassword"] = [client_hash(config.directory.password_scheme, password)]
+                value = value_in_add(scheme, password)
+                if value is not None:
+                    attrs["userPassword"] = [value]
             directory.add(change.dn, attrs)
-        if config.directory.password_scheme == "server":
+        if scheme == "server":
             dn = profile.mailbox_dn(base, mailbox, agency.name)
             try:
                 set_new_password(directory, dn, password, "server")

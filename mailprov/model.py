@@ -111,7 +111,8 @@ class DirectorySettings:
     #: an explicit ``false`` turns certificate checks off (with a warning)
     tls_verify: bool = True
     profile: str | ProfileSpec = "inetorgperson"
-    #: "server" = RFC 3062 Password Modify; "ssha512"/"argon2" hash client-side
+    #: "server" = RFC 3062 Password Modify; "server-add" = the server hashes the password an add carries;
+    #: "ssha512"/"argon2" hash client-side
     password_scheme: str = "server"
     password_length: int = 16
     page_size: int = 1000

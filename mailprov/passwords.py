@@ -89,7 +89,19 @@ def argon2(password: str) -> str:
 
 
 CLIENT_SCHEMES = {"ssha512": ssha512, "argon2": argon2}
+#: ``server``: RFC 3062 Password Modify after the add. ``server-add``: the add carries the password and the server
+#: hashes it (OpenLDAP ppolicy's ``ppolicy_hash_cleartext``), one write per new mailbox instead of two; every other
+#: password (a reset, an entry found without one) still goes by Password Modify.
+SERVER_SCHEMES = ("server", "server-add")
+SCHEMES = (*SERVER_SCHEMES, *CLIENT_SCHEMES)
 
 
 def client_hash(scheme: str, password: str) -> str:
     return CLIENT_SCHEMES[scheme](password)
+
+
+def value_in_add(scheme: str, password: str) -> str | None:
+    """The ``userPassword`` a new entry's add carries (None: Password Modify sets it once the entry exists)."""
+    if scheme == "server":
+        return None
+    return password if scheme == "server-add" else client_hash(scheme, password)

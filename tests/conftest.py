@@ -39,13 +39,32 @@ def new_knot(factory: list[Knot], root: Path, zones: dict[str, str], signed: set
     return server
 
 
-@pytest.fixture
-def ldap_env(slapd: Slapd, request: pytest.FixtureRequest) -> dict[str, str]:
-    """MAILPROV_* variables for the session slapd, with an empty base DN of this test's own."""
+@pytest.fixture(scope="session")
+def hashing_slapd(lab_root: Path) -> Iterator[Slapd]:
+    """A second slapd whose ppolicy hashes a cleartext userPassword in an add (``password_scheme: server-add``);
+    started only by the tests that ask for it."""
+    server = start_slapd(lab_root / "ldap-hashing", hash_cleartext=True)
+    yield server
+    server.stop()
+
+
+def _env_with_own_base(server: Slapd, request: pytest.FixtureRequest) -> dict[str, str]:
     import re
     import uuid
 
     name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:48] + "-" + uuid.uuid4().hex[:6]
-    env = slapd.env()
-    env["MAILPROV_BASE_DN"] = slapd.new_base(name)
+    env = server.env()
+    env["MAILPROV_BASE_DN"] = server.new_base(name)
     return env
+
+
+@pytest.fixture
+def ldap_env(slapd: Slapd, request: pytest.FixtureRequest) -> dict[str, str]:
+    """MAILPROV_* variables for the session slapd, with an empty base DN of this test's own."""
+    return _env_with_own_base(slapd, request)
+
+
+@pytest.fixture
+def hashing_env(hashing_slapd: Slapd, request: pytest.FixtureRequest) -> dict[str, str]:
+    """The same for the slapd that hashes cleartext passwords."""
+    return _env_with_own_base(hashing_slapd, request)

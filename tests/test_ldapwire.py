@@ -51,6 +51,13 @@ def test_modify_dn_request_renames_in_place() -> None:
     assert not moddn["newSuperior"].hasValue()  # the same parent
 
 
+def test_compare_request() -> None:
+    compare = _decode(wire.encode_compare(11, "cn=x,ou=y", "userPassword", "Rahasia#123"))["protocolOp"]
+    ava = compare["compareRequest"]["ava"]
+    assert (str(compare["compareRequest"]["entry"]), str(ava["attributeDesc"]), bytes(ava["assertionValue"])) == (
+        "cn=x,ou=y", "userPassword", b"Rahasia#123")
+
+
 def _response(message_id: int, tag: int, code: int, diagnostic: str = "") -> bytes:
     body: bytes = (encoder.encode(univ.Enumerated(code)) + encoder.encode(univ.OctetString(b"")) +
             encoder.encode(univ.OctetString(diagnostic.encode())))

@@ -10,7 +10,7 @@ import pytest
 from mailprov.addresses import AddressError, check_local, split_address, to_a_label, to_unicode
 from mailprov.ldapnames import escape_dn_value, escape_filter_value, normalize_dn, parent_dn, split_dn
 from mailprov.model import Mailbox
-from mailprov.passwords import ALPHABET, DIGITS, LOWER, SYMBOLS, UPPER, argon2, generate, ssha512
+from mailprov.passwords import ALPHABET, DIGITS, LOWER, SYMBOLS, UPPER, argon2, generate, ssha512, value_in_add
 
 NASTY = 'Budi, "Jr" + <Tim> ; a=b \\ *(x)* Ñoño #1 '
 
@@ -89,6 +89,12 @@ def test_ssha512_is_what_pw_sha2_reads() -> None:
     digest, salt = raw[:64], raw[64:]
     assert hashlib.sha512(b"Rahasia#2026" + salt).digest() == digest
     assert ssha512("Rahasia#2026") != hashed  # salted
+
+
+def test_what_an_add_carries_for_each_scheme() -> None:
+    assert value_in_add("server", "Rahasia#2026") is None  # Password Modify sets it afterwards
+    assert value_in_add("server-add", "Rahasia#2026") == "Rahasia#2026"  # the server hashes it
+    assert (value_in_add("ssha512", "Rahasia#2026") or "").startswith("{SSHA512}")
 
 
 def test_argon2_is_a_phc_string() -> None:

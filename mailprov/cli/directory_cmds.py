@@ -157,7 +157,7 @@ def _plan_and_apply(config: Path, agency: list[str] | None, prune: bool, yes: bo
         pipeline = directory.pipeline()
         return with_progress(out, len(result.changes), "applying", lambda progress: apply_plan(
             result, pipeline, writer, agencies, directory.profile, scheme=cfg.directory.password_scheme,
-            password_length=cfg.directory.password_length, progress=progress))
+            password_length=cfg.directory.password_length, progress=progress, base_dn=cfg.directory.base_dn))
     finally:
         directory.close()
 
