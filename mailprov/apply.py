@@ -215,8 +215,19 @@ class _Run:
         for item in items:
             if item.outcome.change.set_password:
                 item.password = generate(self.password_length)
-        letters = [self.pool.submit(self._letter, item) for item in items if item.password]
-        return _Batch(items, letters, outcomes[0].change.phase if outcomes else 0)
+        batch = _Batch(items, [], outcomes[0].change.phase if outcomes else 0)
+        # one task per writer thread, not per letter: a task each cost a Future, a lock and a thread
+        # switch, 0.12 s of a 10,000-mailbox run
+        owed = [item for item in items if item.password]
+        half = (len(owed) + 1) // 2
+        batch.letters = [self.pool.submit(self._letters, batch, part) for part in (owed[:half], owed[half:]) if part]
+        return batch
+
+    def _letters(self, batch: _Batch, items: list[_Item]) -> None:
+        for item in items:
+            if batch.halted:  # the run stopped: the rest are not written
+                return
+            self._letter(item)
 
     def abandon(self, batch: _Batch) -> None:
         """A prepared batch that will not run: its letters hold passwords nobody set."""
@@ -321,10 +332,13 @@ class _Batch:
     finished: bool = False
     #: ids of the first requests, sent by ``start``
     sent: set[int] = field(default_factory=set)
+    #: set when the run stops: the letters not yet written are left out
+    halted: bool = False
 
     def stop_letters(self) -> None:
-        """Cancel the letters not begun and wait for those being written (else one could appear after its
-        letter was removed)."""
+        """Stop writing letters and wait for the one being written (else one could appear after its letter
+        was removed)."""
+        self.halted = True
         for future in self.letters:
             future.cancel()
         wait(self.letters)

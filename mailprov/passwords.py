@@ -52,13 +52,16 @@ class _RandomBytes:
 _random = _RandomBytes()
 
 
-def _uniform(alphabet: str, count: int) -> list[str]:
-    """``count`` characters drawn uniformly from ``alphabet`` (rejection sampling of random bytes)."""
+def _sampler(alphabet: str) -> tuple[bytes, bytes]:
+    """A ``bytes.translate`` table and deletion set that turn random bytes into characters of ``alphabet``,
+    uniformly: a byte at or above the largest multiple of its length is dropped (rejection sampling)."""
     limit = 256 - 256 % len(alphabet)
-    out: list[str] = []
-    while len(out) < count:
-        out += [alphabet[b % len(alphabet)] for b in _random.take(2 * count) if b < limit]
-    return out[:count]
+    table = bytes(ord(alphabet[b % len(alphabet)]) if b < limit else 0 for b in range(256))
+    return table, bytes(range(limit, 256))
+
+
+_TABLE, _REJECTED = _sampler(ALPHABET)
+_CLASSES = [frozenset(group) for group in (UPPER, LOWER, DIGITS, SYMBOLS)]
 
 
 def generate(length: int = MIN_LENGTH) -> str:
@@ -69,9 +72,13 @@ def generate(length: int = MIN_LENGTH) -> str:
     """
     length = max(length, MIN_LENGTH)
     while True:
-        chars = _uniform(ALPHABET, length)
-        if all(any(c in group for c in chars) for group in (UPPER, LOWER, DIGITS, SYMBOLS)):
-            return "".join(chars)
+        drawn = b""
+        while len(drawn) < length:
+            drawn += _random.take(2 * length).translate(_TABLE, _REJECTED)
+        password = drawn[:length].decode("ascii")
+        chars = set(password)
+        if all(chars & group for group in _CLASSES):
+            return password
 
 
 def ssha512(password: str) -> str:
