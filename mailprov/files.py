@@ -14,9 +14,11 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
+from functools import cache
 from pathlib import Path
 
 from .errors import LockError, OutputError
@@ -62,8 +64,7 @@ def private_folder(path: Path) -> None:
     os.chmod(path, 0o700)
 
 
-def write_private(path: Path, data: bytes | str, folder_ready: bool = False, fresh: bool = False,
-                  durable: bool = False) -> None:
+def write_private(path: Path, data: bytes | str, folder_ready: bool = False, fresh: bool = False) -> None:
     """Write ``data`` to ``path`` with mode 0600 from the first byte (then rename into place).
 
     The file never exists with wider permissions, not even for an instant
@@ -76,9 +77,8 @@ def write_private(path: Path, data: bytes | str, folder_ready: bool = False, fre
     were most of its time). Only for a letter whose password is not set
     anywhere yet: half of it after a crash is replaced by the re-run's.
 
-    ``durable``: the content is on the disk when this returns (``fsync``), for
-    a letter whose password the directory is about to take; its folder's entry
-    is made durable by ``sync_folder``, once for many letters.
+    Nothing here waits for the disk: ``make_durable`` does that for many
+    letters at once, before the directory takes their passwords.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     with writing(path):
@@ -91,13 +91,83 @@ def write_private(path: Path, data: bytes | str, folder_ready: bool = False, fre
                 pass  # an earlier letter: replaced whole, below
             else:
                 try:
-                    _fill(fd, raw, durable)
+                    _fill(fd, raw)
                 except BaseException:
                     # a full disk must not leave the start of a letter behind: it would look like a letter
                     path.unlink(missing_ok=True)
                     raise
                 return
-        _replace(path, raw, 0o600, durable)
+        _replace(path, raw, 0o600)
+
+
+def make_durable(files: Collection[Path], folders: Collection[Path]) -> None:
+    """Put ``files`` and the entries of ``folders`` (the folders the files are in, and new parents) on the disk.
+
+    One ``syncfs(2)`` of each file system they are on, where the system has
+    it: on this VM's disk it made 250 letters durable in 4 ms, where an
+    ``fsync`` of each took 200 us a letter (50 ms). Elsewhere each file, then
+    each folder (deepest first), is synced on its own. syncfs also writes
+    whatever else is waiting for that disk, which can make it slower, never
+    less safe. A file removed meanwhile (a letter discarded) is skipped.
+    """
+    if not folders:
+        return
+    if _syncfs() is not None and _sync_file_systems(folders):
+        return
+    for path in files:
+        with writing(path):
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        sync_folder(folder)
+
+
+def _sync_file_systems(folders: Collection[Path]) -> bool:
+    """syncfs each file system ``folders`` are on; False when the kernel refuses the call itself (ENOSYS)."""
+    syncfs = _syncfs()
+    assert syncfs is not None
+    devices: dict[int, Path] = {}
+    for folder in folders:
+        with writing(folder):
+            devices.setdefault(os.stat(folder).st_dev, folder)
+    for folder in devices.values():
+        with writing(folder):
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                if syncfs(fd) != 0:
+                    code = _errno()
+                    if code == errno.ENOSYS:  # a sandbox that filters the call
+                        return False
+                    raise OSError(code, os.strerror(code))
+            finally:
+                os.close(fd)
+    return True
+
+
+@cache
+def _syncfs() -> Callable[[int], int] | None:
+    """libc's syncfs (Linux), or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        call: Callable[[int], int] = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    return call
+
+
+def _errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno()
 
 
 def sync_folder(path: Path) -> None:
@@ -114,24 +184,22 @@ def sync_folder(path: Path) -> None:
             os.close(fd)
 
 
-def _fill(fd: int, raw: bytes, durable: bool) -> None:
-    """Write all of ``raw`` to the new file ``fd`` (on the disk if ``durable``) and close it."""
+def _fill(fd: int, raw: bytes) -> None:
+    """Write all of ``raw`` to the new file ``fd`` and close it."""
     try:
         view = memoryview(raw)
         while view:
             view = view[os.write(fd, view):]
-        if durable:
-            os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def _replace(path: Path, raw: bytes, mode: int, durable: bool = False) -> None:
+def _replace(path: Path, raw: bytes, mode: int) -> None:
     """A temporary file next to ``path``, then an atomic rename over it."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
-        _fill(fd, raw, durable)
+        _fill(fd, raw)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

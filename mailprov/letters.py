@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, LetterError, OutputError, Problem, TemplateError, UsageError
-from .files import check_writable, private_folder, sync_folder, write_private, write_whole, writing
+from .files import check_writable, make_durable, private_folder, write_private, write_whole, writing
 from .model import Agency, Config, Mailbox
 from .profiles import Profile, resolve
 
@@ -251,6 +251,7 @@ class MailboxLetterWriter:
         self.clock = clock
         self._ready: set[Path] = set()  # folders already made private
         self._unsynced: set[Path] = set()  # folders whose new entries are not durable yet
+        self._unsynced_files: list[Path] = []  # letters not on the disk yet
         self._made: set[Path] = set()  # folders this writer created: removed by tidy() if they stay empty
         self._lock = threading.Lock()
 
@@ -284,23 +285,25 @@ class MailboxLetterWriter:
                     # the folders may be new too: their own entries must last as well
                     self._unsynced.update(p for p in path.parents if p in (self.out, self.out.parent)
                                           or self.out in p.parents)
-            # written before its password reaches the directory (see apply): fresh, and on the disk
-            # before the directory takes the password, so a power cut cannot leave a password set
-            # whose letter is empty
-            write_private(path, text, folder_ready=True, fresh=True, durable=True)
+            # written before its password reaches the directory (see apply), and put on the disk by
+            # sync() before the directory takes the password, so a power cut cannot leave a password
+            # set whose letter is empty
+            write_private(path, text, folder_ready=True, fresh=True)
             with self._lock:  # after the file is there: a sync() running meanwhile still leaves it to the next
                 self._unsynced.add(path.parent)
+                self._unsynced_files.append(path)
         except OutputError as exc:
             raise LetterError(path, exc.reason) from None
         return path
 
     def sync(self) -> None:
-        """Make the letters written so far durable (their folders' entries): before their passwords are set."""
+        """Put the letters written so far, and their folders' entries, on the disk: before their passwords
+        are set."""
         with self._lock:
             folders, self._unsynced = self._unsynced, set()
+            files, self._unsynced_files = self._unsynced_files, []
         try:
-            for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-                sync_folder(folder)
+            make_durable(files, folders)
         except OutputError as exc:
             raise LetterError(exc.path, exc.reason) from None
 

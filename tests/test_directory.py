@@ -446,24 +446,34 @@ def test_pruning_most_mailboxes_needs_force(slapd: Slapd, ldap_env: dict[str, st
     assert slapd.count(base, "(objectClass=inetOrgPerson)") == 8
 
 
+@pytest.mark.parametrize("durability", ["syncfs", "fsync"])
 @pytest.mark.parametrize("scheme", ["server", "ssha512", "server-add"])
 def test_each_letter_is_on_the_disk_before_its_password_is_set(request: pytest.FixtureRequest,
                                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                               scheme: str) -> None:
+                                                               scheme: str, durability: str) -> None:
     """A power cut must not leave a password set whose letter never reached the disk (then empty or gone, and
-    a re-run finds the password and sets no new one): the letter and its folder's entry are fsync'ed first."""
+    a re-run finds the password and sets no new one): a syncfs of the letters' file system after the letter
+    was written, or where there is no syncfs, an fsync of the letter and of its folders, comes first."""
     import os
 
+    from mailprov import files, ldapwire
+
     ldap_env = request.getfixturevalue("hashing_env" if scheme == "server-add" else "ldap_env")
-
-    from mailprov import ldapwire
-
-    events: list[tuple[str, str]] = []
+    letters = tmp_path / "letters"
+    events: list[tuple[str, object]] = []
     real_fsync, real_modify, real_add = os.fsync, ldapwire.encode_password_modify, ldapwire.encode_add
+    real_syncfs = files._syncfs()
+    assert real_syncfs is not None  # Linux: the syncfs variant below runs the real call
 
     def fsync(fd: int) -> None:
         real_fsync(fd)
         events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+
+    def syncfs(fd: int) -> int:
+        assert real_syncfs is not None
+        done = real_syncfs(fd)
+        events.append(("syncfs", {str(p) for p in letters.rglob("*.md") if p.stat().st_size}))
+        return done
 
     def password_modify(mid: int, dn: str, password: str) -> bytes:
         events.append(("set", dn))
@@ -475,15 +485,15 @@ def test_each_letter_is_on_the_disk_before_its_password_is_set(request: pytest.F
         return real_add(mid, dn, attributes)
 
     monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(files, "_syncfs", (lambda: syncfs) if durability == "syncfs" else (lambda: None))
     monkeypatch.setattr(ldapwire, "encode_password_modify", password_modify)
     monkeypatch.setattr(ldapwire, "encode_add", add)
     config = write_config(tmp_path, directory_extra=f"password_scheme: {scheme}\n")
-    letters = tmp_path / "letters"
     r = run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env)
     assert r.exit_code == 0, r.output
     base = ldap_env["MAILPROV_BASE_DN"]
     # (server-add's check adds a throwaway cn=mailprov-hash-check-* entry with a throwaway password first)
-    sets = [i for i, (kind, dn) in enumerate(events) if kind == "set" and dn.startswith("uid=")]
+    sets = [i for i, (kind, dn) in enumerate(events) if kind == "set" and str(dn).startswith("uid=")]
     assert len(sets) == 4  # every mailbox of the test's agencies got a password
     for agency, local, domain in [("pemkot-contoh", "walikota", "contohkota.go.id"),
                                   ("pemkot-contoh", "sekda", "contohkota.go.id"),
@@ -491,9 +501,14 @@ def test_each_letter_is_on_the_disk_before_its_password_is_set(request: pytest.F
                                   ("dinas-lain", "kadis", "lain.jatimprov.go.id")]:
         folder = letters / agency / "mailboxes"
         (set_at,) = [i for i in sets if events[i][1] == f"uid={local},ou={domain},{base}"]
-        assert ("fsync", str(folder / f"{local}.md")) in events[:set_at]
-        assert ("fsync", str(folder)) in events[:set_at]
-        assert ("fsync", str(folder.parent)) in events[:set_at]  # a new folder's own entry too
+        before = events[:set_at]
+        if durability == "syncfs":
+            assert any(kind == "syncfs" and str(folder / f"{local}.md") in synced  # type: ignore[operator]
+                       for kind, synced in before)
+        else:
+            assert ("fsync", str(folder / f"{local}.md")) in before
+            assert ("fsync", str(folder)) in before
+            assert ("fsync", str(folder.parent)) in before  # a new folder's own entry too
 
 
 def test_apply_refuses_without_yes_off_a_terminal(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:

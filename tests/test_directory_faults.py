@@ -339,6 +339,16 @@ def _wait_for_letters(folder: Path, count: int, proc: subprocess.Popen[str]) -> 
     raise AssertionError("apply finished or stalled before it could be interrupted")
 
 
+def _wait_for_passwords(server: Slapd, base: str, count: int, proc: subprocess.Popen[str]) -> None:
+    """Until ``count`` mailboxes have a password: a run stopped then has letters that must stay."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if server.count(base, "(userPassword=*)") >= count:
+            return
+        time.sleep(0.01)
+    raise AssertionError("apply finished or stalled before it could be interrupted")
+
+
 def _letters_that_do_not_bind(server: Slapd, base: str, letters: Path) -> list[str]:
     conn = ldap3.Connection(ldap3.Server(server.url, get_info=ldap3.NONE), raise_exceptions=False)
     conn.open()
@@ -436,7 +446,7 @@ def test_apply_interrupted_finishes_on_rerun(own_slapd: Slapd, tmp_path: Path, s
     env = own_slapd.env()
     letters = tmp_path / "letters"
     proc = _apply_process(config, letters, env)
-    _wait_for_letters(letters / "pemkot-contoh" / "mailboxes", 400, proc)
+    _wait_for_passwords(own_slapd, env["MAILPROV_BASE_DN"], 250, proc)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == status, err

@@ -101,3 +101,57 @@ def test_a_folder_the_file_system_cannot_sync_is_no_error_but_a_failing_disk_is(
             files.sync_folder(tmp_path)
     else:
         files.sync_folder(tmp_path)
+
+
+def _recorded_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths fsync'ed from now on, in order."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return synced
+
+
+def _two_letters(folder: Path) -> list[Path]:
+    paths = [folder / "a.md", folder / "b.md"]
+    for path in paths:
+        files.write_private(path, "Kata sandi: x\n", fresh=True)
+    return paths
+
+
+@pytest.mark.parametrize(("code", "fallback"), [(errno.ENOSYS, True), (errno.EIO, False)])
+def test_make_durable_falls_back_to_fsync_only_where_syncfs_is_filtered(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, fallback: bool) -> None:
+    """A sandbox that filters syncfs (ENOSYS) gets an fsync of each file and folder; a disk failing under
+    syncfs (EIO) is an error, as it is under fsync."""
+    import ctypes
+
+    paths = _two_letters(tmp_path)
+    synced = _recorded_fsyncs(monkeypatch)
+
+    def syncfs(fd: int) -> int:
+        ctypes.set_errno(code)
+        return -1
+
+    monkeypatch.setattr(files, "_syncfs", lambda: syncfs)
+    if fallback:
+        files.make_durable(paths, [tmp_path])
+        assert synced == [str(paths[0]), str(paths[1]), str(tmp_path)]
+    else:
+        with pytest.raises(OutputError, match="Input/output error"):
+            files.make_durable(paths, [tmp_path])
+        assert synced == []
+
+
+def test_make_durable_without_syncfs_skips_a_letter_removed_meanwhile(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = _two_letters(tmp_path)
+    paths[0].unlink()  # discarded: its password was refused
+    synced = _recorded_fsyncs(monkeypatch)
+    monkeypatch.setattr(files, "_syncfs", lambda: None)
+    files.make_durable(paths, [tmp_path])
+    assert synced == [str(paths[1]), str(tmp_path)]
