@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from . import ldapwire as wire
 from .errors import DirectoryError, DirectoryUnavailable, ServerHashError
+from .passwords import POLICY_HINT
 
 
 def check_server_hashes(pipeline: wire.Pipeline, parent: str, password: str) -> None:
@@ -32,7 +33,8 @@ def check_server_hashes(pipeline: wire.Pipeline, parent: str, password: str) -> 
     added = _one(pipeline, lambda mid: wire.encode_add(mid, dn, {
         "objectClass": ["top", "person"], "cn": [name], "sn": ["mailprov"], "userPassword": [password]}))
     if not added.ok:
-        raise ServerHashError(f"{what} could not be added: {added.describe()}")
+        hint = POLICY_HINT if added.code == wire.CONSTRAINT_VIOLATION else ""
+        raise ServerHashError(f"{what} could not be added: {added.describe()}{hint}")
     try:
         answer = _one(pipeline, lambda mid: wire.encode_compare(mid, dn, "userPassword", password))
     finally:

@@ -19,7 +19,7 @@ from mailprov import ldapwire
 from mailprov.apply import apply_plan
 from mailprov.config import load_config
 from mailprov.directory import Directory, open_directory
-from mailprov.errors import ServerHashError
+from mailprov.errors import DirectoryError, ServerHashError
 from mailprov.letters import MailboxLetterWriter
 from mailprov.plan import Plan, build_plan
 from mailprov.profiles import INETORGPERSON
@@ -200,3 +200,39 @@ def test_debug_output_shows_no_password(request: pytest.FixtureRequest, tmp_path
     passwords = {letter_password(path) for path in mailboxes.glob("*.md")}
     assert len(passwords) == 4  # walikota, sekda (reset), arsip, humas
     assert [p for p in passwords if p in printed] == []
+
+
+class _Scripted:
+    """A pipeline whose answers are scripted by operation (the wire itself is tested against slapd above)."""
+
+    def __init__(self, **codes: int) -> None:
+        self.codes = codes
+        self.sent: list[str] = []
+        self._id = 0
+
+    def next_id(self) -> int:
+        self._id += 1
+        return self._id
+
+    def run(self, requests: list[tuple[int, bytes]]) -> dict[int, ldapwire.Result]:
+        (mid, data), = requests
+        _, message, _ = ldapwire._read_tlv(data, 0)
+        _, _, after_id = ldapwire._read_tlv(message, 0)
+        operation = {0x68: "add", 0x6E: "compare", 0x4A: "delete"}[message[after_id]]
+        self.sent.append(operation)
+        return {mid: ldapwire.Result(mid, operation, self.codes.get(operation, 0), "", "")}
+
+
+@pytest.mark.parametrize(("codes", "said", "sent"), [
+    ({"add": ldapwire.CONSTRAINT_VIOLATION}, "could not be added: constraintViolation (if the server's password "
+     "policy asks for longer passwords, raise directory.password_length)", ["add"]),
+    ({"compare": ldapwire.COMPARE_FALSE, "delete": 50}, "could not be deleted (insufficientAccessRights); delete it "
+     "by hand", ["add", "compare", "delete"]),
+    ({"compare": 16}, "could not be compared (noSuchAttribute)", ["add", "compare", "delete"]),
+])
+def test_every_other_answer_stops_the_run_with_its_reason(codes: dict[str, int], said: str, sent: list[str]) -> None:
+    pipeline = _Scripted(**codes)
+    with pytest.raises(DirectoryError) as raised:
+        check_server_hashes(pipeline, "ou=domains,dc=mail,dc=go,dc=id", "Sekali#Pakai2026xy")  # type: ignore[arg-type]
+    assert said in str(raised.value)
+    assert pipeline.sent == sent  # the throwaway entry is deleted whenever it was added
