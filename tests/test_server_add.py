@@ -89,6 +89,34 @@ def test_apply_creates_each_mailbox_in_one_write_and_the_server_hashes_its_passw
     assert ldif_values(hashing_slapd, base, "(uid=walikota)", "userPassword")[0].startswith("{SSHA}")
 
 
+def test_an_entry_found_without_a_password_gets_one_by_password_modify(
+        hashing_slapd: Slapd, hashing_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that died between an add and its password leaves an entry without one: with server-add the next
+    apply sets it by Password Modify, never by a modify carrying the password itself."""
+    config = write_config(tmp_path, directory_extra=SERVER_ADD)
+    base = hashing_env["MAILPROV_BASE_DN"]
+    letters = tmp_path / "letters"
+    assert run(["apply", "-c", config, "--yes", "--letters", letters], env=hashing_env).exit_code == 0
+    sekda = f"uid=sekda,ou=contohkota.go.id,{base}"
+    hashing_slapd.ldap("ldapmodify", input_text=f"dn: {sekda}\nchangetype: modify\ndelete: userPassword\n",
+                       admin=True)
+    password_modify = _count_password_modify(monkeypatch)
+    modifies: list[str] = []
+    real_modify = ldapwire.encode_modify
+
+    def modify(mid: int, dn: str, changes: list[tuple[int, str, list[str]]]) -> bytes:
+        if any(attr == "userPassword" for _, attr, _ in changes):
+            modifies.append(dn)
+        return real_modify(mid, dn, changes)
+
+    monkeypatch.setattr(ldapwire, "encode_modify", modify)
+    r = run(["apply", "-c", config, "--yes", "--letters", letters], env=hashing_env)
+    assert r.exit_code == 0, r.output
+    assert (password_modify, modifies) == ([sekda], [])
+    assert hashing_slapd.can_bind(sekda, letter_password(letters / "pemkot-contoh" / "mailboxes" / "sekda.md"))
+    assert ldif_values(hashing_slapd, base, "(uid=sekda)", "userPassword")[0].startswith("{SSHA}")
+
+
 def test_mailbox_add_puts_the_password_in_the_add(hashing_slapd: Slapd, hashing_env: dict[str, str],
                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     password_modify = _count_password_modify(monkeypatch)
