@@ -366,11 +366,7 @@ class _WritesRefused(Exception):
         self.result = result
 
     def reason(self) -> str:
-        if self.result.code in (wire.CONFIDENTIALITY_REQUIRED, wire.STRONGER_AUTH_REQUIRED):
-            fix = "it takes writes only over TLS or from a stronger bind: use an ldaps:// URL or start_tls: true"
-        else:  # a referral, or a database that takes no writes
-            fix = "it is read-only (a replica): list a server that takes writes first in directory.urls"
-        return f"the directory refuses writes on this connection ({self.result.describe()}): {fix}"
+        return wire.session_refusal(self.result.code, self.result.message) or self.result.describe()
 
 
 def _what(item: _Item) -> str:

@@ -22,7 +22,14 @@ from ldap3.core import exceptions as ldap_exc
 from .addresses import AddressError, to_a_label
 from .errors import DirectoryAuthError, DirectoryError, DirectoryLimitError, DirectoryUnavailable, MailprovError
 from .ldapnames import dn_depth, equality_filter, escape_filter_value, same_dn
-from .ldapwire import CONSTRAINT_VIOLATION, RESULT_NAMES, SIZE_LIMIT_EXCEEDED, TIME_LIMIT_EXCEEDED, Pipeline
+from .ldapwire import (
+    CONSTRAINT_VIOLATION,
+    RESULT_NAMES,
+    SIZE_LIMIT_EXCEEDED,
+    TIME_LIMIT_EXCEEDED,
+    Pipeline,
+    session_refusal,
+)
 from .model import Agency, DirectorySettings
 from .passwords import POLICY_HINT
 from .plan import DomainState, Snapshot
@@ -107,9 +114,11 @@ class Directory:
         tls = self._tls() if use_ssl or settings.start_tls else None
         seconds = self._seconds
         server = ldap3.Server(url, use_ssl=use_ssl, tls=tls, get_info=ldap3.NONE, connect_timeout=seconds)
+        # referrals are answers, not places to go: ldap3 would follow one to any server it names, binding
+        # there with the bind password (a replica with updateref names its provider)
         conn = ldap3.Connection(server, user=settings.bind_dn, password=self._password, auto_bind=ldap3.AUTO_BIND_NONE,
                                 receive_timeout=seconds, raise_exceptions=False, auto_escape=False,
-                                return_empty_attributes=False)
+                                return_empty_attributes=False, auto_referrals=False)
         try:
             conn.open()
             if settings.start_tls and not use_ssl and not conn.start_tls():
@@ -327,7 +336,11 @@ class Directory:
         except ldap_exc.LDAPException as exc:
             raise DirectoryUnavailable(f"{what}: {_why(str(exc), self._seconds)}") from None
         if not ok:
-            hint = refused_hint if int(self.conn.result.get("result", 0)) == CONSTRAINT_VIOLATION else ""
+            code = int(self.conn.result.get("result", 0))
+            refusal = session_refusal(code, (self.conn.result.get("message") or "").strip())
+            if refusal:
+                raise DirectoryError(f"{what}: {refusal}")
+            hint = refused_hint if code == CONSTRAINT_VIOLATION else ""
             raise DirectoryError(f"{what}: {_describe(self.conn.result)}{hint}")
 
     def add(self, dn: str, attributes: Entry) -> None:

@@ -73,16 +73,30 @@ class Result:
     @property
     def refuses_every_write(self) -> bool:
         """An answer about the connection or the server rather than the entry."""
-        return self.code in SESSION_REFUSALS or (self.code == UNWILLING_TO_PERFORM
-                                                 and self.message.strip().lower() in READ_ONLY_ANSWERS)
+        return session_refusal(self.code, self.message) is not None
 
     @property
     def ok(self) -> bool:
         return self.code == 0
 
     def describe(self) -> str:
-        name = RESULT_NAMES.get(self.code, f"result {self.code}")
-        return f"{name}: {self.message}" if self.message else name
+        return describe(self.code, self.message)
+
+
+def describe(code: int, message: str) -> str:
+    name = RESULT_NAMES.get(code, f"result {code}")
+    return f"{name}: {message}" if message else name
+
+
+def session_refusal(code: int, message: str) -> str | None:
+    """Why no write can succeed on this connection, when a write's answer says so (None: it is about the entry)."""
+    if code in (CONFIDENTIALITY_REQUIRED, STRONGER_AUTH_REQUIRED):
+        fix = "it takes writes only over TLS or from a stronger bind: use an ldaps:// URL or start_tls: true"
+    elif code in SESSION_REFUSALS or (code == UNWILLING_TO_PERFORM and message.strip().lower() in READ_ONLY_ANSWERS):
+        fix = "it is read-only (a replica): list a server that takes writes first in directory.urls"
+    else:
+        return None
+    return f"the directory refuses writes on this connection ({describe(code, message)}): {fix}"
 
 
 # -- BER encoding -------------------------------------------------------------

@@ -226,23 +226,57 @@ def test_a_directory_that_takes_writes_only_over_tls_stops_apply_at_its_first_an
         server.stop()
 
 
+#: a syncrepl consumer (a replica); its provider need not answer for the database to be a shadow
+REPLICA = ('syncrepl rid=001 provider=ldap://127.0.0.1:1 bindmethod=simple binddn="cn=admin,dc=mail,dc=go,dc=id" '
+           'credentials=x searchbase="dc=mail,dc=go,dc=id" type=refreshOnly interval=00:00:05:00 retry="60 +"')
+
+
+@pytest.mark.parametrize(("database", "answer"), [
+    ("readonly on", "unwillingToPerform: operation restricted"),
+    (REPLICA, "unwillingToPerform: shadow context; no update referral"),
+    (REPLICA + "\nupdateref ldap://127.0.0.1:1", "referral"),
+], ids=["readonly", "replica", "replica-with-updateref"])
 def test_a_read_only_directory_stops_apply_at_its_first_answer(tmp_path_factory: pytest.TempPathFactory,
-                                                                 tmp_path: Path) -> None:
-    """A database that takes no writes ('readonly on', or a replica without updateref, reached after a
-    failover) answers unwillingToPerform with a text of its own: the run stops there, saying so."""
-    server = start_slapd(tmp_path_factory.mktemp("read-only") / "ldap", database_extra="readonly on")
+                                                                 tmp_path: Path, database: str, answer: str) -> None:
+    """A database that takes no writes ('readonly on', or a replica reached after a failover) answers
+    unwillingToPerform with a text of its own, or a referral to its provider: the run stops there, saying so."""
+    server = start_slapd(tmp_path_factory.mktemp("read-only") / "ldap", database_extra=database)
     try:
         letters = tmp_path / "letters"
         r = run(["apply", "-c", write_config(tmp_path), "--yes", "--letters", letters, "--format", "json"],
                 env=server.env())
         assert r.exit_code == 1, r.output
         data = json.loads(r.stdout)
-        assert data["stopped"] == ("the directory refuses writes on this connection (unwillingToPerform: operation "
-                                   "restricted): it is read-only (a replica): list a server that takes writes first "
-                                   "in directory.urls")
+        assert data["stopped"] == (f"the directory refuses writes on this connection ({answer}): it is read-only "
+                                   "(a replica): list a server that takes writes first in directory.urls")
         assert not letters.exists() and server.count(server.base_dn) == 1
     finally:
         server.stop()
+
+
+def test_a_replica_s_referral_is_reported_not_followed(tmp_path_factory: pytest.TempPathFactory,
+                                                       tmp_path: Path) -> None:
+    """A single write (mailbox add) answered with a referral: one line saying so, and no connection to the server
+    the referral names (ldap3 follows referrals by default, binding there with the bind password)."""
+    named = socket.socket()
+    named.bind(("127.0.0.1", 0))
+    named.listen(8)
+    named.settimeout(0.5)
+    server = start_slapd(tmp_path_factory.mktemp("replica") / "ldap",
+                         database_extra=f"{REPLICA}\nupdateref ldap://127.0.0.1:{named.getsockname()[1]}")
+    try:
+        config = write_config(tmp_path, directory_extra="timeout: 2\n")
+        r = run(["mailbox", "add", "walikota@contohkota.go.id", "-c", config, "--letters", tmp_path / "letters"],
+                env=server.env())
+        assert (r.exit_code, r.stderr) == (1, f"error: add ou=contohkota.go.id,{server.base_dn}: the directory refuses "
+                                              "writes on this connection (referral): it is read-only (a replica): list "
+                                              "a server that takes writes first in directory.urls\n"), r.output
+        with pytest.raises(TimeoutError):
+            named.accept()  # nobody came
+        assert not (tmp_path / "letters").exists()
+    finally:
+        server.stop()
+        named.close()
 
 
 def test_missing_bind_password(ldap_env: dict[str, str], tmp_path: Path) -> None:
