@@ -651,6 +651,14 @@ def test_a_refused_reset_password_keeps_the_letter_whose_password_still_binds(ow
         "but the password could not be set (constraintViolation: Password fails quality checking policy) (if the "
         "server's password policy asks for longer passwords, raise directory.password_length); re-run apply")
         for m in refused), refused
+    # with server-add the policy refuses the throwaway entry that checks the server first: nothing is written
+    strict_add = {**env, "MAILPROV_BASE_DN": own_slapd.new_base("strict-add")}
+    config_add = write_config(tmp_path / "server-add", directory_extra="password_scheme: server-add\n")
+    r = run(["apply", "-c", config_add, "--yes", "--letters", tmp_path / "strict-add"], env=strict_add)
+    assert r.exit_code == 2, r.output
+    assert r.stderr.endswith("could not be added: constraintViolation: Password fails quality checking policy (if the "
+                             "server's password policy asks for longer passwords, raise directory.password_length)\n")
+    assert own_slapd.count(strict_add["MAILPROV_BASE_DN"]) == 1 and not (tmp_path / "strict-add").exists()
     # a reset with no letter before it, and an add: their refused letters go, and no empty folder stays behind
     other = tmp_path / "other"
     r = run(["mailbox", "reset-password", "sekda@contohkota.go.id", "-c", config, "--letters", other], env=env)
