@@ -140,13 +140,14 @@ class Profile:
         return attrs
 
     def mailbox_fields(self, mailbox: Mailbox, agency_name: str) -> dict[str, list[str]]:
+        given = mailbox.given_name
         return {
             "address": [mailbox.address],
             "local": [mailbox.local],
             "name": [mailbox.name],
             "display_name": [mailbox.name],
             "surname": [mailbox.surname],
-            "given_name": [mailbox.given_name] if mailbox.given_name else [],
+            "given_name": [given] if given else [],
             "title": [mailbox.title] if mailbox.title else [],
             "employee_id": [mailbox.employee_id] if mailbox.employee_id else [],
             "agency": [agency_name] if agency_name else [],
