@@ -470,13 +470,14 @@ def test_a_hung_server_stops_apply_after_the_timeout_and_a_rerun_converges(own_s
     _check_converged(own_slapd, env["MAILPROV_BASE_DN"], letters)
 
 
+@pytest.mark.parametrize("scheme", ["server", "server-add"])  # the password after the add, or in it
 @pytest.mark.parametrize(("signum", "status", "said"), [
     (signal.SIGINT, 130, "stopped: interrupted"),  # Ctrl-C
     (signal.SIGTERM, 143, "stopped: terminated (SIGTERM)"),  # systemd stopping the unit, a timeout
 ])
 def test_apply_interrupted_finishes_on_rerun(own_slapd: Slapd, tmp_path: Path, signum: int, status: int,
-                                             said: str) -> None:
-    config = _bulk_config(tmp_path)
+                                             said: str, scheme: str) -> None:
+    config = _bulk_config(tmp_path, scheme)
     env = own_slapd.env()
     letters = tmp_path / "letters"
     proc = _apply_process(config, letters, env)
