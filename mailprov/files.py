@@ -77,8 +77,9 @@ def write_private(path: Path, data: bytes | str, folder_ready: bool = False, fre
     were most of its time). Only for a letter whose password is not set
     anywhere yet: half of it after a crash is replaced by the re-run's.
 
-    Nothing here waits for the disk: ``make_durable`` does that for many
-    letters at once, before the directory takes their passwords.
+    A new file is not waited for: ``make_durable`` puts many letters on the
+    disk at once, before the directory takes their passwords. A file replaced
+    is synced before the rename, which is what keeps the old letter whole.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     with writing(path):
@@ -97,7 +98,7 @@ def write_private(path: Path, data: bytes | str, folder_ready: bool = False, fre
                     path.unlink(missing_ok=True)
                     raise
                 return
-        _replace(path, raw, 0o600)
+        _replace(path, raw, 0o600, durable=True)  # a letter replaced: the old one may hold a valid password
 
 
 def make_durable(files: Collection[Path], folders: Collection[Path]) -> None:
@@ -184,22 +185,29 @@ def sync_folder(path: Path) -> None:
             os.close(fd)
 
 
-def _fill(fd: int, raw: bytes) -> None:
-    """Write all of ``raw`` to the new file ``fd`` and close it."""
+def _fill(fd: int, raw: bytes, durable: bool = False) -> None:
+    """Write all of ``raw`` to the new file ``fd`` (on the disk if ``durable``) and close it."""
     try:
         view = memoryview(raw)
         while view:
             view = view[os.write(fd, view):]
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def _replace(path: Path, raw: bytes, mode: int) -> None:
-    """A temporary file next to ``path``, then an atomic rename over it."""
+def _replace(path: Path, raw: bytes, mode: int, durable: bool = False) -> None:
+    """A temporary file next to ``path``, then an atomic rename over it.
+
+    ``durable``: the new content is on the disk before the rename, so a crash
+    right after it leaves the old file or the whole new one, not an empty one
+    (not every file system flushes a file renamed over another, as ext4 does).
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
-        _fill(fd, raw)
+        _fill(fd, raw, durable)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

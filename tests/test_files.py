@@ -155,3 +155,18 @@ def test_make_durable_without_syncfs_skips_a_letter_removed_meanwhile(tmp_path: 
     monkeypatch.setattr(files, "_syncfs", lambda: None)
     files.make_durable(paths, [tmp_path])
     assert synced == [str(paths[1]), str(tmp_path)]
+
+
+def test_a_replaced_letter_is_on_the_disk_before_it_takes_the_old_one_s_place(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash right after the rename must leave the old letter or the whole new one (its password may be the
+    one that works): the new content is synced first. A new letter waits for the batch's sync instead."""
+    letter = tmp_path / "a.md"
+    files.write_private(letter, "Kata sandi: lama\n", fresh=True)
+    synced = _recorded_fsyncs(monkeypatch)
+    files.write_private(tmp_path / "b.md", "Kata sandi: baru\n", fresh=True)
+    assert synced == []
+    files.write_private(letter, "Kata sandi: baru\n", fresh=True)
+    (temporary,) = synced
+    assert temporary.startswith(str(tmp_path / ".a.md.")) and temporary.endswith(".tmp")
+    assert letter.read_text() == "Kata sandi: baru\n"
