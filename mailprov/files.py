@@ -113,7 +113,8 @@ def make_durable(files: Collection[Path], folders: Collection[Path]) -> None:
     """
     if not folders:
         return
-    if _syncfs() is not None and _sync_file_systems(folders):
+    syncfs = _syncfs()
+    if syncfs is not None and _sync_file_systems(syncfs, folders):
         return
     for path in files:
         with writing(path):
@@ -129,10 +130,10 @@ def make_durable(files: Collection[Path], folders: Collection[Path]) -> None:
         sync_folder(folder)
 
 
-def _sync_file_systems(folders: Collection[Path]) -> bool:
+def _sync_file_systems(syncfs: Callable[[int], int], folders: Collection[Path]) -> bool:
     """syncfs each file system ``folders`` are on; False when the kernel refuses the call itself (ENOSYS)."""
-    syncfs = _syncfs()
-    assert syncfs is not None
+    import ctypes
+
     devices: dict[int, Path] = {}
     for folder in folders:
         with writing(folder):
@@ -142,7 +143,7 @@ def _sync_file_systems(folders: Collection[Path]) -> bool:
             fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
             try:
                 if syncfs(fd) != 0:
-                    code = _errno()
+                    code = ctypes.get_errno()
                     if code == errno.ENOSYS:  # a sandbox that filters the call
                         return False
                     raise OSError(code, os.strerror(code))
@@ -163,12 +164,6 @@ def _syncfs() -> Callable[[int], int] | None:
     except (OSError, AttributeError):
         return None
     return call
-
-
-def _errno() -> int:
-    import ctypes
-
-    return ctypes.get_errno()
 
 
 def sync_folder(path: Path) -> None:
