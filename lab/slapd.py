@@ -228,9 +228,11 @@ userPassword: {slappasswd(self.bind_password)}
         # LDAPS also on 127.0.0.2, a name the certificate does not carry (hostname checks)
         urls = f"ldap://127.0.0.1:{self.port}/ ldaps://127.0.0.1:{self.tls_port}/ ldaps://127.0.0.2:{self.tls_port}/"
         logf = self.log.open("ab")
-        # -d 0: stay in the foreground so the lab owns the process
+        # -d: stay in the foreground so the lab owns the process. 'none' writes to the log what slapd says
+        # whatever its loglevel: why it stopped (a port in use, a bad database), and a line for each request
+        # it defers (one connection past threads/2 executing: apply's pipelined batches; 2 MB per 10,000)
         self.process = subprocess.Popen(
-            ["/usr/sbin/slapd", "-d", "0", "-f", str(self.conf), "-h", urls],
+            ["/usr/sbin/slapd", "-d", "none", "-f", str(self.conf), "-h", urls],
             stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=None if self.outlive_parent else die_with_parent,  # noqa: PLW1509 - one prctl call
         )
@@ -247,10 +249,15 @@ userPassword: {slappasswd(self.bind_password)}
         raise RuntimeError(f"slapd did not answer on port {self.port} within {timeout}s; see {self.log}")
 
     def _answers(self) -> bool:
-        result = subprocess.run(
-            ["/usr/bin/ldapwhoami", "-x", "-H", self.url, "-D", self.bind_dn, "-y", str(self._secret_file())],
-            capture_output=True, check=False,
-        )
+        # a bounded wait: something else that took the port and accepts without answering (free_port's
+        # race) would otherwise hang the start, and with it the test session, instead of failing it
+        try:
+            result = subprocess.run(
+                ["/usr/bin/ldapwhoami", "-x", "-H", self.url, "-D", self.bind_dn, "-y", str(self._secret_file())],
+                capture_output=True, check=False, timeout=2,
+            )
+        except subprocess.TimeoutExpired:
+            return False
         return result.returncode == 0
 
     def _secret_file(self) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 
 import dns.message
@@ -29,6 +31,21 @@ def test_slapd_serves_the_base_and_the_provisioner_can_write(slapd: Slapd) -> No
     assert "pwdLockout: TRUE" in out
     assert slapd.can_bind(slapd.bind_dn, slapd.bind_password)
     assert not slapd.can_bind(slapd.bind_dn, "wrong")
+
+
+def test_slapd_that_cannot_start_fails_the_start_with_its_reason(tmp_path: Path) -> None:
+    # the port taken by a listener that accepts and never answers: the readiness probe must not wait on it
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = Slapd(root=tmp_path / "ldap", port=taken.getsockname()[1])
+        server.prepare()
+        started = time.monotonic()
+        with pytest.raises(RuntimeError, match="slapd exited with 1") as failed:
+            server.start(timeout=20)
+    assert time.monotonic() - started < 10
+    assert "Address already in use" in str(failed.value)
+    assert server.process is not None and server.process.returncode == 1
 
 
 def test_knot_serves_sample_zones_with_the_demo_faults(knot_factory: list[Knot], tmp_path: Path) -> None:
