@@ -33,6 +33,8 @@ from .plan import ACTIONS, Change, Plan
 from .profiles import Profile
 
 DONE, FAILED, UNKNOWN, SKIPPED = "done", "failed", "unknown", "skipped"
+#: changes per batch: a batch's requests are pipelined, its answers read together
+BATCH_SIZE = 250
 
 
 @dataclass
@@ -100,10 +102,8 @@ def _modify_ops(change: Change) -> list[tuple[int, str, list[str]]]:
 
 
 class _Run:
-    def __init__(self, pipeline: wire.Pipeline, writer: MailboxLetterWriter, agencies: dict[str, Agency],
-                 profile: Profile, scheme: str, password_length: int,
-                 progress: Callable[[int], None] | None) -> None:
-        self.pipeline = pipeline
+    def __init__(self, writer: MailboxLetterWriter, agencies: dict[str, Agency], profile: Profile, scheme: str,
+                 password_length: int, progress: Callable[[int], None] | None) -> None:
         self.writer = writer
         self.agencies = agencies
         self.scheme = scheme
@@ -171,21 +171,23 @@ class _Run:
     def profile_lock_attr(self) -> str:
         return next(iter(self.relock)).lower() if self.relock else ""
 
-    def _send(self, items: list[_Item], encode: Callable[[_Item], bytes | None]) -> set[int]:
+    @staticmethod
+    def _send(pipeline: wire.Pipeline, items: list[_Item], encode: Callable[[_Item], bytes | None]) -> set[int]:
         """Send one request per item (an item with nothing to send gets id 0); the ids sent."""
         requests = []
         for item in items:
-            item.mid = self.pipeline.next_id()
+            item.mid = pipeline.next_id()
             data = encode(item)
             if data is None:
                 item.mid = 0
             else:
                 requests.append((item.mid, data))
-        return self.pipeline.send(requests)
+        return pipeline.send(requests)
 
-    def _collect(self, items: list[_Item], sent: set[int], failed: Callable[[_Item, wire.Result], str]) -> list[_Item]:
+    def _collect(self, pipeline: wire.Pipeline, items: list[_Item], sent: set[int],
+                 failed: Callable[[_Item, wire.Result], str]) -> list[_Item]:
         """Wait for the answers to ``sent``; return the items the directory accepted."""
-        results = self.pipeline.collect(sent)
+        results = pipeline.collect(sent)
         refusal = next((r for r in results.values() if r.refuses_every_write), None)
         accepted = []
         for item in items:
@@ -201,11 +203,11 @@ class _Run:
             raise _WritesRefused(refusal)
         return accepted
 
-    def _stage(self, items: list[_Item], encode: Callable[[_Item], bytes | None],
+    def _stage(self, pipeline: wire.Pipeline, items: list[_Item], encode: Callable[[_Item], bytes | None],
                failed: Callable[[_Item, wire.Result], str]) -> list[_Item]:
-        return self._collect(items, self._send(items, encode), failed)
+        return self._collect(pipeline, items, self._send(pipeline, items, encode), failed)
 
-    def prepare(self, outcomes: Sequence[Outcome]) -> _Batch:
+    def prepare(self, outcomes: Sequence[Outcome], pipeline: wire.Pipeline) -> _Batch:
         """Generate the batch's passwords and start writing its letters in the background.
 
         Called for batch N+1 while the directory still works on batch N, so
@@ -215,7 +217,7 @@ class _Run:
         for item in items:
             if item.outcome.change.set_password:
                 item.password = generate(self.password_length)
-        batch = _Batch(items, [], outcomes[0].change.phase if outcomes else 0)
+        batch = _Batch(items, [], pipeline, outcomes[0].change.phase if outcomes else 0)
         # one task per writer thread, not per letter: a task each cost a Future, a lock and a thread
         # switch, 0.12 s of a 10,000-mailbox run
         owed = [item for item in items if item.password]
@@ -279,7 +281,7 @@ class _Run:
         for item in batch.items:
             item.outcome.status = UNKNOWN
             item.password_sent = item.password is not None and self.carries_password(item.outcome.change)
-        batch.sent = self._send(batch.items, self._first_request)
+        batch.sent = self._send(batch.pipeline, batch.items, self._first_request)
 
     def finish(self, batch: _Batch) -> None:
         """Collect the first answers, then set the passwords (server scheme) and lock what must stay locked."""
@@ -288,14 +290,14 @@ class _Run:
             # letter holds is set only after both are done
             batch.wait_letters()
             self.writer.sync()
-        done = self._collect(batch.items, batch.sent, lambda item, result: result.describe())
+        done = self._collect(batch.pipeline, batch.items, batch.sent, lambda item, result: result.describe())
         with_password = [item for item in done if item.password and not item.password_sent]
         if with_password:
             done = [item for item in done if not item.password or item.password_sent]
             for item in with_password:
                 item.password_sent = True
             done_pw = self._stage(
-                with_password,
+                batch.pipeline, with_password,
                 lambda item: wire.encode_password_modify(item.mid, item.outcome.change.dn, item.password or ""),
                 lambda item, result: f"{_what(item)}, but the password could not be set ({result.describe()})"
                                      f"{POLICY_HINT if result.code == wire.CONSTRAINT_VIOLATION else ''}; re-run apply")
@@ -305,13 +307,13 @@ class _Run:
         if relock and to_lock:
             ops = [(wire.MOD_REPLACE, attr, values) for attr, values in relock.items()]
             locked = self._stage(
-                to_lock, lambda item: wire.encode_modify(item.mid, item.outcome.change.dn, ops),
+                batch.pipeline, to_lock, lambda item: wire.encode_modify(item.mid, item.outcome.change.dn, ops),
                 lambda item, result: f"{_what(item)}, but could not be disabled ({result.describe()}); re-run apply")
             done = [item for item in done if item not in to_lock] + locked
         to_rename = [item for item in done if item.outcome.change.new_dn]
         if to_rename:
             renamed = self._stage(
-                to_rename, lambda item: wire.encode_modify_dn(item.mid, item.outcome.change.dn,
+                batch.pipeline, to_rename, lambda item: wire.encode_modify_dn(item.mid, item.outcome.change.dn,
                                                               first_rdn(item.outcome.change.new_dn or "")),
                 lambda item, result: f"{_what(item)}, but could not be renamed to {item.outcome.change.new_dn} "
                                      f"({result.describe()}); re-run apply")
@@ -327,6 +329,8 @@ class _Batch:
     """Mailboxes created together: their requests in flight and the letters being written."""
     items: list[_Item]
     letters: list[Future[None]]
+    #: the connection its requests go over
+    pipeline: wire.Pipeline
     phase: int = 0
     started: bool = False
     finished: bool = False
@@ -385,10 +389,11 @@ def _batches(outcomes: list[Outcome], size: int) -> Iterator[list[Outcome]]:
         yield batch
 
 
-def apply_plan(plan: Plan, pipeline: wire.Pipeline, writer: MailboxLetterWriter, agencies: Sequence[Agency],
-               profile: Profile, scheme: str = "server", password_length: int = 16, batch_size: int = 250,
+def apply_plan(plan: Plan, pipelines: Sequence[wire.Pipeline], writer: MailboxLetterWriter, agencies: Sequence[Agency],
+               profile: Profile, scheme: str = "server", password_length: int = 16, batch_size: int = BATCH_SIZE,
                progress: Callable[[int], None] | None = None, base_dn: str | None = None) -> ApplyReport:
-    """Carry out ``plan``; one failed change does not stop the others.
+    """Carry out ``plan`` over ``pipelines`` (bound connections, taken in turn by the batches); one
+    failed change does not stop the others.
 
     A lost connection or Ctrl-C stops the run: what the directory did with
     the batches in flight (at most two) is UNKNOWN, the rest is SKIPPED, and
@@ -404,22 +409,28 @@ def apply_plan(plan: Plan, pipeline: wire.Pipeline, writer: MailboxLetterWriter,
             raise ValueError("password_scheme server-add: apply_plan needs the base_dn to check the directory under")
         from .serverhash import check_server_hashes
 
-        check_server_hashes(pipeline, base_dn, generate(password_length))
+        check_server_hashes(pipelines[0], base_dn, generate(password_length))
     outcomes = [Outcome(change) for change in plan.changes]
     report = ApplyReport(outcomes)
-    run = _Run(pipeline, writer, {a.id: a for a in agencies}, profile, scheme, password_length, progress)
+    run = _Run(writer, {a.id: a for a in agencies}, profile, scheme, password_length, progress)
     batches = list(_batches(outcomes, batch_size))
     # Two batches in flight: batch N+1 is sent before N's answers are read, so the directory
     # works on it while N's answers are handled and N+2's passwords and letters are made.
-    # Never across a phase: a phase's entries are the parents of the next one's. Two batches of
-    # 250 stay under slapd's conn_max_pending_auth (1000 by default): past it, slapd closes the
-    # connection (seen with batches of 2,000).
+    # Never across a phase: a phase's entries are the parents of the next one's (a batch's
+    # answers are in before the next phase starts, whichever connection it goes over). Two
+    # batches of 250 stay under slapd's conn_max_pending_auth (1000 by default): past it, slapd
+    # closes the connection (seen with batches of 2,000). With two connections the two batches
+    # in flight go over different ones: slapd runs at most threads/2 requests of one connection
+    # at once and defers the rest.
+    def prepare(index: int) -> _Batch:
+        return run.prepare(batches[index], pipelines[index % len(pipelines)])
+
     upcoming: _Batch | None = None
     previous: _Batch | None = None
     in_flight: _Batch | None = None
     current: _Batch | None = None
     try:
-        upcoming = run.prepare(batches[0]) if batches else None
+        upcoming = prepare(0) if batches else None
         for index in range(len(batches)):
             assert upcoming is not None
             current = upcoming
@@ -428,7 +439,7 @@ def apply_plan(plan: Plan, pipeline: wire.Pipeline, writer: MailboxLetterWriter,
                 in_flight = None
             run.start(current)
             previous, in_flight = in_flight, current
-            upcoming = run.prepare(batches[index + 1]) if index + 1 < len(batches) else None
+            upcoming = prepare(index + 1) if index + 1 < len(batches) else None
             if previous is not None:
                 run.finish(previous)
         if in_flight is not None:

@@ -161,7 +161,7 @@ class Directory:
         raise DirectoryUnavailable("no directory server reachable: " + "; ".join(reasons))
 
     def pipeline(self) -> Pipeline:
-        """A second bound connection, handed to the BER pipeline for bulk writes."""
+        """Another bound connection, handed to a BER pipeline for bulk writes (apply takes two)."""
         conn = self._open(self.url)
         self._pipelines.append(conn)
         return Pipeline(conn.socket, self.settings.timeout)

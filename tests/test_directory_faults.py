@@ -192,7 +192,7 @@ def test_mailboxes_under_a_domain_the_directory_refused_are_not_sent(slapd: Slap
     with open_directory(cfg.directory, INETORGPERSON, env) as directory:
         plan = build_plan(list(cfg.agencies), directory.snapshot(list(cfg.agencies), whole=True), INETORGPERSON,
                           cfg.directory.base_dn)
-        report = apply_plan(plan, directory.pipeline(), MailboxLetterWriter(cfg, tmp_path / "lib"),
+        report = apply_plan(plan, [directory.pipeline()], MailboxLetterWriter(cfg, tmp_path / "lib"),
                             list(cfg.agencies), INETORGPERSON, progress=told.append)
     assert report.summary["failed"] == 2 and report.summary["skipped"] == 604
     assert sum(told) == len(plan.changes) == 606
@@ -423,6 +423,64 @@ def test_apply_killed_with_the_server_finishes_on_rerun(own_slapd: Slapd, tmp_pa
     assert rerun.exit_code == 0, rerun.output
     _check_converged(own_slapd, env["MAILPROV_BASE_DN"], letters)
     assert run(["plan", "-c", config, "--format", "json"], env=env).stdout.count('"action"') == 0
+
+
+def test_apply_that_loses_one_of_its_two_connections_stops_and_a_rerun_converges(
+        slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    """apply sends its batches over two connections in turn; one of them lost half-way (the other still fine)
+    stops the run like a lost server: nothing sent on after it, the letters kept are those whose passwords
+    went out, and the next apply finishes the work."""
+    from mailprov.apply import apply_plan
+    from mailprov.ldapwire import Pipeline
+    from mailprov.letters import MailboxLetterWriter
+
+    env = {**ldap_env, "MAILPROV_BASE_DN": slapd.new_base(f"one-lost-{tmp_path.name[-16:]}")}
+    config = _bulk_config(tmp_path)
+    cfg = load_config(config, env)
+    letters = tmp_path / "letters"
+    second = ldap3.Connection(ldap3.Server(slapd.url), env["MAILPROV_BIND_DN"], env["MAILPROV_BIND_PASSWORD"],
+                              auto_bind=True)
+    done: list[int] = []
+
+    def progress(n: int) -> None:
+        done.append(n)
+        if sum(done) - n < 1000 <= sum(done):
+            second.socket.shutdown(socket.SHUT_RDWR)
+
+    with open_directory(cfg.directory, INETORGPERSON, env) as directory:
+        plan = build_plan(list(cfg.agencies), directory.snapshot(list(cfg.agencies), whole=True), INETORGPERSON,
+                          cfg.directory.base_dn)
+        report = apply_plan(plan, [directory.pipeline(), Pipeline(second.socket, 10)],
+                            MailboxLetterWriter(cfg, letters), list(cfg.agencies), INETORGPERSON, progress=progress)
+    assert report.stopped is not None and report.stopped.startswith("directory connection lost"), report.stopped
+    assert 1000 <= report.count("done") < len(plan.changes)
+    assert report.summary["skipped"] > 0
+    assert len(_letters_that_do_not_bind(slapd, env["MAILPROV_BASE_DN"], letters)) <= 250  # a batch at most
+    rerun = run(["apply", "-c", config, "--yes", "--letters", letters], env=env)
+    assert rerun.exit_code == 0, rerun.output
+    _check_converged(slapd, env["MAILPROV_BASE_DN"], letters)
+
+
+def test_apply_opens_a_second_connection_only_for_more_than_one_batch(
+        slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailprov.directory import Directory
+
+    opened: list[str] = []
+    pipeline = Directory.pipeline
+
+    def counted(directory: Directory) -> object:
+        opened.append(directory.url)
+        return pipeline(directory)
+
+    monkeypatch.setattr(Directory, "pipeline", counted)
+    for config, batches, connections in ((write_config(tmp_path / "small"), 1, 1),
+                                         (_bulk_config(tmp_path, staff_count=600), 3, 2)):
+        opened.clear()
+        env = {**ldap_env, "MAILPROV_BASE_DN": slapd.new_base(f"conns-{batches}-{tmp_path.name[-16:]}")}
+        r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / f"letters-{batches}"], env=env)
+        assert r.exit_code == 0, r.output
+        assert opened == [slapd.url] * connections
+        assert run(["plan", "-c", config, "--format", "json"], env=env).stdout.count('"action"') == 0
 
 
 @pytest.mark.parametrize("tls", ["ldaps", "starttls"])

@@ -185,7 +185,7 @@ def test_library_check_and_apply(slapd: Slapd, ldap_env: dict[str, str], hashing
             assert directory.mailboxes() == []
             plan = Plan(changes=[])
             writer = MailboxLetterWriter(config, tmp_path / "lib")
-            report = apply_plan(plan, pipeline, writer, list(config.agencies), INETORGPERSON, scheme="server-add")
+            report = apply_plan(plan, [pipeline], writer, list(config.agencies), INETORGPERSON, scheme="server-add")
             assert report.ok and report.outcomes == []  # nothing to create: nothing to check, no base DN needed
     assert slapd.count(ldap_env["MAILPROV_BASE_DN"]) == 1
 
@@ -198,8 +198,8 @@ def test_library_apply_needs_the_base_dn_to_check_under(hashing_slapd: Slapd, ha
         plan = build_plan(list(config.agencies), snapshot, INETORGPERSON, config.directory.base_dn)
         writer = MailboxLetterWriter(config, tmp_path / "lib")
         with pytest.raises(ValueError, match="needs the base_dn"):
-            apply_plan(plan, directory.pipeline(), writer, list(config.agencies), INETORGPERSON, scheme="server-add")
-        report = apply_plan(plan, directory.pipeline(), writer, list(config.agencies), INETORGPERSON,
+            apply_plan(plan, [directory.pipeline()], writer, list(config.agencies), INETORGPERSON, scheme="server-add")
+        report = apply_plan(plan, [directory.pipeline()], writer, list(config.agencies), INETORGPERSON,
                             scheme="server-add", base_dn=config.directory.base_dn)
     assert report.ok and report.summary["create"] == 6
     assert len(list((tmp_path / "lib").rglob("*.md"))) == 4

@@ -133,7 +133,7 @@ def apply(
 def _plan_and_apply(config: Path, agency: list[str] | None, prune: bool, yes: bool, letters: Path,
                     lang: str | None, fmt: str, show_all: bool, force: bool, out: Console) -> ApplyReport | None:
     """Plan, show, ask, apply; None when there was nothing to do or the operator said no."""
-    from ..apply import ApplyReport, apply_plan
+    from ..apply import BATCH_SIZE, ApplyReport, apply_plan
     from ..letters import MailboxLetterWriter
     from .plan_view import render_plan, to_json
 
@@ -154,9 +154,11 @@ def _plan_and_apply(config: Path, agency: list[str] | None, prune: bool, yes: bo
         writer = MailboxLetterWriter(cfg, letters, lang=lang)
         if any(change.set_password for change in result.changes):
             writer.ready()  # an unusable --letters is found before anything is written
-        pipeline = directory.pipeline()
+        # two connections when there is more than a batch: slapd runs at most threads/2 requests of one
+        # connection at once (10,000 mailboxes, Password Modify: 1.35-1.47 s over two, 1.56-1.99 s over one)
+        pipelines = [directory.pipeline() for _ in range(2 if len(result.changes) > BATCH_SIZE else 1)]
         return with_progress(out, len(result.changes), "applying", lambda progress: apply_plan(
-            result, pipeline, writer, agencies, directory.profile, scheme=cfg.directory.password_scheme,
+            result, pipelines, writer, agencies, directory.profile, scheme=cfg.directory.password_scheme,
             password_length=cfg.directory.password_length, progress=progress, base_dn=cfg.directory.base_dn))
     finally:
         directory.close()
