@@ -104,13 +104,29 @@ class Renderer:
     """A sandboxed Jinja environment over the operator's and the built-in templates."""
 
     def __init__(self, templates: Path | None = None, zone: str = "UTC") -> None:
-        from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, pass_context
-
         if templates is not None and not templates.is_dir():
             raise UsageError(f"--templates {templates}: not a folder")
         #: where templates are looked for, file by file: the operator's folder first
         self.places = ([templates] if templates else []) + [builtin_templates()]
-        self.env = _sandbox()(
+        self.zone = zone
+        self._env: SandboxedEnvironment | None = None
+        self._env_lock = threading.Lock()
+        self._cache: dict[str, Any] = {}
+
+    @property
+    def env(self) -> SandboxedEnvironment:
+        """Made at the first letter, not before: apply's first letters are written while the directory
+        works on the first adds, so Jinja's import (15 ms) is off the path to the first write."""
+        with self._env_lock:  # apply's two letter threads may both render the first letter
+            if self._env is None:
+                self._env = self._make_env()
+            return self._env
+
+    def _make_env(self) -> SandboxedEnvironment:
+        from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, pass_context
+
+        zone = self.zone
+        env = _sandbox()(
             loader=ChoiceLoader([FileSystemLoader(str(place)) for place in self.places]),
             undefined=StrictUndefined,
             autoescape=lambda name: bool(name and (name.endswith(".html.j2") or name.endswith(".html"))),
@@ -118,11 +134,11 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        self.env.filters["long_date"] = long_date
-        self.env.filters["when"] = lambda stamp, lang: when(stamp, lang, zone)
-        self.env.filters["group_digits"] = pass_context(_group_digits)
-        self.env.filters["cell"] = markdown_cell
-        self._cache: dict[str, Any] = {}
+        env.filters["long_date"] = long_date
+        env.filters["when"] = lambda stamp, lang: when(stamp, lang, zone)
+        env.filters["group_digits"] = pass_context(_group_digits)
+        env.filters["cell"] = markdown_cell
+        return env
 
     def render(self, name: str, context: Mapping[str, Any]) -> str:
         from jinja2 import TemplateError as JinjaError

@@ -7,6 +7,8 @@ import os
 import stat
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -320,6 +322,36 @@ def test_sandbox_verdicts_are_per_type_and_attribute(tmp_path: Path) -> None:
         assert renderer.render("t.md.j2", {"obj": _Holder("x")}) == "xx"
     with pytest.raises(TemplateError, match="access to attribute 'mro' of 'type' object is unsafe"):
         renderer.render("u.md.j2", {"cls": str})
+
+
+def test_threads_rendering_the_first_letters_share_one_environment(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # the environment is made at the first letter, which apply's two letter threads may render at once
+    (tmp_path / "t.md.j2").write_text("{{ who }}")
+    renderer = Renderer(tmp_path)
+    made = []
+    make = Renderer._make_env
+
+    def slow_make(self: Renderer) -> object:
+        made.append(1)
+        time.sleep(0.05)  # wide enough for every thread to ask meanwhile
+        return make(self)
+
+    monkeypatch.setattr(Renderer, "_make_env", slow_make)
+    start = threading.Barrier(6)
+    out: list[str] = []
+
+    def one(i: int) -> None:
+        start.wait()
+        out.append(renderer.render("t.md.j2", {"who": i}))
+
+    workers = [threading.Thread(target=one, args=(i,)) for i in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(made) == 1
+    assert sorted(out) == [str(i) for i in range(6)]
 
 
 def test_pdf_letters_carry_their_text(tmp_path: Path) -> None:
