@@ -94,6 +94,8 @@ class DelayingRelay:
         #: queries received and not yet answered, now and at most (what a client had in flight)
         self.outstanding = 0
         self.peak = 0
+        #: the id of every query received, in order
+        self.query_ids: list[int] = []
         self._thread = threading.Thread(target=self._run, name="dns-delay", daemon=True)
 
     def _run(self) -> None:
@@ -106,6 +108,7 @@ class DelayingRelay:
                 self.transport = transport
 
             def datagram_received(self, data: bytes, client: tuple[str, int]) -> None:
+                relay.query_ids.append(int.from_bytes(data[:2], "big"))
                 relay.outstanding += 1
                 relay.peak = max(relay.peak, relay.outstanding)
                 relay._loop.call_later(relay.delay, relay._forward, data, client, self.transport)

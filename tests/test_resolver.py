@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import threading
 from collections.abc import Iterator
@@ -77,6 +78,20 @@ def test_a_name_asked_by_many_is_one_question(slow_relay: DelayingRelay) -> None
     answers = ask_all(resolver, [("n7.resolver.test", "TXT")] * 50 + [("N7.Resolver.Test.", "TXT")])
     assert {a.texts for a in answers} == {("name 7",)}
     assert resolver.queries == 1
+
+
+def test_query_ids_come_from_the_systems_csprng(slow_relay: DelayingRelay) -> None:
+    # one source port serves a run's questions, so the id is what an off-path forger must guess
+    # (RFC 5452): two runs after the same seed of Python's own generator must not repeat each other
+    runs = []
+    for _ in range(2):
+        random.seed(5452)
+        del slow_relay.query_ids[:]
+        ask_all(DnsResolver([relay_server(slow_relay)], timeout=5), [(f"n{i}.resolver.test", "TXT")
+                                                                      for i in range(20)])
+        runs.append(list(slow_relay.query_ids))
+    assert len(runs[0]) == len(runs[1]) == 20
+    assert runs[0] != runs[1]
 
 
 def test_an_answer_too_long_for_udp_comes_over_tcp(knot: Knot) -> None:

@@ -16,12 +16,12 @@ in-memory zone (``MemoryResolver``) through the same interface.
 from __future__ import annotations
 
 import asyncio
-import random
 from collections import deque
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..entropy import random_u16
 from . import wire
 
 OK, NXDOMAIN, NODATA = "ok", "nxdomain", "nodata"
@@ -235,9 +235,9 @@ class DnsResolver:
         """Send ``question``'s next try; it holds a slot."""
         server = self.nameservers[question.attempt % len(self.nameservers)]
         proto = self._sockets[server]
-        query_id = random.getrandbits(16)  # a query id; answers are matched on the question too
+        query_id = random_u16()  # unpredictable; answers are matched on the question too
         while query_id in proto.pending:
-            query_id = random.getrandbits(16)
+            query_id = random_u16()
         loop = self._loop
         assert loop is not None
         question.query_id = query_id
