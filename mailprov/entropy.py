@@ -38,6 +38,6 @@ def random_bytes(count: int) -> bytes:
     return _pool.take(count)
 
 
-def random_u16() -> int:
-    """An unpredictable 16-bit number (a DNS query id, RFC 5452 section 9.2)."""
-    return int.from_bytes(_pool.take(2), "big")
+def random_u16s(count: int) -> list[int]:
+    """``count`` unpredictable 16-bit numbers (DNS query ids, RFC 5452 section 9.2)."""
+    return list(memoryview(_pool.take(2 * count)).cast("H"))

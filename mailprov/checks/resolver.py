@@ -21,7 +21,7 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..entropy import random_u16
+from ..entropy import random_u16s
 from . import wire
 
 OK, NXDOMAIN, NODATA = "ok", "nxdomain", "nodata"
@@ -168,6 +168,8 @@ class DnsResolver:
     _unopened: list[_Question] = field(default_factory=list)
     #: datagrams of this turn of the loop, sent together when it ends (``_flush``)
     _outgoing: list[tuple[_Datagrams, bytes]] = field(default_factory=list)
+    #: query ids drawn ahead, a thousand at a time
+    _ids: list[int] = field(default_factory=list)
 
     #: shares of ``timeout`` given to each try: a lost datagram is retried quickly
     TRIES = (0.2, 0.3, 0.5)
@@ -231,13 +233,18 @@ class DnsResolver:
         else:
             (self._ahead if question.ahead else self._backlog).append(question)
 
+    def _query_id(self) -> int:
+        if not self._ids:
+            self._ids = random_u16s(1024)
+        return self._ids.pop()
+
     def _send(self, question: _Question) -> None:
         """Send ``question``'s next try; it holds a slot."""
         server = self.nameservers[question.attempt % len(self.nameservers)]
         proto = self._sockets[server]
-        query_id = random_u16()  # unpredictable; answers are matched on the question too
+        query_id = self._query_id()  # unpredictable; answers are matched on the question too
         while query_id in proto.pending:
-            query_id = random_u16()
+            query_id = self._query_id()
         loop = self._loop
         assert loop is not None
         question.query_id = query_id
