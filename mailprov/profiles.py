@@ -257,6 +257,23 @@ INETORGPERSON = Profile(
 # as ``domainName=...`` (mailDomain), users as ``mail=...`` under ``ou=Users``
 # (mailUser), ``accountStatus``, ``mailQuota`` in bytes, aliases in
 # ``shadowAddress``, the services a user may use in ``enabledService``.
+#
+# What a stock iRedMail server needs of a new user beyond that, as iRedAdmin
+# writes it: Dovecot's user query takes the mailbox's home from
+# ``homeDirectory`` (no home, no delivery and no login), and finds a user by an
+# alias only with the ``shadowaddress`` service; every Dovecot service asks for
+# its own name in ``enabledService`` (``doveadm``, ``indexer-worker``, ``dsync``
+# and so on). The storage path is ``/var/vmail/vmail1/DOMAIN/LOCAL/``
+# (iRedAdmin's default storage, without its hashed folders and creation time:
+# the path follows from the address alone, so the operator can say where a
+# mailbox's mail is without asking the directory).
+IREDMAIL_STORAGE = "/var/vmail"
+IREDMAIL_SERVICES = (
+    "mail", "deliver", "lda", "lmtp", "smtp", "smtpsecured", "submission",
+    "pop3", "pop3secured", "imap", "imapsecured", "managesieve", "managesievesecured", "sieve", "sievesecured",
+    "sogo", "forward", "senderbcc", "recipientbcc", "internal", "lib-storage", "indexer-worker", "doveadm",
+    "dsync", "shadowaddress", "displayedInGlobalAddressBook",
+)
 IREDMAIL = Profile(
     name="iredmail",
     domain_rdn="domainName",
@@ -272,10 +289,10 @@ IREDMAIL = Profile(
         "aliases": "shadowAddress",
     },
     mailbox_static={
-        "enabledService": (
-            "mail", "deliver", "lda", "lmtp", "smtp", "smtpsecured", "submission",
-            "pop3", "pop3secured", "imap", "imapsecured", "managesieve", "sogo", "internal",
-        ),
+        "enabledService": IREDMAIL_SERVICES,
+        "storageBaseDirectory": (IREDMAIL_STORAGE,),
+        "mailMessageStore": ("vmail1/{domain}/{local}/",),
+        "homeDirectory": (IREDMAIL_STORAGE + "/vmail1/{domain}/{local}/",),
     },
     status_attribute="accountStatus",
     status_active="active",

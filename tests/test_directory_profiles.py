@@ -28,7 +28,14 @@ def test_iredmail_profile(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path
     assert sorted(ldif_values(slapd, dn, "(objectClass=*)", "shadowAddress")) == [
         "sekretariat@contohkota.go.id", "setda@contohkota.go.id"]
     assert ldif_values(slapd, dn, "(objectClass=*)", "accountStatus") == ["active"]
-    assert "imapsecured" in ldif_values(slapd, dn, "(objectClass=*)", "enabledService")
+    # what a stock iRedMail's Dovecot asks of a user: a home, and the services it looks the user up by
+    # (an alias finds the user only with shadowaddress)
+    services = ldif_values(slapd, dn, "(objectClass=*)", "enabledService")
+    assert {"imapsecured", "lmtp", "shadowaddress", "doveadm", "indexer-worker"} <= set(services)
+    assert ldif_values(slapd, dn, "(objectClass=*)", "homeDirectory") == [
+        "/var/vmail/vmail1/contohkota.go.id/sekda/"]
+    assert ldif_values(slapd, dn, "(objectClass=*)", "storageBaseDirectory") == ["/var/vmail"]
+    assert ldif_values(slapd, dn, "(objectClass=*)", "mailMessageStore") == ["vmail1/contohkota.go.id/sekda/"]
     assert ldif_values(slapd, base, "(mail=arsip@contohkota.go.id)", "accountStatus") == ["disabled"]
     assert ldif_values(slapd, base, "(domainName=contohkota.go.id)", "accountStatus") == ["active"]
     assert slapd.can_bind(dn, letter_password(tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "sekda.md"))
