@@ -475,19 +475,30 @@ def test_each_letter_is_on_the_disk_before_its_password_is_set(request: pytest.F
         events.append(("syncfs", {str(p) for p in letters.rglob("*.md") if p.stat().st_size}))
         return done
 
+    # requests are encoded ahead of time: a password is set when its request is sent
+    setting: dict[bytes, str] = {}
+    real_send = ldapwire.Pipeline.send
+
     def password_modify(mid: int, dn: str, password: str) -> bytes:
-        events.append(("set", dn))
-        return real_modify(mid, dn, password)
+        encoded = real_modify(mid, dn, password)
+        setting[encoded] = dn
+        return encoded
 
     def add(mid: int, dn: str, attributes: dict[str, list[str]]) -> bytes:
+        encoded = real_add(mid, dn, attributes)
         if "userPassword" in attributes:  # the hash travels in the add (server-add: the password itself)
-            events.append(("set", dn))
-        return real_add(mid, dn, attributes)
+            setting[encoded] = dn
+        return encoded
+
+    def send(self: ldapwire.Pipeline, requests: list[tuple[int, bytes]]) -> set[int]:
+        events.extend(("set", setting[data]) for _, data in requests if data in setting)
+        return real_send(self, requests)
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(files, "_syncfs", (lambda: syncfs) if durability == "syncfs" else (lambda: None))
     monkeypatch.setattr(ldapwire, "encode_password_modify", password_modify)
     monkeypatch.setattr(ldapwire, "encode_add", add)
+    monkeypatch.setattr(ldapwire.Pipeline, "send", send)
     config = write_config(tmp_path, directory_extra=f"password_scheme: {scheme}\n")
     r = run(["apply", "-c", config, "--yes", "--letters", letters], env=ldap_env)
     assert r.exit_code == 0, r.output
