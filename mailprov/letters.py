@@ -269,6 +269,7 @@ class MailboxLetterWriter:
         self._unsynced: set[Path] = set()  # folders whose new entries are not durable yet
         self._unsynced_files: list[Path] = []  # letters not on the disk yet
         self._made: set[Path] = set()  # folders this writer created: removed by tidy() if they stay empty
+        self._folders: dict[str, Path] = {}  # each agency's folder of mailbox letters
         self._lock = threading.Lock()
 
     def render(self, letter: MailboxLetter) -> str:
@@ -289,24 +290,29 @@ class MailboxLetterWriter:
 
     def write(self, letter: MailboxLetter) -> Path:
         """Write one letter (safe to call from several threads at once)."""
-        path = self.path(letter.agency, letter.mailbox)
+        # an agency's folder is worked out once, not per letter: pathlib's joins and parents were a fifth
+        # of writing a letter on tmpfs (10,000 letters: 49-50 us each)
+        folder = self._folders.get(letter.agency.id)
+        if folder is None:
+            folder = self._folders.setdefault(letter.agency.id, self.path(letter.agency, letter.mailbox).parent)
+        path = folder / f"{letter.mailbox.local}.{self.fmt}"
         text = self.render(letter)
         try:
-            with self._lock, writing(path.parent):
-                if path.parent not in self._ready:
-                    self._made.update(p for p in (path.parent, *path.parent.parents)
+            with self._lock, writing(folder):
+                if folder not in self._ready:
+                    self._made.update(p for p in (folder, *folder.parents)
                                       if (p == self.out or self.out in p.parents) and not p.exists())
-                    private_folder(path.parent)
-                    self._ready.add(path.parent)
+                    private_folder(folder)
+                    self._ready.add(folder)
                     # the folders may be new too: their own entries must last as well
-                    self._unsynced.update(p for p in path.parents if p in (self.out, self.out.parent)
+                    self._unsynced.update(p for p in folder.parents if p in (self.out, self.out.parent)
                                           or self.out in p.parents)
             # written before its password reaches the directory (see apply), and put on the disk by
             # sync() before the directory takes the password, so a power cut cannot leave a password
             # set whose letter is empty
             write_private(path, text, folder_ready=True, fresh=True)
             with self._lock:  # after the file is there: a sync() running meanwhile still leaves it to the next
-                self._unsynced.add(path.parent)
+                self._unsynced.add(folder)
                 self._unsynced_files.append(path)
         except OutputError as exc:
             raise LetterError(path, exc.reason) from None
