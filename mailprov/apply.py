@@ -179,8 +179,10 @@ class _Run:
         requests = []
         for item in items:
             req = request(item)
-            item.mid = req[0] if req is not None else 0
-            if req is not None:
+            if req is None:
+                item.mid = 0
+            else:
+                item.mid = req[0]
                 requests.append(req)
         return pipeline.send(requests)
 

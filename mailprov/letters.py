@@ -247,8 +247,12 @@ def markdown_cell(value: object) -> str:
     return terminal_text(str(value).replace("\n", " ").replace("|", "\\|"))
 
 
+def mailbox_letter_folder(out: Path, agency_id: str) -> Path:
+    return out / agency_id / "mailboxes"
+
+
 def mailbox_letter_path(out: Path, agency_id: str, local: str, fmt: str) -> Path:
-    return out / agency_id / "mailboxes" / f"{local}.{fmt}"
+    return mailbox_letter_folder(out, agency_id) / f"{local}.{fmt}"
 
 
 class MailboxLetterWriter:
@@ -294,7 +298,7 @@ class MailboxLetterWriter:
         # of writing a letter on tmpfs (10,000 letters: 49-50 us each)
         folder = self._folders.get(letter.agency.id)
         if folder is None:
-            folder = self._folders.setdefault(letter.agency.id, self.path(letter.agency, letter.mailbox).parent)
+            folder = self._folders.setdefault(letter.agency.id, mailbox_letter_folder(self.out, letter.agency.id))
         path = folder / f"{letter.mailbox.local}.{self.fmt}"
         text = self.render(letter)
         try:

@@ -268,6 +268,8 @@ INETORGPERSON = Profile(
 # the path follows from the address alone, so the operator can say where a
 # mailbox's mail is without asking the directory).
 IREDMAIL_STORAGE = "/var/vmail"
+#: a mailbox's store under IREDMAIL_STORAGE; its home is the two together, as iRedAdmin writes them
+IREDMAIL_STORE = "vmail1/{domain}/{local}/"
 IREDMAIL_SERVICES = (
     "mail", "deliver", "lda", "lmtp", "smtp", "smtpsecured", "submission",
     "pop3", "pop3secured", "imap", "imapsecured", "managesieve", "managesievesecured", "sieve", "sievesecured",
@@ -291,8 +293,8 @@ IREDMAIL = Profile(
     mailbox_static={
         "enabledService": IREDMAIL_SERVICES,
         "storageBaseDirectory": (IREDMAIL_STORAGE,),
-        "mailMessageStore": ("vmail1/{domain}/{local}/",),
-        "homeDirectory": (IREDMAIL_STORAGE + "/vmail1/{domain}/{local}/",),
+        "mailMessageStore": (IREDMAIL_STORE,),
+        "homeDirectory": (f"{IREDMAIL_STORAGE}/{IREDMAIL_STORE}",),
     },
     status_attribute="accountStatus",
     status_active="active",
