@@ -184,7 +184,22 @@ def _sandbox() -> type[SandboxedEnvironment]:
                     self._verdicts[key] = safe
             return safe
 
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            # the stock getattr first asks whether the value is a str.format method (to sandbox the
+            # format string); plain data never is, and it is all a letter reads: 35% of rendering one
+            try:
+                value = getattr(obj, attribute)
+            except AttributeError:
+                return super().getattr(obj, attribute)
+            if type(value) not in _PLAIN_DATA:
+                return super().getattr(obj, attribute)
+            return value if self.is_safe_attribute(obj, attribute, value) else self.unsafe_undefined(obj, attribute)
+
     return Sandbox
+
+
+#: values that are not callables: the sandbox's str.format check has nothing to do for them
+_PLAIN_DATA = frozenset({str, int, float, bool, type(None), tuple, list, dict, frozenset})
 
 
 def _template_location(exc: BaseException, name: str) -> tuple[str, int | None]:

@@ -324,6 +324,30 @@ def test_sandbox_verdicts_are_per_type_and_attribute(tmp_path: Path) -> None:
         renderer.render("u.md.j2", {"cls": str})
 
 
+@dataclass(frozen=True)
+class _Formats:
+    name: str
+    _secret: str
+    fmt: object
+
+
+def test_the_sandbox_still_guards_format_strings_and_private_attributes(tmp_path: Path) -> None:
+    # plain data skips the stock str.format check (a letter reads only data); a str.format method,
+    # reached as an attribute or on a literal, must still be sandboxed, and a private attribute refused
+    holder = _Formats("Sekda", "hidden", "{0.__class__.__mro__}".format)
+    templates = {"plain.md.j2": "{{ obj.name }}", "attr.md.j2": "{{ obj.fmt(obj) }}",
+                 "literal.md.j2": "{{ '{0.__class__.__mro__}'.format(obj) }}", "private.md.j2": "{{ obj._secret }}"}
+    for name, text in templates.items():
+        (tmp_path / name).write_text(text)
+    renderer = Renderer(tmp_path)
+    assert renderer.render("plain.md.j2", {"obj": holder}) == "Sekda"
+    for name in ("attr.md.j2", "literal.md.j2"):
+        with pytest.raises(TemplateError, match="access to attribute '__class__' of '_Formats' object is unsafe"):
+            renderer.render(name, {"obj": holder})
+    with pytest.raises(TemplateError, match="access to attribute '_secret' of '_Formats' object is unsafe"):
+        renderer.render("private.md.j2", {"obj": holder})
+
+
 def test_threads_rendering_the_first_letters_share_one_environment(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     # the environment is made at the first letter, which apply's two letter threads may render at once
