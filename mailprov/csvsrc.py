@@ -56,23 +56,29 @@ def read_rows(path: Path) -> Rows:
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
+        width = len(header)
+        nameless = [i for i, name in enumerate(header) if not name]
         rows = []
         start = reader.line_num + 1
         for record in reader:
             line = start
             start = reader.line_num + 1
-            if not any(cell.strip() for cell in record):
+            cells = [cell.strip() for cell in record]
+            if not any(cells):
                 continue
             # fields past the header's, or under a column without a name, are what a spreadsheet adds
             # after the data: welcome while empty, a value there belongs to no column
-            if any(cell.strip() for cell in record[len(header):]):
-                rows.append(Row(line, {}, f"{len(record)} fields but the header has {len(header)}"))
+            if any(cells[width:]):
+                rows.append(Row(line, {}, f"{len(record)} fields but the header has {width}"))
                 continue
-            unnamed = [i + 1 for i, cell in enumerate(record[:len(header)]) if cell.strip() and not header[i]]
+            unnamed = [i + 1 for i in nameless if i < len(cells) and cells[i]]
             if unnamed:
                 rows.append(Row(line, {}, f"a value in column {unnamed[0]}, which has no name in the header"))
                 continue
-            values = {header[i]: cell.strip() for i, cell in enumerate(record[:len(header)]) if header[i]}
+            # zip stops at the shorter: a row with fewer fields has no value for the last columns
+            values = dict(zip(header, cells, strict=False))
+            if nameless:
+                values.pop("", None)
             rows.append(Row(line, values))
     except csv.Error as exc:
         raise CsvFormatError(reader.line_num, f"CSV syntax error: {exc}") from None
