@@ -39,7 +39,8 @@ _SHORTENED = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE]\+?[0-9]+")
 def shortened_number(text: str) -> str | None:
     """Why ``text`` cannot be an employee id: an 18-digit NIP a spreadsheet turned into scientific notation,
     whose digits are gone (it would reach the directory and the letters as ``1,97309E+17``)."""
-    if _SHORTENED.fullmatch(text.strip()):
+    # without an exponent there is nothing to find (and the pattern backtracks over an 18-digit NIP)
+    if ("e" in text or "E" in text) and _SHORTENED.fullmatch(text.strip()):
         return (f"'{text.strip()}' is a number a spreadsheet shortened (scientific notation), its digits are lost: "
                 "format the column as text and export it again")
     return None

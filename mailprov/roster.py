@@ -246,11 +246,13 @@ def _csv_mailbox(row: csvsrc.Row, domain: str | None, quota: int, shown: str, fo
     if not name:
         report(row.line, "missing name")
         ok = False
-    for column in ("name", "title", "employee_id"):
-        refused = control_character(values.get(column, ""))
-        if refused:
-            report(row.line, f"{column} {refused}")
-            ok = False
+    # one search over the free-text cells; each is searched on its own only to say which one
+    if control_character(values.get("name", "") + values.get("title", "") + values.get("employee_id", "")):
+        for column in ("name", "title", "employee_id"):
+            refused = control_character(values.get(column, ""))
+            if refused:
+                report(row.line, f"{column} {refused}")
+                ok = False
     shortened = shortened_number(values.get("employee_id", ""))
     if shortened:
         report(row.line, f"employee_id {shortened}")
