@@ -152,16 +152,20 @@ class Mailbox:
         return f"{self.local}@{self.domain}"
 
     @property
-    def given_name(self) -> str:
+    def names(self) -> tuple[str, str]:
+        """``(given_name, surname)`` from one reading of the name."""
         parts = name_parts(self.name)
-        return " ".join(parts[:-1]) if len(parts) > 1 else ""
+        # Many Indonesians have a single name; the sn attribute is required,
+        # so a single name is used whole.
+        return (" ".join(parts[:-1]) if len(parts) > 1 else ""), (parts[-1] if parts else self.local)
+
+    @property
+    def given_name(self) -> str:
+        return self.names[0]
 
     @property
     def surname(self) -> str:
-        # Many Indonesians have a single name; the sn attribute is required,
-        # so a single name is used whole.
-        parts = name_parts(self.name)
-        return parts[-1] if parts else self.local
+        return self.names[1]
 
 
 #: titles written before a name in Indonesian government staff lists (Haji, doctor, engineer, professor...);

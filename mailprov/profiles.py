@@ -27,6 +27,8 @@ QUOTA_UNITS = ("bytes", "kb", "mb")
 
 #: RFC 4517 GeneralizedTime that ppolicy treats as "locked until unlocked by
 #: an administrator" (the value OpenLDAP's own tools write)
+#: a quota unit's size in MiB
+_QUOTA_FACTORS = {"bytes": 1024 * 1024, "kb": 1024, "mb": 1}
 PPOLICY_PERMANENT_LOCK = "000001010000Z"
 PPOLICY_LOCK_ATTR = "pwdAccountLockedTime"
 #: set by the ppolicy overlay whenever a password is set; readable where userPassword may not be
@@ -90,7 +92,16 @@ class Profile:
 
     # -- names -----------------------------------------------------------------
     def domain_dn(self, base_dn: str, domain: str) -> str:
-        return f"{rdn(self.domain_rdn, domain)},{base_dn}"
+        # asked once per mailbox by a plan (its parent): escaped once per domain
+        key = (base_dn, domain)
+        dn = self._domain_dns.get(key)
+        if dn is None:
+            dn = self._domain_dns[key] = f"{rdn(self.domain_rdn, domain)},{base_dn}"
+        return dn
+
+    @cached_property
+    def _domain_dns(self) -> dict[tuple[str, str], str]:
+        return {}
 
     def mailbox_parent_dn(self, base_dn: str, domain: str) -> str:
         parent = self.domain_dn(base_dn, domain)
@@ -117,11 +128,10 @@ class Profile:
 
     # -- quota ---------------------------------------------------------------
     def quota_value(self, quota_mb: int) -> str:
-        factor = {"bytes": 1024 * 1024, "kb": 1024, "mb": 1}[self.quota_unit]
-        return str(quota_mb * factor)
+        return str(quota_mb * _QUOTA_FACTORS[self.quota_unit])
 
     def quota_mb(self, value: str) -> int | None:
-        factor = {"bytes": 1024 * 1024, "kb": 1024, "mb": 1}[self.quota_unit]
+        factor = _QUOTA_FACTORS[self.quota_unit]
         try:
             return int(value) // factor
         except ValueError:
@@ -140,13 +150,13 @@ class Profile:
         return attrs
 
     def mailbox_fields(self, mailbox: Mailbox, agency_name: str) -> dict[str, list[str]]:
-        given = mailbox.given_name
+        given, surname = mailbox.names
         return {
             "address": [mailbox.address],
             "local": [mailbox.local],
             "name": [mailbox.name],
             "display_name": [mailbox.name],
-            "surname": [mailbox.surname],
+            "surname": [surname],
             "given_name": [given] if given else [],
             "title": [mailbox.title] if mailbox.title else [],
             "employee_id": [mailbox.employee_id] if mailbox.employee_id else [],
