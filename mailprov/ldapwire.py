@@ -209,8 +209,20 @@ def _read_tlv(buf: bytes, pos: int) -> tuple[int, bytes, int]:
     return tag, buf[start:end], end
 
 
+#: the end of nearly every answer apply reads: an LDAPResult of 7 bytes, success, no matched DN, no message
+_PLAIN_SUCCESS = b"\x07\x0a\x01\x00\x04\x00\x04\x00"
+
+
 def decode_result(message: bytes) -> Result:
     """Decode one LDAPMessage carrying an LDAPResult (add/modify/delete/extended); ``WireError`` if malformed."""
+    # a plain success (SEQUENCE, INTEGER id, the operation's tag, the 8 bytes above) read by position:
+    # 20,000 of them in an apply of 10,000 mailboxes, 2.9 us each the general way
+    size = len(message)
+    if message.endswith(_PLAIN_SUCCESS) and message[0] == 0x30 and message[1] == size - 2 and message[2] == 0x02 \
+            and 1 <= message[3] == size - 13 and message[4] != 0:  # 0: id 0 (a notice), or a sign byte
+        operation = RESPONSE_NAMES.get(message[size - 9])
+        if operation is not None:
+            return Result(int.from_bytes(message[4:size - 9], "big"), operation, 0, "", "")
     try:
         return _decode_result(message)
     except IndexError:  # a length that runs past its element's end

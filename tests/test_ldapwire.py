@@ -79,6 +79,20 @@ def test_results_are_split_and_decoded_from_a_stream() -> None:
     assert second.code == 68 and second.describe() == "entryAlreadyExists: Already exists"
 
 
+@pytest.mark.parametrize(("message_id", "tag", "code", "diagnostic"), [
+    (1_000_002, 0x69, 0, ""), (5, 0x67, 0, ""), (1_000_003, 0x78, 0, ""), (200, 0x6B, 0, ""),  # 200: a sign byte
+    (0x7FFFFFFF, 0x6D, 0, ""), (1_000_004, 0x69, 68, ""), (1_000_005, 0x69, 0, "ok"), (0, 0x78, 0, ""),
+    (1_000_006, 0x6F, 6, ""), (7, 0x7A, 0, ""),  # an operation apply never sends
+    (0x69, 0x67, 0, ""),  # an id whose byte is a response tag
+])
+def test_plain_successes_read_by_position_match_the_general_decoder(message_id: int, tag: int, code: int,
+                                                                     diagnostic: str) -> None:
+    """Most answers are read by position; any answer must come out as the BER decoder reads it."""
+    message = _response(message_id, tag, code, diagnostic)
+    assert wire.decode_result(message) == wire._decode_result(message)
+    assert wire.decode_result(message).message_id == message_id
+
+
 @pytest.mark.parametrize("message", [
     bytes.fromhex("3005020105" "6900"),  # an addResponse with nothing in it
     bytes.fromhex("3008020105" "6903" "0a0100"),  # its result code, then no matchedDN
