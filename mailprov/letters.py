@@ -186,7 +186,7 @@ def _sandbox() -> type[SandboxedEnvironment]:
 
         def getattr(self, obj: Any, attribute: str) -> Any:
             # the stock getattr first asks whether the value is a str.format method (to sandbox the
-            # format string); plain data never is, and it is all a letter reads: 35% of rendering one
+            # format string); plain data never is, and it is all a letter reads (21.5 -> 18.9 us a letter)
             try:
                 value = getattr(obj, attribute)
             except AttributeError:

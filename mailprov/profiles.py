@@ -24,11 +24,11 @@ MAILBOX_FIELDS = (
 #: fields of an agency a profile can map onto its domain entry's attributes
 DOMAIN_FIELDS = ("domain", "name", "agency_id")
 QUOTA_UNITS = ("bytes", "kb", "mb")
+#: how many of each unit make one MiB
+_QUOTA_FACTORS = {"bytes": 1024 * 1024, "kb": 1024, "mb": 1}
 
 #: RFC 4517 GeneralizedTime that ppolicy treats as "locked until unlocked by
 #: an administrator" (the value OpenLDAP's own tools write)
-#: a quota unit's size in MiB
-_QUOTA_FACTORS = {"bytes": 1024 * 1024, "kb": 1024, "mb": 1}
 PPOLICY_PERMANENT_LOCK = "000001010000Z"
 PPOLICY_LOCK_ATTR = "pwdAccountLockedTime"
 #: set by the ppolicy overlay whenever a password is set; readable where userPassword may not be
