@@ -193,17 +193,25 @@ def timed_ldapadd(server: Slapd, ldif: str) -> float:
     return elapsed
 
 
+#: the command as installed beside this interpreter
+_MAILPROV = str(Path(sys.executable).parent / "mailprov")
+
+
+def _cli_env(server: Slapd, base: str) -> dict[str, str]:
+    """The environment a ``mailprov`` command gets: the lab slapd's URL and bind settings, its base DN."""
+    return {**os.environ, **server.env(), "MAILPROV_BASE_DN": base, "COLUMNS": "120"}
+
+
 def apply_and_plan(server: Slapd, folder: Path, mailboxes: int, agencies: int, scheme: str,
                    letters: Path) -> dict[str, float]:
     base = server.new_base(f"bench-{scheme}")
     config = write_config(folder / f"config-{scheme}", mailboxes, agencies, scheme)
-    env = {**os.environ, **server.env(), "MAILPROV_BASE_DN": base, "COLUMNS": "120"}
-    mailprov = str(Path(sys.executable).parent / "mailprov")
-    apply_s = _run_with_rusage([mailprov, "apply", "-c", str(config), "--yes", "--letters", str(letters)], env)[0]
+    env = _cli_env(server, base)
+    apply_s = _run_with_rusage([_MAILPROV, "apply", "-c", str(config), "--yes", "--letters", str(letters)], env)[0]
     created = server.count(base, "(objectClass=inetOrgPerson)")
     if created != mailboxes:
         raise SystemExit(f"apply created {created} mailboxes, expected {mailboxes}")
-    plan_s, plan_mb, out = _run_with_rusage([mailprov, "plan", "-c", str(config), "--format", "json"], env)
+    plan_s, plan_mb, out = _run_with_rusage([_MAILPROV, "plan", "-c", str(config), "--format", "json"], env)
     if '"changes": []' not in out:
         raise SystemExit("the plan after apply is not empty")
     return {"apply_s": apply_s, "plan_s": plan_s, "plan_mb": plan_mb}
@@ -213,8 +221,8 @@ def plan_of_new(server: Slapd, folder: Path, mailboxes: int, agencies: int) -> f
     """Wall seconds of ``mailprov plan`` (its table) of the mailboxes against an empty subtree: what ``apply``
     does before its first write (start, load, bind, snapshot, plan, the table), which slapd spends idle."""
     config = write_config(folder / "config-plan-new", mailboxes, agencies, "server")
-    env = {**os.environ, **server.env(), "MAILPROV_BASE_DN": server.new_base("bench-plan-new"), "COLUMNS": "120"}
-    seconds, _, out = _run_with_rusage([str(Path(sys.executable).parent / "mailprov"), "plan", "-c", str(config)], env)
+    seconds, _, out = _run_with_rusage([_MAILPROV, "plan", "-c", str(config)],
+                                       _cli_env(server, server.new_base("bench-plan-new")))
     if f"summary: {mailboxes + agencies} create," not in out:  # the domains' entries and the mailboxes
         raise SystemExit(f"the plan against an empty subtree does not create {mailboxes} mailboxes:\n{out[-2000:]}")
     return seconds
