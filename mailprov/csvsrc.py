@@ -9,6 +9,7 @@ are accepted. Column names are matched case-insensitively.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,11 +50,14 @@ def read_rows(path: Path) -> Rows:
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         raise CsvFormatError(line, "not valid UTF-8 (save the sheet as 'CSV UTF-8')") from None
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
+    first = text.partition("\n")[0].partition("\r")[0]
+    if not first.strip():
         raise CsvFormatError(1, "empty file: expected a header line with " + ",".join(COLUMNS))
-    delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
-    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    # Records end where a spreadsheet ends them: at \r\n, \n or \r. str.splitlines() also breaks at \x0b, \x0c,
+    # \x1c-\x1e, \x85, U+2028 and U+2029: one of them pasted into a cell split its row in two (the second half
+    # read as another mailbox), and the line breaks of a quoted cell were dropped. newline="" keeps both as they are.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
         width = len(header)

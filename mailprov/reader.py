@@ -24,12 +24,22 @@ _FALSE = {"false", "no", "0", "tidak", "off", "nonaktif", "non-aktif", "tidak ak
 #: C0 controls but tab and newline, DEL and C1: a terminal acts on them (ESC starts the sequences that clear
 #: the screen or set the window title) and they have no place in a name, a title or a letter
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: CONTROL and the line breaks it lets through, for a value the directory holds as one line (a name, a title, a
+#: NIP): a cn of two lines is a spreadsheet cell's Alt+Enter or a paste, not a name
+ONE_LINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_LINE_BREAKS = "\n\u2028\u2029"
 
 
-def control_character(text: str) -> str | None:
-    """Why ``text`` cannot be taken as a value (its first control character), or None."""
-    found = CONTROL.search(text)
-    return None if found is None else f"contains the control character \\x{ord(found.group()):02x}"
+def control_character(text: str, one_line: bool = False) -> str | None:
+    """Why ``text`` cannot be taken as a value (its first control character, or line break if ``one_line``),
+    or None."""
+    found = (ONE_LINE if one_line else CONTROL).search(text)
+    if found is None:
+        return None
+    char = found.group()
+    if char in _LINE_BREAKS:
+        return f"contains a line break ({char.encode('unicode_escape').decode()}): it must be one line"
+    return f"contains the control character \\x{ord(char):02x}"
 
 
 #: how a spreadsheet shows a long number it has shortened: 1,97309E+17 or 1.97309e+17
@@ -103,7 +113,8 @@ class Reader:
                 hint = _suggest(key, allowed)
                 self.problem(node.line_of(key), f"{context}: unknown key '{key}'{hint}")
 
-    def string(self, node: YMap, key: str, context: str, required: bool = False, default: str = "") -> str:
+    def string(self, node: YMap, key: str, context: str, required: bool = False, default: str = "",
+               one_line: bool = False) -> str:
         if key not in node or node[key] is None:
             if required:
                 self.problem(node.line, f"{context}: missing '{key}'")
@@ -115,7 +126,7 @@ class Reader:
         text = str(value).strip()
         if required and not text:
             self.problem(node.line_of(key), f"{context}.{key}: must not be empty")
-        refused = control_character(text)
+        refused = control_character(text, one_line)
         if refused:
             self.problem(node.line_of(key), f"{context}.{key}: {refused}")
             return default

@@ -158,11 +158,12 @@ def _yaml_mailbox(r: Reader, node: Any, line: int, ctx: str, domain: str | None,
             local = check_local(local_raw)
         except AddressError as exc:
             r.problem(node.line_of("local"), f"{ctx}: {exc}")
-    name = r.string(node, "name", ctx, required=True)
+    name = r.string(node, "name", ctx, required=True, one_line=True)
     aliases = _aliases(r.strings(node, "aliases", ctx), domain, lambda ln, msg: r.problem(ln, f"{ctx}: {msg}"))
     mb_quota = r.integer(node, "quota_mb", ctx, quota, QUOTA_MIN_MB, QUOTA_MAX_MB)
-    title, active = r.string(node, "title", ctx), r.boolean(node, "active", ctx, True)  # every problem reported
-    employee_id = r.string(node, "employee_id", ctx)
+    title = r.string(node, "title", ctx, one_line=True)
+    active = r.boolean(node, "active", ctx, True)
+    employee_id = r.string(node, "employee_id", ctx, one_line=True)
     shortened = shortened_number(employee_id)
     if shortened:
         r.problem(node.line_of("employee_id"), f"{ctx}.employee_id: {shortened}")
@@ -247,9 +248,9 @@ def _csv_mailbox(row: csvsrc.Row, domain: str | None, quota: int, shown: str, fo
         report(row.line, "missing name")
         ok = False
     # one search over the free-text cells; each is searched on its own only to say which one
-    if control_character(values.get("name", "") + values.get("title", "") + values.get("employee_id", "")):
+    if control_character(values.get("name", "") + values.get("title", "") + values.get("employee_id", ""), True):
         for column in ("name", "title", "employee_id"):
-            refused = control_character(values.get(column, ""))
+            refused = control_character(values.get(column, ""), one_line=True)
             if refused:
                 report(row.line, f"{column} {refused}")
                 ok = False

@@ -325,6 +325,7 @@ def test_enable_lifts_a_lockout_after_failed_logins(slapd: Slapd, ldap_env: dict
 @pytest.mark.parametrize(("option", "value", "message"), [
     ("--name", "Tim\x1b]0;pwned\x07Humas", "Invalid value for '--name': contains the control character \\x1b"),
     ("--title", "Humas\x9b2J", "Invalid value for '--title': contains the control character \\x9b"),
+    ("--title", "Kepala\nBidang", "Invalid value for '--title': contains a line break (\\n)"),
     ("--employee-id", "1980\x00", "Invalid value for '--employee-id': contains the control character \\x00"),
     ("--employee-id", "1,97309E+17", "Invalid value for '--employee-id': '1,97309E+17' is a number a spreadsheet"),
     ("--name", "  ", "Invalid value for '--name': must not be empty"),

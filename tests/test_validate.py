@@ -137,6 +137,23 @@ def test_staff_sheets_say_active_in_english_or_indonesian(tmp_path: Path) -> Non
     assert {m.local: m.active for m in agency.mailboxes} == {local: local.startswith("a") for local in states}
 
 
+def test_csv_records_end_where_a_spreadsheet_ends_them(tmp_path: Path) -> None:
+    """At \\r\\n, \\n or \\r only. Before, str.splitlines() also broke a row at a form feed, U+2028 or U+2029 in a
+    cell (its second half read as a mailbox of its own) and dropped the line breaks of a quoted cell."""
+    from mailprov.csvsrc import read_rows
+
+    path = tmp_path / "staff.csv"
+    path.write_text('local,name,title\r\nrudi,Rudi\u2028Hartono,Staf\rlina,"Lina\nMarlina",Staf\nagus,Agus,A\x0cB\n'
+                    'eko,Eko,"Kasi\r\nUmum"\n\u2029\n', encoding="utf-8", newline="")
+    rows = read_rows(path).rows
+    assert [(row.line, row.values) for row in rows] == [
+        (2, {"local": "rudi", "name": "Rudi\u2028Hartono", "title": "Staf"}),
+        (3, {"local": "lina", "name": "Lina\nMarlina", "title": "Staf"}),
+        (5, {"local": "agus", "name": "Agus", "title": "A\x0cB"}),
+        (6, {"local": "eko", "name": "Eko", "title": "Kasi\nUmum"}),  # read as text: \r\n is \n
+    ]  # and a line of U+2029 alone is a blank line
+
+
 def test_empty_columns_a_spreadsheet_adds_after_the_data_are_no_problem(tmp_path: Path) -> None:
     """Excel and LibreOffice export a cell once formatted beyond the data as empty fields: in the header (no
     name) and in the rows (past the header's fields). Before, every such sheet was refused."""

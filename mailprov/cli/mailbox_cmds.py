@@ -37,7 +37,7 @@ def _text(value: str) -> str:
     the directory and the letter as typed."""
     from ..reader import control_character
 
-    refused = control_character(value)
+    refused = control_character(value, one_line=True)
     if refused:
         raise typer.BadParameter(refused)
     return value.strip()
