@@ -19,6 +19,8 @@ except AttributeError:  # pragma: no cover - libyaml missing
     _Loader = yaml.SafeLoader
 
 _STR = "tag:yaml.org,2002:str"
+#: what YAML takes for a line break and an editor (and mailprov's own file:line) does not: NEL, U+2028, U+2029
+_ODD_BREAKS = {"\x85": "NEL", "\u2028": "LINE SEPARATOR", "\u2029": "PARAGRAPH SEPARATOR"}
 
 
 class YMap(dict[str, Any]):
@@ -80,9 +82,12 @@ def load_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
     """Parse ``text``; return the data and the problems found while parsing.
 
     A syntax error stops parsing (YAML cannot be resynchronised reliably), so
-    it comes back as the only problem with ``None`` as data.
+    it comes back as the only problem with ``None`` as data; so do line breaks
+    only YAML counts as such, each at its line, before parsing.
     """
-    problems: list[Problem] = []
+    problems = _odd_breaks(text, file)
+    if problems:
+        return None, problems
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -104,3 +109,17 @@ def load_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
     finally:
         loader.dispose()
     return data, problems
+
+
+def _odd_breaks(text: str, file: str) -> list[Problem]:
+    """Each NEL, U+2028 or U+2029 (pasted from a word processor or a web page) at its line as an editor counts.
+    YAML ends a line there: a name would be cut in two, a comment's end read as a key, and every line number
+    after it would be one more than the editor shows."""
+    found: list[Problem] = []
+    for char, name in _ODD_BREAKS.items():
+        start = text.find(char)
+        while start >= 0:
+            found.append(Problem(file, text.count("\n", 0, start) + 1,
+                                 f"U+{ord(char):04X} ({name}): YAML reads it as a line break; remove it"))
+            start = text.find(char, start + 1)
+    return sorted(found, key=lambda problem: problem.line)
