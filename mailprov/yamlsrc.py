@@ -19,6 +19,7 @@ except AttributeError:  # pragma: no cover - libyaml missing
     _Loader = yaml.SafeLoader
 
 _STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
 #: what YAML takes for a line break and an editor (and mailprov's own file:line) does not: NEL, U+2028, U+2029
 _ODD_BREAKS = {"\x85": "NEL", "\u2028": "LINE SEPARATOR", "\u2029": "PARAGRAPH SEPARATOR"}
 
@@ -49,19 +50,19 @@ def _line(node: yaml.Node) -> int:
 
 def _convert(loader: yaml.SafeLoader, node: yaml.Node, file: str, problems: list[Problem]) -> Any:
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
         result = YMap()
         result.line = _line(node)
         result.key_lines = {}
-        for key_node, value_node in node.value:
+        own: dict[str, int] = {}
+        for key_node, value_node, merged in _pairs(node):
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, str):
                 key = str(key)
-            if key in result:
-                problems.append(
-                    Problem(file, _line(key_node), f"duplicate key '{key}' (first at line {result.key_lines[key]})")
-                )
-                continue
+            if not merged:
+                if key in own:
+                    problems.append(Problem(file, _line(key_node), f"duplicate key '{key}' (first at line {own[key]})"))
+                    continue
+                own[key] = _line(key_node)
             result.key_lines[key] = _line(key_node)
             result[key] = _convert(loader, value_node, file, problems)
         return result
@@ -76,6 +77,30 @@ def _convert(loader: yaml.SafeLoader, node: yaml.Node, file: str, problems: list
     if node.tag == _STR:  # most scalars: the constructor would only hand back node.value
         return node.value
     return loader.construct_object(node, deep=True)
+
+
+def _pairs(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node, bool]]:
+    """A mapping's keys and values, those its merge keys bring (``<<: *defaults``) first and marked True.
+
+    Read in this order, a later pair overrides an earlier one as YAML's merge rules say: the mapping's own
+    keys override merged ones, and of the mappings merged from a list the first wins. PyYAML's flatten_mapping
+    gives the same order, but it rewrites the node: a mapping reached again through an alias would then have
+    the merged keys as its own, and an override would read as a duplicate key.
+    """
+    merged: list[tuple[yaml.Node, yaml.Node, bool]] = []
+    own: list[tuple[yaml.Node, yaml.Node, bool]] = []
+    for key, value in node.value:
+        if key.tag != _MERGE:
+            own.append((key, value, False))
+            continue
+        sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        for source in reversed(sources):
+            if not isinstance(source, yaml.MappingNode):
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"expected a mapping or list of mappings for merging, but found {source.id}", source.start_mark)
+            merged.extend((k, v, True) for k, v, _ in _pairs(source))
+    return merged + own
 
 
 def load_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:

@@ -155,6 +155,40 @@ def test_csv_records_end_where_a_spreadsheet_ends_them(tmp_path: Path) -> None:
     ]  # and a line of U+2029 alone is a blank line
 
 
+def test_merge_keys_share_values_and_a_key_of_its_own_overrides_them(tmp_path: Path) -> None:
+    """'<<: *staf' as YAML's merge rules say. Before, a mailbox that merged an anchor and overrode one of its keys
+    was refused with "duplicate key 'local' (first at line N)", N being the anchor's line."""
+    from .configs import write_config
+
+    config = write_config(tmp_path, agencies="""\
+    agencies:
+      - id: pemkot-contoh
+        name: Pemerintah Kota Contoh
+        domain: contohkota.go.id
+        contact: &kominfo {name: Siti, email: siti@contohkota.go.id, title: Kepala Dinas}
+        mailboxes:
+          - &staf {local: budi, name: Budi, title: Staf Kominfo, quota_mb: 2048}
+          - &siti {<<: *staf, local: siti, name: Siti}
+          - <<: [{title: Kepala Seksi, quota_mb: 4096}, *staf]
+            local: ani
+            name: Ani
+      - id: kab-contoh
+        name: Kabupaten Contoh
+        domain: contohkab.go.id
+        contact: {<<: *kominfo, email: humas@contohkab.go.id}
+        mailboxes: [*siti]  # read again through an alias: still its own keys over the merged ones
+    """)
+    r = run(["validate", "-c", config])
+    assert r.exit_code == 0, r.output
+    kota, kab = load_config(config, {}).agencies
+    assert [(m.local, m.name, m.title, m.quota_mb) for m in kota.mailboxes] == [
+        ("budi", "Budi", "Staf Kominfo", 2048), ("siti", "Siti", "Staf Kominfo", 2048),
+        ("ani", "Ani", "Kepala Seksi", 4096)]  # of two merged mappings the first wins
+    assert (kab.contact.name, kab.contact.title, kab.contact.email) == ("Siti", "Kepala Dinas", "humas@contohkab.go.id")
+    assert [(m.address, m.name, m.title) for m in kab.mailboxes] == [("siti@contohkab.go.id", "Siti", "Staf Kominfo")]
+
+
+
 def test_empty_columns_a_spreadsheet_adds_after_the_data_are_no_problem(tmp_path: Path) -> None:
     """Excel and LibreOffice export a cell once formatted beyond the data as empty fields: in the header (no
     name) and in the rows (past the header's fields). Before, every such sheet was refused."""
