@@ -12,7 +12,7 @@ from typing import Any
 
 from .addresses import AddressError, to_a_label
 from .errors import Problem
-from .yamlsrc import YList, YMap
+from .yamlsrc import YList, YMap, scalar_text
 
 #: keys that would put a secret into the file; they get their own message
 SECRET_KEYS = {"password", "bind_password", "passwd", "userpassword", "secret", "smtp_password"}
@@ -41,6 +41,9 @@ def control_character(text: str, one_line: bool = False) -> str | None:
         return f"contains a line break ({char.encode('unicode_escape').decode()}): it must be one line"
     return f"contains the control character \\x{ord(char):02x}"
 
+
+#: an integer YAML 1.1 reads as octal (0755 is 493)
+_OCTAL = re.compile("[-+]?0[0-7_]")
 
 #: how a spreadsheet shows a long number it has shortened: 1,97309E+17 or 1.97309e+17
 _SHORTENED = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE]\+?[0-9]+")
@@ -123,7 +126,7 @@ class Reader:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             self.problem(node.line_of(key), f"{context}.{key}: expected a string, got {kind(value)}")
             return default
-        text = str(value).strip()
+        text = scalar_text(value).strip()
         if required and not text:
             self.problem(node.line_of(key), f"{context}.{key}: must not be empty")
         refused = control_character(text, one_line)
@@ -138,6 +141,11 @@ class Reader:
         value = node[key]
         if isinstance(value, bool) or not isinstance(value, int):
             self.problem(node.line_of(key), f"{context}.{key}: expected an integer, got {kind(value)}")
+            return default
+        written = getattr(value, "text", "")
+        if _OCTAL.match(written):
+            self.problem(node.line_of(key), f"{context}.{key}: {written} starts with 0, which YAML reads as octal "
+                                            f"({int(value)}): write it without the leading zero")
             return default
         if not low <= value <= high:
             self.problem(node.line_of(key), f"{context}.{key}: {value} is out of range {low}..{high}")
@@ -182,7 +190,7 @@ class Reader:
             if isinstance(item, bool) or not isinstance(item, (str, int)):
                 self.problem(value.line_of(index), f"{context}.{key}[{index}]: expected a string, got {kind(item)}")
                 continue
-            result.append((str(item).strip(), value.line_of(index)))
+            result.append((scalar_text(item).strip(), value.line_of(index)))
         if required and not result:
             self.problem(node.line_of(key), f"{context}.{key}: must not be empty")
         return result

@@ -44,6 +44,24 @@ class YList(list[Any]):
         return self.item_lines[index] if index < len(self.item_lines) else self.line
 
 
+class YInt(int):
+    """An integer with the text it was written as. YAML 1.1 reads a phone number 0335421234 as octal
+    (58073756) and 1_000 as 1000; where a string is expected, the text is what the person wrote."""
+
+    text: str
+
+
+class YFloat(float):
+    """A float with the text it was written as (1.10, not 1.1)."""
+
+    text: str
+
+
+def scalar_text(value: object) -> str:
+    """What a scalar read where a string is expected was written as."""
+    return str(getattr(value, "text", value))
+
+
 def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
@@ -76,7 +94,12 @@ def _convert(loader: yaml.SafeLoader, node: yaml.Node, file: str, problems: list
         return items
     if node.tag == _STR:  # most scalars: the constructor would only hand back node.value
         return node.value
-    return loader.construct_object(node, deep=True)
+    value = loader.construct_object(node, deep=True)
+    number = {int: YInt, float: YFloat}.get(type(value))
+    if number is not None:
+        value = number(value)
+        value.text = node.value
+    return value
 
 
 def _pairs(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node, bool]]:

@@ -189,6 +189,25 @@ def test_merge_keys_share_values_and_a_key_of_its_own_overrides_them(tmp_path: P
 
 
 
+def test_a_number_read_where_text_is_expected_is_kept_as_written(tmp_path: Path) -> None:
+    """YAML 1.1 reads 0335421234 as octal and 2.50 as 2.5. Before, a phone number written without quotes reached
+    the letters as 58073756, and an employee id with a leading zero lost it."""
+    from .configs import write_config
+
+    letters = "letters: {phone: 0335421234, signatory: {name: A, title: B, nip: 01234567}}\n"
+    config = write_config(tmp_path, extra=letters, agencies="""\
+    agencies:
+      - id: pemkot-contoh
+        name: Pemerintah Kota Contoh
+        domain: contohkota.go.id
+        mailboxes: [{local: budi, name: Budi, title: 2.50, employee_id: 0012345}]
+    """)
+    loaded = load_config(config, {})
+    (budi,) = loaded.agencies[0].mailboxes
+    assert (loaded.letters.phone, loaded.letters.signatory.nip) == ("0335421234", "01234567")
+    assert (budi.title, budi.employee_id) == ("2.50", "0012345")
+
+
 def test_empty_columns_a_spreadsheet_adds_after_the_data_are_no_problem(tmp_path: Path) -> None:
     """Excel and LibreOffice export a cell once formatted beyond the data as empty fields: in the header (no
     name) and in the rows (past the header's fields). Before, every such sheet was refused."""
