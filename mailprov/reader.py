@@ -6,6 +6,7 @@ records a ``Problem`` with the line, so one pass reports everything.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
 from typing import Any
@@ -124,7 +125,7 @@ class Reader:
             return default
         value = node[key]
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            self.problem(node.line_of(key), f"{context}.{key}: expected a string, got {kind(value)}")
+            self.problem(node.line_of(key), f"{context}.{key}: expected a string, got {kind(value)}{_quote_it(value)}")
             return default
         text = scalar_text(value).strip()
         if required and not text:
@@ -188,7 +189,8 @@ class Reader:
         result = []
         for index, item in enumerate(value):
             if isinstance(item, bool) or not isinstance(item, (str, int)):
-                self.problem(value.line_of(index), f"{context}.{key}[{index}]: expected a string, got {kind(item)}")
+                self.problem(value.line_of(index),
+                             f"{context}.{key}[{index}]: expected a string, got {kind(item)}{_quote_it(item)}")
                 continue
             result.append((scalar_text(item).strip(), value.line_of(index)))
         if required and not result:
@@ -211,6 +213,15 @@ class Reader:
             return None
 
 
+def _quote_it(value: Any) -> str:
+    """What to do when YAML read a string as something else (On, No, 2026-01-02)."""
+    if isinstance(value, bool):
+        return " (YAML reads yes, no, on, off, true and false without quotes so): put it in quotes"
+    if isinstance(value, datetime.date):  # a datetime too
+        return " (YAML reads a date without quotes so): put it in quotes"
+    return ""
+
+
 def kind(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -226,6 +237,8 @@ def kind(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
+    if isinstance(value, datetime.date):  # a datetime too
+        return "a date"
     return type(value).__name__
 
 
