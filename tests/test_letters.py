@@ -451,6 +451,43 @@ def test_private_files_fresh_in_place_or_replaced_whole(tmp_path: Path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == ["sekda.md"]  # no temporary file left
 
 
+def test_markdown_letters_show_names_as_written_once_converted(tmp_path: Path) -> None:
+    """Rendered by a CommonMark parser (with GFM tables and strikethrough), every name, title and address reads
+    as written. Before, '*Plt*' became emphasis, '<b>' HTML, '[x](y)' a link, and an agency name starting with
+    '1. ' a numbered list."""
+    from html import escape
+
+    from markdown_it import MarkdownIt
+
+    name, title = "*Plt* Budi_ <b>Santoso</b> &amp;", "[Kabid](http://x.test) ~~Umum~~ `kode` _TU_"
+    agency, street, block = "1. Dinas Kominfo", "Jl. Panglima Sudirman [No. 17]", "- Blok <B>"
+    agencies = f"""\
+agencies:
+  - id: pemkot-contoh
+    name: "{agency}"
+    domain: contohkota.go.id
+    address: "{street}\\n{block}"
+    contact: {{name: Siti, email: siti@contohkota.go.id, title: "# Kepala"}}
+    mailboxes:
+      - {{local: _humas, name: "{name}", title: "{title}"}}
+"""
+    config = write_config(tmp_path, agencies)
+    parser = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    for kind, letter in (("agency", "agency.md"), ("mailbox", "mailboxes/_humas.md")):
+        for lang in ("id", "en"):
+            out = tmp_path / f"{kind}-{lang}"
+            r = run(["letters", "render", "-c", config, "--kind", kind, "--lang", lang, "--format", "md",
+                     "--out", out, *DATE])
+            assert r.exit_code == 0, r.output
+            html = parser.render((out / "pemkot-contoh" / letter).read_text())
+            shown = [name, title, agency] + ([street, block, "# Kepala", "_humas@contohkota.go.id"]
+                                             if kind == "agency" else [])
+            for value in shown:
+                assert escape(value, quote=False) in html, (value, html)
+            for tag in ("<em>", "<a ", "<b>", "<s>", "<del>", "<li>Dinas", "<li>Blok", "<h1>Kepala", "<code>kode"):
+                assert tag not in html, (tag, html)
+
+
 def test_markdown_tables_keep_their_columns(tmp_path: Path) -> None:
     """A '|' in a name or title (or in a published record a reason quotes) stays inside its cell."""
     import re
@@ -475,4 +512,4 @@ agencies:
     assert columns[0] == columns[1]
     assert "Budi \\| Santoso" in rows[0] and "Kabid \\| Plt" in rows[0]
     # names with control characters are refused by validate; a published record quoted in a cell may hold them
-    assert markdown_cell("v=DMARC1; p=\x1b[2J|none\n") == "v=DMARC1; p=\\x1b[2J\\|none "
+    assert markdown_cell("v=DMARC1; p=\x1b[2J|none\n") == "v=DMARC1; p=\\x1b\\[2J\\|none "
