@@ -436,7 +436,7 @@ def _letters(r: Reader, root: YMap) -> LetterSettings:
     defaults = LetterSettings()
     return LetterSettings(
         organization=r.string(node, "organization", ctx, default=defaults.organization),
-        unit=r.string(node, "unit", ctx), address=r.string(node, "address", ctx),
+        unit=r.string(node, "unit", ctx), address=r.string(node, "address", ctx, one_line=False),
         phone=r.string(node, "phone", ctx), website=r.string(node, "website", ctx),
         place=r.string(node, "place", ctx, default=defaults.place),
         timezone=_timezone(r, node, ctx, defaults.timezone),

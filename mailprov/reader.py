@@ -118,7 +118,9 @@ class Reader:
                 self.problem(node.line_of(key), f"{context}: unknown key '{key}'{hint}")
 
     def string(self, node: YMap, key: str, context: str, required: bool = False, default: str = "",
-               one_line: bool = False) -> str:
+               one_line: bool = True) -> str:
+        """The text at ``key``, stripped. Only an address may have several lines (``one_line=False``): a line
+        break in a name ends up in a directory value, a mail's Subject or the middle of a letter's line."""
         if key not in node or node[key] is None:
             if required:
                 self.problem(node.line, f"{context}: missing '{key}'")

@@ -103,12 +103,12 @@ def _agency(r: Reader, node: YMap, index: int, base: Path, defaults: Defaults, s
     if domain:
         for mb in mailboxes:
             _register_addresses(r, mb, seen)
+    city, address = r.string(node, "city", ctx), r.string(node, "address", ctx, one_line=False)
     if not (agency_id and name and domain):
         return None
     return Agency(
         id=agency_id, name=name, domain=domain, domain_display=to_unicode(domain), contact=contact,
-        quota_mb=quota, language=language, mailboxes=tuple(mailboxes),
-        city=r.string(node, "city", ctx), address=r.string(node, "address", ctx), source=here,
+        quota_mb=quota, language=language, mailboxes=tuple(mailboxes), city=city, address=address, source=here,
     )
 
 
@@ -158,12 +158,12 @@ def _yaml_mailbox(r: Reader, node: Any, line: int, ctx: str, domain: str | None,
             local = check_local(local_raw)
         except AddressError as exc:
             r.problem(node.line_of("local"), f"{ctx}: {exc}")
-    name = r.string(node, "name", ctx, required=True, one_line=True)
+    name = r.string(node, "name", ctx, required=True)
     aliases = _aliases(r.strings(node, "aliases", ctx), domain, lambda ln, msg: r.problem(ln, f"{ctx}: {msg}"))
     mb_quota = r.integer(node, "quota_mb", ctx, quota, QUOTA_MIN_MB, QUOTA_MAX_MB)
-    title = r.string(node, "title", ctx, one_line=True)
+    title = r.string(node, "title", ctx)
     active = r.boolean(node, "active", ctx, True)
-    employee_id = r.string(node, "employee_id", ctx, one_line=True)
+    employee_id = r.string(node, "employee_id", ctx)
     shortened = shortened_number(employee_id)
     if shortened:
         r.problem(node.line_of("employee_id"), f"{ctx}.employee_id: {shortened}")
