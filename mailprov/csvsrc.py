@@ -18,6 +18,13 @@ REQUIRED = ("local", "name")
 #: the columns `directory export --format csv` adds: an export can be read back as an agency's staff list
 #: (taking existing mailboxes under management); address and domain are checked against the agency, dn is not used
 EXPORTED = ("address", "domain", "dn")
+#: what an agency's own staff list calls the columns, offered as a hint for an unknown one (not read as them:
+#: 'status' may be a person's employment status rather than whether the mailbox is active)
+INDONESIAN_HEADERS = {
+    "nama": "name", "nama lengkap": "name", "nama_lengkap": "name", "jabatan": "title", "nip": "employee_id",
+    "kuota": "quota_mb", "kuota_mb": "quota_mb", "alias": "aliases", "aktif": "active", "status": "active",
+    "akun": "local", "username": "local", "nama pengguna": "local", "email": "local",
+}
 
 
 class CsvFormatError(ValueError):

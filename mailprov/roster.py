@@ -6,6 +6,7 @@ with a mailbox or another alias counts) are found.
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Any
@@ -188,7 +189,10 @@ def _csv_mailboxes(r: Reader, base: Path, name: str, line: int, ctx: str, domain
     named = list(dict.fromkeys(c for c in rows.columns if c))
     unknown = [c for c in named if c not in csvsrc.COLUMNS and c not in csvsrc.EXPORTED]
     for column in unknown:
-        r.problem(1, f"unknown column '{column}' (known: {', '.join(csvsrc.COLUMNS)})", file=shown)
+        close = difflib.get_close_matches(column, csvsrc.COLUMNS, 1)
+        meant = csvsrc.INDONESIAN_HEADERS.get(column) or (close[0] if close else None)
+        hint = f": did you mean '{meant}'?" if meant else ""
+        r.problem(1, f"unknown column '{column}'{hint} (known: {', '.join(csvsrc.COLUMNS)})", file=shown)
     twice = False
     for column in named:  # 'Name' beside 'name' too: one of them would be read silently
         places = [str(i + 1) for i, c in enumerate(rows.columns) if c == column]
