@@ -25,8 +25,8 @@ _FALSE = {"false", "no", "0", "tidak", "off", "nonaktif", "non-aktif", "tidak ak
 #: C0 controls but tab and newline, DEL and C1: a terminal acts on them (ESC starts the sequences that clear
 #: the screen or set the window title) and they have no place in a name, a title or a letter
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-#: CONTROL and the line breaks it lets through, for a value the directory holds as one line (a name, a title, a
-#: NIP): a cn of two lines is a spreadsheet cell's Alt+Enter or a paste, not a name
+#: CONTROL and the line breaks it lets through, for every value but an address: a name of two lines is a
+#: spreadsheet cell's Alt+Enter or a paste, and would be a cn of two lines or break a mail's Subject
 ONE_LINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 _LINE_BREAKS = "\n\u2028\u2029"
 
