@@ -31,7 +31,8 @@ def read_key_bytes(data: bytes) -> DkimKey:
     """The key of a file as read from disk: text as ``read_key_file`` takes it, or binary DER (``openssl
     pkey -pubout -outform DER``), judged by the same rules, a private key refused in that form too."""
     try:
-        text = data.decode("ascii")
+        # Notepad saves a PEM file with a UTF-8 byte-order mark; DER never starts so (0x30, a SEQUENCE)
+        text = data.removeprefix(b"\xef\xbb\xbf").decode("ascii")
     except UnicodeDecodeError:
         return _classify(data, base64.b64encode(data).decode("ascii"), None)
     return read_key_file(text)

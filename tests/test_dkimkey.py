@@ -95,6 +95,9 @@ def test_a_binary_der_file_is_read_by_the_same_rules() -> None:
     assert read_key_bytes(RSA.public_key().public_bytes(DER, SPKI)) == DkimKey("rsa", RSA_SPKI, 2048)
     assert read_key_bytes(ED.public_key().public_bytes(DER, SPKI)) == DkimKey("ed25519", ED_RAW)
     assert read_key_bytes(RSA_SPKI.encode()) == DkimKey("rsa", RSA_SPKI, 2048)  # text goes the text way
+    # a PEM file Notepad saved, with a byte-order mark and CRLF: before, "holds no public key (neither ...)"
+    pem = RSA.public_key().public_bytes(serialization.Encoding.PEM, SPKI).replace(b"\n", b"\r\n")
+    assert read_key_bytes(b"\xef\xbb\xbf" + pem) == DkimKey("rsa", RSA_SPKI, 2048)
     for fmt in (serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL):
         with pytest.raises(NotAPublicKey, match="is a PRIVATE key"):
             read_key_bytes(RSA.private_bytes(DER, fmt, serialization.NoEncryption()))
