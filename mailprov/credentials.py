@@ -23,9 +23,12 @@ def bind_password(settings: DirectorySettings, env: Mapping[str, str],
         path = Path(settings.bind_password_file)
         try:
             mode = path.stat().st_mode
-            secret = path.read_text(encoding="utf-8").rstrip("\r\n")
+            # utf-8-sig: a byte-order mark (Notepad's) is not the first character of the password
+            secret = path.read_text(encoding="utf-8-sig").rstrip("\r\n")
         except OSError as exc:
             raise SecretError(f"cannot read bind_password_file {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:  # its message would quote a byte of the secret
+            raise SecretError(f"bind_password_file {path} is not UTF-8 text: save it as UTF-8") from None
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             print(f"warning: {path} is readable by other users; chmod 600 it", file=sys.stderr)
         if not secret:

@@ -302,8 +302,16 @@ def test_bind_password_from_a_file(slapd: Slapd, ldap_env: dict[str, str], tmp_p
     assert "warning" not in r.stderr
     secret.chmod(0o644)
     assert "readable by other users" in run(["plan", "-c", config], env=env).stderr
-    secret.write_text("\n")
     secret.chmod(0o600)
+    # as Notepad saves it: the byte-order mark and CRLF are not part of the password
+    secret.write_bytes(b"\xef\xbb\xbf" + slapd.bind_password.encode() + b"\r\n")
+    assert run(["plan", "-c", config], env=env).exit_code == 0
+    # Latin-1: before, exit 1 with "internal error UnicodeDecodeError: ... byte 0xe9 in position 8", a byte of the
+    # secret and its place
+    secret.write_bytes(b"rahasia-\xe9\n")
+    r = run(["plan", "-c", config], env=env)
+    assert (r.exit_code, r.stderr) == (2, f"error: bind_password_file {secret} is not UTF-8 text: save it as UTF-8\n")
+    secret.write_text("\n")
     r = run(["plan", "-c", config], env=env)
     assert (r.exit_code, r.stderr) == (2, f"error: bind_password_file {secret} is empty\n"), r.output
     secret.unlink()
