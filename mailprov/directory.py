@@ -115,8 +115,12 @@ class Directory:
         seconds = self._seconds
         server = ldap3.Server(url, use_ssl=use_ssl, tls=tls, get_info=ldap3.NONE, connect_timeout=seconds)
         # referrals are answers, not places to go: ldap3 would follow one to any server it names, binding
-        # there with the bind password (a replica with updateref names its provider)
-        conn = ldap3.Connection(server, user=settings.bind_dn, password=self._password, auto_bind=ldap3.AUTO_BIND_NONE,
+        # there with the bind password (a replica with updateref names its provider). The password goes as
+        # bytes, as OpenLDAP's own tools send it: given a str, ldap3 runs SASLprep on it, which refuses a tab or
+        # control character ("directory unreachable", exit 3) and changes a no-break space into a space.
+        # surrogateescape gives back the bytes of an environment variable that was not UTF-8.
+        password = self._password.encode("utf-8", "surrogateescape")
+        conn = ldap3.Connection(server, user=settings.bind_dn, password=password, auto_bind=ldap3.AUTO_BIND_NONE,
                                 receive_timeout=seconds, raise_exceptions=False, auto_escape=False,
                                 return_empty_attributes=False, auto_referrals=False)
         try:

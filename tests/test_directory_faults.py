@@ -320,6 +320,27 @@ def test_bind_password_from_a_file(slapd: Slapd, ldap_env: dict[str, str], tmp_p
                                           "directory\n"), r.output
 
 
+@pytest.mark.parametrize("secret", ["pass\tword-7Q", "pass\u00a0word-7Q", "kata\u00adsandi-7Q"],
+                         ids=["tab", "no-break-space", "soft-hyphen"])
+def test_a_bind_password_is_sent_as_written(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path,
+                                            secret: str) -> None:
+    """As OpenLDAP's tools send it. Before, ldap3's SASLprep refused the tab ("directory unreachable: ... SASLprep
+    error", exit 3, which a nightly job reads as the server being down) and turned the other two into a space and
+    nothing, so a right password was refused."""
+    from lab.slapd import slappasswd
+
+    name = f"reader-{tmp_path.name[-12:]}"
+    account = f"cn={name},ou=tests,{slapd.suffix}"
+    slapd.ldap("ldapadd", admin=True, input_text=(f"dn: {account}\nobjectClass: person\ncn: {name}\nsn: reader\n"
+                                                   f"userPassword: {slappasswd(secret)}\n"))
+    config = write_config(tmp_path)
+    env = {**ldap_env, "MAILPROV_BIND_DN": account}
+    r = run(["plan", "-c", config], env={**env, "MAILPROV_BIND_PASSWORD": secret})
+    assert r.exit_code == 0, r.output
+    r = run(["plan", "-c", config], env={**env, "MAILPROV_BIND_PASSWORD": "x" + secret})
+    assert r.exit_code == 2 and "the directory refused the bind" in r.stderr, r.output
+
+
 def test_ldaps_and_starttls_verify_the_certificate(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
     config = write_config(tmp_path)
     ldaps = {**ldap_env, "MAILPROV_LDAP_URL": slapd.ldaps_url}
