@@ -160,6 +160,10 @@ class Renderer:
             raise TemplateError(*_template_location(exc, name), f"undefined variable: {exc.message}") from None
         except JinjaError as exc:
             raise TemplateError(*_template_location(exc, name), str(exc)) from None
+        except UnicodeDecodeError as exc:  # Jinja reads a template whole, so exc.start is its byte offset
+            path = _undecodable_template(exc, name)
+            line = Path(path).read_bytes()[:exc.start].count(b"\n") + 1 if Path(path).is_file() else None
+            raise TemplateError(path, line, "not UTF-8 text: save the template as UTF-8") from None
 
 
 @cache
@@ -212,6 +216,17 @@ def _template_location(exc: BaseException, name: str) -> tuple[str, int | None]:
         filename = tb.tb_frame.f_code.co_filename
         if filename.endswith(".j2"):  # Jinja rewrites frames to template file and line
             found = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _undecodable_template(exc: UnicodeDecodeError, name: str) -> str:
+    """The template file Jinja's loader was reading (its ``filename``) when ``exc`` came, else ``name``."""
+    tb, found = exc.__traceback__, name
+    while tb is not None:
+        filename = tb.tb_frame.f_locals.get("filename")
+        if isinstance(filename, str) and filename.endswith(".j2"):
+            found = filename
         tb = tb.tb_next
     return found
 

@@ -170,6 +170,20 @@ def test_template_mistakes_stop_with_name_and_line(tmp_path: Path, body: str, li
     assert not out.exists()  # no letter, no letter-numbers.json, not even the folder
 
 
+def test_a_template_not_in_utf8_is_named_with_its_line(tmp_path: Path) -> None:
+    """Saved by a Windows editor in cp1252, an included template: before, "internal error UnicodeDecodeError", exit 1,
+    naming no file."""
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "agency.id.md.j2").write_text("Satu\n{% include '_kop.md.j2' %}\n")
+    (own / "_kop.md.j2").write_bytes("Kop\nDinas Komunikasi dan Informatika \u2013 Kota\n".encode("cp1252"))
+    out = tmp_path / "letters"
+    r = run(["letters", "render", "-c", SAMPLE, "--kind", "agency", "--templates", own, "--out", out])
+    said = f"error: {own / '_kop.md.j2'}:2: not UTF-8 text: save the template as UTF-8\n"
+    assert (r.exit_code, r.stderr) == (2, said), r.output
+    assert not out.exists()
+
+
 def test_letters_written_before_a_failure_keep_their_numbers(tmp_path: Path) -> None:
     """A template that fails on the second agency: the first one's letter went out with 001, so an agency
     rendered next must not be given 001 again."""
