@@ -81,6 +81,14 @@ def test_records_comments_speak_the_agencys_language(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "--lang" in bad.stderr, bad.output
 
 
+
+def test_dns_check_refuses_a_timeout_that_is_not_a_number() -> None:
+    """Before, click's range check let 'nan' through and the run waited forever on a server that did not answer
+    (killed after 40 s, measured)."""
+    r = run(["dns", "check", "-c", SAMPLE, "--timeout", "nan", "--nameserver", "127.0.0.1:1"])
+    assert r.exit_code == 2 and "Invalid value for '--timeout': nan is not a number of seconds" in r.stderr, r.output
+
+
 def test_publishing_exactly_the_printed_records_passes(tmp_path: Path, knot_factory: list[Knot]) -> None:
     config_path = write_dns_config(tmp_path / "cfg")
     config = load_config(config_path, {})

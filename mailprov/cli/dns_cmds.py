@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -86,6 +87,14 @@ def mta_sts_fetcher() -> PolicyFetcher:
     return PolicyFetcher(port=int(port), ca_file=os.environ.get("MAILPROV_MTA_STS_CA") or None)
 
 
+def _seconds(value: float) -> float:
+    """Click's range check lets 'nan' through (every comparison with it is false), and a query given nan
+    seconds waits forever: the run hung."""
+    if not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a number of seconds")
+    return value
+
+
 def check(
     domains: Annotated[list[str] | None, typer.Argument(metavar="DOMAIN",
                                                         help="Domains to check (default: every agency's).",
@@ -95,8 +104,8 @@ def check(
     nameserver: Annotated[list[str] | None, typer.Option("--nameserver", metavar="IP[:PORT]",
                                                          help="Resolver IP[:PORT] (repeatable).",
                                                          show_default=False)] = None,
-    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS",
-                                           min=0.1, max=120, help="Seconds per query.")] = 5.0,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, max=120, callback=_seconds,
+                                           help="Seconds per query.")] = 5.0,
     concurrency: Annotated[int, typer.Option("--concurrency", metavar="N", min=1, max=10000,
                                              help="Queries in flight at most.")] = 200,
     fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table, json, csv or junit.")] = "table",
