@@ -156,7 +156,8 @@ def load_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
         return None, problems
     finally:
         loader.dispose()
-    return data, problems
+    # an anchored mapping is converted again at each alias (*staf), and its duplicate keys found again
+    return data, list(dict.fromkeys(problems))
 
 
 def _odd_breaks(text: str, file: str) -> list[Problem]:
