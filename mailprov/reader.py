@@ -20,8 +20,8 @@ SECRET_KEYS = {"password", "bind_password", "passwd", "userpassword", "secret", 
 #: where the directory's bind password goes instead
 BIND_SECRET = "use bind_password_env or bind_password_file"
 #: as staff sheets write them, English and Indonesian (compared in lower case)
-_TRUE = {"true", "yes", "1", "ya", "on", "aktif", "active"}
-_FALSE = {"false", "no", "0", "tidak", "off", "nonaktif", "non-aktif", "tidak aktif", "inactive"}
+_TRUE = {"true", "yes", "y", "1", "ya", "on", "aktif", "active"}
+_FALSE = {"false", "no", "n", "0", "tidak", "off", "nonaktif", "non-aktif", "tidak aktif", "inactive"}
 #: C0 controls but tab and newline, DEL and C1: a terminal acts on them (ESC starts the sequences that clear
 #: the screen or set the window title) and they have no place in a name, a title or a letter
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -276,7 +276,7 @@ def _csv_mailbox(row: csvsrc.Row, domain: str | None, quota: int, shown: str, fo
     if values.get("active", "").strip():
         parsed = parse_bool(values["active"])
         if parsed is None:
-            report(row.line, f"active '{values['active']}' is not true or false (true/false, ya/tidak, "
+            report(row.line, f"active '{values['active']}' is not true or false (true/false, Y/N, ya/tidak, "
                              "aktif/nonaktif, 1/0)")
             ok = False
         else:

@@ -126,8 +126,8 @@ def test_staff_sheets_say_active_in_english_or_indonesian(tmp_path: Path) -> Non
     from .configs import write_config
 
     rows = ["local,name,title,employee_id,quota_mb,aliases,active"]
-    states = {"a1": "ya", "a2": "Aktif", "a3": "TRUE", "a4": "", "n1": "tidak", "n2": "Nonaktif", "n3": "Tidak Aktif",
-              "n4": "0"}
+    states = {"a1": "ya", "a2": "Aktif", "a3": "TRUE", "a4": "", "a5": "Y", "n1": "tidak", "n2": "Nonaktif",
+              "n3": "Tidak Aktif", "n4": "0", "n5": "N"}
     rows += [f"{local},Pegawai {local},Staf,,,,{state}" for local, state in states.items()]
     (tmp_path / "staff.csv").write_text("\n".join(rows) + "\n")
     config = write_config(tmp_path, agencies="""\
