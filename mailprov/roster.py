@@ -281,7 +281,11 @@ def _csv_mailbox(row: csvsrc.Row, domain: str | None, quota: int, shown: str, fo
             ok = False
         else:
             active = parsed
-    raw_aliases = [(a.strip(), row.line) for a in values.get("aliases", "").split(";") if a.strip()]
+    cell = values.get("aliases", "")
+    if "," in cell:  # 'sekretariat, humas' read as one alias would say only that spaces are not allowed
+        report(row.line, f"aliases '{cell}': separate aliases with ';', not ','")
+        cell = ""
+    raw_aliases = [(a.strip(), row.line) for a in cell.split(";") if a.strip()]
     aliases = _aliases(raw_aliases, domain, report)
     _exported_columns(values, local, domain, report)
     if not ok or found or not domain:
