@@ -55,7 +55,10 @@ def read_rows(path: Path) -> Rows:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raw = path.read_bytes()
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode Text" (tab-separated, too)
+            raise CsvFormatError(1, "is UTF-16 text (Excel's 'Unicode Text'): save the sheet as 'CSV UTF-8'") from None
+        line = raw[: exc.start].count(b"\n") + 1
         raise CsvFormatError(line, "not valid UTF-8 (save the sheet as 'CSV UTF-8')") from None
     first = text.partition("\n")[0].partition("\r")[0]
     if not first.strip():
