@@ -149,6 +149,9 @@ def load_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
         if context and exc.context_mark is not None and exc.context_mark.line != getattr(mark, "line", None):
             context += f" (line {int(exc.context_mark.line) + 1})"
         what = " ".join(str(part) for part in (context, exc.problem) if part)
+        written = text.split("\n")[line - 1] if 0 < line <= text.count("\n") + 1 else ""
+        if "\t" in written[: len(written) - len(written.lstrip())]:  # libyaml does not name the character
+            what += " (a tab: YAML indents with spaces only)"
         problems.append(Problem(file, line, f"YAML syntax error: {what}"))
         return None, problems
     except yaml.YAMLError as exc:
