@@ -48,6 +48,8 @@ _OCTAL = re.compile("[-+]?0[0-7_]")
 
 #: how a spreadsheet shows a long number it has shortened: 1,97309E+17 or 1.97309e+17
 _SHORTENED = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE]\+?[0-9]+")
+#: a long number exported as a float (198702142010012000.0): a double keeps about 16 digits, an NIP has 18
+_DECIMALS = re.compile(r"[0-9]{15,}[.,]0+")
 
 
 def shortened_number(text: str) -> str | None:
@@ -56,6 +58,9 @@ def shortened_number(text: str) -> str | None:
     # without an exponent there is nothing to find (and the pattern backtracks over an 18-digit NIP)
     if ("e" in text or "E" in text) and _SHORTENED.fullmatch(text.strip()):
         return (f"'{text.strip()}' is a number a spreadsheet shortened (scientific notation), its digits are lost: "
+                "format the column as text and export it again")
+    if ("." in text or "," in text) and _DECIMALS.fullmatch(text.strip()):
+        return (f"'{text.strip()}' is a number a spreadsheet exported with decimals, its last digits may be lost: "
                 "format the column as text and export it again")
     return None
 
