@@ -57,6 +57,9 @@ class YFloat(float):
     text: str
 
 
+_NUMBERS: dict[type, type[YInt] | type[YFloat]] = {int: YInt, float: YFloat}
+
+
 def scalar_text(value: object) -> str:
     """What a scalar read where a string is expected was written as."""
     return str(getattr(value, "text", value))
@@ -66,11 +69,17 @@ def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
 
-def _convert(loader: yaml.SafeLoader, node: yaml.Node, file: str, problems: list[Problem]) -> Any:
+def _convert(loader: yaml.SafeLoader, node: yaml.Node, file: str, problems: list[Problem],
+             done: dict[int, Any]) -> Any:
+    """``node`` as YMap, YList or a scalar. ``done``: what each mapping and sequence node became (by id); an alias
+    (``*staf``) is the node it names, so it is converted once and its problems (a duplicate key) reported once."""
+    if id(node) in done:
+        return done[id(node)]
     if isinstance(node, yaml.MappingNode):
         result = YMap()
         result.line = _line(node)
         result.key_lines = {}
+        done[id(node)] = result
         own: dict[str, int] = {}
         for key_node, value_node, merged in _pairs(node):
             key = loader.construct_object(key_node, deep=True)
@@ -82,20 +91,21 @@ def _convert(loader: yaml.SafeLoader, node: yaml.Node, file: str, problems: list
                     continue
                 own[key] = _line(key_node)
             result.key_lines[key] = _line(key_node)
-            result[key] = _convert(loader, value_node, file, problems)
+            result[key] = _convert(loader, value_node, file, problems, done)
         return result
     if isinstance(node, yaml.SequenceNode):
         items = YList()
         items.line = _line(node)
         items.item_lines = []
+        done[id(node)] = items
         for item in node.value:
             items.item_lines.append(_line(item))
-            items.append(_convert(loader, item, file, problems))
+            items.append(_convert(loader, item, file, problems, done))
         return items
     if node.tag == _STR:  # most scalars: the constructor would only hand back node.value
         return node.value
     value = loader.construct_object(node, deep=True)
-    number = {int: YInt, float: YFloat}.get(type(value))
+    number = _NUMBERS.get(type(value))
     if number is not None:
         value = number(value)
         value.text = node.value
@@ -141,7 +151,7 @@ def load_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
         node = loader.get_single_node()
         if node is None:
             return None, problems
-        data = _convert(loader, node, file, problems)
+        data = _convert(loader, node, file, problems, {})
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = int(mark.line) + 1 if mark is not None else 1
@@ -149,7 +159,8 @@ def load_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
         if context and exc.context_mark is not None and exc.context_mark.line != getattr(mark, "line", None):
             context += f" (line {int(exc.context_mark.line) + 1})"
         what = " ".join(str(part) for part in (context, exc.problem) if part)
-        written = text.split("\n")[line - 1] if 0 < line <= text.count("\n") + 1 else ""
+        lines = text.split("\n")
+        written = lines[line - 1] if 0 < line <= len(lines) else ""
         if "\t" in written[: len(written) - len(written.lstrip())]:  # libyaml does not name the character
             what += " (a tab: YAML indents with spaces only)"
         problems.append(Problem(file, line, f"YAML syntax error: {what}"))
@@ -159,8 +170,7 @@ def load_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
         return None, problems
     finally:
         loader.dispose()
-    # an anchored mapping is converted again at each alias (*staf), and its duplicate keys found again
-    return data, list(dict.fromkeys(problems))
+    return data, problems
 
 
 def _odd_breaks(text: str, file: str) -> list[Problem]:
