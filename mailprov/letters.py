@@ -14,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, LetterError, OutputError, Problem, TemplateError, UsageError
@@ -208,27 +209,27 @@ def _sandbox() -> type[SandboxedEnvironment]:
 _PLAIN_DATA = frozenset({str, int, float, bool, type(None), tuple, list, dict, frozenset})
 
 
-def _template_location(exc: BaseException, name: str) -> tuple[str, int | None]:
-    """The template file and line a rendering error comes from, read off the traceback."""
+def _tracebacks(exc: BaseException) -> Iterator[TracebackType]:
+    """The traceback entries of ``exc``, outermost first."""
     tb = exc.__traceback__
-    found: tuple[str, int | None] = (name, None)
     while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if filename.endswith(".j2"):  # Jinja rewrites frames to template file and line
-            found = (filename, tb.tb_lineno)
+        yield tb
         tb = tb.tb_next
-    return found
+
+
+def _template_location(exc: BaseException, name: str) -> tuple[str, int | None]:
+    """The template file and line a rendering error comes from, read off the traceback (the innermost frame
+    Jinja rewrote to a template file and line)."""
+    found = [(tb.tb_frame.f_code.co_filename, tb.tb_lineno) for tb in _tracebacks(exc)
+             if tb.tb_frame.f_code.co_filename.endswith(".j2")]
+    return found[-1] if found else (name, None)
 
 
 def _undecodable_template(exc: UnicodeDecodeError, name: str) -> str:
     """The template file Jinja's loader was reading (its ``filename``) when ``exc`` came, else ``name``."""
-    tb, found = exc.__traceback__, name
-    while tb is not None:
-        filename = tb.tb_frame.f_locals.get("filename")
-        if isinstance(filename, str) and filename.endswith(".j2"):
-            found = filename
-        tb = tb.tb_next
-    return found
+    found = [tb.tb_frame.f_locals.get("filename") for tb in _tracebacks(exc)]
+    files = [f for f in found if isinstance(f, str) and f.endswith(".j2")]
+    return files[-1] if files else name
 
 
 def template_name(kind: str, lang: str, fmt: str) -> str:
