@@ -54,7 +54,8 @@ _DECIMALS = re.compile(r"[0-9]{15,}[.,]0+")
 
 def shortened_number(text: str) -> str | None:
     """Why ``text`` cannot be an employee id: an 18-digit NIP a spreadsheet turned into scientific notation,
-    whose digits are gone (it would reach the directory and the letters as ``1,97309E+17``)."""
+    whose digits are gone (it would reach the directory and the letters as ``1,97309E+17``), or exported as
+    a float (``198702142010012000.0``), whose last digits may be wrong."""
     # without an exponent there is nothing to find (and the pattern backtracks over an 18-digit NIP)
     if ("e" in text or "E" in text) and _SHORTENED.fullmatch(text.strip()):
         return (f"'{text.strip()}' is a number a spreadsheet shortened (scientific notation), its digits are lost: "
@@ -137,7 +138,7 @@ class Reader:
         text = scalar_text(value).strip()
         if required and not text:
             self.problem(node.line_of(key), f"{context}.{key}: must not be empty")
-        refused = control_character(text, one_line)
+        refused = control_character(text, one_line=one_line)
         if refused:
             self.problem(node.line_of(key), f"{context}.{key}: {refused}")
             return default

@@ -252,7 +252,8 @@ def _csv_mailbox(row: csvsrc.Row, domain: str | None, quota: int, shown: str, fo
         report(row.line, "missing name")
         ok = False
     # one search over the free-text cells; each is searched on its own only to say which one
-    if control_character(values.get("name", "") + values.get("title", "") + values.get("employee_id", ""), True):
+    free_text = values.get("name", "") + values.get("title", "") + values.get("employee_id", "")
+    if control_character(free_text, one_line=True):
         for column in ("name", "title", "employee_id"):
             refused = control_character(values.get(column, ""), one_line=True)
             if refused:
