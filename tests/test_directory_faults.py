@@ -18,8 +18,9 @@ import pytest
 
 from lab.slapd import Slapd, start_slapd
 from mailprov.config import load_config
-from mailprov.directory import open_directory
-from mailprov.plan import build_plan
+from mailprov.directory import Directory, open_directory
+from mailprov.model import Config
+from mailprov.plan import Plan, build_plan
 from mailprov.profiles import INETORGPERSON
 
 from .configs import AGENCIES, write_config
@@ -27,6 +28,12 @@ from .helpers import REPO, ctrl_c_reaches_children, on_a_terminal, run
 from .test_directory import letter_password
 
 T = TypeVar("T")
+
+
+def _whole_plan(directory: Directory, cfg: Config) -> Plan:
+    """The plan of every agency of ``cfg`` against the directory, as apply_plan is given it in the library tests."""
+    return build_plan(list(cfg.agencies), directory.snapshot(list(cfg.agencies), whole=True), INETORGPERSON,
+                      cfg.directory.base_dn)
 
 
 @pytest.fixture
@@ -193,8 +200,7 @@ def test_mailboxes_under_a_domain_the_directory_refused_are_not_sent(slapd: Slap
     cfg = load_config(config, env)
     told: list[int] = []
     with open_directory(cfg.directory, INETORGPERSON, env) as directory:
-        plan = build_plan(list(cfg.agencies), directory.snapshot(list(cfg.agencies), whole=True), INETORGPERSON,
-                          cfg.directory.base_dn)
+        plan = _whole_plan(directory, cfg)
         report = apply_plan(plan, [directory.pipeline()], MailboxLetterWriter(cfg, tmp_path / "lib"),
                             list(cfg.agencies), INETORGPERSON, progress=told.append)
     assert report.summary["failed"] == 2 and report.summary["skipped"] == 604
@@ -480,8 +486,7 @@ def test_apply_that_loses_one_of_its_two_connections_stops_and_a_rerun_converges
             second.socket.shutdown(socket.SHUT_RDWR)
 
     with open_directory(cfg.directory, INETORGPERSON, env) as directory:
-        plan = build_plan(list(cfg.agencies), directory.snapshot(list(cfg.agencies), whole=True), INETORGPERSON,
-                          cfg.directory.base_dn)
+        plan = _whole_plan(directory, cfg)
         report = apply_plan(plan, [directory.pipeline(), Pipeline(second.socket, 10)],
                             MailboxLetterWriter(cfg, letters), list(cfg.agencies), INETORGPERSON, progress=progress)
     assert report.stopped is not None and report.stopped.startswith("directory connection lost"), report.stopped
@@ -618,8 +623,7 @@ def test_ctrl_c_while_a_batch_is_prepared_leaves_only_the_letters_reported(
     cfg = load_config(_bulk_config(tmp_path, scheme, staff_count=1000), env)
     letters = tmp_path / "letters"
     with open_directory(cfg.directory, INETORGPERSON, env) as directory:
-        plan = build_plan(list(cfg.agencies), directory.snapshot(list(cfg.agencies), whole=True), INETORGPERSON,
-                          cfg.directory.base_dn)
+        plan = _whole_plan(directory, cfg)
         report = apply_plan(plan, [directory.pipeline()], MailboxLetterWriter(cfg, letters), list(cfg.agencies),
                             INETORGPERSON, scheme=scheme, base_dn=cfg.directory.base_dn)
     assert report.stopped == "interrupted" and report.interrupted is not None
