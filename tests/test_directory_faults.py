@@ -596,6 +596,40 @@ def test_apply_interrupted_finishes_on_rerun(own_slapd: Slapd, tmp_path: Path, s
     _check_converged(own_slapd, env["MAILPROV_BASE_DN"], letters)
 
 
+@pytest.mark.parametrize("scheme", ["server", "ssha512"])  # the password after the add, or in it
+def test_apply_killed_outright_keeps_every_set_password_s_letter_and_a_rerun_converges(
+        own_slapd: Slapd, tmp_path: Path, scheme: str) -> None:
+    """SIGKILL (the OOM killer, ``systemctl kill -s KILL``): no handler runs, no report, nothing tidied. What
+    must hold then is what the order of writes gives: a letter is on the disk before its password goes out,
+    so every mailbox that has a password has its letter, and it binds. Other letters may be left (even half
+    of one, written in place when no password of that mailbox was set anywhere); the re-run replaces them."""
+    config = _bulk_config(tmp_path, scheme)
+    env = own_slapd.env()
+    base = env["MAILPROV_BASE_DN"]
+    letters = tmp_path / "letters"
+    proc = _apply_process(config, letters, env)
+    _wait_for_passwords(own_slapd, base, 250, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    out = own_slapd.ldap("ldapsearch", "-LLL", "-b", base, "(&(objectClass=inetOrgPerson)(userPassword=*))", "uid")
+    with_password = [line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("uid: ")]
+    assert len(with_password) >= 250
+    folder = letters / "pemkot-contoh" / "mailboxes"
+    conn = ldap3.Connection(ldap3.Server(own_slapd.url, get_info=ldap3.NONE), raise_exceptions=False)
+    conn.open()
+    without = [uid for uid in with_password if uid != "arsip" and not (
+        (folder / f"{uid}.md").is_file()
+        and conn.rebind(f"uid={uid},ou=contohkota.go.id,{base}", letter_password(folder / f"{uid}.md")))]
+    conn.unbind()
+    assert without == []
+    # no temporary file left for anyone to take for a letter: the ones written in place are named as letters
+    assert {p.name for p in letters.rglob(".*")} == {".lock"}
+    rerun = run(["apply", "-c", config, "--yes", "--letters", letters], env=env)
+    assert rerun.exit_code == 0, rerun.output
+    _check_converged(own_slapd, base, letters)
+
+
 @pytest.mark.parametrize("scheme", ["server", "server-add"])
 def test_ctrl_c_while_a_batch_is_prepared_leaves_only_the_letters_reported(
         own_slapd: Slapd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scheme: str) -> None:
