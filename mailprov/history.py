@@ -19,7 +19,7 @@ from .checks.result import ERROR, FAIL, ORDER, PASS, WARN, CheckReport
 from .errors import HistoryBusy, HistoryError
 
 if TYPE_CHECKING:
-    from .letters import Compliance
+    from .compliance import Compliance
 
 #: ``PRAGMA user_version`` of the file: a later layout of the tables counts up, and gets a migration
 SCHEMA_VERSION = 2  # 2: platform_problems (a version 1 file gets the table and the stamp from the next run)
@@ -392,7 +392,7 @@ class History:
     def latest_compliance(self, lang: str) -> dict[str, Compliance]:
         """Each domain's result in the latest run that checked it (what the agency letter shows): its status
         and time from that run, its checks as last kept (unchanged since, or they would have been kept)."""
-        from .letters import Compliance
+        from .compliance import Compliance
 
         # two queries for all domains, not one per domain: `letters render --history` for thousands of agencies
         kept = self._latest_checks()

@@ -30,6 +30,8 @@ from .profiles import Profile, resolve
 if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
+    from .compliance import Compliance
+
 FORMATS = ("md", "html", "pdf")
 KINDS = ("agency", "mailbox")
 
@@ -447,33 +449,6 @@ class LetterNumbers:
         import json
 
         write_whole(self.path, json.dumps(self.data, indent=2, sort_keys=True) + "\n")  # never half a file
-
-
-@dataclass(frozen=True)
-class Compliance:
-    """The latest DNS check of a domain, as the agency letter shows it."""
-
-    status: str
-    checked_at: str
-    checks: tuple[tuple[str, str, str], ...]  # (check, status, reason)
-
-
-def compliance_from_json(path: Path) -> tuple[dict[str, Compliance], str | None]:
-    """Results of ``mailprov dns check --format json`` by domain, and the language of their reasons (that
-    run's ``--lang``; None for a file written before the JSON said)."""
-    import json
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        found = {}
-        for domain in data["domains"]:
-            checks = tuple((c["check"] + (f" ({c['selector']})" if c.get("selector") else ""), c["status"],
-                            c["reason"]) for c in domain["checks"])
-            found[domain["domain"]] = Compliance(domain["status"], data["generated_at"], checks)
-        lang = data.get("lang")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise UsageError(f"--results {path}: not the JSON of mailprov dns check ({exc})") from None
-    return found, lang if isinstance(lang, str) else None
 
 
 def agency_context(config: Config, agency: Agency, lang: str, day: dt.date, number: str,

@@ -672,3 +672,29 @@ def test_only_checks_that_fail_through_the_platforms_record_are_excused() -> Non
     excuse_agencies([domain], [spf, dkim])
     assert [c.status for c in domain.checks] == ["error", "fail", "error", "fail", "warn", "fail", "error", "fail"]
     assert [r.key for r in domain.checks[0].reasons] == ["platform.excused"]  # not "add include:", which it has
+
+
+def test_agency_letters_show_what_this_json_says(dns_lab: tuple[Path, str], tmp_path: Path) -> None:
+    """The JSON dns check writes is what ``letters render --results`` reads: each domain's status and every one of
+    its checks reach that agency's letter, whatever the verdict (this lab has all four)."""
+    config, resolver = dns_lab
+    results = tmp_path / "dns.json"
+    r = run(["dns", "check", "-c", config, "--nameserver", resolver, "--timeout", "1", "--format", "json",
+             "--output", results])
+    assert r.exit_code == 1, r.output
+    data = json.loads(results.read_text(encoding="utf-8"))
+    assert {d["status"] for d in data["domains"]} == {"pass", "warn", "error", "fail"}
+    out = tmp_path / "letters"
+    r = run(["letters", "render", "-c", config, "--kind", "agency", "--lang", "id", "--results", results,
+             "--out", out, "--date", "2026-11-28"])
+    assert r.exit_code == 0, r.output
+    words = {"pass": "lulus", "warn": "catatan", "error": "tak terputuskan", "fail": "gagal"}
+    overall = {"pass": "lulus", "warn": "lulus dengan catatan", "error": "belum dapat diputuskan",
+               "fail": "belum sesuai"}
+    for domain in data["domains"]:
+        letter = (out / domain["agency"] / "agency.md").read_text(encoding="utf-8")
+        assert re.search(rf"^Pemeriksaan .+: \*\*{overall[domain['status']]}\*\*$", letter, re.M), letter
+        table = letter.split("| Pemeriksaan | Hasil | Keterangan |\n| --- | --- | --- |\n", 1)[1].split("\n\n")[0]
+        rows = [row[2:].split(" | ", 2)[:2] for row in table.splitlines()]
+        assert rows == [[c["check"] + (f" ({c['selector']})" if c.get("selector") else ""), words[c["status"]]]
+                        for c in domain["checks"]], domain["domain"]

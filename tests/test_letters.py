@@ -19,7 +19,7 @@ from mailprov.errors import TemplateError, UsageError
 from mailprov.letters import Renderer, html_to_pdf, markdown_cell
 
 from .configs import write_config
-from .helpers import SAMPLE, run
+from .helpers import FIXTURES, SAMPLE, run
 
 DATE = ["--date", "2026-11-28"]
 
@@ -263,19 +263,34 @@ def test_render_waits_for_no_one_writing_the_same_letters(tmp_path: Path) -> Non
     assert [p.name for p in out.iterdir()] == [".lock"]
 
 
-@pytest.mark.parametrize(("given", "message"), [
-    ('{"generated_at": "2026-11-28T02:00:00Z"', "not the JSON of mailprov dns check (Expecting"),
-    ('{"domains": [{"domain": "x.go.id"}]}', "not the JSON of mailprov dns check ("),
-    ("[]", "not the JSON of mailprov dns check ("),
-])
-def test_results_that_are_not_a_dns_check_are_refused(tmp_path: Path, given: str, message: str) -> None:
-    results = tmp_path / "dns.json"
-    results.write_text(given)
+BAD_RESULTS = sorted((FIXTURES / "bad" / "results").glob("*.json"))
+
+
+@pytest.mark.parametrize("results", BAD_RESULTS, ids=[p.stem for p in BAD_RESULTS])
+def test_results_that_are_not_a_dns_check_are_refused_with_every_place(tmp_path: Path, results: Path) -> None:
+    """An agency letter states what the check found: a file dns check did not write (another tool's, one cut
+    short, one edited) is refused, each wrong place named, before any letter is written."""
     out = tmp_path / "letters"
-    r = run(["letters", "render", "-c", SAMPLE, "--kind", "agency", "--results", results, "--out", out])
+    r = run(["letters", "render", "-c", SAMPLE, "--kind", "agency", "--results", results, "--out", out, *DATE])
     assert r.exit_code == 2, r.output
-    assert r.stderr.startswith(f"error: --results {results}: {message}"), r.stderr
+    assert r.stderr == results.with_suffix(".expect").read_text(encoding="utf-8").format(path=results)
     assert not out.exists()
+
+
+def test_results_that_cannot_be_read_are_named(tmp_path: Path) -> None:
+    missing = tmp_path / "dns.json"
+    r = run(["letters", "render", "-c", SAMPLE, "--kind", "agency", "--results", missing, "--out", tmp_path / "o"])
+    assert (r.exit_code, r.stderr) == (2, f"error: --results {missing}: cannot read it (No such file or directory)\n")
+
+
+def test_many_wrong_places_are_counted_after_the_first_twenty(tmp_path: Path) -> None:
+    results = tmp_path / "dns.json"
+    results.write_text(json.dumps({"generated_at": "2026-11-28T02:00:00Z", "domains": [7] * 25}))
+    r = run(["letters", "render", "-c", SAMPLE, "--kind", "agency", "--results", results, "--out", tmp_path / "o"])
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.splitlines()
+    assert len(lines) == 21 and lines[0] == f"error: --results {results}: domains[0]: 7 is not an object"
+    assert lines[-1] == f"error: --results {results}: ... and 5 more problem(s)"
 
 
 def test_templates_must_be_a_folder(tmp_path: Path) -> None:
@@ -415,8 +430,12 @@ def test_pdf_without_weasyprint_says_how_to_get_it(monkeypatch: pytest.MonkeyPat
 
 def test_bad_options(tmp_path: Path) -> None:
     assert run(["letters", "render", "-c", SAMPLE, "--format", "docx"]).exit_code == 2
-    r = run(["letters", "render", "-c", SAMPLE, "--date", "28/11/2026", "--out", tmp_path])
-    assert r.exit_code == 2 and "expected YYYY-MM-DD" in r.stderr
+    for given in ("28/11/2026", "20261128", "2026-W48-6"):
+        r = run(["letters", "render", "-c", SAMPLE, "--date", given, "--out", tmp_path])
+        assert (r.exit_code, r.stderr) == (2, f"error: --date {given}: expected YYYY-MM-DD\n"), r.output
+    r = run(["letters", "render", "-c", SAMPLE, "--date", "2026-02-29", "--out", tmp_path])
+    assert (r.exit_code, r.stderr) == (2, "error: --date 2026-02-29: no such day (day is out of range for month)\n")
+    assert list(tmp_path.iterdir()) == []
     assert load_config(SAMPLE, {}).letters.number_code == "MMD"
 
 

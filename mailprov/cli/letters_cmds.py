@@ -41,7 +41,8 @@ def render(
                                                         "first passwords).")] = False,
 ) -> None:
     """Render agency letters (records to publish, compliance, mailboxes) and mailbox letters."""
-    from ..letters import FORMATS, compliance_from_json, render_letters
+    from ..compliance import from_json
+    from ..letters import FORMATS, render_letters
     from ..model import LANGUAGE_NAMES, LANGUAGES
 
     check_choice("--format", fmt, FORMATS)
@@ -50,15 +51,12 @@ def render(
     kinds = [check_choice("--kind", kind, ("agency", "mailbox"))] if kind else ["agency", "mailbox"]
     day = None
     if date is not None:
-        try:
-            day = dt.date.fromisoformat(date)
-        except ValueError:
-            raise UsageError(f"--date {date}: expected YYYY-MM-DD") from None
+        day = _day(date)
     cfg = load(config)
     chosen = select_agencies(cfg, agency)
     compliance = None  # by language, then domain
     if results is not None:  # the reasons in the language that dns check run was given
-        found, given = compliance_from_json(results)
+        found, given = from_json(results)
         compliance = dict.fromkeys(LANGUAGES, found)
         others = sorted({lang or a.language for a in chosen} - {given}) if "agency" in kinds else []
         if given is not None and others:
@@ -84,3 +82,16 @@ def render(
     if done.skipped:
         typer.echo(f"kept {len(done.skipped)} existing mailbox letter(s) (they may hold first passwords; "
                    "--force overwrites them)")
+
+
+def _day(text: str) -> dt.date:
+    """``--date``: the form the help names, and a day the calendar has (fromisoformat alone also takes
+    20261128 and 2026-W48-6, which a letter's date was never meant to be written as)."""
+    import re
+
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        raise UsageError(f"--date {text}: expected YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"--date {text}: no such day ({exc})") from None
