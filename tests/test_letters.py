@@ -436,6 +436,10 @@ def test_bad_options(tmp_path: Path) -> None:
     r = run(["letters", "render", "-c", SAMPLE, "--date", "2026-02-29", "--out", tmp_path])
     assert (r.exit_code, r.stderr) == (2, "error: --date 2026-02-29: no such day (day is out of range for month)\n")
     assert list(tmp_path.iterdir()) == []
+    results = results_file(tmp_path)
+    r = run(["letters", "render", "-c", SAMPLE, "--results", results, "--history", results, "--out", tmp_path / "o"])
+    assert (r.exit_code, r.stderr) == (2, "error: --results and --history both say where the DNS results come from: "
+                                          "give one of them\n")
     assert load_config(SAMPLE, {}).letters.number_code == "MMD"
 
 

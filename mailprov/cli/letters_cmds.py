@@ -49,6 +49,8 @@ def render(
     if lang is not None:
         check_choice("--lang", lang, LANGUAGES)
     kinds = [check_choice("--kind", kind, ("agency", "mailbox"))] if kind else ["agency", "mailbox"]
+    if results is not None and history is not None:
+        raise UsageError("--results and --history both say where the DNS results come from: give one of them")
     day = None
     if date is not None:
         day = _day(date)
