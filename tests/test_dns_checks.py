@@ -698,3 +698,9 @@ def test_agency_letters_show_what_this_json_says(dns_lab: tuple[Path, str], tmp_
         rows = [row[2:].split(" | ", 2)[:2] for row in table.splitlines()]
         assert rows == [[c["check"] + (f" ({c['selector']})" if c.get("selector") else ""), words[c["status"]]]
                         for c in domain["checks"]], domain["domain"]
+
+
+def test_agencies_and_domains_given_together_are_all_checked_once(dns_lab: tuple[Path, str]) -> None:
+    data = checked(dns_lab, "--agency", "lulus", "mx-luar.go.id", "LULUS.go.id", "mx-luar.go.id")
+    assert [(d["domain"], d["agency"]) for d in data["domains"]] == [("lulus.go.id", "lulus"), ("mx-luar.go.id",
+                                                                                                "mx-luar")]

@@ -67,14 +67,14 @@ def nameservers(given: list[str] | None) -> list[tuple[str, int]]:
 def targets(cfg: Config, agency_ids: list[str] | None, domains: list[str] | None) -> list[Target]:
     from ..checks.runner import Target
 
-    if domains:
-        result = []
-        for text in domains:
-            domain = domain_argument(text)
-            agency = cfg.agency_for_domain(domain)
-            result.append(Target(domain, agency.id if agency else None))
-        return result
-    return [Target(a.domain, a.id) for a in select_agencies(cfg, agency_ids)]
+    # both given: the agencies' domains and the others (before, the --agency ones were dropped without a word)
+    chosen = select_agencies(cfg, agency_ids) if agency_ids or not domains else []
+    result = {a.domain: Target(a.domain, a.id) for a in chosen}
+    for text in domains or []:
+        domain = domain_argument(text)
+        agency = cfg.agency_for_domain(domain)
+        result.setdefault(domain, Target(domain, agency.id if agency else None))
+    return list(result.values())
 
 
 def mta_sts_fetcher() -> PolicyFetcher:
