@@ -60,6 +60,10 @@ def test_export_ldif_and_csv_through_the_cli(slapd: Slapd, ldap_env: dict[str, s
     assert len(rows) == 4
     arsip = next(row for row in rows if row["local"] == "arsip")
     assert arsip["active"] == "false" and arsip["domain"] == "contohkota.go.id" and arsip["quota_mb"] == ""
+    # the CSV is a staff list: asking it for the hashes is a mistake to say, not to ignore
+    r = run(["directory", "export", "-c", config, "--format", "csv", "--include-password-hashes"], env=ldap_env)
+    assert (r.exit_code, r.stderr) == (2, "error: --include-password-hashes is for --format ldif: the CSV is a staff "
+                                          "list, with no passwords\n"), r.output
     # with the hashes, the file is the secret an attacker would crack offline: 0600 from its first byte
     hashed = tmp_path / "with-hashes.ldif"
     r = run(["directory", "export", "-c", config, "--include-password-hashes", "--output", hashed], env=ldap_env)

@@ -176,6 +176,8 @@ def export(
     from ..export import ldif, mailbox_csv
 
     check_choice("--format", fmt, ("ldif", "csv"))
+    if hashes and fmt != "ldif":
+        raise UsageError("--include-password-hashes is for --format ldif: the CSV is a staff list, with no passwords")
     cfg = load(config)
     # per agency, a CSV export is that agency's staff list, ready to become its mailboxes_csv
     domains = [a.domain for a in select_agencies(cfg, agency)] if agency else []
