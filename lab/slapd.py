@@ -65,6 +65,15 @@ class Slapd:
         return f"ldaps://localhost:{self.tls_port}"
 
     @property
+    def ldapi_url(self) -> str | None:
+        """The Unix socket in the lab's folder, as an ldapi:// URL; None where the folder's path is too long
+        for a socket's name (108 bytes on Linux), which slapd would refuse to start with."""
+        from urllib.parse import quote
+
+        path = str(self.root.resolve() / "ldapi")
+        return f"ldapi://{quote(path, safe='')}" if len(path.encode()) < 100 else None
+
+    @property
     def base_dn(self) -> str:
         return f"ou=domains,{self.suffix}"
 
@@ -227,6 +236,8 @@ userPassword: {slappasswd(self.bind_password)}
     def start(self, timeout: float = 20.0) -> None:
         # LDAPS also on 127.0.0.2, a name the certificate does not carry (hostname checks)
         urls = f"ldap://127.0.0.1:{self.port}/ ldaps://127.0.0.1:{self.tls_port}/ ldaps://127.0.0.2:{self.tls_port}/"
+        if self.ldapi_url:  # a directory on the same machine: the Unix socket instead of TCP
+            urls += f" {self.ldapi_url}"
         logf = self.log.open("ab")
         # -d: stay in the foreground so the lab owns the process. 'none' writes to the log what slapd says
         # whatever its loglevel: why it stopped (a port in use, a bad database), and a line for each request

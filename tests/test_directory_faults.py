@@ -70,6 +70,25 @@ def test_failover_to_the_next_server_of_the_pool(slapd: Slapd, ldap_env: dict[st
     assert slapd.count(ldap_env["MAILPROV_BASE_DN"], "(objectClass=inetOrgPerson)") == 4
 
 
+def test_a_directory_on_this_machine_through_its_unix_socket(slapd: Slapd, ldap_env: dict[str, str],
+                                                            tmp_path: Path) -> None:
+    """``ldapi://`` (the socket path percent-encoded), which directory.urls accepts: the bind, the paged search
+    and apply's pipelined writes go over the Unix socket."""
+    assert slapd.ldapi_url is not None, f"the lab's folder {slapd.root} is too long a path for a socket"
+    config = write_config(tmp_path)
+    env = {**ldap_env, "MAILPROV_LDAP_URL": slapd.ldapi_url}
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=env)
+    assert r.exit_code == 0, r.output
+    assert slapd.count(ldap_env["MAILPROV_BASE_DN"], "(objectClass=inetOrgPerson)") == 4
+    assert run(["plan", "-c", config, "--format", "json"], env=env).stdout.count('"action"') == 0
+    r = run(["mailbox", "reset-password", "walikota@contohkota.go.id", "-c", config, "--letters", tmp_path / "l"],
+            env=env)
+    assert r.exit_code == 0, r.output
+    letter = tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "walikota.md"
+    dn = f"uid=walikota,ou=contohkota.go.id,{ldap_env['MAILPROV_BASE_DN']}"
+    assert slapd.can_bind(dn, letter_password(letter))
+
+
 def test_wrong_credentials_exit_2_without_the_password(ldap_env: dict[str, str], tmp_path: Path) -> None:
     config = write_config(tmp_path)
     secret = "Salah-Sandi-1234"
