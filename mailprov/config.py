@@ -210,11 +210,7 @@ def _directory(r: Reader, root: YMap, base: Path, env: Mapping[str, str]) -> Dir
             r.problem(line, f"{ctx}.urls: '{url}' is not an ldap://, ldaps:// or ldapi:// URL")
         else:
             urls.append(url)
-    base_dn = r.string(node, "base_dn", ctx, required=True)
-    bind_dn = r.string(node, "bind_dn", ctx, required=True)
-    for key, dn in (("base_dn", base_dn), ("bind_dn", bind_dn)):
-        if dn and "=" not in dn:
-            r.problem(node.line_of(key), f"{ctx}.{key}: '{dn}' is not a distinguished name")
+    base_dn, bind_dn = (_dn(r, node, key, ctx) for key in ("base_dn", "bind_dn"))
     pw_env = r.string(node, "bind_password_env", ctx) or None
     pw_file = _file_path(r, node, "bind_password_file", ctx, base)
     if pw_env is None and pw_file is None:
@@ -415,6 +411,20 @@ def _timezone(r: Reader, node: YMap, ctx: str, default: str) -> str:
                                             "Asia/Jakarta, Asia/Makassar or Asia/Jayapura)")
         return default
     return name
+
+
+def _dn(r: Reader, node: YMap, key: str, ctx: str) -> str:
+    """A DN setting, written the one way RFC 4514 does (``OU=Domains, DC=go`` as ``OU=Domains,DC=go``)."""
+    from .ldapnames import canonical_dn
+
+    text = r.string(node, key, ctx, required=True)
+    if not text:
+        return text
+    try:
+        return canonical_dn(text)
+    except ValueError as exc:
+        r.problem(node.line_of(key), f"{ctx}.{key}: '{text}' is not a distinguished name: {exc}")
+        return text
 
 
 def _letters(r: Reader, root: YMap) -> LetterSettings:

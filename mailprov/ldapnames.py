@@ -106,6 +106,36 @@ def split_dn(dn: str) -> list[list[tuple[str, str]]]:
     return rdns
 
 
+#: an attribute type: a name (RFC 4512 descr) or a numeric OID
+_ATTRIBUTE_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)+")
+
+
+def canonical_dn(dn: str) -> str:
+    """``dn`` as RFC 4514 writes it: no space around ``,``, ``+`` and ``=``, each value escaped one way.
+
+    An operator may write ``OU=Domains, DC=mail, DC=go, DC=id`` (as Active Directory shows DNs); slapd reads
+    that, but ldap3 refuses such a search base on the client ("character ' ' not allowed in attribute type").
+    ValueError says what keeps ``dn`` from being a DN.
+    """
+    bare = _ESCAPED.sub("xx", dn)  # escaped characters masked: the structure stays where it is
+    for char in '";<>\x00':
+        if char in bare:
+            raise ValueError(f"{char!r} must be escaped" + (" (';' no longer separates RDNs)" if char == ";" else ""))
+    if not bare.strip():
+        raise ValueError("it is empty")
+    for part in re.split(r"[,+]", bare):
+        attribute, equals, value = part.partition("=")
+        if not equals:
+            raise ValueError(f"'{part.strip()}' is not attribute=value" if part.strip() else "an RDN is empty")
+        if not _ATTRIBUTE_TYPE.fullmatch(attribute.strip()):
+            raise ValueError(f"'{attribute.strip()}' is not an attribute type")
+        if not value.strip():
+            raise ValueError(f"{attribute.strip()}= has no value")
+        if value.strip().startswith("#"):
+            raise ValueError(f"{attribute.strip()}: a #-encoded value (write the value as text)")
+    return ",".join("+".join(rdn(attr, value) for attr, value in components) for components in split_dn(dn))
+
+
 def first_rdn(dn: str) -> str:
     """The entry's own RDN, escaped again (a value may hold an escaped comma)."""
     return "+".join(rdn(attr, value) for attr, value in split_dn(dn)[0])

@@ -112,6 +112,25 @@ def test_a_base_dn_missing_from_the_directory_is_one_line_and_exit_2(slapd: Slap
     assert not (tmp_path / "l").exists()
 
 
+def test_dns_written_with_spaces_and_capitals_name_the_same_entries(slapd: Slapd, ldap_env: dict[str, str],
+                                                                   tmp_path: Path) -> None:
+    """``OU=X, DC=mail, DC=go, DC=id``, as Active Directory shows DNs. slapd reads it; ldap3 refused it as a search
+    base on the client, which came out as "search failed: character ' ' not allowed in attribute type", exit 3:
+    a nightly job took a typing habit for a server that is down."""
+    config = write_config(tmp_path)
+    assert run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env).exit_code == 0
+    spaced = {**ldap_env, "MAILPROV_BASE_DN": ", ".join(part.upper() if part.startswith("ou=") else part
+                                                        for part in ldap_env["MAILPROV_BASE_DN"].split(",")),
+              "MAILPROV_BIND_DN": " CN=provisioner, DC=mail, DC=go, DC=id "}
+    assert spaced["MAILPROV_BASE_DN"].startswith("OU=") and ", dc=mail" in spaced["MAILPROV_BASE_DN"]
+    r = run(["plan", "-c", config, "--format", "json"], env=spaced)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["changes"] == []
+    r = run(["mailbox", "show", "walikota@contohkota.go.id", "-c", config, "--format", "json"], env=spaced)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["dn"] == f"uid=walikota,ou=contohkota.go.id,{ldap_env['MAILPROV_BASE_DN']}"
+
+
 def refused_to_a_reader(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path, reader: str, error: str,
                         agencies: str = AGENCIES) -> str:
     """Apply ``agencies``, then plan and apply pemkot-contoh bound as ``reader``, a mailbox of dinas-lain (the lab

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 
 import pytest
 
 from mailprov.addresses import AddressError, check_local, split_address, to_a_label, to_unicode
-from mailprov.ldapnames import escape_dn_value, escape_filter_value, normalize_dn, parent_dn, split_dn
+from mailprov.ldapnames import (
+    canonical_dn,
+    escape_dn_value,
+    escape_filter_value,
+    normalize_dn,
+    parent_dn,
+    same_dn,
+    split_dn,
+)
 from mailprov.model import Mailbox
 from mailprov.passwords import ALPHABET, DIGITS, LOWER, SYMBOLS, UPPER, argon2, generate, ssha512, value_in_add
 
@@ -26,6 +35,34 @@ def test_dn_escaping_round_trips_through_the_parser() -> None:
 def test_normalized_dns_compare_escapings_and_case() -> None:
     assert normalize_dn("UID=Budi\\2C Jr,OU=X.go.id") == normalize_dn("uid=budi\\, jr,ou=x.go.id")
     assert normalize_dn("cn=a+sn=b,dc=x") == normalize_dn("sn=B+cn=A,dc=x")
+
+
+@pytest.mark.parametrize(("given", "written"), [
+    ("OU=Domains, DC=mail, DC=go, DC=id", "OU=Domains,DC=mail,DC=go,DC=id"),  # case kept, spaces gone
+    (" ou = domains ,dc=id ", "ou=domains,dc=id"),
+    ("cn=Budi\\, Jr+uid=budi,dc=id", "cn=Budi\\, Jr+uid=budi,dc=id"),  # an escaped comma is part of the value
+    ("cn=\\20Budi\\20,dc=id", "cn=\\ Budi\\ ,dc=id"),  # escaped spaces at the ends stay
+    ("ou=a=b,dc=id", "ou=a\\=b,dc=id"),
+    ("2.5.4.11=domains,dc=id", "2.5.4.11=domains,dc=id"),
+])
+def test_a_dn_is_written_the_one_way_rfc_4514_does(given: str, written: str) -> None:
+    assert canonical_dn(given) == written
+    assert same_dn(canonical_dn(given), given)
+
+
+@pytest.mark.parametrize(("given", "why"), [
+    ("domains", "'domains' is not attribute=value"),
+    ("ou=domains,,dc=id", "an RDN is empty"),
+    ("ou=domains,dc=id,", "an RDN is empty"),
+    ("ou=domains;dc=id", "';' must be escaped (';' no longer separates RDNs)"),
+    ("ou=,dc=id", "ou= has no value"),
+    ("o u=x,dc=id", "'o u' is not an attribute type"),
+    ("cn=#04024869,dc=id", "cn: a #-encoded value (write the value as text)"),
+    ("  ", "it is empty"),
+])
+def test_what_is_not_a_dn_is_said(given: str, why: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(why)}$"):
+        canonical_dn(given)
 
 
 def test_filter_escaping() -> None:
