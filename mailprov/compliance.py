@@ -10,6 +10,7 @@ above an empty table or dates a check "yesterday".
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,14 @@ class _Reader:
             return value
         return None
 
+    def objects(self, items: list[Any], at: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        """The objects of a list (index, place, object); anything else in it is a problem."""
+        for index, item in enumerate(items):
+            if isinstance(item, dict):
+                yield index, f"{at}[{index}]", item
+            else:
+                self.problems.append(f"{at}[{index}]: {_shown(item)} is not an object")
+
     def status(self, obj: dict[str, Any], at: str) -> str | None:
         status: str | None = self.field(obj, "status", at, str)
         if status is not None and status not in ORDER:
@@ -111,14 +120,10 @@ class _Reader:
         domains = self.field(data, "domains", "", list) or []
         found: dict[str, Compliance] = {}
         first: dict[str, int] = {}
-        for index, item in enumerate(domains):
-            at = f"domains[{index}]"
-            if not isinstance(item, dict):
-                self.problems.append(f"{at}: {_shown(item)} is not an object")
-                continue
-            name = self.field(item, "domain", f"{at}.", str)
+        for index, place, item in self.objects(domains, "domains"):
+            name = self.field(item, "domain", f"{place}.", str)
+            at = place if name is None else f"{place} ({name})"
             if name is not None:
-                at = f"{at} ({name})"
                 if name.lower() in first:
                     self.problems.append(f"{at}: listed twice (first as domains[{first[name.lower()]}])")
                 first.setdefault(name.lower(), index)
@@ -136,11 +141,7 @@ class _Reader:
             self.problems.append(f"{at}.checks: empty (dns check gives every domain its checks)")
             return None
         rows = []
-        for index, check in enumerate(checks):
-            where = f"{at}.checks[{index}]"
-            if not isinstance(check, dict):
-                self.problems.append(f"{where}: {_shown(check)} is not an object")
-                continue
+        for _, where, check in self.objects(checks, f"{at}.checks"):
             name = self.field(check, "check", f"{where}.", str)
             selector = self.field(check, "selector", f"{where}.", str, optional=True)
             verdict = self.status(check, f"{where}.")
