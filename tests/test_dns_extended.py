@@ -32,7 +32,14 @@ POLICIES = {
     # served the way real servers can: the policy a moment after the headers, or chunked to HTTP/1.1
     "mta-sts.sts-lambat.go.id": "version: STSv1\nmode: enforce\nmx: *.mail.go.id\nmax_age: 604800\n",
     "mta-sts.sts-potong.go.id": "version: STSv1\nmode: enforce\nmx: *.mail.go.id\nmax_age: 604800\n",
+    # a good policy with another media type (RFC 8461 3.2: senders SHOULD check it is text/plain), or a parameter
+    "mta-sts.sts-html.go.id": "version: STSv1\nmode: enforce\nmx: *.mail.go.id\nmax_age: 604800\n",
+    "mta-sts.sts-tanpa-tipe.go.id": "version: STSv1\nmode: enforce\nmx: *.mail.go.id\nmax_age: 604800\n",
+    "mta-sts.sts-charset.go.id": "version: STSv1\nmode: enforce\nmx: *.mail.go.id\nmax_age: 604800\n",
 }
+#: the Content-Type each policy is served with (text/plain unless named here; None: no Content-Type at all)
+MEDIA_TYPES = {"mta-sts.sts-html.go.id": "text/html; charset=UTF-8", "mta-sts.sts-tanpa-tipe.go.id": None,
+               "mta-sts.sts-charset.go.id": "Text/Plain; charset=utf-8"}
 
 
 def test_records_command_prints_zone_file_lines() -> None:
@@ -175,7 +182,9 @@ class _PolicyHandler(http.server.BaseHTTPRequestHandler):
                              b"Connection: close\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
             return
         self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
+        media_type = MEDIA_TYPES.get(host, "text/plain")
+        if media_type is not None:
+            self.send_header("Content-Type", media_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if host == "mta-sts.sts-lambat.go.id":
@@ -214,7 +223,8 @@ def extended_server(tmp_path_factory: pytest.TempPathFactory, knot_factory: list
     config_path = write_dns_config(folder, checks=EXTENDED)
     config = load_config(config_path, {})
     names = ["sts-baik", "sts-uji", "sts-mx-lain", "sts-sertifikat", "sts-kosong", "sts-tanpa-umur", "sts-lambat",
-             "sts-potong", "sts-hilang", "aman", "tanpa-ds", "polos", "palsu"]
+             "sts-potong", "sts-hilang", "sts-html", "sts-tanpa-tipe", "sts-charset", "aman", "tanpa-ds", "polos",
+             "palsu"]
     zones = build_zones(config)
     for name in names:
         zone = zones.zone(f"{name}.go.id")
@@ -265,6 +275,10 @@ def extended_lab(extended_server: tuple[Path, str, dict[str, str], list[str]]) -
     ("sts-lambat.go.id", "mta-sts", "pass", "MTA-STS mode=enforce"),
     ("sts-potong.go.id", "mta-sts", "pass", "MTA-STS mode=enforce"),
     ("sts-hilang.go.id", "mta-sts", "warn", "has a problem: HTTP answer 'HTTP/1.0 404 "),
+    ("sts-html.go.id", "mta-sts", "warn", "has a problem: served as 'text/html; charset=UTF-8', not text/plain "
+                                          "(senders may ignore it)"),
+    ("sts-tanpa-tipe.go.id", "mta-sts", "warn", "served without a Content-Type of text/plain"),
+    ("sts-charset.go.id", "mta-sts", "pass", "MTA-STS mode=enforce"),
     ("sts-baik.go.id", "tls-rpt", "pass", "TLS-RPT sends reports to mailto:tlsrpt@mail.go.id"),
     ("sts-uji.go.id", "tls-rpt", "warn", "rua= needs mailto: or https: URIs"),
     ("sts-kosong.go.id", "tls-rpt", "warn", "no TLS-RPT"),

@@ -52,9 +52,17 @@ class PolicyFetcher:
             finally:
                 writer.close()
         head, _, body = data.partition(b"\r\n\r\n")
-        status = head.split(b"\r\n", 1)[0].decode("latin-1")
+        status, *headers = head.decode("latin-1").split("\r\n")
         if " 200 " not in status + " ":
             raise PolicyError(Reason("mta-sts.why.http", {"status": status}))
+        # RFC 8461 3.2: the media type MUST be text/plain and senders SHOULD check it (a web server that lets
+        # users put HTML or images at a path of their choosing), so a policy served otherwise may be ignored
+        given = [value.strip() for name, _, value in (h.partition(":") for h in headers)
+                 if name.strip().lower() == "content-type"]
+        if not given:
+            raise PolicyError(Reason("mta-sts.why.no_content_type"))
+        if given[-1].split(";", 1)[0].strip().lower() != "text/plain":
+            raise PolicyError(Reason("mta-sts.why.content_type", {"type": given[-1]}))
         return body.decode("utf-8", "replace")
 
 
