@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from mailprov.compliance import Compliance, from_json
 from mailprov.config import load_config
 from mailprov.errors import TemplateError, UsageError
 from mailprov.letters import Renderer, html_to_pdf, markdown_cell
@@ -275,6 +276,19 @@ def test_results_that_are_not_a_dns_check_are_refused_with_every_place(tmp_path:
     assert r.exit_code == 2, r.output
     assert r.stderr == results.with_suffix(".expect").read_text(encoding="utf-8").format(path=results)
     assert not out.exists()
+
+
+def test_results_read_by_the_library(tmp_path: Path) -> None:
+    found, lang = from_json(results_file(tmp_path, "id"))
+    assert lang == "id"
+    at = "2026-11-28T02:00:00Z"
+    assert found == {
+        "probolinggokota.go.id": Compliance("pass", at, (("mx", "pass", "MX menunjuk ke platform"),)),
+        "sidoarjokab.go.id": Compliance("fail", at, (("dmarc", "fail", "kebijakan DMARC p=none terlalu lemah"),))}
+    assert from_json(results_file(tmp_path))[1] is None  # a file from before dns check named its language
+    with pytest.raises(UsageError) as refused:
+        from_json(FIXTURES / "bad" / "results" / "edited.json")
+    assert len(refused.value.lines()) == 2
 
 
 def test_results_that_cannot_be_read_are_named(tmp_path: Path) -> None:
