@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import socket
 import ssl
 import threading
 import time
@@ -36,6 +37,8 @@ POLICIES = {
     "mta-sts.sts-html.go.id": "version: STSv1\nmode: enforce\nmx: *.mail.go.id\nmax_age: 604800\n",
     "mta-sts.sts-tanpa-tipe.go.id": "version: STSv1\nmode: enforce\nmx: *.mail.go.id\nmax_age: 604800\n",
     "mta-sts.sts-charset.go.id": "version: STSv1\nmode: enforce\nmx: *.mail.go.id\nmax_age: 604800\n",
+    # its policy host has an IPv6 address only (AAAA ::1, served there)
+    "mta-sts.sts-v6.go.id": "version: STSv1\nmode: enforce\nmx: *.mail.go.id\nmax_age: 604800\n",
 }
 #: the Content-Type each policy is served with (text/plain unless named here; None: no Content-Type at all)
 MEDIA_TYPES = {"mta-sts.sts-html.go.id": "text/html; charset=UTF-8", "mta-sts.sts-tanpa-tipe.go.id": None,
@@ -202,14 +205,30 @@ def policy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[in
     folder = tmp_path_factory.mktemp("sts")
     # sts-hilang: a valid certificate, and no policy behind it (404)
     make_ca_and_server_cert(folder, hosts=[*POLICIES, "mta-sts.sts-hilang.go.id", "127.0.0.1"])
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PolicyHandler)
+    servers = _on_both_loopbacks()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(folder / "server.pem", folder / "server.key")
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1], folder / "ca.pem"
-    server.shutdown()
+    for server in servers:
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield servers[0].server_address[1], folder / "ca.pem"
+    for server in servers:
+        server.shutdown()
+
+
+class _Ipv6PolicyServer(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+def _on_both_loopbacks() -> list[http.server.ThreadingHTTPServer]:
+    """The policy server on 127.0.0.1 and on ::1 with the same port: mailprov asks one port of every host."""
+    for _ in range(20):
+        v4 = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PolicyHandler)
+        try:
+            return [v4, _Ipv6PolicyServer(("::1", v4.server_address[1]), _PolicyHandler)]
+        except OSError:  # that port is taken on ::1: another one
+            v4.server_close()
+    raise AssertionError("no port free on both 127.0.0.1 and ::1")
 
 
 EXTENDED = "  checks: [mx, spf, dkim, dmarc, mta-sts, tls-rpt, dnssec]"
@@ -223,8 +242,8 @@ def extended_server(tmp_path_factory: pytest.TempPathFactory, knot_factory: list
     config_path = write_dns_config(folder, checks=EXTENDED)
     config = load_config(config_path, {})
     names = ["sts-baik", "sts-uji", "sts-mx-lain", "sts-sertifikat", "sts-kosong", "sts-tanpa-umur", "sts-lambat",
-             "sts-potong", "sts-hilang", "sts-html", "sts-tanpa-tipe", "sts-charset", "aman", "tanpa-ds", "polos",
-             "palsu"]
+             "sts-potong", "sts-hilang", "sts-html", "sts-tanpa-tipe", "sts-charset", "sts-v6", "aman", "tanpa-ds",
+             "polos", "palsu"]
     zones = build_zones(config)
     for name in names:
         zone = zones.zone(f"{name}.go.id")
@@ -232,7 +251,7 @@ def extended_server(tmp_path_factory: pytest.TempPathFactory, knot_factory: list
         zone.add("@", "MX", "20 mx2.mail.go.id.")
         if name != "sts-kosong":
             zone.add("_mta-sts", "TXT", txt("v=STSv1; id=20261128T0200"))
-            zone.add("mta-sts", "A", "127.0.0.1")
+            zone.add("mta-sts", *(("AAAA", "::1") if name == "sts-v6" else ("A", "127.0.0.1")))
     zones.zone("sts-baik.go.id").add("_smtp._tls", "TXT", txt("v=TLSRPTv1; rua=mailto:tlsrpt@mail.go.id"))
     zones.zone("sts-uji.go.id").add("_smtp._tls", "TXT", txt("v=TLSRPTv1; rua=tlsrpt@mail.go.id"))
     for rua in ("mailto:a@mail.go.id", "mailto:b@mail.go.id"):
@@ -279,6 +298,7 @@ def extended_lab(extended_server: tuple[Path, str, dict[str, str], list[str]]) -
                                           "(senders may ignore it)"),
     ("sts-tanpa-tipe.go.id", "mta-sts", "warn", "served without a Content-Type of text/plain"),
     ("sts-charset.go.id", "mta-sts", "pass", "MTA-STS mode=enforce"),
+    ("sts-v6.go.id", "mta-sts", "pass", "MTA-STS mode=enforce"),
     ("sts-baik.go.id", "tls-rpt", "pass", "TLS-RPT sends reports to mailto:tlsrpt@mail.go.id"),
     ("sts-uji.go.id", "tls-rpt", "warn", "rua= needs mailto: or https: URIs"),
     ("sts-kosong.go.id", "tls-rpt", "warn", "no TLS-RPT"),

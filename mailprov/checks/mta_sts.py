@@ -37,6 +37,8 @@ class PolicyFetcher:
 
     async def fetch(self, resolver: Resolver, host: str) -> str:
         answer = await resolver.query(host, "A")
+        if not answer.error and not answer.values:  # an IPv6-only web server: senders with IPv6 fetch it there
+            answer = await resolver.query(host, "AAAA")
         if answer.error or not answer.values:
             raise PolicyError(Reason("mta-sts.why.no_address", {
                 "host": host, "what": answer.describe() if answer.error else answer.status}))
