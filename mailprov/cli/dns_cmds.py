@@ -67,7 +67,7 @@ def nameservers(given: list[str] | None) -> list[tuple[str, int]]:
 def targets(cfg: Config, agency_ids: list[str] | None, domains: list[str] | None) -> list[Target]:
     from ..checks.runner import Target
 
-    # both given: the agencies' domains and the others (before, the --agency ones were dropped without a word)
+    # --agency and DOMAIN together: the union, each domain once, the agencies' first (in the file's order)
     chosen = select_agencies(cfg, agency_ids) if agency_ids or not domains else []
     result = {a.domain: Target(a.domain, a.id) for a in chosen}
     for text in domains or []:
