@@ -129,7 +129,7 @@ class _Reader:
                 first.setdefault(name.lower(), index)
             compliance = self.domain(item, at, stamp or "")
             if name is not None and compliance is not None:
-                found[name] = compliance
+                found[name.lower()] = compliance  # as the configuration keeps domains
         return found, lang
 
     def domain(self, item: dict[str, Any], at: str, stamp: str) -> Compliance | None:
@@ -150,9 +150,9 @@ class _Reader:
                 rows.append((name + (f" ({selector})" if selector else ""), verdict, reason))
         if status is None or len(rows) != len(checks):
             return None
-        if status != worst([verdict for _, verdict, _ in rows]):
-            self.problems.append(f"{at}.status: {_shown(status)}, but the worst of its checks is "
-                                 f"{_shown(worst([verdict for _, verdict, _ in rows]))}")
+        derived = worst([verdict for _, verdict, _ in rows])
+        if status != derived:
+            self.problems.append(f"{at}.status: {_shown(status)}, but the worst of its checks is {_shown(derived)}")
             return None
         return Compliance(status, stamp, tuple(rows))
 
