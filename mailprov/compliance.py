@@ -9,7 +9,6 @@ above an empty table or dates a check "yesterday".
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +17,8 @@ from typing import Any
 from .checks.result import ORDER, worst
 from .errors import UsageError
 from .model import LANGUAGES
+from .stamps import parse_stamp
 
-#: how ``dns check --format json`` writes ``generated_at``
-STAMP = "%Y-%m-%dT%H:%M:%SZ"
 #: problems listed before the rest are only counted: a file of another tool would list one per domain
 MOST_PROBLEMS = 20
 
@@ -111,7 +109,7 @@ class _Reader:
         stamp = self.field(data, "generated_at", "", str)
         if stamp is not None:
             try:
-                dt.datetime.strptime(stamp, STAMP)
+                parse_stamp(stamp)
             except ValueError:
                 self.problems.append(f"generated_at: {_shown(stamp)} is not a time like 2026-11-28T02:00:00Z")
         lang = self.field(data, "lang", "", str, optional=True)

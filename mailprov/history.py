@@ -7,7 +7,6 @@ kill in the middle of the write itself).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from .checks.result import ERROR, FAIL, ORDER, PASS, WARN, CheckReport
 from .errors import HistoryBusy, HistoryError
+from .stamps import stamp
 
 if TYPE_CHECKING:
     from .compliance import Compliance
@@ -184,10 +184,6 @@ def _changes(before: dict[str, str], report: CheckReport) -> Changes:
     return Changes(changed, newly_failing, fixed)
 
 
-def _stamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 #: seconds a write waits for another program's lock (a report tool reading the file) before giving up
 BUSY_TIMEOUT = 30.0
 
@@ -277,7 +273,7 @@ class History:
 
     def annotate(self, report: CheckReport) -> Changes:
         """Fill in previous_status / failing_since and the summary's newly_failing / fixed."""
-        now = _stamp(report.generated_at)
+        now = stamp(report.generated_at)
         previous = self.previous()
         for domain in report.domains:
             before, _, since = previous.get(domain.domain, (None, None, None))
@@ -330,7 +326,7 @@ class History:
         with self.db:
             cursor = self.db.execute(
                 "INSERT INTO runs (started_at, version, domains, pass, warn, error, fail) VALUES (?,?,?,?,?,?,?)",
-                (_stamp(report.generated_at), report.version, counts["domains"], counts["pass"], counts["warn"],
+                (stamp(report.generated_at), report.version, counts["domains"], counts["pass"], counts["warn"],
                  counts["error"], counts["fail"]))
             run_id = int(cursor.lastrowid or 0)
             self.db.executemany(

@@ -26,6 +26,7 @@ from .errors import ConfigError, LetterError, OutputError, Problem, TemplateErro
 from .files import check_writable, make_durable, private_folder, write_private, write_whole, writing
 from .model import Agency, Config, Mailbox
 from .profiles import Profile, resolve
+from .stamps import parse_stamp
 
 if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
@@ -81,11 +82,6 @@ def local_time(moment: dt.datetime, zone: str, lang: str) -> str:
     there = local(moment, zone)
     sep = "." if lang == "id" else ":"
     return f"{long_date(there.date(), lang)} {there:%H}{sep}{there:%M} {there.tzname()}"
-
-
-def parse_stamp(stamp: str) -> dt.datetime:
-    """A result's or a run's ``2026-11-28T02:00:00Z`` as an aware datetime (ValueError: not that form)."""
-    return dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
 
 
 def when(stamp: str, lang: str, zone: str = "UTC") -> str:

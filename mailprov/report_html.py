@@ -10,7 +10,8 @@ from typing import Any
 from .checks.messages import STATUS_WORDS
 from .checks.result import ORDER, CheckReport
 from .history import Changes, RunSummary
-from .letters import Renderer, local, local_time, parse_stamp, when
+from .letters import Renderer, local, local_time, when
+from .stamps import parse_stamp
 
 LABELS = {
     "id": {

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..stamps import stamp
 from .messages import Reason, join
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ class CheckReport:
         history = self.newly_failing is not None
         summary = self.summary
         return {
-            "generated_at": self.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "generated_at": stamp(self.generated_at),
             "version": self.version,
             "lang": lang,  # of the reasons: letters rendered from this file quote them as they are
             "summary": {k: summary[k] for k in ("domains", PASS, WARN, FAIL, ERROR)}
