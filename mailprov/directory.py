@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import ldap3
 from ldap3.core import exceptions as ldap_exc
@@ -140,10 +141,16 @@ class Directory:
             if "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower() or "hostname" in text.lower():
                 raise DirectoryTLSError(f"{url}: TLS certificate verification failed ({_short_tls(text)}); "
                                         "check ca_file and the server name") from None
-            raise DirectoryUnavailable(f"{url}: cannot connect ({_short(text)})") from None
+            raise DirectoryUnavailable(f"{url}: cannot connect ({_short(text)}){_port_hint(url)}") from None
         except ldap_exc.LDAPException as exc:
             _drop(conn)
-            raise DirectoryUnavailable(f"{url}: {_why(str(exc), seconds)}") from None
+            raise DirectoryUnavailable(f"{url}: {_why(str(exc), seconds)}{_port_hint(url)}") from None
+        except (KeyError, IndexError, ValueError):
+            # how ldap3's BER decoder fails on bytes that are not LDAP: a TLS listener's alert (a load balancer's
+            # LDAPS port reached as ldap://), an HTTP proxy's error page
+            _drop(conn)
+            raise DirectoryUnavailable(f"{url}: the answer is not LDAP (another service on this port, or one that "
+                                       f"speaks TLS from the start){_port_hint(url)}") from None
         except DirectoryError:
             _drop(conn)
             raise
@@ -398,6 +405,21 @@ def _why(text: str, seconds: int) -> str:
     if "timed out" in text.lower():
         return f"no answer within {seconds} s (directory.timeout): the server took the connection but does not answer"
     return _short(text)
+
+
+def _port_hint(url: str) -> str:
+    """What a scheme on the other one's well-known port suggests."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ""
+    scheme = parts.scheme.lower()
+    if scheme == "ldap" and port == 636:
+        return "; 636 is the LDAPS port: ldaps:// there?"
+    if scheme == "ldaps" and port == 389:
+        return "; 389 is the plain LDAP port: ldap:// there, with start_tls: true?"
+    return ""
 
 
 def _short_tls(text: str) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ import pytest
 from lab.slapd import Slapd, start_slapd
 from mailprov.config import load_config
 from mailprov.directory import Directory, open_directory
+from mailprov.errors import DirectoryUnavailable
 from mailprov.model import Config
 from mailprov.plan import Plan, build_plan
 from mailprov.profiles import INETORGPERSON
@@ -59,6 +62,62 @@ def test_server_down_is_one_line_and_exit_3(ldap_env: dict[str, str], tmp_path: 
     (line,) = r.stderr.splitlines()
     assert line.startswith(f"error: no directory server reachable: {dead}: cannot connect"), line
     assert f"; {second}: cannot connect" in line, line
+
+
+# what a listener that is not an LDAP server answers to a bind: an HTTP proxy's error page (this is what an
+# egress proxy sent back on the machine these tests were written on), a TLS stack's alert record
+NOT_LDAP = {
+    "http": b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n"
+            b"date: Sun, 29 Nov 2026 18:39:30 GMT\r\n\r\n",
+    "tls-alert": bytes.fromhex("15030300020232"),
+}
+
+
+@pytest.fixture(params=sorted(NOT_LDAP))
+def not_ldap(request: pytest.FixtureRequest) -> Iterator[str]:
+    """An ldap:// URL whose listener answers the first request with bytes that are not LDAP, then hangs up."""
+    answer = NOT_LDAP[request.param]
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                peer, _ = listener.accept()
+                with peer:
+                    peer.recv(4096)
+                    peer.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    with listener:
+        yield f"ldap://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_a_listener_that_does_not_speak_ldap_is_unreachable_not_a_crash(
+        slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path, not_ldap: str) -> None:
+    """ldap3's decoder fails on such bytes with a bare KeyError or IndexError, which was "internal error", exit 1
+    (a nightly job's "failed"). It is a server of the pool that cannot be used: exit 3, or the next one."""
+    config = write_config(tmp_path)
+    r = run(["plan", "-c", config], env={**ldap_env, "MAILPROV_LDAP_URL": not_ldap})
+    assert r.exit_code == 3, r.output
+    assert r.stderr == (f"error: directory unreachable: {not_ldap}: the answer is not LDAP (another service on this "
+                        "port, or one that speaks TLS from the start)\n")
+    pool = f"{not_ldap}, {slapd.url}"
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env={**ldap_env, "MAILPROV_LDAP_URL": pool})
+    assert r.exit_code == 0, r.output
+    assert slapd.count(ldap_env["MAILPROV_BASE_DN"], "(objectClass=inetOrgPerson)") == 4
+    cfg = load_config(config, env={**ldap_env, "MAILPROV_LDAP_URL": not_ldap})
+    with pytest.raises(DirectoryUnavailable, match="the answer is not LDAP"):
+        open_directory(cfg.directory, INETORGPERSON, ldap_env)
+
+
+def test_a_scheme_on_the_other_one_s_port_is_pointed_out(ldap_env: dict[str, str], tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    for url, hint in (("ldap://127.0.0.1:636", "; 636 is the LDAPS port: ldaps:// there?"),
+                      ("ldaps://127.0.0.1:389", "; 389 is the plain LDAP port: ldap:// there, with start_tls: true?")):
+        r = run(["plan", "-c", config], env={**ldap_env, "MAILPROV_LDAP_URL": url})
+        assert r.exit_code == 3, r.output
+        assert r.stderr.startswith(f"error: directory unreachable: {url}: cannot connect"), r.stderr
+        assert r.stderr.endswith(f"{hint}\n"), r.stderr
 
 
 def test_failover_to_the_next_server_of_the_pool(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path,
