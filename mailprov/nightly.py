@@ -45,10 +45,12 @@ def nightly_run(config: Config, targets: Sequence[Target], nameservers: Sequence
 
     anchor = history or report_file
     assert anchor is not None
+    # what the run will write is checked before it starts: a nightly job learns in a second, not after every
+    # domain's checks, that its history or report path is unusable; the lock's folder is the anchor's, so an
+    # unusable one is reported under the name the operator gave, not the lock's
+    check_writable(anchor)
     with run_lock(anchor.with_name(anchor.name + ".lock")):
-        # what the run will write is checked before it starts: a nightly job learns in a second,
-        # not after every domain's checks, that its history or report path is unusable
-        if report_file is not None:
+        if report_file is not None and report_file is not anchor:
             check_writable(report_file)
         store = History(history) if history is not None else None
         changes: Changes | None = None

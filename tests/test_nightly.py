@@ -788,7 +788,7 @@ def test_no_colour_off_a_terminal(nightly: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(("option", "where", "message"), [
-    ("--history", "in-the-way/state.db", "{t}/in-the-way/state.db.lock: cannot write here ({t}/in-the-way is a file, "
+    ("--history", "in-the-way/state.db", "{t}/in-the-way/state.db: cannot write here ({t}/in-the-way is a file, "
                                          "not a folder)"),
     ("--history", "not-sqlite.db", "{t}/not-sqlite.db: cannot use it as the history database (file is not a "
                                    "database)"),
@@ -797,7 +797,7 @@ def test_no_colour_off_a_terminal(nightly: dict[str, Any]) -> None:
     ("--history", "newer.db", "{t}/newer.db: cannot use it as the history database (kept by a newer mailprov "
                               "(history version 9; this one knows up to 2): run that version, or give another "
                               "--history)"),
-    ("--report", "in-the-way/report.html", "{t}/in-the-way/report.html.lock: cannot write here ({t}/in-the-way is a "
+    ("--report", "in-the-way/report.html", "{t}/in-the-way/report.html: cannot write here ({t}/in-the-way is a "
                                            "file, not a folder)"),
     ("--output", "in-the-way/last-check.json", "{t}/in-the-way/last-check.json: cannot write here ({t}/in-the-way "
                                                "is a file, not a folder)"),
