@@ -22,7 +22,7 @@ from ldap3.core import exceptions as ldap_exc
 
 from .addresses import AddressError, to_a_label
 from .errors import DirectoryAuthError, DirectoryError, DirectoryLimitError, DirectoryUnavailable, MailprovError
-from .ldapnames import dn_depth, equality_filter, escape_filter_value, same_dn
+from .ldapnames import dn_depth, equality_filter, escape_filter_value, normalize_dn, parent_dn
 from .ldapwire import (
     CONSTRAINT_VIOLATION,
     RESULT_NAMES,
@@ -228,10 +228,18 @@ class Directory:
                 return
 
     def snapshot(self, agencies: Sequence[Agency], whole: bool) -> Snapshot:
-        """Read what the directory holds for ``agencies``: one paged search per domain.
+        """Read what the directory holds for ``agencies``.
 
         With ``whole`` the domain entries directly under the base are listed
-        too, so domains missing from the configuration can be reported.
+        too, so domains missing from the configuration can be reported, and
+        every domain is read in one paged search of the base: slapd's mdb
+        answers a paged subtree search in a time that grows with its whole
+        database, not with the subtree (5.5 ms for a domain of 20 mailboxes in
+        a database of 10,500 entries, 0.4 ms in an empty one), so one search
+        per domain made a plan of 500 agencies twice as slow. Agencies picked
+        with ``--agency`` are read with one paged search each, and so is every
+        domain when the base also holds entries that are not domains (an
+        ``ou=people`` of any size is not read).
         """
         profile, base = self.profile, self.settings.base_dn
         if not any(self._search(base, "(objectClass=*)", ldap3.BASE, ["1.1"])):
@@ -240,20 +248,29 @@ class Directory:
                                "may not read it: create it, or correct directory.base_dn")
         snap = Snapshot()
         wanted = {a.domain for a in agencies}
+        only_domains = whole
         if whole:
-            for found in self._search(base, f"(objectClass={profile.domain_class})", ldap3.LEVEL,
-                                      [profile.domain_rdn]):
+            domain_class = profile.domain_class.lower()
+            for found in self._search(base, "(objectClass=*)", ldap3.LEVEL, [profile.domain_rdn, "objectClass"]):
                 domain = _first(found.attributes, profile.domain_rdn).lower()
-                if not domain or domain in wanted:
+                if domain_class not in {c.lower() for c in found.attributes.get("objectClass", [])}:
+                    only_domains = False
+                elif not domain or domain in wanted:
                     continue
-                if _domain_name(domain):
+                elif _domain_name(domain):
                     snap.other_domains[domain] = found.dn
                 else:  # an ou=people or ou=policies: --prune would delete it as a domain no one lists
                     snap.not_domains.append(found.dn)
+                    only_domains = False
         for domain in sorted(wanted | set(snap.other_domains)):
-            state = snap.domains[domain] = self._domain_state(domain)
-            if domain in wanted:
-                self._compare_password(state)
+            snap.domains[domain] = DomainState(domain)
+        if only_domains:
+            self._read_domains(base, snap.domains)
+        else:
+            for domain, state in snap.domains.items():
+                self._read_domains(profile.domain_dn(base, domain), {domain: state})
+        for domain in sorted(wanted):
+            self._compare_password(snap.domains[domain])
         return snap
 
     def _compare_password(self, state: DomainState) -> None:
@@ -276,24 +293,43 @@ class Directory:
         code = int(self.conn.result.get("result", 0))
         state.password_compare = RESULT_NAMES.get(code, f"result {code}")
 
-    def _domain_state(self, domain: str) -> DomainState:
+    def _read_domains(self, search_base: str, states: Mapping[str, DomainState]) -> None:
+        """Sort the entries of one subtree search into the ``states`` of their domains; an entry under no
+        domain of ``states`` (an ``ou=people``, a domain not asked for) is left out."""
         profile, base = self.profile, self.settings.base_dn
-        domain_dn = profile.domain_dn(base, domain)
-        state = DomainState(domain)
+        domains = {normalize_dn(profile.domain_dn(base, domain)): state for domain, state in states.items()}
+        containers = ({normalize_dn(profile.mailbox_parent_dn(base, domain)): state
+                       for domain, state in states.items()} if profile.mailbox_container else {})
+        domain_depth = dn_depth(base) + 1
+        # the DN of an entry's parent -> the domain it lies in; its mailboxes share the parent, so one lookup each
+        owners: dict[str, DomainState | None] = {}
+
+        def owner(dn: str) -> DomainState | None:
+            if dn not in owners:
+                state = domains.get(normalize_dn(dn))
+                if state is None and dn_depth(dn) > domain_depth:
+                    state = owner(parent_dn(dn))
+                owners[dn] = state
+            return owners[dn]
+
         attrs = sorted(set(profile.mailbox_read_attributes()) | set(profile.domain_read_attributes()), key=str.lower)
         flt = f"(|(objectClass={profile.domain_class})(objectClass={profile.mailbox_class})" \
               "(objectClass=organizationalUnit))"
-        container_dn = profile.mailbox_parent_dn(base, domain)
-        for found in self._search(domain_dn, flt, ldap3.SUBTREE, attrs):
+        mailbox_class = profile.mailbox_class.lower()
+        address_attr = profile.mailbox_attributes.get("address", "mail")
+        for found in self._search(search_base, flt, ldap3.SUBTREE, attrs):
             classes = {c.lower() for c in found.attributes.get("objectClass", [])}
-            if profile.mailbox_class.lower() in classes:
-                address = _first(found.attributes, profile.mailbox_attributes.get("address", "mail")).lower()
-                state.add_mailbox(address or found.dn.lower(), found.dn, found.attributes)
-            elif same_dn(found.dn, domain_dn):
-                state.entry = found.attributes
-            elif profile.mailbox_container and same_dn(found.dn, container_dn):
-                state.container = True
-        return state
+            if mailbox_class in classes:
+                state = owner(parent_dn(found.dn))
+                if state is not None:
+                    address = _first(found.attributes, address_attr).lower()
+                    state.add_mailbox(address or found.dn.lower(), found.dn, found.attributes)
+                continue
+            key = normalize_dn(found.dn)
+            if key in domains:
+                domains[key].entry = found.attributes
+            elif key in containers:
+                containers[key].container = True
 
     def find_mailbox(self, address: str) -> Found | None:
         """The mailbox entry with this address (its mail attribute or an alias)."""

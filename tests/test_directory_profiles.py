@@ -5,10 +5,18 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+import ldap3
+import pytest
 
 from lab.slapd import Slapd
+from mailprov.config import load_config
+from mailprov.directory import Directory, open_directory
 from mailprov.ldapnames import same_dn
+from mailprov.profiles import INETORGPERSON, IREDMAIL, Profile
 
 from .configs import AGENCIES, contoh_agency, write_config
 from .helpers import run
@@ -173,3 +181,65 @@ def test_schema_violation_on_one_entry_does_not_stop_the_others(slapd: Slapd, ld
     write_config(tmp_path, agencies.replace("bukan-angka", "10002"), directory_extra=POSIX_PROFILE)
     plan = plan_json(config, ldap_env)
     assert [(c["action"], c.get("address")) for c in plan["changes"]] == [("create", "dua@contohkota.go.id")]
+
+
+@pytest.mark.parametrize("profile", [INETORGPERSON, IREDMAIL], ids=lambda p: p.name)
+def test_a_whole_plan_reads_every_domain_in_one_search(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch, profile: Profile) -> None:
+    """One paged subtree search of the base sorted into domains finds what one search per domain finds: the
+    domain entry, the container, each mailbox, one in a folder of its own below the domain, and a domain the
+    file does not list. With an entry under the base that is not a domain (a folder of people, a mailbox beside
+    the domains), every domain is read on its own again, so that entry's subtree is never read."""
+    base = ldap_env["MAILPROV_BASE_DN"]
+    config = write_config(tmp_path, directory_extra=f"profile: {profile.name}\n")
+    assert run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env).exit_code == 0
+    cfg = load_config(config, ldap_env)
+    folder = f"ou=bagian,{profile.mailbox_parent_dn(base, 'contohkota.go.id')}"
+    unlisted = replace(cfg.agencies[0], id="lain", domain="tidak-terdaftar.go.id", mailboxes=())
+    _add(slapd, [(folder, {"objectClass": ["organizationalUnit"], "ou": ["bagian"]}),
+                 (profile.domain_dn(base, unlisted.domain), profile.domain_entry(unlisted)),
+                 _mailbox(profile, folder, "terselip@contohkota.go.id")])
+    searches: list[tuple[str, str]] = []
+    original = Directory._search_raw
+
+    def counted(self: Directory, base: str, flt: str, scope: str, attributes: list[str]) -> Any:
+        searches.append((base, scope))
+        return original(self, base, flt, scope, attributes)
+
+    monkeypatch.setattr(Directory, "_search_raw", counted)
+    with open_directory(cfg.directory, profile, ldap_env) as directory:
+        whole = directory.snapshot(list(cfg.agencies), whole=True)
+        subtree_searches = [b for b, scope in searches if scope == ldap3.SUBTREE]
+        per_domain = directory.snapshot(list(cfg.agencies), whole=False)
+    assert subtree_searches == [base]
+    assert sorted(whole.domains) == ["contohkota.go.id", "lain.jatimprov.go.id", "tidak-terdaftar.go.id"]
+    for domain, state in per_domain.domains.items():
+        assert whole.domains[domain] == state, domain
+    contoh = whole.domains["contohkota.go.id"]
+    assert contoh.entry is not None and contoh.container == bool(profile.mailbox_container)
+    assert sorted(contoh.mailboxes) == ["arsip@contohkota.go.id", "sekda@contohkota.go.id",
+                                        "terselip@contohkota.go.id", "walikota@contohkota.go.id"]
+    assert whole.domains["tidak-terdaftar.go.id"].entry is not None
+    # beside the domains: an ou=orang with a person in it, and a mailbox
+    _add(slapd, [(f"ou=orang,{base}", {"objectClass": ["organizationalUnit"], "ou": ["orang"]}),
+                 _mailbox(profile, f"ou=orang,{base}", "orang@contohkota.go.id"),
+                 _mailbox(profile, base, "di-luar@contohkota.go.id")])
+    searches.clear()
+    with open_directory(cfg.directory, profile, ldap_env) as directory:
+        beside = directory.snapshot(list(cfg.agencies), whole=True)
+    assert sorted(b for b, scope in searches if scope == ldap3.SUBTREE) == sorted(
+        profile.domain_dn(base, d) for d in whole.domains)
+    assert beside.domains == whole.domains
+
+
+def _mailbox(profile: Profile, parent: str, address: str) -> tuple[str, dict[str, list[str]]]:
+    """A mailbox entry as another tool might have made it, under ``parent``."""
+    local = address.split("@", maxsplit=1)[0]
+    attributes = {"objectClass": list(profile.mailbox_object_classes), "mail": [address], "cn": [local],
+                  "sn": [local], "uid": [local]}
+    return f"{profile.mailbox_rdn}={address if profile.mailbox_rdn == 'mail' else local},{parent}", attributes
+
+
+def _add(slapd: Slapd, entries: list[tuple[str, dict[str, list[str]]]]) -> None:
+    slapd.ldap("ldapadd", input_text="\n".join(f"dn: {dn}\n" + "".join(
+        f"{name}: {value}\n" for name, values in attributes.items() for value in values) for dn, attributes in entries))
