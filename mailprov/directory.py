@@ -265,8 +265,14 @@ class Directory:
         for domain in sorted(wanted | set(snap.other_domains)):
             snap.domains[domain] = DomainState(domain)
         if only_domains:
-            self._read_domains(base, snap.domains)
-        else:
+            try:
+                self._read_domains(base, snap.domains)
+            except DirectoryLimitError:
+                # a size limit the whole base exceeds may still hold each domain, as one search per domain always did
+                log.debug("one search of the base stopped at the bind DN's limit: reading each domain on its own")
+                snap.domains = {domain: DomainState(domain) for domain in snap.domains}
+                only_domains = False
+        if not only_domains:
             for domain, state in snap.domains.items():
                 self._read_domains(profile.domain_dn(base, domain), {domain: state})
         for domain in sorted(wanted):

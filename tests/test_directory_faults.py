@@ -970,6 +970,30 @@ def test_on_a_terminal_it_asks_for_the_password_and_confirmation(slapd: Slapd, l
     assert code == 0 and "no changes" in seen
 
 
+def test_a_size_limit_the_base_exceeds_but_each_domain_keeps_to_is_no_error(slapd: Slapd, ldap_env: dict[str, str],
+                                                                             tmp_path: Path) -> None:
+    """A whole plan reads the base in one search; an account the lab's sizelimit of 500 holds sees 522 entries
+    there, but no more than 261 under either domain, which is what one search per domain read before."""
+    from lab.slapd import slappasswd
+
+    base = slapd.new_base("size-limit-split")
+    entries = [f"dn: uid=pembaca,{slapd.new_base('size-limit-reader')}\nobjectClass: inetOrgPerson\nuid: pembaca\n"
+               f"cn: Pembaca\nsn: Pembaca\nuserPassword: {slappasswd('sandi-pembaca-2026')}\n"]
+    for domain in ("contohkota.go.id", "lain.jatimprov.go.id"):
+        entries.append(f"dn: ou={domain},{base}\nobjectClass: organizationalUnit\nou: {domain}\n")
+        entries += [f"dn: uid=p{i:03d},ou={domain},{base}\nobjectClass: inetOrgPerson\nuid: p{i:03d}\ncn: P {i}\n"
+                    f"sn: P\nmail: p{i:03d}@{domain}\n" for i in range(260)]
+    slapd.ldap("ldapadd", input_text="\n".join(entries), admin=True)
+    reader = {**ldap_env, "MAILPROV_BASE_DN": base, "MAILPROV_BIND_DN": entries[0].split("\n")[0][4:],
+              "MAILPROV_BIND_PASSWORD": "sandi-pembaca-2026"}
+    cfg = load_config(write_config(tmp_path), reader)
+    with open_directory(cfg.directory, INETORGPERSON, reader) as directory:
+        snapshot = directory.snapshot(list(cfg.agencies), whole=True)
+    assert {domain: len(state.mailboxes) for domain, state in snapshot.domains.items()} == {
+        "contohkota.go.id": 260, "lain.jatimprov.go.id": 260}
+    assert all(state.entry is not None for state in snapshot.domains.values())
+
+
 def test_an_account_with_a_size_limit_is_told_what_to_lift(slapd: Slapd, ldap_env: dict[str, str],
                                                             tmp_path: Path) -> None:
     """Paging does not lift OpenLDAP's size limit (it counts over the whole search): a plan on the first 500
