@@ -234,7 +234,10 @@ def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: flo
         else:
             smtp.quit()
     except (OSError, smtplib.SMTPException, NotifyError) as exc:
-        if isinstance(exc, smtplib.SMTPResponseException):  # the server's own words, not a tuple's repr
+        if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == -1:
+            # smtplib's code for an answer without a reply code: an HTTP proxy, an SSH server on this port
+            reason = "the answer is not SMTP (another service on this port?)"
+        elif isinstance(exc, smtplib.SMTPResponseException):  # the server's own words, not a tuple's repr
             reason = _server_words(exc.smtp_code, exc.smtp_error)
         elif isinstance(exc, ssl.SSLCertVerificationError) and not notify.ca_file:
             reason = f"{exc}; if a CA of your own signed the relay's certificate, name it in notify.ca_file"

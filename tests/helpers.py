@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,3 +100,32 @@ def on_a_terminal(args: list[str], env: dict[str, str], answers: dict[str, str],
     proc.wait(timeout=10)
     os.close(master)
     return proc.returncode, seen
+
+
+#: what a listener that is not the server asked for answers: an HTTP proxy's error page (what an egress proxy sent
+#: back on the machine these tests were written on), a TLS stack's alert record
+NOT_THE_PROTOCOL = {
+    "http": b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n"
+            b"date: Sun, 29 Nov 2026 18:39:30 GMT\r\n\r\n",
+    "tls-alert": bytes.fromhex("15030300020232"),
+}
+
+
+@contextmanager
+def answering(answer: bytes, first: bool = False) -> Iterator[int]:
+    """A loopback port whose listener sends ``answer`` to each connection (``first``: as soon as it connects,
+    as a server greets; else after the client's first bytes), then hangs up."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with suppress(OSError):
+            while True:
+                peer, _ = listener.accept()
+                with peer:
+                    if not first:
+                        peer.recv(4096)
+                    peer.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    with listener:
+        yield listener.getsockname()[1]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +25,7 @@ from mailprov.plan import Plan, build_plan
 from mailprov.profiles import INETORGPERSON
 
 from .configs import AGENCIES, write_config
-from .helpers import REPO, ctrl_c_reaches_children, on_a_terminal, run
+from .helpers import NOT_THE_PROTOCOL, REPO, answering, ctrl_c_reaches_children, on_a_terminal, run
 from .test_directory import letter_password
 
 T = TypeVar("T")
@@ -64,32 +62,11 @@ def test_server_down_is_one_line_and_exit_3(ldap_env: dict[str, str], tmp_path: 
     assert f"; {second}: cannot connect" in line, line
 
 
-# what a listener that is not an LDAP server answers to a bind: an HTTP proxy's error page (this is what an
-# egress proxy sent back on the machine these tests were written on), a TLS stack's alert record
-NOT_LDAP = {
-    "http": b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n"
-            b"date: Sun, 29 Nov 2026 18:39:30 GMT\r\n\r\n",
-    "tls-alert": bytes.fromhex("15030300020232"),
-}
-
-
-@pytest.fixture(params=sorted(NOT_LDAP))
+@pytest.fixture(params=sorted(NOT_THE_PROTOCOL))
 def not_ldap(request: pytest.FixtureRequest) -> Iterator[str]:
     """An ldap:// URL whose listener answers the first request with bytes that are not LDAP, then hangs up."""
-    answer = NOT_LDAP[request.param]
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def serve() -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                peer, _ = listener.accept()
-                with peer:
-                    peer.recv(4096)
-                    peer.sendall(answer)
-
-    threading.Thread(target=serve, daemon=True).start()
-    with listener:
-        yield f"ldap://127.0.0.1:{listener.getsockname()[1]}"
+    with answering(NOT_THE_PROTOCOL[request.param]) as port:
+        yield f"ldap://127.0.0.1:{port}"
 
 
 def test_a_listener_that_does_not_speak_ldap_is_unreachable_not_a_crash(

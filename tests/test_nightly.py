@@ -29,10 +29,11 @@ from lab.tls import make_ca_and_server_cert
 from lab.zones import build_zones
 from mailprov.config import load_config
 from mailprov.files import run_lock
+from mailprov.notify import Mail, send
 
 from .configs import write_config
 from .conftest import new_knot
-from .helpers import REPO, SAMPLE, ctrl_c_reaches_children, report_quoting, run
+from .helpers import NOT_THE_PROTOCOL, REPO, SAMPLE, answering, ctrl_c_reaches_children, report_quoting, run
 
 AGENCIES = """\
 agencies:
@@ -657,6 +658,20 @@ def test_notifications_through_a_relay_that_speaks_tls_from_the_first_byte(tmp_p
         "notify: {smtp_host: relay.mail.go.id, smtp_port: 465, starttls: true, username: mailprov, "
         "password_env: MAILPROV_SMTP_PASSWORD, from: mailprov@mail.go.id, to: [noc@mail.go.id]}\n")), {}).notify
     assert smtps is not None and (smtps.implicit_tls, smtps.starttls) == (True, False)
+
+
+def test_a_relay_port_where_something_else_answers_is_said_so(tmp_path: Path, knot_factory: list[Knot]) -> None:
+    """smtplib takes a greeting without a reply code as code -1, and the warning read '-1 /1.1 400 Bad Request'."""
+    with answering(NOT_THE_PROTOCOL["http"], first=True) as port:
+        config, knot = notifying_lab(tmp_path, knot_factory, f"smtp_port: {port}")
+        r = run(["dns", "check", "-c", config, "--nameserver", knot.address, "--notify", "--format", "json",
+                 "--history", tmp_path / "a.db"])
+        cfg = load_config(config, {})
+        delivery = send([Mail(("noc@mail.go.id",), "s", "b")], cfg, {}, timeout=5)
+    assert r.exit_code == 1, r.output
+    assert f"warning: notification not sent through 127.0.0.1:{port}: the answer is not SMTP (another service on " \
+           "this port?)" in r.stderr, r.stderr
+    assert [reason for _, reason in delivery.undelivered] == ["the answer is not SMTP (another service on this port?)"]
 
 
 def test_second_run_waits_for_no_one(nightly: dict[str, Any]) -> None:
