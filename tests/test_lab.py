@@ -124,8 +124,11 @@ def test_lab_start_leaves_the_servers_running_until_lab_stop(tmp_path: Path) -> 
                                    port=int(state["knot"]["port"]), timeout=2)
             assert answer.rcode() == dns.rcode.NOERROR and answer.answer
             env = state["env"]
+            secret = tmp_path / "bind.secret"  # from a file, as everywhere: a password in argv is visible in ps
+            secret.touch(mode=0o600)
+            secret.write_text(env["MAILPROV_BIND_PASSWORD"])
             whoami = subprocess.run(["/usr/bin/ldapwhoami", "-x", "-H", env["MAILPROV_LDAP_URL"], "-D",
-                                     env["MAILPROV_BIND_DN"], "-w", env["MAILPROV_BIND_PASSWORD"]],
+                                     env["MAILPROV_BIND_DN"], "-y", str(secret)],
                                     capture_output=True, text=True, check=False)
             assert whoami.returncode == 0, whoami.stderr
         finally:
