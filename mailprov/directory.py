@@ -22,6 +22,7 @@ from ldap3.core import exceptions as ldap_exc
 
 from .addresses import AddressError, to_a_label
 from .errors import DirectoryAuthError, DirectoryError, DirectoryLimitError, DirectoryUnavailable, MailprovError
+from .files import unreadable
 from .ldapnames import dn_depth, equality_filter, escape_filter_value, normalize_dn, parent_dn
 from .ldapwire import (
     CONSTRAINT_VIOLATION,
@@ -105,8 +106,9 @@ class Directory:
                 self._tls_warned = True
             return ldap3.Tls(validate=ssl.CERT_NONE)
         ca_file = settings.ca_file
-        if ca_file and not Path(ca_file).is_file():
-            raise DirectoryTLSError(f"ca_file {ca_file} does not exist")
+        why = unreadable(Path(ca_file)) if ca_file else None
+        if why:
+            raise DirectoryTLSError(f"ca_file {ca_file} {why}")
         return ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=ca_file)
 
     def _open(self, url: str) -> ldap3.Connection:

@@ -6,7 +6,8 @@ nightly report, a script picking up the JSON of the last check, the next
 file, not half of a new one. Letters and exports holding passwords or their
 hashes are created 0600 from the first byte, in folders only the owner can enter.
 Runs that must not overlap (the nightly job, two commands writing passwords into
-the same letters folder) hold a lock file.
+the same letters folder) hold a lock file. Files read from a setting (a CA
+certificate) are checked before use, so their fault is named, not the server's.
 """
 
 from __future__ import annotations
@@ -22,6 +23,21 @@ from functools import cache
 from pathlib import Path
 
 from .errors import LockError, OutputError
+
+
+def unreadable(path: Path) -> str | None:
+    """Why the file a setting names cannot be read (None: it can): missing, a folder, not permitted. Found
+    later, a CA file the nightly job's user may not read was 'cannot connect' (exit 3), as if the server were
+    down."""
+    if path.is_dir():
+        return "is a folder, not a file"
+    try:
+        with path.open("rb"):
+            return None
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
 
 
 @contextmanager

@@ -440,8 +440,14 @@ def test_ldaps_and_starttls_verify_the_certificate(slapd: Slapd, ldap_env: dict[
     r = run(["plan", "-c", config], env={**ldaps, "MAILPROV_CA_FILE": wrong_ca, "MAILPROV_TLS_VERIFY": "false"})
     assert r.exit_code == 0, r.output
     assert "warning: TLS certificate verification is OFF" in r.stderr
-    missing = run(["plan", "-c", config], env={**ldaps, "MAILPROV_CA_FILE": str(tmp_path / "nope.pem")})
-    assert missing.exit_code == 2 and "does not exist" in missing.stderr
+    # a ca_file that cannot be used is said so, exit 2: it was "cannot connect", exit 3, for one the job's user
+    # may not read (as root, a path through a file stands for that: open() fails there too)
+    (tmp_path / "a-file").write_text("")
+    for ca_file, why in ((tmp_path / "nope.pem", "does not exist"), (tmp_path, "is a folder, not a file"),
+                         (tmp_path / "a-file" / "ca.pem", "cannot be read (Not a directory)")):
+        for env in (ldaps, starttls):
+            r = run(["plan", "-c", config], env={**env, "MAILPROV_CA_FILE": str(ca_file)})
+            assert (r.exit_code, r.stderr) == (2, f"error: ca_file {ca_file} {why}\n"), r.output
 
 
 # -- interrupted apply -----------------------------------------------------------------

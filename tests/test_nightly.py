@@ -650,6 +650,10 @@ def test_notifications_through_a_relay_that_speaks_tls_from_the_first_byte(tmp_p
                        "--history", tmp_path / "b.db"])
         assert missing.exit_code == 1, missing.output  # non-compliant agencies: 1 says more than 3
         assert f"notify.ca_file {tmp_path / 'tls' / 'ca.pem'} does not exist" in missing.stderr, missing.output
+        (tmp_path / "tls" / "ca.pem").mkdir()  # a folder where the file should be
+        folder = run(["dns", "check", "-c", config, "--nameserver", knot.address, "--notify", "--format", "json",
+                      "--history", tmp_path / "c.db"])
+        assert f"notify.ca_file {tmp_path / 'tls' / 'ca.pem'} is a folder, not a file" in folder.stderr, folder.output
         assert len(inbox.messages) == 1
     finally:
         relay.stop()
