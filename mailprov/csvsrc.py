@@ -50,14 +50,26 @@ class Rows:
     rows: tuple[Row, ...]
 
 
+#: how a file that is not text starts, when it is what a staff list is kept in
+_NOT_TEXT = ((b"PK\x03\x04", "a zip archive, such as an Excel workbook (.xlsx) or an OpenDocument sheet (.ods)"),
+             (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel workbook (.xls)"))
+
+
 def read_rows(path: Path) -> Rows:
     """Read ``path``; raise ``FileNotFoundError`` or ``CsvFormatError``."""
+    raw = path.read_bytes()
+    for magic, what in _NOT_TEXT:  # the workbook itself named where its CSV export was meant
+        if raw.startswith(magic):
+            raise CsvFormatError(1, f"is {what}, not CSV: save the sheet as 'CSV UTF-8'")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode Text" (tab-separated, too)
+        raise CsvFormatError(1, "is UTF-16 text (Excel's 'Unicode Text'): save the sheet as 'CSV UTF-8'")
+    if b"\x00" in raw[:1024]:  # UTF-16 without its byte-order mark: every other byte of a Latin letter is zero
+        raise CsvFormatError(1, "holds NUL bytes, so it is UTF-16 text without a byte-order mark or not text at "
+                                "all: save the sheet as 'CSV UTF-8'")
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        # line ends as reading text gives them: a cell's Alt+Enter saved as \r\n is one line break
+        text = raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
-        raw = path.read_bytes()
-        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode Text" (tab-separated, too)
-            raise CsvFormatError(1, "is UTF-16 text (Excel's 'Unicode Text'): save the sheet as 'CSV UTF-8'") from None
         line = raw[: exc.start].count(b"\n") + 1
         raise CsvFormatError(line, "not valid UTF-8 (save the sheet as 'CSV UTF-8')") from None
     first = text.partition("\n")[0].partition("\r")[0]
