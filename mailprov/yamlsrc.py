@@ -7,6 +7,7 @@ and lists that carry their line numbers.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -136,14 +137,23 @@ def _pairs(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node, bool]]:
     return merged + own
 
 
+def _unreadable(code: int) -> str:
+    """Why a file holding this code point, which YAML allows nowhere in a file, cannot be read."""
+    if code == 0:  # UTF-16 without its byte-order mark: every other byte of a Latin letter is zero
+        return "holds NUL bytes, so it is UTF-16 text without a byte-order mark or not text at all: save it as UTF-8"
+    return (f"holds the control character U+{code:04X}, which a YAML file may not hold, not even in quotes "
+            "(pasted with a name?): remove it")
+
+
 def load_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
     """Parse ``text``; return the data and the problems found while parsing.
 
     A syntax error stops parsing (YAML cannot be resynchronised reliably), so
     it comes back as the only problem with ``None`` as data; so do line breaks
-    only YAML counts as such, each at its line, before parsing.
+    only YAML counts as such and characters YAML refuses, each at its line,
+    found before parsing.
     """
-    problems = _odd_breaks(text, file)
+    problems = sorted(_odd_breaks(text, file) + _refused_characters(text, file), key=lambda problem: problem.line)
     if problems:
         return None, problems
     loader = _Loader(text)
@@ -171,6 +181,21 @@ def load_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
     finally:
         loader.dispose()
     return data, problems
+
+
+#: what YAML 1.1 does not allow anywhere in a file, not even quoted (its "printable" set's complement)
+_REFUSED = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _refused_characters(text: str, file: str) -> list[Problem]:
+    """Each character YAML's reader would stop at, at its line: the reader names only the first, by its position,
+    on a second line of its message. NUL bytes once, as they fill a UTF-16 file."""
+    found: list[Problem] = []
+    for match in _REFUSED.finditer(text):
+        found.append(Problem(file, text.count("\n", 0, match.start()) + 1, _unreadable(ord(match.group()))))
+        if match.group() == "\x00":
+            break
+    return found
 
 
 def _odd_breaks(text: str, file: str) -> list[Problem]:

@@ -49,10 +49,14 @@ def test_a_configuration_not_in_utf8_says_at_which_line_and_how_to_save_it(tmp_p
     good = (FIXTURES / "good" / "minimal.yaml").read_text()
     utf16 = tmp_path / "notepad.yaml"
     utf16.write_text(good, encoding="utf-16")  # with its byte order mark, as Notepad's 'Unicode' saves it
+    bare = tmp_path / "no-bom.yaml"  # UTF-16 without the mark: decodes as UTF-8, a NUL after every letter
+    bare.write_bytes(good.encode("utf-16-le"))
     latin1 = tmp_path / "latin1.yaml"
     latin1.write_bytes(good.encode() + "  # Caf\u00e9\n".encode("latin-1"))
     line = good.count("\n") + 1
     for path, said in ((utf16, f"{utf16}:1: is UTF-16 text (Notepad's 'Unicode'): save it as UTF-8\n"),
+                       (bare, f"{bare}:1: holds NUL bytes, so it is UTF-16 text without a byte-order mark or not "
+                              "text at all: save it as UTF-8\n"),
                        (latin1, f"{latin1}:{line}: is not valid UTF-8: save it as UTF-8\n")):
         r = run(["validate", "-c", path])
         assert (r.exit_code, r.stderr, r.stdout) == (2, said, ""), r.output
