@@ -26,6 +26,7 @@ from .files import unreadable
 from .ldapnames import dn_depth, equality_filter, escape_filter_value, normalize_dn, parent_dn
 from .ldapwire import (
     CONSTRAINT_VIOLATION,
+    REFERRAL,
     RESULT_NAMES,
     SIZE_LIMIT_EXCEEDED,
     TIME_LIMIT_EXCEEDED,
@@ -44,6 +45,12 @@ Entry = dict[str, list[str]]
 
 class DirectoryTLSError(DirectoryError):
     """The server's certificate did not verify (wrong CA, wrong name): a configuration problem."""
+
+    exit_code = 2
+
+
+class HeldElsewhere(DirectoryError):
+    """The directory refers a search to another server: the base DN is not held where ``urls`` point."""
 
     exit_code = 2
 
@@ -94,6 +101,7 @@ class Directory:
         self._seconds = max(1, math.ceil(settings.timeout))
         self.url = ""
         self._pipelines: list[ldap3.Connection] = []
+        self._referred_warned: set[str] = set()
         self.conn = self._connect()
 
     # -- connecting -------------------------------------------------------------
@@ -220,10 +228,20 @@ class Directory:
                     f"search under {base}: the directory stopped it at the {kind} limit of {self.settings.bind_dn}; "
                     f"mailprov reads every entry under the base DN: lift that limit for it (OpenLDAP: limits "
                     f'dn.exact="{self.settings.bind_dn}" {kind}=unlimited)')
+            if code == REFERRAL:  # referrals are answers, never followed (see _open)
+                raise HeldElsewhere(
+                    f"search under {base}: the directory refers it to {_referred(self.conn.result.get('referrals'))}, "
+                    "which holds that part of the tree: list that server in directory.urls, or correct "
+                    "directory.base_dn")
             self._check(f"search under {base}")
             for item in self.conn.response or []:
                 if item.get("type") == "searchResEntry":
                     yield item["dn"], item["raw_attributes"]
+                elif item.get("type") == "searchResRef" and base not in self._referred_warned:
+                    # a subtree another server holds (a referral object): what is there is in no plan or list
+                    self._referred_warned.add(base)
+                    self._warn(f"under {base}, part of the tree is held by another server ({_referred(item.get('uri'))}"
+                               "): mailprov does not follow referrals, so what is there is left out")
             controls = self.conn.result.get("controls") or {}
             cookie = controls.get("1.2.840.113556.1.4.319", {}).get("value", {}).get("cookie")
             if not cookie:
@@ -449,6 +467,11 @@ def _why(text: str, seconds: int) -> str:
     if "timed out" in text.lower():
         return f"no answer within {seconds} s (directory.timeout): the server took the connection but does not answer"
     return _short(text)
+
+
+def _referred(urls: Sequence[str] | None) -> str:
+    """The servers a referral names, their search suffixes (``??sub``) dropped."""
+    return ", ".join(url.split("?", 1)[0] for url in urls or ()) or "another server"
 
 
 def _port_hint(url: str) -> str:

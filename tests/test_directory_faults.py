@@ -362,6 +362,36 @@ def test_a_replica_s_referral_is_reported_not_followed(tmp_path_factory: pytest.
         named.close()
 
 
+def test_a_search_referred_to_another_server_is_said_so_and_not_followed(slapd: Slapd, ldap_env: dict[str, str],
+                                                                         tmp_path: Path) -> None:
+    """A base DN at a referral object was "search under B: referral", exit 1 (a failed change, to a nightly job);
+    a referral object below the base was skipped without a word. Neither is followed: nothing connects there."""
+    named = socket.create_server(("127.0.0.1", 0))
+    named.settimeout(0.5)
+    elsewhere = f"ldap://127.0.0.1:{named.getsockname()[1]}/ou=pindah,dc=lain,dc=go,dc=id"
+    base = ldap_env["MAILPROV_BASE_DN"]
+    config = write_config(tmp_path)
+    try:
+        assert run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env).exit_code == 0
+        slapd.ldap("ldapadd", input_text=f"dn: ou=pindah,{base}\nobjectClass: referral\nobjectClass: extensibleObject\n"
+                                         f"ou: pindah\nref: {elsewhere}\n", admin=True)
+        referred = {**ldap_env, "MAILPROV_BASE_DN": f"ou=pindah,{base}"}
+        for command in (["plan"], ["mailbox", "list"]):
+            r = run([*command, "-c", config], env=referred)
+            assert (r.exit_code, r.stderr) == (2, f"error: search under ou=pindah,{base}: the directory refers it to "
+                                                  f"{elsewhere}, which holds that part of the tree: list that server "
+                                                  "in directory.urls, or correct directory.base_dn\n"), r.output
+        r = run(["plan", "-c", config, "--format", "json"], env=ldap_env)
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout)["changes"] == []
+        assert r.stderr == (f"warning: under {base}, part of the tree is held by another server ({elsewhere}): "
+                            "mailprov does not follow referrals, so what is there is left out\n")
+        with pytest.raises(TimeoutError):
+            named.accept()  # nobody came
+    finally:
+        named.close()
+
+
 def test_missing_bind_password(ldap_env: dict[str, str], tmp_path: Path) -> None:
     config = write_config(tmp_path)
     env = {k: v for k, v in ldap_env.items() if k != "MAILPROV_BIND_PASSWORD"}
