@@ -25,11 +25,14 @@ from .errors import DirectoryAuthError, DirectoryError, DirectoryLimitError, Dir
 from .files import unreadable
 from .ldapnames import dn_depth, equality_filter, escape_filter_value, normalize_dn, parent_dn
 from .ldapwire import (
+    CONFIDENTIALITY_REQUIRED,
     CONSTRAINT_VIOLATION,
     REFERRAL,
     RESULT_NAMES,
     SIZE_LIMIT_EXCEEDED,
+    STRONGER_AUTH_REQUIRED,
     TIME_LIMIT_EXCEEDED,
+    UNWILLING_TO_PERFORM,
     Pipeline,
     session_refusal,
 )
@@ -139,12 +142,7 @@ class Directory:
             if settings.start_tls and not use_ssl and not conn.start_tls():
                 raise DirectoryTLSError(f"{url}: StartTLS refused: {_describe(conn.result)}")
             if not conn.bind():
-                code = int(conn.result.get("result", 0))
-                if code == 49:
-                    raise DirectoryAuthError(
-                        f"{url}: the directory refused the bind as {settings.bind_dn} "
-                        "(invalid credentials: check the DN and the bind password)")
-                raise DirectoryError(f"{url}: bind failed: {_describe(conn.result)}")
+                raise _bind_refusal(url, settings.bind_dn, conn.result)
         except (ldap_exc.LDAPSocketOpenError, ldap_exc.LDAPStartTLSError, ldap_exc.LDAPSSLConfigurationError) as exc:
             _drop(conn)
             text = str(exc)
@@ -467,6 +465,22 @@ def _why(text: str, seconds: int) -> str:
     if "timed out" in text.lower():
         return f"no answer within {seconds} s (directory.timeout): the server took the connection but does not answer"
     return _short(text)
+
+
+def _bind_refusal(url: str, bind_dn: str, result: Mapping[str, Any]) -> DirectoryError:
+    """What a refused bind means: settings to change (exit 2), or a server that cannot take it now (exit 3, and
+    the next server of the pool is tried), as slapd answers busy or unavailable while it starts or stops."""
+    code = int(result.get("result", 0))
+    said = _describe(result)
+    if code == 49:
+        return DirectoryAuthError(f"{url}: the directory refused the bind as {bind_dn} "
+                                  "(invalid credentials: check the DN and the bind password)")
+    if code in (STRONGER_AUTH_REQUIRED, CONFIDENTIALITY_REQUIRED):
+        return DirectoryAuthError(f"{url}: the directory takes the bind as {bind_dn} only over TLS ({said}): use "
+                                  "an ldaps:// URL or start_tls: true")
+    if code in (48, UNWILLING_TO_PERFORM):  # inappropriateAuthentication: no simple bind for this DN
+        return DirectoryAuthError(f"{url}: the directory does not take a simple bind as {bind_dn} ({said})")
+    return DirectoryUnavailable(f"{url}: bind failed: {said}")
 
 
 def _referred(urls: Sequence[str] | None) -> str:

@@ -89,7 +89,8 @@ class DirectoryUnavailable(DirectoryError):
 
 
 class DirectoryAuthError(DirectoryError):
-    """The bind was refused: wrong DN or password is a configuration problem."""
+    """The bind was refused for a reason only the settings can change: a wrong DN or password, TLS the directory
+    requires, a DN it takes no simple bind for."""
 
     exit_code = EXIT_BAD_INPUT
 

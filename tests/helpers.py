@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -112,9 +112,9 @@ NOT_THE_PROTOCOL = {
 
 
 @contextmanager
-def answering(answer: bytes, first: bool = False) -> Iterator[int]:
+def answering(answer: bytes | Callable[[bytes], bytes], first: bool = False) -> Iterator[int]:
     """A loopback port whose listener sends ``answer`` to each connection (``first``: as soon as it connects,
-    as a server greets; else after the client's first bytes), then hangs up."""
+    as a server greets; else after the client's first bytes, or what ``answer`` makes of them), then hangs up."""
     listener = socket.create_server(("127.0.0.1", 0))
 
     def serve() -> None:
@@ -122,9 +122,8 @@ def answering(answer: bytes, first: bool = False) -> Iterator[int]:
             while True:
                 peer, _ = listener.accept()
                 with peer:
-                    if not first:
-                        peer.recv(4096)
-                    peer.sendall(answer)
+                    asked = b"" if first else peer.recv(4096)
+                    peer.sendall(answer(asked) if callable(answer) else answer)
 
     threading.Thread(target=serve, daemon=True).start()
     with listener:

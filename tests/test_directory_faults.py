@@ -97,6 +97,38 @@ def test_a_scheme_on_the_other_one_s_port_is_pointed_out(ldap_env: dict[str, str
         assert r.stderr.endswith(f"{hint}\n"), r.stderr
 
 
+def _bind_answered(code: int) -> Callable[[bytes], bytes]:
+    """A BindResponse with ``code`` to the client's bind, under its message id (no slapd answers busy on demand)."""
+    def answer(asked: bytes) -> bytes:
+        start = 2 if asked[1] < 0x80 else 2 + (asked[1] & 0x7F)  # past the SEQUENCE's tag and length
+        message_id = asked[start: start + 2 + asked[start + 1]]  # the INTEGER as the client wrote it (ldap3 counts
+        result = bytes([0x61, 0x07, 0x0A, 0x01, code, 0x04, 0x00, 0x04, 0x00])  # its ids across connections)
+        return bytes([0x30, len(message_id) + len(result)]) + message_id + result
+    return answer
+
+
+@pytest.mark.parametrize(("code", "status", "said"), [
+    (51, 3, "error: directory unreachable: {url}: bind failed: busy"),
+    (52, 3, "error: directory unreachable: {url}: bind failed: unavailable"),
+    (80, 3, "error: directory unreachable: {url}: bind failed: other"),
+    (13, 2, "error: {url}: the directory takes the bind as {dn} only over TLS (confidentialityRequired): use an "
+            "ldaps:// URL or start_tls: true"),
+    (53, 2, "error: {url}: the directory does not take a simple bind as {dn} (unwillingToPerform)"),
+])
+def test_a_refused_bind_is_a_setting_to_change_or_a_server_to_try_later(
+        slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path, code: int, status: int, said: str) -> None:
+    """Every refusal but invalid credentials was "bind failed: ...", exit 1 (a failed change, to a nightly job),
+    and the next server of the pool was not tried. A server that is busy or unavailable (slapd starting or stopping)
+    is one to try later: exit 3, or the next one; what the settings must change is exit 2."""
+    config = write_config(tmp_path)
+    with answering(_bind_answered(code)) as port:
+        url = f"ldap://127.0.0.1:{port}"
+        r = run(["plan", "-c", config], env={**ldap_env, "MAILPROV_LDAP_URL": url})
+        assert (r.exit_code, r.stderr) == (status, said.format(url=url, dn=ldap_env["MAILPROV_BIND_DN"]) + "\n")
+        pool = run(["plan", "-c", config], env={**ldap_env, "MAILPROV_LDAP_URL": f"{url}, {slapd.url}"})
+    assert pool.exit_code == (0 if status == 3 else 2), pool.output
+
+
 def test_failover_to_the_next_server_of_the_pool(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path,
                                                  dead: str) -> None:
     config = write_config(tmp_path)
