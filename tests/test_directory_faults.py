@@ -101,8 +101,9 @@ def _bind_answered(code: int) -> Callable[[bytes], bytes]:
     """A BindResponse with ``code`` to the client's bind, under its message id (no slapd answers busy on demand)."""
     def answer(asked: bytes) -> bytes:
         start = 2 if asked[1] < 0x80 else 2 + (asked[1] & 0x7F)  # past the SEQUENCE's tag and length
-        message_id = asked[start: start + 2 + asked[start + 1]]  # the INTEGER as the client wrote it (ldap3 counts
-        result = bytes([0x61, 0x07, 0x0A, 0x01, code, 0x04, 0x00, 0x04, 0x00])  # its ids across connections)
+        # the message id's INTEGER as the client wrote it: ldap3 counts ids across connections, so it grows
+        message_id = asked[start: start + 2 + asked[start + 1]]
+        result = bytes([0x61, 0x07, 0x0A, 0x01, code, 0x04, 0x00, 0x04, 0x00])
         return bytes([0x30, len(message_id) + len(result)]) + message_id + result
     return answer
 
