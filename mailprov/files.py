@@ -57,6 +57,8 @@ def writing(path: Path) -> Iterator[None]:
 
 def check_writable(path: Path) -> None:
     """Before a long run: prove ``path`` can be written (its folder made, a file created and removed there)."""
+    if path.is_dir():  # the probe beside it would pass, and the lock beside it land in its parent
+        raise OutputError(path, "is a folder: give a file name")
     probe = path.with_name(f".{path.name}.{os.getpid()}.probe")
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)

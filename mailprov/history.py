@@ -201,6 +201,8 @@ class History:
 
     def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = path
+        if path.is_dir():  # SQLite's own words for a folder are "disk I/O error" or "unable to open database file"
+            raise HistoryError(path, "is a folder: give the history database's file name (state.db)")
         try:
             if read_only:
                 self.db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)

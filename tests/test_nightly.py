@@ -820,11 +820,16 @@ def test_no_colour_off_a_terminal(nightly: dict[str, Any]) -> None:
                                            "file, not a folder)"),
     ("--output", "in-the-way/last-check.json", "{t}/in-the-way/last-check.json: cannot write here ({t}/in-the-way "
                                                "is a file, not a folder)"),
+    # a folder given as the file: its lock was made beside it, in its parent, and the run went on
+    ("--history", "a-folder", "{t}/a-folder: cannot write here (is a folder: give a file name)"),
+    ("--report", "a-folder", "{t}/a-folder: cannot write here (is a folder: give a file name)"),
+    ("--output", "a-folder", "{t}/a-folder: cannot write here (is a folder: give a file name)"),
 ])
 def test_an_unusable_output_path_is_one_line_and_exit_2(nightly: dict[str, Any], tmp_path: Path, option: str,
                                                         where: str, message: str) -> None:
     """Before: 'internal error FileExistsError' / 'DatabaseError' and exit 1, which a job reads as non-compliant."""
     (tmp_path / "in-the-way").write_text("a file, not a folder\n")
+    (tmp_path / "a-folder").mkdir()
     (tmp_path / "not-sqlite.db").write_text("this is not a database\n")
     with sqlite3.connect(tmp_path / "foreign.db") as foreign:  # a mistyped --history: another program's file
         foreign.execute("CREATE TABLE invoices (number INTEGER)")
@@ -836,6 +841,13 @@ def test_an_unusable_output_path_is_one_line_and_exit_2(nightly: dict[str, Any],
     assert r.exit_code == 2, r.output
     assert r.stderr == f"error: {message.format(t=tmp_path)}\n"
     assert r.stdout == ""  # stopped before the checks: no result printed for a run that keeps nothing
+    assert not (tmp_path / "a-folder.lock").exists()
+    if where == "a-folder" and option == "--history":  # and the reader of a history
+        read = run(["letters", "render", "-c", nightly["config"], "--history", tmp_path / where, "--out",
+                    tmp_path / "letters"])
+        assert (read.exit_code, read.stderr) == (2, f"error: {tmp_path / where}: cannot use it as the history database "
+                                                    "(is a folder: give the history database's file name "
+                                                    "(state.db))\n"), read.output
     assert (tmp_path / "not-sqlite.db").read_text() == "this is not a database\n"
     with sqlite3.connect(tmp_path / "foreign.db") as foreign:  # left exactly as it was
         assert [r[0] for r in foreign.execute("SELECT name FROM sqlite_master")] == ["invoices"]
