@@ -77,8 +77,13 @@ def write_whole(path: Path, data: bytes | str) -> None:
 
 
 def private_folder(path: Path) -> None:
-    """Create ``path`` (and parents) so that only the owner can enter the last level."""
+    """Create ``path`` (and parents) so that only the owner can enter the last level, which must be the user's
+    own: whoever owns a folder made beforehand (in a shared /tmp) could replace the letters in it, and root's
+    chmod would not stop them."""
     path.mkdir(parents=True, exist_ok=True)
+    owner = path.stat().st_uid
+    if owner != os.geteuid():
+        raise OutputError(path, f"it belongs to another user (uid {owner}), who could replace the letters in it")
     os.chmod(path, 0o700)
 
 

@@ -564,3 +564,23 @@ agencies:
     assert "Budi \\| Santoso" in rows[0] and "Kabid \\| Plt" in rows[0]
     # names with control characters are refused by validate; a published record quoted in a cell may hold them
     assert markdown_cell("v=DMARC1; p=\x1b[2J|none\n") == "v=DMARC1; p=\\x1b\\[2J\\|none "
+
+
+def test_mailbox_letters_go_only_into_a_folder_of_the_user_s_own(tmp_path: Path) -> None:
+    """A mailboxes folder another user made beforehand (in a shared /tmp) was taken, and root's chmod 0700 left it
+    that user's: they could replace the letters in it. It is refused, and nothing is written there."""
+    out = tmp_path / "out"
+    folder = out / "pemkot-probolinggo" / "mailboxes"
+    if os.geteuid() == 0:
+        folder.mkdir(parents=True)
+        os.chown(folder, 65534, -1)  # nobody's
+        owner = 65534
+    else:  # an ordinary user cannot give a folder away: one root owns stands for it
+        folder.parent.mkdir(parents=True)
+        folder.symlink_to("/usr/share", target_is_directory=True)
+        owner = 0
+    before = sorted(os.listdir(folder))
+    r = run(["letters", "render", "-c", SAMPLE, "--kind", "mailbox", "--agency", "pemkot-probolinggo", "--out", out])
+    assert (r.exit_code, r.stderr) == (2, f"error: {folder}: cannot write here (it belongs to another user (uid "
+                                          f"{owner}), who could replace the letters in it)\n"), r.output
+    assert sorted(os.listdir(folder)) == before
