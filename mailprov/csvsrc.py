@@ -72,13 +72,14 @@ def read_rows(path: Path) -> Rows:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise CsvFormatError(line, "not valid UTF-8 (save the sheet as 'CSV UTF-8')") from None
-    first = text.partition("\n")[0].partition("\r")[0]
+    first = text.partition("\n")[0]
     if not first.strip():
         raise CsvFormatError(1, "empty file: expected a header line with " + ",".join(COLUMNS))
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    # Records end where a spreadsheet ends them: at \r\n, \n or \r. str.splitlines() also breaks at \x0b, \x0c,
-    # \x1c-\x1e, \x85, U+2028 and U+2029: one of them pasted into a cell split its row in two (the second half
-    # read as another mailbox), and the line breaks of a quoted cell were dropped. newline="" keeps both as they are.
+    # Records end where a spreadsheet ends them: at \r\n, \n or \r, all \n by now. str.splitlines() also breaks
+    # at \x0b, \x0c, \x1c-\x1e, \x85, U+2028 and U+2029: one of them pasted into a cell split its row in two (the
+    # second half read as another mailbox), and the line breaks of a quoted cell were dropped. newline="" keeps
+    # both as they are.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
