@@ -25,6 +25,7 @@ from .errors import DirectoryAuthError, DirectoryError, DirectoryLimitError, Dir
 from .files import unreadable
 from .ldapnames import dn_depth, equality_filter, escape_filter_value, normalize_dn, parent_dn
 from .ldapwire import (
+    BUSY,
     CONFIDENTIALITY_REQUIRED,
     CONSTRAINT_VIOLATION,
     REFERRAL,
@@ -32,6 +33,7 @@ from .ldapwire import (
     SIZE_LIMIT_EXCEEDED,
     STRONGER_AUTH_REQUIRED,
     TIME_LIMIT_EXCEEDED,
+    UNAVAILABLE,
     UNWILLING_TO_PERFORM,
     Pipeline,
     session_refusal,
@@ -200,6 +202,8 @@ class Directory:
     def _check(self, what: str) -> None:
         """Turn a failed operation's result into an error."""
         code = int(self.conn.result.get("result", 0))
+        if code in (BUSY, UNAVAILABLE):  # slapd starting or stopping: a server to try again later (exit 3)
+            raise DirectoryUnavailable(f"{self.url}: {what}: {_describe(self.conn.result)}")
         if code not in (0, 32):  # noSuchObject is an answer: "not there"
             raise DirectoryError(f"{what}: {_describe(self.conn.result)}")
 

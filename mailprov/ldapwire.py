@@ -35,6 +35,8 @@ STRONGER_AUTH_REQUIRED = 8
 CONFIDENTIALITY_REQUIRED = 13
 #: the entry or the part of the tree is held by another server, named in the answer
 REFERRAL = 10
+#: a server that cannot answer now (slapd starting or stopping)
+BUSY, UNAVAILABLE = 51, 52
 COMPARE_FALSE, COMPARE_TRUE = 5, 6
 #: a search the server cut short at the bind DN's limits
 TIME_LIMIT_EXCEEDED, SIZE_LIMIT_EXCEEDED = 3, 4

@@ -114,7 +114,8 @@ NOT_THE_PROTOCOL = {
 @contextmanager
 def answering(answer: bytes | Callable[[bytes], bytes], first: bool = False) -> Iterator[int]:
     """A loopback port whose listener sends ``answer`` to each connection (``first``: as soon as it connects,
-    as a server greets; else after the client's first bytes, or what ``answer`` makes of them), then hangs up."""
+    as a server greets; else after the client's first bytes), then hangs up. A callable ``answer`` holds a
+    conversation instead: what it makes of each request is sent, until it makes nothing."""
     listener = socket.create_server(("127.0.0.1", 0))
 
     def serve() -> None:
@@ -122,8 +123,13 @@ def answering(answer: bytes | Callable[[bytes], bytes], first: bool = False) -> 
             while True:
                 peer, _ = listener.accept()
                 with peer:
-                    asked = b"" if first else peer.recv(4096)
-                    peer.sendall(answer(asked) if callable(answer) else answer)
+                    if not callable(answer):
+                        if not first:
+                            peer.recv(4096)
+                        peer.sendall(answer)
+                        continue
+                    while (asked := peer.recv(4096)) and (reply := answer(asked)):
+                        peer.sendall(reply)
 
     threading.Thread(target=serve, daemon=True).start()
     with listener:

@@ -97,13 +97,18 @@ def test_a_scheme_on_the_other_one_s_port_is_pointed_out(ldap_env: dict[str, str
         assert r.stderr.endswith(f"{hint}\n"), r.stderr
 
 
-def _bind_answered(code: int) -> Callable[[bytes], bytes]:
-    """A BindResponse with ``code`` to the client's bind, under its message id (no slapd answers busy on demand)."""
+def _ldap_answers(bind: int, search: int = 0) -> Callable[[bytes], bytes]:
+    """A server that answers a bind with the result code ``bind`` and a search with ``search`` (no slapd answers
+    busy on demand), each under the request's message id; an unbind ends it."""
     def answer(asked: bytes) -> bytes:
         start = 2 if asked[1] < 0x80 else 2 + (asked[1] & 0x7F)  # past the SEQUENCE's tag and length
         # the message id's INTEGER as the client wrote it: ldap3 counts ids across connections, so it grows
         message_id = asked[start: start + 2 + asked[start + 1]]
-        result = bytes([0x61, 0x07, 0x0A, 0x01, code, 0x04, 0x00, 0x04, 0x00])
+        operation = asked[start + len(message_id)]
+        if operation not in (0x60, 0x63):  # an unbind
+            return b""
+        tag, code = (0x61, bind) if operation == 0x60 else (0x65, search)
+        result = bytes([tag, 0x07, 0x0A, 0x01, code, 0x04, 0x00, 0x04, 0x00])
         return bytes([0x30, len(message_id) + len(result)]) + message_id + result
     return answer
 
@@ -122,12 +127,22 @@ def test_a_refused_bind_is_a_setting_to_change_or_a_server_to_try_later(
     and the next server of the pool was not tried. A server that is busy or unavailable (slapd starting or stopping)
     is one to try later: exit 3, or the next one; what the settings must change is exit 2."""
     config = write_config(tmp_path)
-    with answering(_bind_answered(code)) as port:
+    with answering(_ldap_answers(code)) as port:
         url = f"ldap://127.0.0.1:{port}"
         r = run(["plan", "-c", config], env={**ldap_env, "MAILPROV_LDAP_URL": url})
         assert (r.exit_code, r.stderr) == (status, said.format(url=url, dn=ldap_env["MAILPROV_BIND_DN"]) + "\n")
         pool = run(["plan", "-c", config], env={**ldap_env, "MAILPROV_LDAP_URL": f"{url}, {slapd.url}"})
     assert pool.exit_code == (0 if status == 3 else 2), pool.output
+
+
+def test_a_search_answered_busy_is_a_server_to_try_later(ldap_env: dict[str, str], tmp_path: Path) -> None:
+    """After a good bind, a search answered busy or unavailable was "search under B: busy", exit 1."""
+    config = write_config(tmp_path)
+    for code, name in ((51, "busy"), (52, "unavailable")):
+        with answering(_ldap_answers(0, code)) as port:
+            url = f"ldap://127.0.0.1:{port}"
+            r = run(["plan", "-c", config], env={**ldap_env, "MAILPROV_LDAP_URL": url})
+        assert (r.exit_code, r.stderr) == (3, f"error: {url}: search under {ldap_env['MAILPROV_BASE_DN']}: {name}\n")
 
 
 def test_failover_to_the_next_server_of_the_pool(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path,
