@@ -398,7 +398,7 @@ class _WritesRefused(Exception):
         self.result = result
 
     def reason(self) -> str:
-        return wire.session_refusal(self.result.code, self.result.message) or self.result.describe()
+        return self.result.refusal or self.result.describe()
 
 
 def _what(item: _Item) -> str:

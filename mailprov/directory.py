@@ -412,7 +412,8 @@ class Directory:
             raise DirectoryUnavailable(f"{what}: {_why(str(exc), self._seconds)}") from None
         if not ok:
             code = int(self.conn.result.get("result", 0))
-            refusal = session_refusal(code, (self.conn.result.get("message") or "").strip())
+            operation = "extended" if self.conn.result.get("type") == "extendedResp" else ""
+            refusal = session_refusal(code, (self.conn.result.get("message") or "").strip(), operation)
             if refusal:
                 raise DirectoryError(f"{what}: {refusal}")
             hint = refused_hint if code == CONSTRAINT_VIOLATION else ""

@@ -37,6 +37,7 @@ CONFIDENTIALITY_REQUIRED = 13
 REFERRAL = 10
 #: a server that cannot answer now (slapd starting or stopping)
 BUSY, UNAVAILABLE = 51, 52
+PROTOCOL_ERROR = 2
 COMPARE_FALSE, COMPARE_TRUE = 5, 6
 #: a search the server cut short at the bind DN's limits
 TIME_LIMIT_EXCEEDED, SIZE_LIMIT_EXCEEDED = 3, 4
@@ -75,9 +76,13 @@ class Result:
     message: str
 
     @property
+    def refusal(self) -> str | None:
+        """Why no write can succeed on this connection, when this answer is about it rather than the entry."""
+        return session_refusal(self.code, self.message, self.operation)
+
+    @property
     def refuses_every_write(self) -> bool:
-        """An answer about the connection or the server rather than the entry."""
-        return session_refusal(self.code, self.message) is not None
+        return self.refusal is not None
 
     @property
     def ok(self) -> bool:
@@ -92,8 +97,12 @@ def describe(code: int, message: str) -> str:
     return f"{name}: {message}" if message else name
 
 
-def session_refusal(code: int, message: str) -> str | None:
+def session_refusal(code: int, message: str, operation: str = "") -> str | None:
     """Why no write can succeed on this connection, when a write's answer says so (None: it is about the entry)."""
+    if operation == "extended" and code == PROTOCOL_ERROR:
+        # RFC 4511 4.12: what a server answers to an extended operation it does not know
+        return (f"the directory does not offer RFC 3062 Password Modify ({describe(code, message)}): set "
+                "directory.password_scheme to ssha512 or argon2, which set the password's hash in a modify")
     if code in (CONFIDENTIALITY_REQUIRED, STRONGER_AUTH_REQUIRED):
         fix = "it takes writes only over TLS or from a stronger bind: use an ldaps:// URL or start_tls: true"
     elif code in SESSION_REFUSALS or (code == UNWILLING_TO_PERFORM and message.strip().lower() in READ_ONLY_ANSWERS):
