@@ -28,6 +28,8 @@ from .ldapwire import (
     BUSY,
     CONFIDENTIALITY_REQUIRED,
     CONSTRAINT_VIOLATION,
+    PASSWORD_POLICY_CONTROL,
+    PASSWORD_POLICY_ERRORS,
     REFERRAL,
     RESULT_NAMES,
     SIZE_LIMIT_EXCEEDED,
@@ -36,6 +38,8 @@ from .ldapwire import (
     UNAVAILABLE,
     UNWILLING_TO_PERFORM,
     Pipeline,
+    PolicyAnswer,
+    password_policy,
     session_refusal,
 )
 from .model import Agency, DirectorySettings
@@ -107,6 +111,7 @@ class Directory:
         self.url = ""
         self._pipelines: list[ldap3.Connection] = []
         self._referred_warned: set[str] = set()
+        self._expiry_warned = False
         self.conn = self._connect()
 
     # -- connecting -------------------------------------------------------------
@@ -123,6 +128,19 @@ class Directory:
         if why:
             raise DirectoryTLSError(f"ca_file {ca_file} {why}")
         return ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=ca_file)
+
+    def _warn_of_expiry(self, answer: PolicyAnswer) -> None:
+        """Once a run: the bind DN's password is about to expire, or has and binds on grace."""
+        if self._expiry_warned or (answer.expires_in is None and answer.grace_binds is None):
+            return
+        self._expiry_warned = True
+        who = self.settings.bind_dn
+        if answer.grace_binds is not None:
+            self._warn(f"the password of {who} has expired; the directory allows {answer.grace_binds} more "
+                       "bind(s) with it: set a new one, and give mailprov that one")
+        else:
+            self._warn(f"the password of {who} expires in {_duration(answer.expires_in or 0)}: set a new one, and "
+                       "give mailprov that one")
 
     def _open(self, url: str) -> ldap3.Connection:
         settings = self.settings
@@ -143,8 +161,11 @@ class Directory:
             conn.open()
             if settings.start_tls and not use_ssl and not conn.start_tls():
                 raise DirectoryTLSError(f"{url}: StartTLS refused: {_describe(conn.result)}")
-            if not conn.bind():
+            # the password policy control: its answer tells an expired or locked account from a wrong password,
+            # and warns before the bind DN's password expires (a nightly job's journal shows it in time)
+            if not conn.bind(controls=[(PASSWORD_POLICY_CONTROL, False, None)]):
                 raise _bind_refusal(url, settings.bind_dn, conn.result)
+            self._warn_of_expiry(_policy_answer(conn.result))
         except (ldap_exc.LDAPSocketOpenError, ldap_exc.LDAPStartTLSError, ldap_exc.LDAPSSLConfigurationError) as exc:
             _drop(conn)
             text = str(exc)
@@ -478,6 +499,10 @@ def _bind_refusal(url: str, bind_dn: str, result: Mapping[str, Any]) -> Director
     code = int(result.get("result", 0))
     said = _describe(result)
     if code == 49:
+        error = _policy_answer(result).error
+        if error in PASSWORD_POLICY_ERRORS:
+            return DirectoryAuthError(f"{url}: the directory refused the bind as {bind_dn}: "
+                                      f"{PASSWORD_POLICY_ERRORS[error]}")
         return DirectoryAuthError(f"{url}: the directory refused the bind as {bind_dn} "
                                   "(invalid credentials: check the DN and the bind password)")
     if code in (STRONGER_AUTH_REQUIRED, CONFIDENTIALITY_REQUIRED):
@@ -488,9 +513,21 @@ def _bind_refusal(url: str, bind_dn: str, result: Mapping[str, Any]) -> Director
     return DirectoryUnavailable(f"{url}: bind failed: {said}")
 
 
+def _policy_answer(result: Mapping[str, Any]) -> PolicyAnswer:
+    value = ((result.get("controls") or {}).get(PASSWORD_POLICY_CONTROL) or {}).get("value")
+    return password_policy(value) if isinstance(value, bytes) else PolicyAnswer()
+
+
 def _referred(urls: Sequence[str] | None) -> str:
     """The servers a referral names, their search suffixes (``??sub``) dropped."""
     return ", ".join(url.split("?", 1)[0] for url in urls or ()) or "another server"
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}(s)"
+    return f"{seconds} second(s)"
 
 
 def _port_hint(url: str) -> str:

@@ -222,6 +222,47 @@ def _read_tlv(buf: bytes, pos: int) -> tuple[int, bytes, int]:
     return tag, buf[start:end], end
 
 
+#: the password policy control (draft-behera-ldap-password-policy, which slapd's ppolicy implements): asked for
+#: with a bind, its answer says why a bind with the right password was refused
+PASSWORD_POLICY_CONTROL = "1.3.6.1.4.1.42.2.27.8.5.1"
+#: its error values, and what an operator does about each
+PASSWORD_POLICY_ERRORS = {
+    0: "its password has expired: set a new one, and give mailprov that one",
+    1: "the password policy has locked it (too many failed binds, or disabled): unlock it (pwdAccountLockedTime)",
+    2: "its password was reset and must be changed before it may do anything: set a new one",
+}
+
+
+@dataclass(frozen=True)
+class PolicyAnswer:
+    """A password policy response control's value: a warning, an error, or neither."""
+    #: seconds until the password expires (the warning's timeBeforeExpiration)
+    expires_in: int | None = None
+    #: binds left after it expired (the warning's graceAuthNsRemaining)
+    grace_binds: int | None = None
+    #: one of PASSWORD_POLICY_ERRORS' keys (or another the draft adds)
+    error: int | None = None
+
+
+def password_policy(value: bytes) -> PolicyAnswer:
+    """Read the control's value: SEQUENCE { warning [0] CHOICE { [0] INTEGER, [1] INTEGER } OPTIONAL,
+    error [1] ENUMERATED OPTIONAL }. What cannot be read is no answer."""
+    found: dict[str, int] = {}
+    try:
+        tag, body, _ = _read_tlv(value, 0)
+        pos = 0
+        while tag == 0x30 and pos < len(body):
+            tag_in, field, pos = _read_tlv(body, pos)
+            if tag_in == 0x81:
+                found["error"] = int.from_bytes(field, "big")
+            elif tag_in == 0xA0:
+                kind, number, _ = _read_tlv(field, 0)
+                found["expires_in" if kind == 0x80 else "grace_binds"] = int.from_bytes(number, "big")
+    except (IndexError, WireError):
+        return PolicyAnswer()
+    return PolicyAnswer(**found)
+
+
 #: the end of nearly every answer apply reads: an LDAPResult of 7 bytes, success, no matched DN, no message
 _PLAIN_SUCCESS = b"\x07\x0a\x01\x00\x04\x00\x04\x00"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -1053,6 +1054,50 @@ def test_a_size_limit_the_base_exceeds_but_each_domain_keeps_to_is_no_error(slap
     assert {domain: len(state.mailboxes) for domain, state in snapshot.domains.items()} == {
         "contohkota.go.id": 260, "lain.jatimprov.go.id": 260}
     assert all(state.entry is not None for state in snapshot.domains.values())
+
+
+def test_a_bind_dn_the_password_policy_locked_or_expired_is_told_apart_from_a_wrong_password(
+        slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    """slapd answers the bind of a locked account or an expired password, right password or not, with
+    invalidCredentials, and mailprov said "check the DN and the bind password". The password policy control's
+    answer names the lock or the expiry, and warns while the password is about to expire."""
+    from lab.slapd import slappasswd
+
+    base = slapd.new_base("locked-bind-dn")
+    dn, expired = f"uid=terkunci,{base}", f"uid=kedaluwarsa,{base}"
+    soon = f"uid=segera,{base}"
+    # a policy whose passwords last one second, for the second account; one whose passwords last 30 days and
+    # warn from the start (slapd warns while the time left is below pwdExpireWarning, and none has passed yet)
+    slapd.ldap("ldapadd", admin=True, input_text=(
+        f"dn: cn=sedetik,{base}\nobjectClass: device\nobjectClass: pwdPolicy\ncn: sedetik\n"
+        "pwdAttribute: userPassword\npwdMaxAge: 1\n\n"
+        f"dn: cn=sebulan,{base}\nobjectClass: device\nobjectClass: pwdPolicy\ncn: sebulan\n"
+        "pwdAttribute: userPassword\npwdMaxAge: 2592000\npwdExpireWarning: 2678400\n\n"
+        f"dn: {dn}\nobjectClass: inetOrgPerson\nuid: terkunci\ncn: Terkunci\nsn: T\n"
+        f"userPassword: {slappasswd('sandi-2026')}\n\n"
+        f"dn: {expired}\nobjectClass: inetOrgPerson\nuid: kedaluwarsa\ncn: Kedaluwarsa\nsn: K\n"
+        f"pwdPolicySubentry: cn=sedetik,{base}\nuserPassword: {slappasswd('sandi-2026')}\n\n"
+        f"dn: {soon}\nobjectClass: inetOrgPerson\nuid: segera\ncn: Segera\nsn: S\n"
+        f"pwdPolicySubentry: cn=sebulan,{base}\nuserPassword: {slappasswd('sandi-2026')}\n"))
+    reader = {**ldap_env, "MAILPROV_BIND_DN": dn, "MAILPROV_BIND_PASSWORD": "sandi-2026"}
+    config = write_config(tmp_path)
+    assert run(["mailbox", "list", "-c", config], env=reader).exit_code == 0  # the password is right
+    slapd.ldap("ldapmodify", admin=True, input_text=f"dn: {dn}\nchangetype: modify\nreplace: pwdAccountLockedTime\n"
+                                                    "pwdAccountLockedTime: 000001010000Z\n")
+    r = run(["mailbox", "list", "-c", config], env=reader)
+    assert (r.exit_code, r.stderr) == (2, f"error: {slapd.url}: the directory refused the bind as {dn}: the password "
+                                          "policy has locked it (too many failed binds, or disabled): unlock it "
+                                          "(pwdAccountLockedTime)\n"), r.output
+    # within the warning's window the bind works, and the run says how long the password has left, once
+    r = run(["plan", "-c", config], env={**reader, "MAILPROV_BIND_DN": soon})
+    assert r.exit_code == 0, r.output
+    assert re.fullmatch(f"warning: the password of {soon} expires in (29|30) day\\(s\\): set a new one, and give "
+                        "mailprov that one", r.stderr.splitlines()[0]), r.stderr
+    assert r.stderr.count("expires in") == 1
+    time.sleep(2.1)
+    r = run(["mailbox", "list", "-c", config], env={**reader, "MAILPROV_BIND_DN": expired})
+    assert (r.exit_code, r.stderr) == (2, f"error: {slapd.url}: the directory refused the bind as {expired}: its "
+                                          "password has expired: set a new one, and give mailprov that one\n"), r.output
 
 
 def test_an_account_with_a_size_limit_is_told_what_to_lift(slapd: Slapd, ldap_env: dict[str, str],

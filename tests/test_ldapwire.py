@@ -122,6 +122,18 @@ def test_an_unknown_extended_operation_refuses_every_password_with_what_to_set_i
     assert wire.decode_result(_response(9, 0x78, 19, "password too short")).refusal is None
 
 
+@pytest.mark.parametrize(("value", "answer"), [
+    (b"0\x03\x81\x01\x01", wire.PolicyAnswer(error=1)),  # what slapd sent for a locked account
+    (b"0\x07\xa0\x05\x80\x03'\x8c\xf9", wire.PolicyAnswer(expires_in=2591993)),  # and 30 days ahead
+    (b"0\x05\xa0\x03\x81\x01\x02", wire.PolicyAnswer(grace_binds=2)),
+    (b"0\x00", wire.PolicyAnswer()),
+    (b"0\x05\xa0", wire.PolicyAnswer()),  # cut short
+    (b"\x04\x01x", wire.PolicyAnswer()),  # not a SEQUENCE
+])
+def test_password_policy_answers(value: bytes, answer: wire.PolicyAnswer) -> None:
+    assert wire.password_policy(value) == answer
+
+
 def test_answers_of_a_later_batch_wait_for_its_collect() -> None:
     import socket
 
