@@ -165,7 +165,11 @@ class Directory:
             # and warns before the bind DN's password expires (a nightly job's journal shows it in time)
             if not conn.bind(controls=[(PASSWORD_POLICY_CONTROL, False, None)]):
                 raise _bind_refusal(url, settings.bind_dn, conn.result)
-            self._warn_of_expiry(_policy_answer(conn.result))
+            answer = _policy_answer(conn.result)
+            if answer.error in PASSWORD_POLICY_ERRORS:  # bound, but every search would be refused (pwdReset)
+                raise DirectoryAuthError(f"{url}: the directory took the bind as {settings.bind_dn} but allows it "
+                                         f"nothing: {PASSWORD_POLICY_ERRORS[answer.error]}")
+            self._warn_of_expiry(answer)
         except (ldap_exc.LDAPSocketOpenError, ldap_exc.LDAPStartTLSError, ldap_exc.LDAPSSLConfigurationError) as exc:
             _drop(conn)
             text = str(exc)

@@ -1065,7 +1065,7 @@ def test_a_bind_dn_the_password_policy_locked_or_expired_is_told_apart_from_a_wr
 
     base = slapd.new_base("locked-bind-dn")
     dn, expired = f"uid=terkunci,{base}", f"uid=kedaluwarsa,{base}"
-    soon = f"uid=segera,{base}"
+    soon, reset = f"uid=segera,{base}", f"uid=diganti,{base}"
     # a policy whose passwords last one second, for the second account; one whose passwords last 30 days and
     # warn from the start (slapd warns while the time left is below pwdExpireWarning, and none has passed yet)
     slapd.ldap("ldapadd", admin=True, input_text=(
@@ -1078,7 +1078,14 @@ def test_a_bind_dn_the_password_policy_locked_or_expired_is_told_apart_from_a_wr
         f"dn: {expired}\nobjectClass: inetOrgPerson\nuid: kedaluwarsa\ncn: Kedaluwarsa\nsn: K\n"
         f"pwdPolicySubentry: cn=sedetik,{base}\nuserPassword: {slappasswd('sandi-2026')}\n\n"
         f"dn: {soon}\nobjectClass: inetOrgPerson\nuid: segera\ncn: Segera\nsn: S\n"
-        f"pwdPolicySubentry: cn=sebulan,{base}\nuserPassword: {slappasswd('sandi-2026')}\n"))
+        f"pwdPolicySubentry: cn=sebulan,{base}\nuserPassword: {slappasswd('sandi-2026')}\n\n"
+        f"dn: cn=ganti,{base}\nobjectClass: device\nobjectClass: pwdPolicy\ncn: ganti\n"
+        "pwdAttribute: userPassword\npwdMustChange: TRUE\n\n"
+        f"dn: {reset}\nobjectClass: inetOrgPerson\nuid: diganti\ncn: Diganti\nsn: D\n"
+        f"pwdPolicySubentry: cn=ganti,{base}\nuserPassword: {slappasswd('sandi-2026')}\n"))
+    # an administrator reset its password: it must change it before anything else
+    slapd.ldap("ldapmodify", admin=True, input_text=f"dn: {reset}\nchangetype: modify\nreplace: pwdReset\n"
+                                                    "pwdReset: TRUE\n")
     reader = {**ldap_env, "MAILPROV_BIND_DN": dn, "MAILPROV_BIND_PASSWORD": "sandi-2026"}
     config = write_config(tmp_path)
     assert run(["mailbox", "list", "-c", config], env=reader).exit_code == 0  # the password is right
@@ -1094,6 +1101,11 @@ def test_a_bind_dn_the_password_policy_locked_or_expired_is_told_apart_from_a_wr
     assert re.fullmatch(f"warning: the password of {soon} expires in (29|30) day\\(s\\): set a new one, and give "
                         "mailprov that one", r.stderr.splitlines()[0]), r.stderr
     assert r.stderr.count("expires in") == 1
+    # bound, but refused every search after: it was "search under B: insufficientAccessRights", exit 1
+    r = run(["plan", "-c", config], env={**reader, "MAILPROV_BIND_DN": reset})
+    assert (r.exit_code, r.stderr) == (2, f"error: {slapd.url}: the directory took the bind as {reset} but allows it "
+                                          "nothing: its password was reset and must be changed before it may do "
+                                          "anything: set a new one\n"), r.output
     time.sleep(2.1)
     r = run(["mailbox", "list", "-c", config], env={**reader, "MAILPROV_BIND_DN": expired})
     assert (r.exit_code, r.stderr) == (2, f"error: {slapd.url}: the directory refused the bind as {expired}: its "
