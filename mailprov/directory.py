@@ -28,6 +28,7 @@ from .ldapwire import (
     BUSY,
     CONFIDENTIALITY_REQUIRED,
     CONSTRAINT_VIOLATION,
+    INAPPROPRIATE_AUTHENTICATION,
     PASSWORD_POLICY_CONTROL,
     PASSWORD_POLICY_ERRORS,
     REFERRAL,
@@ -512,7 +513,7 @@ def _bind_refusal(url: str, bind_dn: str, result: Mapping[str, Any]) -> Director
     if code in (STRONGER_AUTH_REQUIRED, CONFIDENTIALITY_REQUIRED):
         return DirectoryAuthError(f"{url}: the directory takes the bind as {bind_dn} only over TLS ({said}): use "
                                   "an ldaps:// URL or start_tls: true")
-    if code in (48, UNWILLING_TO_PERFORM):  # inappropriateAuthentication: no simple bind for this DN
+    if code in (INAPPROPRIATE_AUTHENTICATION, UNWILLING_TO_PERFORM):
         return DirectoryAuthError(f"{url}: the directory does not take a simple bind as {bind_dn} ({said})")
     return DirectoryUnavailable(f"{url}: bind failed: {said}")
 

@@ -33,6 +33,8 @@ CONSTRAINT_VIOLATION = 19
 UNWILLING_TO_PERFORM = 53
 STRONGER_AUTH_REQUIRED = 8
 CONFIDENTIALITY_REQUIRED = 13
+#: no simple bind for this DN
+INAPPROPRIATE_AUTHENTICATION = 48
 #: the entry or the part of the tree is held by another server, named in the answer
 REFERRAL = 10
 #: a server that cannot answer now (slapd starting or stopping)
@@ -42,9 +44,6 @@ COMPARE_FALSE, COMPARE_TRUE = 5, 6
 #: a search the server cut short at the bind DN's limits
 TIME_LIMIT_EXCEEDED, SIZE_LIMIT_EXCEEDED = 3, 4
 
-#: answers about the connection or the server, not the entry: every later write would get the same (TLS
-#: required for updates, a stronger bind, a read-only replica's referral)
-SESSION_REFUSALS = {8: "strongerAuthRequired", 10: "referral", 13: "confidentialityRequired"}
 #: slapd's unwillingToPerform texts for a database that takes no writes at all ('readonly on', or a
 #: syncrepl consumer without updateref)
 READ_ONLY_ANSWERS = ("operation restricted", "shadow context; no update referral")
@@ -98,14 +97,16 @@ def describe(code: int, message: str) -> str:
 
 
 def session_refusal(code: int, message: str, operation: str = "") -> str | None:
-    """Why no write can succeed on this connection, when a write's answer says so (None: it is about the entry)."""
+    """Why no write can succeed on this connection, when a write's answer says so (None: it is about the entry):
+    an answer about the connection or the server, which every later write would get too (TLS required for
+    updates, a stronger bind, a read-only replica's referral or refusal, no Password Modify at all)."""
     if operation == "extended" and code == PROTOCOL_ERROR:
         # RFC 4511 4.12: what a server answers to an extended operation it does not know
         return (f"the directory does not offer RFC 3062 Password Modify ({describe(code, message)}): set "
                 "directory.password_scheme to ssha512 or argon2, which set the password's hash in a modify")
     if code in (CONFIDENTIALITY_REQUIRED, STRONGER_AUTH_REQUIRED):
         fix = "it takes writes only over TLS or from a stronger bind: use an ldaps:// URL or start_tls: true"
-    elif code in SESSION_REFUSALS or (code == UNWILLING_TO_PERFORM and message.strip().lower() in READ_ONLY_ANSWERS):
+    elif code == REFERRAL or (code == UNWILLING_TO_PERFORM and message.strip().lower() in READ_ONLY_ANSWERS):
         fix = "it is read-only (a replica): list a server that takes writes first in directory.urls"
     else:
         return None
