@@ -71,9 +71,10 @@ def report_quoting(published: str, agency: str = "a",
     return CheckReport(at, "test", [DomainResult("a.go.id", agency, [check])])
 
 
-def on_a_terminal(args: list[str], env: dict[str, str], answers: dict[str, str],
+def on_a_terminal(args: list[str], env: dict[str, str], answers: Mapping[str, str | signal.Signals],
                   timeout: float = 60) -> tuple[int, str]:
-    """Run mailprov on a pseudo-terminal, typing an answer whenever a prompt appears."""
+    """Run mailprov on a pseudo-terminal, typing an answer whenever a prompt appears (a signal is sent, as the
+    terminal sends SIGINT for Ctrl-C: the child is not in the terminal's foreground process group)."""
     import pty
     import select
 
@@ -94,7 +95,11 @@ def on_a_terminal(args: list[str], env: dict[str, str], answers: dict[str, str],
             seen += chunk
             for prompt in list(pending):
                 if prompt in seen:
-                    os.write(master, (pending.pop(prompt) + "\n").encode())
+                    answer = pending.pop(prompt)
+                    if isinstance(answer, signal.Signals):
+                        proc.send_signal(answer)
+                    else:
+                        os.write(master, (answer + "\n").encode())
         elif proc.poll() is not None:
             break
     proc.wait(timeout=10)

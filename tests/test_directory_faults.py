@@ -786,6 +786,11 @@ def test_on_a_terminal_it_asks_for_the_password_and_confirmation(slapd: Slapd, l
                                 {question: "n"})
     assert code == 1 and "cancelled: nothing was changed" in seen
     assert slapd.count(ldap_env["MAILPROV_BASE_DN"]) == 1 and not (tmp_path / "l").exists()
+    # Ctrl-C at the question: the same, with an interrupt's status instead of click's bare "Aborted!"
+    code, seen = on_a_terminal(["apply", "-c", str(config), "--letters", str(tmp_path / "l")], ldap_env,
+                                {question: signal.SIGINT})
+    assert code == 130 and "cancelled: nothing was changed" in seen and "Aborted" not in seen, seen
+    assert slapd.count(ldap_env["MAILPROV_BASE_DN"]) == 1 and not (tmp_path / "l").exists()
     env = {k: v for k, v in ldap_env.items() if k != "MAILPROV_BIND_PASSWORD"}
     code, seen = on_a_terminal(["apply", "-c", str(config), "--letters", str(tmp_path / "l")], env,
                                 {"LDAP password for cn=provisioner": slapd.bind_password, question: "y"})

@@ -148,7 +148,7 @@ def _plan_and_apply(config: Path, agency: list[str] | None, prune: bool, yes: bo
             raise UsageError(f"refusing to apply: {result.mass_deletion}; check the plan, then run again with --force")
         # the server and base DN in the question: a staging and a production configuration look alike
         question = f"Apply {len(result.changes)} change(s) to {directory.url} under {cfg.directory.base_dn}?"
-        if not yes and not typer.confirm(question, default=False):
+        if not yes and not _agreed(question):
             typer.echo("cancelled: nothing was changed", err=True)
             raise typer.Exit(EXIT_FAILED)
         writer = MailboxLetterWriter(cfg, letters, lang=lang)
@@ -162,6 +162,18 @@ def _plan_and_apply(config: Path, agency: list[str] | None, prune: bool, yes: bo
             password_length=cfg.directory.password_length, progress=progress, base_dn=cfg.directory.base_dn))
     finally:
         directory.close()
+
+
+def _agreed(question: str) -> bool:
+    """The operator's answer; Ctrl-C at the question cancels as a "no" does, with the exit status of an interrupt."""
+    try:
+        return typer.confirm(question, default=False)
+    except typer.Abort as exc:  # click turns Ctrl-C and the end of input into Abort, keeping which in __context__
+        typer.echo("", err=True)
+        typer.echo("cancelled: nothing was changed", err=True)
+        interrupt = exc.__context__
+        raise typer.Exit(interrupted_status(interrupt) if isinstance(interrupt, KeyboardInterrupt)
+                         else EXIT_FAILED) from None
 
 
 def export(
