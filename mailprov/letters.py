@@ -163,6 +163,13 @@ class Renderer:
             path = _undecodable_template(exc, name)
             line = Path(path).read_bytes()[:exc.start].count(b"\n") + 1 if Path(path).is_file() else None
             raise TemplateError(path, line, "not UTF-8 text: save the template as UTF-8") from None
+        except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+            # raised by an expression of the operator's own template ({{ total / 0 }}, {{ name - 1 }}): theirs to
+            # mend, like a syntax error; in a built-in template it is mailprov's bug, an internal error
+            where = _template_location(exc, name)
+            if where[1] is None or Path(where[0]).resolve().is_relative_to(builtin_templates().resolve()):
+                raise
+            raise TemplateError(*where, f"the template failed: {exc} ({type(exc).__name__})") from None
 
 
 @cache

@@ -158,6 +158,9 @@ def test_custom_templates_fall_back_per_file(tmp_path: Path) -> None:
     ("Satu\nDua\n{% if %}\n", 3, "Expected an expression"),
     ("{{ ''.__class__.__mro__ }}\n", 1, "access to attribute '__class__'"),
     ("Satu\n{% include 'kop-surat.md.j2' %}\n", 2, "no template kop-surat.md.j2 in "),
+    # expressions that fail as they run: before, "internal error ZeroDivisionError", exit 1, naming no file
+    ("Satu\nDua\n{{ 1 / 0 }}\n", 3, "the template failed: division by zero (ZeroDivisionError)"),
+    ("{{ agency.name - 1 }}\n", 1, "(TypeError)"),
 ])
 def test_template_mistakes_stop_with_name_and_line(tmp_path: Path, body: str, line: int, message: str) -> None:
     own = tmp_path / "own"
@@ -169,6 +172,23 @@ def test_template_mistakes_stop_with_name_and_line(tmp_path: Path, body: str, li
     assert r.stderr.startswith(f"error: {own / 'agency.id.md.j2'}:{line}: "), r.stderr
     assert message in r.stderr
     assert not out.exists()  # no letter, no letter-numbers.json, not even the folder
+
+
+def test_a_failing_expression_in_a_built_in_template_is_mailprovs_own_error(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the operator's templates are theirs to mend: the same failure in a shipped one stays an internal error
+    (exit 1, a traceback with --debug), not a template for the operator to correct."""
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    (shipped / "agency.id.md.j2").write_text("Satu\n{{ 1 / 0 }}\n")
+    monkeypatch.setattr("mailprov.letters.builtin_templates", lambda: shipped)
+    with pytest.raises(ZeroDivisionError):
+        Renderer().render("agency.id.md.j2", {})
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "agency.id.md.j2").write_text("Satu\n{{ 1 / 0 }}\n")
+    with pytest.raises(TemplateError, match=r"agency\.id\.md\.j2:2: the template failed: division by zero"):
+        Renderer(own).render("agency.id.md.j2", {})
 
 
 def test_a_template_not_in_utf8_is_named_with_its_line(tmp_path: Path) -> None:
