@@ -314,7 +314,7 @@ class _Run:
             # letter holds is set only after both are done
             batch.wait_letters()
             self.writer.sync()
-        done = self._collect(batch.pipeline, batch.items, batch.sent, lambda item, result: result.describe())
+        done = self._collect(batch.pipeline, batch.items, batch.sent, _refused)
         with_password = [item for item in done if item.password and not item.password_sent]
         if with_password:
             done = [item for item in done if not item.password or item.password_sent]
@@ -399,6 +399,15 @@ class _WritesRefused(Exception):
 
     def reason(self) -> str:
         return self.result.refusal or self.result.describe()
+
+
+def _refused(item: _Item, result: wire.Result) -> str:
+    """Why the directory refused a change's first request."""
+    if result.code == wire.ENTRY_ALREADY_EXISTS and item.outcome.change.action == "create":
+        # two operators applying at once, or an entry the bind DN may not read: a bare code left both unsaid
+        return (f"{result.describe()}: the plan did not see this entry: created since by another apply or tool "
+                "(the next apply plans against it), or hidden from the bind DN by the directory's access rules")
+    return result.describe()
 
 
 def _what(item: _Item) -> str:

@@ -40,6 +40,7 @@ REFERRAL = 10
 #: a server that cannot answer now (slapd starting or stopping)
 BUSY, UNAVAILABLE = 51, 52
 PROTOCOL_ERROR = 2
+ENTRY_ALREADY_EXISTS = 68
 COMPARE_FALSE, COMPARE_TRUE = 5, 6
 #: a search the server cut short at the bind DN's limits
 TIME_LIMIT_EXCEEDED, SIZE_LIMIT_EXCEEDED = 3, 4

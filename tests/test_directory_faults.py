@@ -24,7 +24,7 @@ from mailprov.model import Config
 from mailprov.plan import Plan, build_plan
 from mailprov.profiles import INETORGPERSON
 
-from .configs import AGENCIES, write_config
+from .configs import AGENCIES, contoh_agency, write_config
 from .helpers import REPO, ctrl_c_reaches_children, on_a_terminal, run
 from .test_directory import letter_password
 
@@ -181,6 +181,41 @@ def test_mailboxes_under_a_domain_the_directory_refused_are_not_sent(slapd: Slap
                             list(cfg.agencies), INETORGPERSON, progress=told.append)
     assert report.summary["failed"] == 2 and report.summary["skipped"] == 604
     assert sum(told) == len(plan.changes) == 606
+
+
+def test_a_mailbox_another_run_created_after_the_plan_is_said_so_and_keeps_its_letter(
+        slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
+    """Two operators applying at once: the loser's create of a mailbox came back as a bare "entryAlreadyExists".
+    It now says what that means; the winner's letter still holds the password that binds, the loser's is gone,
+    and the loser's next apply has nothing left to do."""
+    from mailprov.apply import apply_plan
+    from mailprov.letters import MailboxLetterWriter
+
+    walikota = '{local: walikota, name: Budi Santoso, title: Walikota Contoh, employee_id: "197501012000031001"}'
+    start = write_config(tmp_path / "start", agencies=contoh_agency(walikota))
+    assert run(["apply", "-c", start, "--yes", "--letters", tmp_path / "start"], env=ldap_env).exit_code == 0
+    config = write_config(tmp_path)
+    cfg = load_config(config, ldap_env)
+    contoh = [agency for agency in cfg.agencies if agency.id == "pemkot-contoh"]
+    with open_directory(cfg.directory, INETORGPERSON, ldap_env) as directory:
+        plan = build_plan(contoh, directory.snapshot(contoh, whole=False), INETORGPERSON, cfg.directory.base_dn)
+        assert sorted(str(c.address) for c in plan.changes) == ["arsip@contohkota.go.id", "sekda@contohkota.go.id"]
+        # the other operator's run, between this plan and its apply
+        r = run(["mailbox", "add", "sekda@contohkota.go.id", "-c", config, "--letters", tmp_path / "other"],
+                env=ldap_env)
+        assert r.exit_code == 0, r.output
+        report = apply_plan(plan, [directory.pipeline()], MailboxLetterWriter(cfg, tmp_path / "mine"),
+                            list(cfg.agencies), INETORGPERSON)
+    failed = {o.change.address: o.message for o in report.outcomes if o.status == "failed"}
+    assert failed == {"sekda@contohkota.go.id": (
+        "entryAlreadyExists: the plan did not see this entry: created since by another apply or tool (the next "
+        "apply plans against it), or hidden from the bind DN by the directory's access rules")}, failed
+    mine = tmp_path / "mine" / "pemkot-contoh" / "mailboxes"
+    assert [p.name for p in mine.iterdir()] == ["arsip.md"]
+    dn = f"uid=sekda,ou=contohkota.go.id,{ldap_env['MAILPROV_BASE_DN']}"
+    assert slapd.can_bind(dn, letter_password(tmp_path / "other" / "pemkot-contoh" / "mailboxes" / "sekda.md"))
+    r = run(["plan", "-c", config, "--agency", "pemkot-contoh"], env=ldap_env)
+    assert r.exit_code == 0 and "no changes" in r.stdout, r.output
 
 
 def test_a_directory_that_takes_writes_only_over_tls_stops_apply_at_its_first_answer(
