@@ -11,7 +11,7 @@ import contextlib
 import logging
 import math
 import ssl
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ from .ldapwire import (
 )
 from .model import Agency, DirectorySettings
 from .passwords import POLICY_HINT
-from .plan import DomainState, Snapshot
+from .plan import DomainState, Snapshot, new_addresses
 from .profiles import Profile, values_of
 
 log = logging.getLogger(__name__)
@@ -323,9 +323,37 @@ class Directory:
         if not only_domains:
             for domain, state in snap.domains.items():
                 self._read_domains(profile.domain_dn(base, domain), {domain: state})
+            snap.elsewhere = self._carried_outside(list(new_addresses(agencies, snap)), snap.domains)
         for domain in sorted(wanted):
             self._compare_password(snap.domains[domain])
         return snap
+
+    def _carried_outside(self, addresses: Sequence[str], read: Iterable[str]) -> dict[str, str]:
+        """The ``addresses`` a mailbox entry under the base DN but outside the domains ``read`` carries (as its
+        address or an alias) -> its DN; a hundred addresses to a search, each an indexed equality."""
+        profile, base = self.profile, self.settings.base_dn
+        attrs = [profile.mailbox_attributes.get("address", "mail")]
+        if profile.stores_aliases:
+            attrs.append(profile.mailbox_attributes["aliases"])
+        domain_dns = {normalize_dn(profile.domain_dn(base, domain)) for domain in read}
+        base_depth = dn_depth(base)
+        wanted = set(addresses)
+        carried: dict[str, str] = {}
+        for start in range(0, len(addresses), 100):
+            terms = "".join(equality_filter(attr, address) for address in addresses[start:start + 100]
+                            for attr in attrs)
+            flt = f"(&(objectClass={profile.mailbox_class})(|{terms}))"
+            for found in self._search(base, flt, ldap3.SUBTREE, attrs):
+                dn = found.dn
+                while dn_depth(dn) > base_depth + 1 and normalize_dn(dn) not in domain_dns:
+                    dn = parent_dn(dn)
+                if normalize_dn(dn) in domain_dns:  # under a domain read: in the snapshot already
+                    continue
+                for attr in attrs:
+                    for value in values_of(found.attributes, attr):
+                        if value.lower() in wanted:
+                            carried.setdefault(value.lower(), found.dn)
+        return carried
 
     def _compare_password(self, state: DomainState) -> None:
         """When no mailbox of the domain shows a ``userPassword``, ask whether one of them has one.

@@ -187,9 +187,46 @@ class Snapshot:
     #: entries under the base DN of the domain entries' class whose names are not domain names (an
     #: ``ou=groups`` beside the domains, or a base DN set one level too high): never planned, only named
     not_domains: list[str] = field(default_factory=list)
+    #: addresses of new mailboxes (and their aliases) that a mailbox entry outside every domain read carries,
+    #: with its DN: set by ``Directory.snapshot`` when it did not read the whole base
+    elsewhere: dict[str, str] = field(default_factory=dict)
 
     def state(self, domain: str) -> DomainState:
         return self.domains.get(domain) or DomainState(domain)
+
+
+def new_addresses(agencies: Iterable[Agency], snapshot: Snapshot) -> dict[str, str]:
+    """The addresses and aliases of the mailboxes their domain's entries do not hold yet -> that domain."""
+    new: dict[str, str] = {}
+    for agency in agencies:
+        held = snapshot.state(agency.domain).mailboxes
+        for mailbox in agency.mailboxes:
+            if mailbox.address not in held:
+                new.update(dict.fromkeys((mailbox.address, *mailbox.aliases), agency.domain))
+    return new
+
+
+def carried_elsewhere(agencies: Iterable[Agency], snapshot: Snapshot, profile: Profile) -> dict[str, str]:
+    """The addresses of new mailboxes (aliases too) that a mailbox entry outside their own domain carries -> its DN.
+
+    A legacy account in an ``ou=people``, or an entry filed under another
+    domain: a mailbox created for such an address would be a second entry
+    carrying it, and two break the mail system's lookups. Entries under the
+    domains read are in the snapshot; the rest the directory searched for.
+    """
+    new = new_addresses(agencies, snapshot)
+    carried = {address: dn for address, dn in snapshot.elsewhere.items() if address in new}
+    if not new:
+        return carried
+    alias_attr = profile.mailbox_attributes.get("aliases")
+    for state in snapshot.domains.values():
+        for address, carriers in ((a, state.carriers(a)) for a in state.mailboxes):
+            for dn, entry in carriers:
+                values = [address, *(v.lower() for v in values_of(entry, alias_attr))]
+                for value in values:
+                    if new.get(value, state.domain) != state.domain:
+                        carried.setdefault(value, dn)
+    return carried
 
 
 # -- diffing ---------------------------------------------------------------------
@@ -288,6 +325,7 @@ def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, bas
     unmanaged: list[str] = []
     notes = _profile_notes(profile, agencies)
     static = set(profile.mailbox_static) | set(profile.domain_static)
+    elsewhere = carried_elsewhere(agencies, snapshot, profile)
     for agency in agencies:
         state = snapshot.state(agency.domain)
         domain_dn = profile.domain_dn(base_dn, agency.domain)
@@ -309,7 +347,7 @@ def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, bas
         for mailbox in agency.mailboxes:
             seen.add(mailbox.address)
             found = _managed_entry(agency, mailbox, state, profile, base_dn, notes)
-            if found is False:
+            if found is False or (found is None and _taken(mailbox, elsewhere, notes)):
                 continue
             change = _mailbox_change(agency, mailbox, found, profile, base_dn, static)
             if change is None:
@@ -373,6 +411,17 @@ def _managed_entry(agency: Agency, mailbox: Mailbox, state: DomainState, profile
                  "other alone; remove it or change its mail, as two entries with one address break the mail "
                  "system's lookups")
     return managed
+
+
+def _taken(mailbox: Mailbox, elsewhere: Mapping[str, str], notes: list[str]) -> bool:
+    """Whether an entry outside the mailbox's domain carries its address or an alias (then it is not created)."""
+    taken = [(address, elsewhere[address]) for address in (mailbox.address, *mailbox.aliases) if address in elsewhere]
+    for address, dn in taken:
+        what = "its address" if address == mailbox.address else f"its alias {address}"
+        notes.append(f"{mailbox.address} is not created: {dn} already carries {what}, outside the domain's entries, "
+                     "and two entries with one address break the mail system's lookups; move or delete that entry, "
+                     "or change the address in the configuration")
+    return bool(taken)
 
 
 def _mailbox_change(agency: Agency, mailbox: Mailbox, found: FoundEntry | None, profile: Profile, base_dn: str,

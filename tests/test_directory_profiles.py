@@ -232,6 +232,44 @@ def test_a_whole_plan_reads_every_domain_in_one_search(slapd: Slapd, ldap_env: d
     assert beside.domains == whole.domains
 
 
+@pytest.mark.parametrize("profile", [INETORGPERSON, IREDMAIL], ids=lambda p: p.name)
+def test_an_address_an_entry_outside_its_domain_carries_is_not_created_again(
+        slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path, profile: Profile) -> None:
+    """Accounts from before mailprov in a folder beside the domains, and one filed under another domain. Before,
+    apply created a second entry for each address they carry, and the mail system's lookups found two."""
+    base = ldap_env["MAILPROV_BASE_DN"]
+    config = write_config(tmp_path, directory_extra=f"profile: {profile.name}\n")
+    people = f"ou=orang,{base}"
+    walikota = _mailbox(profile, people, "walikota@contohkota.go.id")
+    entries = [(people, {"objectClass": ["organizationalUnit"], "ou": ["orang"]}), walikota]
+    if profile.stores_aliases:  # sekda's alias, carried by an old account
+        lama = _mailbox(profile, people, "sekda-lama@contohkota.go.id")
+        entries.append((lama[0], {**lama[1], "shadowAddress": ["setda@contohkota.go.id"]}))
+    _add(slapd, entries)
+    wanted = {"walikota@contohkota.go.id": walikota[0]} | (
+        {"sekda@contohkota.go.id": lama[0]} if profile.stores_aliases else {})
+    plan = run(["plan", "-c", config, "--format", "json"], env=ldap_env)
+    assert plan.exit_code == 0, plan.output
+    notes = [n for n in json.loads(plan.stdout)["notes"] if "is not created" in n]
+    assert notes == [f"{address} is not created: {dn} already carries "
+                     f"{'its address' if address.startswith('walikota') else 'its alias setda@contohkota.go.id'}, "
+                     "outside the domain's entries, and two entries with one address break the mail system's "
+                     "lookups; move or delete that entry, or change the address in the configuration"
+                     for address, dn in sorted(wanted.items(), key=lambda item: item[0] != "walikota@contohkota.go.id")]
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert slapd.count(base, "(mail=walikota@contohkota.go.id)") == 1
+    letters = sorted(p.name for p in (tmp_path / "l" / "pemkot-contoh" / "mailboxes").iterdir())
+    assert letters == sorted({"arsip.md", "sekda.md"} - {f"{a.split('@')[0]}.md" for a in wanted})
+    # the operator removes the old account: the next apply creates the mailbox, with its letter
+    slapd.ldap("ldapdelete", walikota[0])
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env)
+    assert r.exit_code == 0, r.output
+    assert "walikota@contohkota.go.id is not created" not in r.stderr
+    assert (tmp_path / "l" / "pemkot-contoh" / "mailboxes" / "walikota.md").is_file()
+    assert slapd.count(base, "(mail=walikota@contohkota.go.id)") == 1
+
+
 def _mailbox(profile: Profile, parent: str, address: str) -> tuple[str, dict[str, list[str]]]:
     """A mailbox entry as another tool might have made it, under ``parent``."""
     local = address.split("@", maxsplit=1)[0]

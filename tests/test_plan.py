@@ -246,6 +246,48 @@ def test_an_address_two_other_entries_carry_is_not_changed() -> None:
                               f"{BASE}; mailprov changes none of them until one is left"]
 
 
+def test_a_new_address_an_entry_under_another_domain_carries_is_not_created() -> None:
+    """Filed under the wrong domain (another tool's import): before, the plan created a second entry with the
+    address, and the mail system's lookups found two."""
+    contoh = agency(mbox("walikota"), mbox("sekda"))
+    lain = agency(domain="lain.go.id")
+    snap = snapshot_of(lain)
+    misfiled = f"uid=walikota,ou=lain.go.id,{BASE}"
+    snap.state("lain.go.id").add_mailbox("walikota@contoh.go.id", misfiled, {"mail": ["walikota@contoh.go.id"]})
+    plan = build_plan([contoh, lain], snap, INETORGPERSON, BASE)
+    assert [(c.action, c.kind, c.address) for c in plan.changes] == [
+        ("create", "domain", None), ("create", "mailbox", "sekda@contoh.go.id")]
+    assert plan.notes[1:] == [f"walikota@contoh.go.id is not created: {misfiled} already carries its address, "
+                              "outside the domain's entries, and two entries with one address break the mail "
+                              "system's lookups; move or delete that entry, or change the address in the "
+                              "configuration"]
+
+
+def test_a_new_mailbox_whose_alias_is_carried_elsewhere_is_not_created() -> None:
+    prof = IREDMAIL
+    ag = agency(mbox("sekda", aliases=("setda@contoh.go.id",)), mbox("humas", aliases=("info@contoh.go.id",)))
+    # an entry outside every domain read (the directory's search found it), and one under another domain
+    snap = snapshot_of(agency(domain="lain.go.id"), prof)
+    snap.elsewhere = {"setda@contoh.go.id": f"uid=setda,ou=people,{BASE}"}
+    snap.state("lain.go.id").add_mailbox("x@lain.go.id", f"mail=x@lain.go.id,{BASE}",
+                                         {"mail": ["x@lain.go.id"], "shadowAddress": ["INFO@contoh.go.id"]})
+    plan = build_plan([ag], snap, prof, BASE, whole=False)
+    assert [c.address for c in plan.changes if c.kind == "mailbox"] == []
+    assert [note.split(" already carries ")[1].split(",")[0] for note in plan.notes] == [
+        "its alias setda@contoh.go.id", "its alias info@contoh.go.id"]
+
+
+def test_an_alias_a_mailbox_of_its_own_domain_carries_is_no_obstacle() -> None:
+    """Moving an alias from one mailbox to a new one in the same apply: the domain's own entries are the plan's."""
+    prof = IREDMAIL
+    old = agency(mbox("sekda", aliases=("setda@contoh.go.id",)))
+    ag = agency(mbox("sekda"), mbox("plt", aliases=("setda@contoh.go.id",)))
+    plan = build_plan([ag], snapshot_of(old, prof), prof, BASE)
+    assert [(c.action, c.address) for c in plan.changes] == [("create", "plt@contoh.go.id"),
+                                                             ("modify", "sekda@contoh.go.id")]
+    assert plan.notes == []
+
+
 def test_prune_deletes_every_entry_of_an_address_the_file_does_not_list() -> None:
     ag = agency(mbox("a"))
     snap = snapshot_of(agency(mbox("a"), mbox("b")))
