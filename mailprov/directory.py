@@ -287,7 +287,9 @@ class Directory:
         per domain made a plan of 500 agencies twice as slow. Agencies picked
         with ``--agency`` are read with one paged search each, and so is every
         domain when the base also holds entries that are not domains (an
-        ``ou=people`` of any size is not read).
+        ``ou=people`` of any size is not read whole); then the base is
+        searched for the addresses of the mailboxes to create, which an entry
+        outside the domains read may carry already (``Snapshot.elsewhere``).
         """
         profile, base = self.profile, self.settings.base_dn
         if not any(self._search(base, "(objectClass=*)", ldap3.BASE, ["1.1"])):

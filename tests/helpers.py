@@ -79,8 +79,9 @@ def on_a_terminal(args: list[str], env: dict[str, str], answers: Mapping[str, st
     import select
 
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "mailprov", *args], stdin=slave, stdout=slave, stderr=slave,
-                            env={**os.environ, **env, "COLUMNS": "160"}, cwd=REPO, close_fds=True)
+    with ctrl_c_reaches_children():  # an answer may be Ctrl-C, and a suite run in the background ignores SIGINT
+        proc = subprocess.Popen([sys.executable, "-m", "mailprov", *args], stdin=slave, stdout=slave, stderr=slave,
+                                env={**os.environ, **env, "COLUMNS": "160"}, cwd=REPO, close_fds=True)
     os.close(slave)
     seen = ""
     pending = dict(answers)
