@@ -224,13 +224,20 @@ def requested(config: Config, address: str, name: str | None = None, title: str 
 def add(directory: Directory, config: Config, mailbox: Mailbox, writer: MailboxLetterWriter) -> Path:
     """Create one mailbox (and its domain entry if missing) now, without a whole apply."""
     agency = agency_of(config, mailbox.address)
-    if directory.find_mailbox(mailbox.address) is not None:
-        raise UsageError(f"{mailbox.address} already exists")
+    found = directory.find_mailbox(mailbox.address)
+    if found is not None:
+        owner = info(directory.profile, found).address
+        raise UsageError(f"{mailbox.address} already exists" if owner == mailbox.address
+                         else f"{mailbox.address} already exists, as an alias of {owner or found.dn}")
     profile = directory.profile
     base = config.directory.base_dn
     single = replace(agency, mailboxes=(mailbox,))
     snapshot = directory.snapshot([single], whole=False)
     plan = build_plan([single], snapshot, profile, base)
+    if not any(change.kind == "mailbox" and change.action == "create" for change in plan.changes):
+        # an alias of it that an entry outside the domain carries: the plan's note says which
+        raise UsageError(next((note for note in plan.notes if note.startswith(f"{mailbox.address} is not created")),
+                              f"{mailbox.address} cannot be created"))
     password = generate(config.directory.password_length)
     scheme = config.directory.password_scheme
     if scheme == "server-add":

@@ -50,6 +50,11 @@ def test_iredmail_profile(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path
     # the mailbox is found through an alias too, and quota is changed in bytes
     shown = run(["mailbox", "show", "setda@contohkota.go.id", "-c", config, "--format", "json"], env=ldap_env)
     assert json.loads(shown.stdout)["quota_mb"] == 10240
+    # and an alias is not a free address: adding it as a mailbox names whose alias it is
+    r = run(["mailbox", "add", "setda@contohkota.go.id", "--name", "Setda", "-c", config, "--letters",
+             tmp_path / "l"], env=ldap_env)
+    assert (r.exit_code, r.stderr) == (
+        2, "error: setda@contohkota.go.id already exists, as an alias of sekda@contohkota.go.id\n"), r.output
     # --name finds it by an alias as well, which this profile stores
     listed = run(["mailbox", "list", "-c", config, "--name", "sekretariat", "--format", "json"], env=ldap_env)
     assert [m["address"] for m in json.loads(listed.stdout)["mailboxes"]] == ["sekda@contohkota.go.id"]
@@ -256,6 +261,13 @@ def test_an_address_an_entry_outside_its_domain_carries_is_not_created_again(
                      "outside the domain's entries, and two entries with one address break the mail system's "
                      "lookups; move or delete that entry, or change the address in the configuration"
                      for address, dn in sorted(wanted.items(), key=lambda item: item[0] != "walikota@contohkota.go.id")]
+    # mailbox add refuses them too, and writes nothing
+    for address in wanted:
+        r = run(["mailbox", "add", address, "-c", config, "--letters", tmp_path / "l"], env=ldap_env)
+        assert r.exit_code == 2, r.output
+        said = "walikota@contohkota.go.id already exists" if address.startswith("walikota") else notes[-1]
+        assert r.stderr == f"error: {said}\n", r.stderr
+    assert not (tmp_path / "l").exists()
     r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env)
     assert r.exit_code == 0, r.output
     assert slapd.count(base, "(mail=walikota@contohkota.go.id)") == 1
