@@ -288,8 +288,9 @@ class Directory:
         with ``--agency`` are read with one paged search each, and so is every
         domain when the base also holds entries that are not domains (an
         ``ou=people`` of any size is not read whole); then the base is
-        searched for the addresses of the mailboxes to create, which an entry
-        outside the domains read may carry already (``Snapshot.elsewhere``).
+        searched for the new addresses (those of the mailboxes to create, and
+        new aliases), which an entry outside the domains read may carry
+        already (``Snapshot.elsewhere``).
         """
         profile, base = self.profile, self.settings.base_dn
         if not any(self._search(base, "(objectClass=*)", ldap3.BASE, ["1.1"])):
@@ -325,7 +326,7 @@ class Directory:
         if not only_domains:
             for domain, state in snap.domains.items():
                 self._read_domains(profile.domain_dn(base, domain), {domain: state})
-            snap.elsewhere = self._carried_outside(list(new_addresses(agencies, snap)), snap.domains)
+            snap.elsewhere = self._carried_outside(list(new_addresses(agencies, snap, profile)), snap.domains)
         for domain in sorted(wanted):
             self._compare_password(snap.domains[domain])
         return snap

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -221,8 +222,10 @@ def requested(config: Config, address: str, name: str | None = None, title: str 
                    quota_mb=quota_mb or agency.quota_mb), None
 
 
-def add(directory: Directory, config: Config, mailbox: Mailbox, writer: MailboxLetterWriter) -> Path:
-    """Create one mailbox (and its domain entry if missing) now, without a whole apply."""
+def add(directory: Directory, config: Config, mailbox: Mailbox, writer: MailboxLetterWriter,
+        warn: Callable[[str], None] | None = None) -> Path:
+    """Create one mailbox (and its domain entry if missing) now, without a whole apply; ``warn`` is told of an
+    alias left out because an entry outside the domain carries it."""
     agency = agency_of(config, mailbox.address)
     found = directory.find_mailbox(mailbox.address)
     if found is not None:
@@ -234,10 +237,15 @@ def add(directory: Directory, config: Config, mailbox: Mailbox, writer: MailboxL
     single = replace(agency, mailboxes=(mailbox,))
     snapshot = directory.snapshot([single], whole=False)
     plan = build_plan([single], snapshot, profile, base)
-    if not any(change.kind == "mailbox" and change.action == "create" for change in plan.changes):
-        # an alias of it that an entry outside the domain carries: the plan's note says which
+    created = next((c for c in plan.changes if c.kind == "mailbox" and c.action == "create"), None)
+    if created is None:  # the plan's note says why
         raise UsageError(next((note for note in plan.notes if note.startswith(f"{mailbox.address} is not created")),
                               f"{mailbox.address} cannot be created"))
+    for note in plan.notes:
+        if warn is not None and note.startswith(f"{mailbox.address} does not get its alias"):
+            warn(note)
+    if created.mailbox is not None:  # the letter names only the aliases the entry gets
+        mailbox = created.mailbox
     password = generate(config.directory.password_length)
     scheme = config.directory.password_scheme
     if scheme == "server-add":

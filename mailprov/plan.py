@@ -195,26 +195,34 @@ class Snapshot:
         return self.domains.get(domain) or DomainState(domain)
 
 
-def new_addresses(agencies: Iterable[Agency], snapshot: Snapshot) -> dict[str, str]:
-    """The addresses and aliases of the mailboxes their domain's entries do not hold yet -> that domain."""
+def new_addresses(agencies: Iterable[Agency], snapshot: Snapshot, profile: Profile) -> dict[str, str]:
+    """The addresses the configuration gives that no entry of their domain carries for their mailbox yet -> that
+    domain: those of mailboxes the domain does not hold, and the aliases (where the profile stores them) a held
+    mailbox's entry lacks."""
+    alias_attr = profile.mailbox_attributes.get("aliases")
     new: dict[str, str] = {}
     for agency in agencies:
         held = snapshot.state(agency.domain).mailboxes
         for mailbox in agency.mailboxes:
-            if mailbox.address not in held:
-                new.update(dict.fromkeys((mailbox.address, *mailbox.aliases), agency.domain))
+            found = held.get(mailbox.address)
+            aliases = mailbox.aliases if alias_attr else ()
+            if found is None:
+                new.update(dict.fromkeys((mailbox.address, *aliases), agency.domain))
+            elif aliases:
+                has = {value.lower() for value in values_of(found[1], alias_attr)}
+                new.update(dict.fromkeys((alias for alias in aliases if alias not in has), agency.domain))
     return new
 
 
 def carried_elsewhere(agencies: Iterable[Agency], snapshot: Snapshot, profile: Profile) -> dict[str, str]:
-    """The addresses of new mailboxes (aliases too) that a mailbox entry outside their own domain carries -> its DN.
+    """The new addresses (``new_addresses``) that a mailbox entry outside their own domain carries -> its DN.
 
     A legacy account in an ``ou=people``, or an entry filed under another
     domain: a mailbox created for such an address would be a second entry
     carrying it, and two break the mail system's lookups. Entries under the
     domains read are in the snapshot; the rest the directory searched for.
     """
-    new = new_addresses(agencies, snapshot)
+    new = new_addresses(agencies, snapshot, profile)
     carried = {address: dn for address, dn in snapshot.elsewhere.items() if address in new}
     if not new:
         return carried
@@ -344,10 +352,13 @@ def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, bas
             changes.append(Change("create", "container", profile.mailbox_parent_dn(base_dn, agency.domain),
                                   agency.id, attributes=profile.container_entry(), domain=agency.domain))
         seen: set[str] = set()
-        for mailbox in agency.mailboxes:
-            seen.add(mailbox.address)
-            found = _managed_entry(agency, mailbox, state, profile, base_dn, notes)
-            if found is False or (found is None and _taken(mailbox, elsewhere, notes)):
+        for listed in agency.mailboxes:
+            seen.add(listed.address)
+            found = _managed_entry(agency, listed, state, profile, base_dn, notes)
+            if found is False:
+                continue
+            mailbox = _without_taken(listed, found is None, elsewhere, notes)
+            if mailbox is None:
                 continue
             change = _mailbox_change(agency, mailbox, found, profile, base_dn, static)
             if change is None:
@@ -413,15 +424,21 @@ def _managed_entry(agency: Agency, mailbox: Mailbox, state: DomainState, profile
     return managed
 
 
-def _taken(mailbox: Mailbox, elsewhere: Mapping[str, str], notes: list[str]) -> bool:
-    """Whether an entry outside the mailbox's domain carries its address or an alias (then it is not created)."""
-    taken = [(address, elsewhere[address]) for address in (mailbox.address, *mailbox.aliases) if address in elsewhere]
-    for address, dn in taken:
-        what = "its address" if address == mailbox.address else f"its alias {address}"
-        notes.append(f"{mailbox.address} is not created: {dn} already carries {what}, outside the domain's entries, "
-                     "and two entries with one address break the mail system's lookups; move or delete that entry, "
-                     "or change the address in the configuration")
-    return bool(taken)
+def _without_taken(mailbox: Mailbox, new: bool, elsewhere: Mapping[str, str], notes: list[str]) -> Mailbox | None:
+    """``mailbox`` without the aliases an entry outside its domain carries; None when it is new and such an
+    entry carries its address (it is not created). Each left out is named in a note."""
+    if new and mailbox.address in elsewhere:
+        notes.append(f"{mailbox.address} is not created: {elsewhere[mailbox.address]} already carries its address, "
+                     f"{_TWO_ENTRIES}; move or delete that entry, or change the address in the configuration")
+        return None
+    taken = [alias for alias in mailbox.aliases if alias in elsewhere]
+    for alias in taken:
+        notes.append(f"{mailbox.address} does not get its alias {alias}: {elsewhere[alias]} already carries it, "
+                     f"{_TWO_ENTRIES}; move or delete that entry, or drop the alias from the configuration")
+    return replace(mailbox, aliases=tuple(a for a in mailbox.aliases if a not in taken)) if taken else mailbox
+
+
+_TWO_ENTRIES = "outside the domain's entries, and two entries with one address break the mail system's lookups"
 
 
 def _mailbox_change(agency: Agency, mailbox: Mailbox, found: FoundEntry | None, profile: Profile, base_dn: str,

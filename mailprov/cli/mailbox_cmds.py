@@ -21,6 +21,7 @@ from .options import (
     emit,
     load,
     open_dir,
+    warn,
 )
 
 
@@ -191,7 +192,7 @@ def add(
     cfg = load(config)
     mailbox, listed = requested(cfg, address, name=name, title=title, employee_id=employee_id, quota_mb=quota_mb)
     with letters_lock(letters), open_dir(cfg) as directory:
-        path = add_mailbox(directory, cfg, mailbox, MailboxLetterWriter(cfg, letters))
+        path = add_mailbox(directory, cfg, mailbox, MailboxLetterWriter(cfg, letters), warn=warn)
     typer.echo(f"created {mailbox.address}; letter with the first password: {path}")
     if listed is None:
         typer.echo(f"note: {mailbox.address} is not in {config}; add it there or the next plan lists it as unmanaged")
