@@ -201,7 +201,7 @@ class _Run:
                  failed: Callable[[_Item, wire.Result], str]) -> list[_Item]:
         """Wait for the answers to ``sent``; return the items the directory accepted."""
         results = pipeline.collect(sent)
-        refusal = next((r for r in results.values() if r.refuses_every_write), None)
+        refusal = next((why for r in results.values() if (why := r.refusal)), None)
         accepted = []
         for item in items:
             result = results.get(item.mid)
@@ -391,14 +391,8 @@ class _Item:
 
 
 class _WritesRefused(Exception):
-    """The directory answered a write with a refusal of the connection itself, not of the entry."""
-
-    def __init__(self, result: wire.Result) -> None:
-        super().__init__(result.describe())
-        self.result = result
-
-    def reason(self) -> str:
-        return self.result.refusal or self.result.describe()
+    """The directory answered a write with a refusal of the connection itself, not of the entry (the message
+    says why and what to change)."""
 
 
 def _refused(item: _Item, result: wire.Result) -> str:
@@ -484,7 +478,7 @@ def apply_plan(plan: Plan, pipelines: Sequence[wire.Pipeline], writer: MailboxLe
     except wire.WireError as exc:
         report.stopped = f"directory connection lost: {exc}"
     except _WritesRefused as exc:  # the rest would be refused the same way, one by one
-        report.stopped = exc.reason()
+        report.stopped = str(exc)
     except LetterError as exc:  # nothing of its batch got a password; the next plan finds them without one
         report.stopped = str(exc)
     except KeyboardInterrupt as exc:

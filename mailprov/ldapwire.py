@@ -81,10 +81,6 @@ class Result:
         return session_refusal(self.code, self.message, self.operation)
 
     @property
-    def refuses_every_write(self) -> bool:
-        return self.refusal is not None
-
-    @property
     def ok(self) -> bool:
         return self.code == 0
 
