@@ -347,10 +347,11 @@ class Directory:
                             for attr in attrs)
             flt = f"(&(objectClass={profile.mailbox_class})(|{terms}))"
             for found in self._search(base, flt, ldap3.SUBTREE, attrs):
-                dn = found.dn
-                while dn_depth(dn) > base_depth + 1 and normalize_dn(dn) not in domain_dns:
+                dn, key = found.dn, normalize_dn(found.dn)
+                while key not in domain_dns and dn_depth(dn) > base_depth + 1:
                     dn = parent_dn(dn)
-                if normalize_dn(dn) in domain_dns:  # under a domain read: in the snapshot already
+                    key = normalize_dn(dn)
+                if key in domain_dns:  # under a domain read: in the snapshot already
                     continue
                 for attr in attrs:
                     for value in values_of(found.attributes, attr):
