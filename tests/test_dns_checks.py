@@ -610,9 +610,9 @@ def test_narrow_table_keeps_each_domain_whole() -> None:
     ("x.xn--broken--.go.id", "xn--broken--.go.id"),
 ])
 def test_organizational_domains_of_ascii_and_idn_names(domain: str, org: str) -> None:
-    from mailprov.checks.runner import organizational_domain_finder
+    from mailprov.suffixes import organizational_domain
 
-    assert organizational_domain_finder()(domain) == org
+    assert organizational_domain(domain) == org
 
 
 def test_junit_stays_readable_whatever_an_agency_publishes() -> None:

@@ -7,13 +7,13 @@ import datetime as dt
 import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from .. import __version__
 from ..gcpolicy import rare_collections
 from ..model import Platform
 from ..records import dkim_name, dmarc_name, mta_sts_name, tls_rpt_name
+from ..suffixes import organizational_domain
 from .dkim import check_dkim
 from .dmarc import check_dmarc
 from .dnssec import check_dnssec
@@ -35,33 +35,6 @@ class Target:
     """A domain to check, and the agency it belongs to (None: a domain the file does not list)."""
     domain: str
     agency: str | None = None
-
-
-def organizational_domain_finder() -> Callable[[str], str]:
-    """RFC 7489 organizational domains from the Public Suffix List (the maintained ``publicsuffixlist`` package).
-
-    The list's rules are kept as written (Unicode); asking the package to add
-    each IDN rule's A-label form too made loading it 27 ms instead of 10, for
-    every run. An A-label name is looked up by its Unicode form instead.
-    """
-    from publicsuffixlist import PublicSuffixList
-
-    psl = PublicSuffixList(accept_encoded_idn=False)
-
-    @cache
-    def org(domain: str) -> str:
-        name = domain.lower().rstrip(".")
-        if "xn--" not in name:
-            return str(psl.privatesuffix(name) or domain)
-        import idna  # only for A-labels, which few agencies have
-
-        try:
-            found = psl.privatesuffix(idna.decode(name))
-            return idna.encode(found).decode("ascii") if found else domain
-        except idna.IDNAError:  # not a valid A-label: the name as it is
-            return str(psl.privatesuffix(name) or domain)
-
-    return org
 
 
 Outcome = CheckResult | list[CheckResult]
@@ -131,7 +104,7 @@ async def check_all(resolver: Resolver, targets: Sequence[Target], platform: Pla
 
     ``progress`` is told of each domain whose checks are all done.
     """
-    finder = org_domain or organizational_domain_finder()
+    finder = org_domain or organizational_domain
     memo = SpfMemo()
     each = (_domain(resolver, t, platform, finder, fetch, memo) for t in targets)
     if progress is None:
