@@ -236,8 +236,18 @@ def test_reasons_are_indonesian_down_to_the_detail(dns_lab: tuple[Path, str]) ->
 def test_a_nameserver_given_by_name_is_refused_before_any_query(dns_lab: tuple[Path, str]) -> None:
     config, _ = dns_lab
     r = run(["dns", "check", "-c", config, "--nameserver", "ns1.mail.go.id", "--format", "json"])
-    assert (r.exit_code, r.stderr, r.stdout) == (2, "error: --nameserver ns1.mail.go.id: expected IP or IP:PORT\n",
-                                                 ""), r.output
+    assert (r.exit_code, r.stderr, r.stdout) == (2, "error: --nameserver ns1.mail.go.id: 'ns1.mail.go.id' is not an "
+                                                 "IP address (a nameserver is given by its address: looking up its "
+                                                 "name would need another nameserver); expected IP, IP:PORT or "
+                                                 "[IPv6]:PORT\n", ""), r.output
+
+
+def test_a_nameserver_from_the_environment_is_named_as_such(dns_lab: tuple[Path, str]) -> None:
+    """A port out of range in $MAILPROV_NAMESERVER: the message points at the variable, not an option never given."""
+    config, resolver = dns_lab
+    r = run(["dns", "check", "-c", config, "--format", "json"], env={"MAILPROV_NAMESERVER": f"{resolver} [::1]:70000"})
+    assert (r.exit_code, r.stderr, r.stdout) == (2, "error: MAILPROV_NAMESERVER [::1]:70000: port 70000 is out of "
+                                                 "range (1-65535); expected IP, IP:PORT or [IPv6]:PORT\n", ""), r.output
 
 
 def test_no_nameserver_answering_is_said_once(dns_lab: tuple[Path, str]) -> None:

@@ -351,11 +351,21 @@ def test_nameserver_forms(text: str, server: tuple[str, int]) -> None:
     assert parse_nameserver(text) == server
 
 
-@pytest.mark.parametrize("text", ["ns1.lab.test", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:dns", "[::1]:x",
-                                  "[::1", "[::1]53", "300.1.1.1", ""])
-def test_a_nameserver_that_is_not_an_address_is_refused(text: str) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("text", "why"), [
+    ("ns1.lab.test", "'ns1.lab.test' is not an IP address (a nameserver is given by its address: looking up its name "
+                     "would need another nameserver)"),
+    ("300.1.1.1", "'300.1.1.1' is not an IP address"), ("", "no address given"),
+    ("127.0.0.1:0", "port 0 is out of range (1-65535)"), ("127.0.0.1:65536", "port 65536 is out of range (1-65535)"),
+    ("[::1]:70000", "port 70000 is out of range (1-65535)"), ("127.0.0.1:dns", "port 'dns' is not a number"),
+    ("[::1]:x", "port 'x' is not a number"), ("[::1]:", "port '' is not a number"),
+    ("127.0.0.1:", "port '' is not a number"),
+    ("[::1", "an IPv6 address with a port is written [IPv6]:PORT"),
+    ("[::1]53", "an IPv6 address with a port is written [IPv6]:PORT"),
+])
+def test_a_nameserver_that_is_not_an_address_is_refused_saying_why(text: str, why: str) -> None:
+    with pytest.raises(ValueError) as raised:
         parse_nameserver(text)
+    assert str(raised.value) == why
 
 
 def test_a_nameserver_port_nobody_listens_on_is_refused_at_once() -> None:

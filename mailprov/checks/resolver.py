@@ -559,26 +559,35 @@ def _fast_values(rdtype: str, values: list[Any]) -> tuple[Any, ...]:
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:
-    """``IP``, ``IP:PORT``, ``[IPv6]:PORT`` or a bare IPv6 address."""
+    """``IP``, ``IP:PORT``, ``[IPv6]:PORT`` or a bare IPv6 address; ``ValueError`` says what is wrong."""
     import ipaddress
 
     value = text.strip()
-    port = 53
+    if not value:
+        raise ValueError("no address given")
+    port_text: str | None = None
     if value.startswith("["):
         host, bracket, rest = value[1:].partition("]")
         if not bracket or (rest and not rest.startswith(":")):
-            raise ValueError(f"'{value}' is not [IPv6]:PORT")
-        if rest:
-            port = int(rest[1:])
+            raise ValueError("an IPv6 address with a port is written [IPv6]:PORT")
+        port_text = rest[1:] if rest else None
     elif value.count(":") == 1:
         host, _, port_text = value.partition(":")
-        port = int(port_text)
     else:
         host = value
-    ipaddress.ip_address(host)
-    if not 0 < port < 65536:
-        raise ValueError(f"port {port} out of range")
-    return host, port
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"'{host}' is not an IP address" + (
+            " (a nameserver is given by its address: looking up its name would need another nameserver)"
+            if any(c.isalpha() for c in host) else "")) from None
+    if port_text is None:
+        return host, 53
+    if not port_text.isdigit():
+        raise ValueError(f"port '{port_text}' is not a number")
+    if not 0 < int(port_text) < 65536:
+        raise ValueError(f"port {int(port_text)} is out of range (1-65535)")
+    return host, int(port_text)
 
 
 def system_nameservers() -> list[tuple[str, int]]:

@@ -47,9 +47,10 @@ def nameservers(given: list[str] | None) -> list[tuple[str, int]]:
     """--nameserver, else $MAILPROV_NAMESERVER (the lab sets it), else /etc/resolv.conf."""
     from ..checks.resolver import parse_nameserver, system_nameservers
 
-    texts = list(given or [])
+    texts, where = list(given or []), "--nameserver"
     if not texts and os.environ.get("MAILPROV_NAMESERVER"):
         texts = [t for t in os.environ["MAILPROV_NAMESERVER"].replace(",", " ").split() if t]
+        where = "MAILPROV_NAMESERVER"
     if not texts:
         found = system_nameservers()
         if not found:
@@ -59,8 +60,8 @@ def nameservers(given: list[str] | None) -> list[tuple[str, int]]:
     for text in texts:
         try:
             result.append(parse_nameserver(text))
-        except ValueError:
-            raise UsageError(f"--nameserver {text}: expected IP or IP:PORT") from None
+        except ValueError as exc:
+            raise UsageError(f"{where} {text}: {exc}; expected IP, IP:PORT or [IPv6]:PORT") from None
     return result
 
 
