@@ -66,14 +66,16 @@ def check_writable(path: Path) -> None:
         os.unlink(probe)
 
 
-def write_whole(path: Path, data: bytes | str) -> None:
+def write_whole(path: Path, data: bytes | str, mode: int = 0o666) -> None:
     """Write ``data`` (text as UTF-8) to ``path`` through a temporary file renamed into place.
 
-    The mode comes from the umask, as for any other file the operator's tools write.
+    The mode is ``mode`` narrowed by the umask, from the first byte on, as for any other file the operator's
+    tools write. The folder is made if missing, and left as it is: it is the operator's (unlike the letters'
+    folders, see ``private_folder``).
     """
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        _replace(path, data.encode("utf-8") if isinstance(data, str) else data, 0o666)
+        _replace(path, data.encode("utf-8") if isinstance(data, str) else data, mode)
 
 
 def private_folder(path: Path) -> None:

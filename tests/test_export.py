@@ -53,9 +53,16 @@ def test_export_ldif_and_csv_through_the_cli(slapd: Slapd, ldap_env: dict[str, s
     reimport = unfolded.replace(ldap_env["MAILPROV_BASE_DN"], target).split("\n\n", 2)[2]  # minus version, base
     slapd.ldap("ldapadd", input_text=reimport, admin=True)
     assert slapd.count(target, "(objectClass=inetOrgPerson)") == 4
-    out = tmp_path / "mailboxes.csv"
+    # exports go into the operator's folder (a backup folder another account reads, say): the files are 0600,
+    # they hold every owner's name and NIP, and the folder keeps its mode (it was once made 0700, as the letters'
+    # folders are: with --output /tmp/x.ldif, root's export would have closed /tmp to everyone else)
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    backups.chmod(0o755)
+    out = backups / "mailboxes.csv"
     r = run(["directory", "export", "-c", config, "--format", "csv", "--output", out], env=ldap_env)
     assert r.exit_code == 0, r.output
+    assert (out.stat().st_mode & 0o777, backups.stat().st_mode & 0o777) == (0o600, 0o755)
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert len(rows) == 4
     arsip = next(row for row in rows if row["local"] == "arsip")
@@ -65,10 +72,11 @@ def test_export_ldif_and_csv_through_the_cli(slapd: Slapd, ldap_env: dict[str, s
     assert (r.exit_code, r.stderr) == (2, "error: --include-password-hashes is for --format ldif: the CSV is a staff "
                                           "list, with no passwords\n"), r.output
     # with the hashes, the file is the secret an attacker would crack offline: 0600 from its first byte
-    hashed = tmp_path / "with-hashes.ldif"
+    hashed = backups / "with-hashes.ldif"
     r = run(["directory", "export", "-c", config, "--include-password-hashes", "--output", hashed], env=ldap_env)
     assert r.exit_code == 0, r.output
-    assert hashed.stat().st_mode & 0o777 == 0o600
+    assert (hashed.stat().st_mode & 0o777, backups.stat().st_mode & 0o777) == (0o600, 0o755)
+    assert sorted(p.name for p in backups.iterdir()) == ["mailboxes.csv", "with-hashes.ldif"]  # no temporary left
     walikota = hashed.read_text().split("dn: uid=walikota,")[1].split("\n\n")[0]
     assert "\nuserPassword: {SSHA}" in walikota  # the server's hash (RFC 3062 default), never the password
     letters = tmp_path / "l" / "pemkot-contoh" / "mailboxes"

@@ -202,9 +202,6 @@ def export(
             text = "".join(mailbox_csv(directory.profile, found))
     finally:
         directory.close()
-    if output is not None and hashes:
-        from ..files import write_private
-
-        write_private(output, text)
-    else:
-        emit(text, output)
+    # 0600 with or without the hashes: an export holds every owner's name and NIP (personal data); its folder is
+    # the operator's and is left as it is
+    emit(text, output, mode=0o600)

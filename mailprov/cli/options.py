@@ -168,14 +168,14 @@ def command_group(name: str, help: str) -> typer.Typer:
     return typer.Typer(name=name, help=help, no_args_is_help=True, rich_markup_mode=None)
 
 
-def emit(text: str, output: Path | None) -> None:
-    """Write ``text`` to ``output`` (a file) or to stdout."""
+def emit(text: str, output: Path | None, mode: int = 0o666) -> None:
+    """Write ``text`` to ``output`` (a file of ``mode``, narrowed by the umask) or to stdout."""
     if output is None:
         typer.echo(text, nl=not text.endswith("\n"))
     else:
         from ..files import write_whole
 
-        write_whole(output, text if text.endswith("\n") else text + "\n")
+        write_whole(output, text if text.endswith("\n") else text + "\n", mode)
 
 
 def with_progress(out: Console | None, total: int, what: str,
