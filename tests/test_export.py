@@ -102,6 +102,20 @@ def test_export_ldif_and_csv_through_the_cli(slapd: Slapd, ldap_env: dict[str, s
     assert f"jpegPhoto:: {photo}\n" in back
 
 
+def test_an_export_that_cannot_be_written_is_refused_before_the_directory_is_read(tmp_path: Path) -> None:
+    """A folder given as --output: said at once (exit 2), not after reading every entry; the directory here is
+    unreachable, which would have been exit 3."""
+    config = write_config(tmp_path)
+    env = {"MAILPROV_LDAP_URL": "ldap://127.0.0.1:1", "MAILPROV_BIND_PASSWORD": "x"}
+    r = run(["directory", "export", "-c", config, "--output", tmp_path], env=env)
+    assert (r.exit_code, r.stderr) == (2, f"error: {tmp_path}: cannot write here (is a folder: give a file name)\n"), \
+        r.output
+    blocked = tmp_path / "domains.yaml" / "export.ldif"  # a file where a folder must be
+    r = run(["directory", "export", "-c", config, "--output", blocked], env=env)
+    said = f"error: {blocked}: cannot write here ({config} is a file, not a folder)\n"
+    assert (r.exit_code, r.stderr) == (2, said), r.output
+
+
 def test_plan_table_and_apply_output_never_show_passwords(slapd: Slapd, ldap_env: dict[str, str],
                                                           tmp_path: Path) -> None:
     config = write_config(tmp_path)

@@ -191,6 +191,10 @@ def export(
     if hashes and fmt != "ldif":
         raise UsageError("--include-password-hashes is for --format ldif: the CSV is a staff list, with no passwords")
     cfg = load(config)
+    if output is not None:  # known before the whole directory is read, not after
+        from ..files import check_writable
+
+        check_writable(output)
     # per agency, a CSV export is that agency's staff list, ready to become its mailboxes_csv
     domains = [a.domain for a in select_agencies(cfg, agency)] if agency else []
     directory = open_dir(cfg)
