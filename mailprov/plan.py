@@ -277,11 +277,10 @@ def _profile_notes(profile: Profile, agencies: list[Agency]) -> list[str]:
     if not profile.stores_aliases:
         unstored.append("aliases")
     if unstored:
-        with_aliases = sum(1 for a in agencies for m in a.mailboxes if m.aliases)
-        notes.append(
-            f"profile {profile.name} does not store {' or '.join(unstored)}: they are not written to the "
-            f"directory ({with_aliases} mailbox(es) have aliases)"
-        )
+        with_aliases = sum(1 for a in agencies for m in a.mailboxes if m.aliases) if "aliases" in unstored else 0
+        counted = {0: "", 1: " (1 mailbox has aliases)"}.get(with_aliases, f" ({with_aliases} mailboxes have aliases)")
+        notes.append(f"profile {profile.name} does not store {' or '.join(unstored)}: they are not written to the "
+                     f"directory{counted}")
     return notes
 
 

@@ -365,5 +365,10 @@ def test_profile_note_for_unstored_fields() -> None:
     ag = agency(mbox("a", aliases=("x@contoh.go.id",)))
     plan = build_plan([ag], Snapshot(), INETORGPERSON, BASE)
     assert plan.notes == ["profile inetorgperson does not store quota_mb or aliases: they are not written to the "
-                          "directory (1 mailbox(es) have aliases)"]
+                          "directory (1 mailbox has aliases)"]
+    two = agency(mbox("a", aliases=("x@contoh.go.id",)), mbox("b", aliases=("y@contoh.go.id",)), mbox("c"))
+    assert build_plan([two], Snapshot(), INETORGPERSON, BASE).notes[0].endswith("directory (2 mailboxes have aliases)")
+    # no alias to lose: the quota is still said, no count of nothing
+    assert build_plan([agency(mbox("c"))], Snapshot(), INETORGPERSON, BASE).notes == [
+        "profile inetorgperson does not store quota_mb or aliases: they are not written to the directory"]
     assert build_plan([ag], Snapshot(), IREDMAIL, BASE).notes == []
