@@ -29,7 +29,7 @@ from .ldapnames import first_rdn, parent_dn
 from .letters import MailboxLetter, MailboxLetterWriter
 from .model import Agency
 from .passwords import CLIENT_SCHEMES, POLICY_HINT, client_hash, generate, value_in_add
-from .plan import ACTIONS, Change, Plan
+from .plan import ACTIONS, Change, HeldBack, Plan
 from .profiles import Profile
 
 DONE, FAILED, UNKNOWN, SKIPPED = "done", "failed", "unknown", "skipped"
@@ -56,6 +56,8 @@ class ApplyReport:
     stopped: str | None = None
     #: the Ctrl-C or SIGTERM that stopped the run, if one did
     interrupted: KeyboardInterrupt | None = None
+    #: what the plan left out until the directory changes (``Plan.held_back``)
+    held_back: list[HeldBack] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -71,7 +73,8 @@ class ApplyReport:
 
     @property
     def ok(self) -> bool:
-        return all(o.status == DONE for o in self.outcomes)
+        """Every change done and nothing held back: the directory now matches the configuration."""
+        return all(o.status == DONE for o in self.outcomes) and not self.held_back
 
     @property
     def letters(self) -> list[Path]:
@@ -87,7 +90,8 @@ class ApplyReport:
             if outcome.letter is not None:
                 item["letter"] = str(outcome.letter)
             changes.append(item)
-        return {"summary": self.summary, "changes": changes, "stopped": self.stopped}
+        return {"summary": self.summary, "changes": changes, "stopped": self.stopped,
+                "held_back": [held.to_dict() for held in self.held_back]}
 
 
 def _modify_ops(change: Change) -> list[tuple[int, str, list[str]]]:
@@ -442,7 +446,7 @@ def apply_plan(plan: Plan, pipelines: Sequence[wire.Pipeline], writer: MailboxLe
 
         check_server_hashes(pipelines[0], base_dn, generate(password_length))
     outcomes = [Outcome(change) for change in plan.changes]
-    report = ApplyReport(outcomes)
+    report = ApplyReport(outcomes, held_back=list(plan.held_back))
     run = _Run(writer, {a.id: a for a in agencies}, profile, scheme, password_length, progress)
     batches = list(_batches(outcomes, batch_size))
     # Two batches in flight: batch N+1 is sent before N's answers are read, so the directory

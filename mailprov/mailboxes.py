@@ -238,12 +238,12 @@ def add(directory: Directory, config: Config, mailbox: Mailbox, writer: MailboxL
     snapshot = directory.snapshot([single], whole=False)
     plan = build_plan([single], snapshot, profile, base)
     created = next((c for c in plan.changes if c.kind == "mailbox" and c.action == "create"), None)
-    if created is None:  # the plan's note says why
-        raise UsageError(next((note for note in plan.notes if note.startswith(f"{mailbox.address} is not created")),
-                              f"{mailbox.address} cannot be created"))
-    for note in plan.notes:
-        if warn is not None and note.startswith(f"{mailbox.address} does not get its alias"):
-            warn(note)
+    if created is None:  # what the plan held back says why
+        raise UsageError(next((h.note for h in plan.held_back if h.alias is None), f"{mailbox.address} cannot be "
+                                                                                   "created"))
+    for held in plan.held_back:
+        if warn is not None and held.alias is not None:
+            warn(held.note)
     if created.mailbox is not None:  # the letter names only the aliases the entry gets
         mailbox = created.mailbox
     password = generate(config.directory.password_length)

@@ -93,6 +93,18 @@ class Change:
         return data
 
 
+@dataclass(frozen=True)
+class HeldBack:
+    """A mailbox (``alias`` None) or one of its aliases that the configuration asks for and the plan leaves out
+    until the directory changes (another entry carries the address); ``note`` says why and what to do."""
+    address: str
+    alias: str | None
+    note: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"address": self.address, "alias": self.alias, "reason": self.note}
+
+
 @dataclass
 class Plan:
     """The ordered changes that bring the directory to the configuration, and what it leaves alone."""
@@ -101,6 +113,9 @@ class Plan:
     #: entries in the directory that the configuration does not list (deleted only with --prune)
     unmanaged: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: what the configuration asks for and the plan leaves out (each also among the notes): apply cannot reach
+    #: the configuration until someone changes the directory, and says so in its exit status
+    held_back: list[HeldBack] = field(default_factory=list)
     #: mailbox entries the plan found in the directory
     found_mailboxes: int = 0
 
@@ -135,6 +150,7 @@ class Plan:
             "changes": [c.to_dict() for c in self.changes],
             "unmanaged": list(self.unmanaged),
             "notes": list(self.notes),
+            "held_back": [held.to_dict() for held in self.held_back],
         }
 
 
@@ -331,6 +347,7 @@ def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, bas
     unchanged = 0
     unmanaged: list[str] = []
     notes = _profile_notes(profile, agencies)
+    held: list[HeldBack] = []
     static = set(profile.mailbox_static) | set(profile.domain_static)
     elsewhere = carried_elsewhere(agencies, snapshot, profile)
     for agency in agencies:
@@ -353,10 +370,10 @@ def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, bas
         seen: set[str] = set()
         for listed in agency.mailboxes:
             seen.add(listed.address)
-            found = _managed_entry(agency, listed, state, profile, base_dn, notes)
+            found = _managed_entry(agency, listed, state, profile, base_dn, notes, held)
             if found is False:
                 continue
-            mailbox = _without_taken(listed, found is None, elsewhere, notes)
+            mailbox = _without_taken(listed, found is None, elsewhere, notes, held)
             if mailbox is None:
                 continue
             change = _mailbox_change(agency, mailbox, found, profile, base_dn, static)
@@ -392,12 +409,17 @@ def build_plan(agencies: list[Agency], snapshot: Snapshot, profile: Profile, bas
         more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
         notes.append(f"left alone under the base DN, as their names are not domain names: {'; '.join(shown[:3])}"
                      f"{more} (if the domains are below one of them, directory.base_dn is set too high)")
-    return Plan(changes=changes, unchanged=unchanged, unmanaged=unmanaged, notes=notes,
+    return Plan(changes=changes, unchanged=unchanged, unmanaged=unmanaged, notes=notes, held_back=held,
                 found_mailboxes=sum(state.mailbox_entries for state in snapshot.domains.values()))
 
 
+def _hold(notes: list[str], held: list[HeldBack], address: str, alias: str | None, note: str) -> None:
+    notes.append(note)
+    held.append(HeldBack(address, alias, note))
+
+
 def _managed_entry(agency: Agency, mailbox: Mailbox, state: DomainState, profile: Profile, base_dn: str,
-                   notes: list[str]) -> FoundEntry | Literal[False] | None:
+                   notes: list[str], held: list[HeldBack]) -> FoundEntry | Literal[False] | None:
     """The entry ``mailbox`` is planned against: None when there is none, False when it cannot be told.
 
     Two entries carrying one address (another tool's ``uid=walikota-lama``
@@ -414,8 +436,8 @@ def _managed_entry(agency: Agency, mailbox: Mailbox, state: DomainState, profile
     managed = next((c for c in carriers if same_dn(c[0], wanted)), None)
     others = "; ".join(dn for dn, _entry in carriers if managed is None or dn != managed[0])
     if managed is None:
-        notes.append(f"{mailbox.address} is carried by {len(carriers)} entries, none of them {wanted}: {others}; "
-                     "mailprov changes none of them until one is left")
+        _hold(notes, held, mailbox.address, None, f"{mailbox.address} is carried by {len(carriers)} entries, none of "
+              f"them {wanted}: {others}; mailprov changes none of them until one is left")
         return False
     notes.append(f"{mailbox.address} is also carried by {others}: mailprov manages {managed[0]} and leaves the "
                  "other alone; remove it or change its mail, as two entries with one address break the mail "
@@ -423,17 +445,20 @@ def _managed_entry(agency: Agency, mailbox: Mailbox, state: DomainState, profile
     return managed
 
 
-def _without_taken(mailbox: Mailbox, new: bool, elsewhere: Mapping[str, str], notes: list[str]) -> Mailbox | None:
+def _without_taken(mailbox: Mailbox, new: bool, elsewhere: Mapping[str, str], notes: list[str],
+                   held: list[HeldBack]) -> Mailbox | None:
     """``mailbox`` without the aliases an entry outside its domain carries; None when it is new and such an
-    entry carries its address (it is not created). Each left out is named in a note."""
+    entry carries its address (it is not created). Each left out is held back, with a note."""
     if new and mailbox.address in elsewhere:
-        notes.append(f"{mailbox.address} is not created: {elsewhere[mailbox.address]} already carries its address, "
-                     f"{_TWO_ENTRIES}; move or delete that entry, or change the address in the configuration")
+        _hold(notes, held, mailbox.address, None, f"{mailbox.address} is not created: {elsewhere[mailbox.address]} "
+              f"already carries its address, {_TWO_ENTRIES}; move or delete that entry, or change the address in the "
+              "configuration")
         return None
     taken = [alias for alias in mailbox.aliases if alias in elsewhere]
     for alias in taken:
-        notes.append(f"{mailbox.address} does not get its alias {alias}: {elsewhere[alias]} already carries it, "
-                     f"{_TWO_ENTRIES}; move or delete that entry, or drop the alias from the configuration")
+        _hold(notes, held, mailbox.address, alias, f"{mailbox.address} does not get its alias {alias}: "
+              f"{elsewhere[alias]} already carries it, {_TWO_ENTRIES}; move or delete that entry, or drop the alias "
+              "from the configuration")
     return replace(mailbox, aliases=tuple(a for a in mailbox.aliases if a not in taken)) if taken else mailbox
 
 

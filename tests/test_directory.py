@@ -87,7 +87,8 @@ def test_apply_creates_everything_and_a_rerun_plans_nothing(slapd: Slapd, ldap_e
     # the same shape as the JSON of an apply that did something (its summary counts what was done)
     done = json.loads(run(["apply", "-c", write_config(tmp_path / "more"), "--yes", "--letters", letters, "--format",
                            "json"], env={**ldap_env, "MAILPROV_BASE_DN": slapd.new_base("more")}).stdout)
-    assert json.loads(as_json.stdout) == {"summary": dict.fromkeys(done["summary"], 0), "changes": [], "stopped": None}
+    assert json.loads(as_json.stdout) == {"summary": dict.fromkeys(done["summary"], 0), "changes": [], "stopped": None,
+                                          "held_back": []}
     assert list(done["summary"]) == ["create", "modify", "disable", "enable", "delete", "failed", "unknown", "skipped"]
 
 

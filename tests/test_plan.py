@@ -227,6 +227,7 @@ def test_an_address_two_entries_carry_is_planned_against_the_profiles_entry() ->
     assert plan.notes[1:] == [f"walikota@contoh.go.id is also carried by {lama}: mailprov manages "
                               f"uid=walikota,ou=contoh.go.id,{BASE} and leaves the other alone; remove it or change "
                               "its mail, as two entries with one address break the mail system's lookups"]
+    assert plan.held_back == []  # the managed mailbox is as the file says: the other entry is the directory's issue
     # never pruned as a mailbox the file does not list: the address is listed
     assert build_plan([ag], snap, INETORGPERSON, BASE, prune=True).empty
 
@@ -244,6 +245,7 @@ def test_an_address_two_other_entries_carry_is_not_changed() -> None:
     assert plan.notes[1:] == [f"walikota@contoh.go.id is carried by 2 entries, none of them uid=walikota,"
                               f"ou=contoh.go.id,{BASE}: uid=wk-1,ou=contoh.go.id,{BASE}; uid=wk-2,ou=contoh.go.id,"
                               f"{BASE}; mailprov changes none of them until one is left"]
+    assert [(h.address, h.alias, h.note) for h in plan.held_back] == [("walikota@contoh.go.id", None, plan.notes[1])]
 
 
 def test_a_new_address_an_entry_under_another_domain_carries_is_not_created() -> None:
@@ -261,6 +263,8 @@ def test_a_new_address_an_entry_under_another_domain_carries_is_not_created() ->
                               "outside the domain's entries, and two entries with one address break the mail "
                               "system's lookups; move or delete that entry, or change the address in the "
                               "configuration"]
+    assert plan.to_dict()["held_back"] == [{"address": "walikota@contoh.go.id", "alias": None,
+                                            "reason": plan.notes[1]}]
 
 
 def test_an_alias_carried_elsewhere_is_left_out_and_named() -> None:
@@ -286,6 +290,11 @@ def test_an_alias_carried_elsewhere_is_left_out_and_named() -> None:
             ("sekda@contoh.go.id", "setda@contoh.go.id", f"uid=setda,ou=people,{BASE}"),
             ("humas@contoh.go.id", "info@contoh.go.id", f"mail=x@lain.go.id,{BASE}"),
             ("kadis@contoh.go.id", "dinas@contoh.go.id", f"uid=d,ou=people,{BASE}")]]
+    # held back, each with its note: what apply's exit status and mailbox add's warnings go by
+    assert [(h.address, h.alias, h.note) for h in plan.held_back] == [
+        ("sekda@contoh.go.id", "setda@contoh.go.id", plan.notes[0]), ("humas@contoh.go.id", "info@contoh.go.id",
+                                                                      plan.notes[1]),
+        ("kadis@contoh.go.id", "dinas@contoh.go.id", plan.notes[2])]
 
 
 def test_an_alias_a_mailbox_of_its_own_domain_carries_is_no_obstacle() -> None:
@@ -296,7 +305,7 @@ def test_an_alias_a_mailbox_of_its_own_domain_carries_is_no_obstacle() -> None:
     plan = build_plan([ag], snapshot_of(old, prof), prof, BASE)
     assert [(c.action, c.address) for c in plan.changes] == [("create", "plt@contoh.go.id"),
                                                              ("modify", "sekda@contoh.go.id")]
-    assert plan.notes == []
+    assert plan.notes == [] and plan.held_back == []
 
 
 def test_prune_deletes_every_entry_of_an_address_the_file_does_not_list() -> None:

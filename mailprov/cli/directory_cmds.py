@@ -102,7 +102,7 @@ def apply(
 ) -> None:
     """Create and update domains and mailboxes so the directory matches the configuration."""
     from ..files import letters_lock
-    from .plan_view import render_report, to_json
+    from .plan_view import held_back_summary, render_report, to_json
 
     check_choice("--format", fmt, ("table", "json"))
     if lang is not None:
@@ -116,12 +116,16 @@ def apply(
     # one folder could leave a mailbox without its letter (the run whose add loses removes the letter file
     # the winner's password is in), and a plan made while another run works is stale.
     with letters_lock(letters):
-        report = _plan_and_apply(config, agency, prune, yes, letters, lang, fmt, show_all, force, out)
-    if report is None:
-        return
-    render_report(out, report)
+        report = _plan_and_apply(config, agency, prune, yes, letters, lang, show_all, force, out)
+    if report.outcomes:
+        render_report(out, report)
     if report.letters:
         out.print(f"letters: {len(report.letters)} mailbox letter(s) with first passwords in {letters} (mode 0600)")
+    if report.held_back:
+        # a nightly apply --yes exits 0 only when the directory matches the file: one held back stays a failure
+        # until someone moves the entry in its way
+        out.print(f"not done: {held_back_summary(report.held_back)} held back (see the notes above): another entry "
+                  "carries the address; the next apply adds them once it is moved or deleted")
     if fmt == "json":
         emit(to_json(report.to_dict()), None)
     if report.interrupted is not None:
@@ -131,19 +135,17 @@ def apply(
 
 
 def _plan_and_apply(config: Path, agency: list[str] | None, prune: bool, yes: bool, letters: Path,
-                    lang: str | None, fmt: str, show_all: bool, force: bool, out: Console) -> ApplyReport | None:
-    """Plan, show, ask, apply; None when there was nothing to do or the operator said no."""
+                    lang: str | None, show_all: bool, force: bool, out: Console) -> ApplyReport:
+    """Plan, show, ask, apply (a report of no changes when there was nothing to do)."""
     from ..apply import BATCH_SIZE, ApplyReport, apply_plan
     from ..letters import MailboxLetterWriter
-    from .plan_view import render_plan, to_json
+    from .plan_view import render_plan
 
     cfg, agencies, directory, result = _plan(config, agency, prune)
     try:
         render_plan(out, result, show_all)
-        if result.empty:
-            if fmt == "json":  # the shape of every apply's JSON: nothing done, nothing failed
-                emit(to_json(ApplyReport([]).to_dict()), None)
-            return None
+        if result.empty:  # the shape of every apply's report: nothing done, nothing failed
+            return ApplyReport([], held_back=result.held_back)
         if result.mass_deletion and not force:
             raise UsageError(f"refusing to apply: {result.mass_deletion}; check the plan, then run again with --force")
         # the server and base DN in the question: a staging and a production configuration look alike

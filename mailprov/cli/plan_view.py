@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from ..apply import ApplyReport
-    from ..plan import Change, Plan
+    from ..plan import Change, HeldBack, Plan
 
 ROWS_PER_ACTION = 50
 _STYLE = {"create": "green", "modify": "yellow", "disable": "red", "enable": "cyan", "delete": "bold red"}
@@ -64,6 +65,15 @@ def summary_line(summary: dict[str, int]) -> str:
     return ", ".join(f"{n} {name}" for name, n in summary.items())
 
 
+def held_back_summary(held: Sequence[HeldBack]) -> str:
+    """``1 mailbox and 2 aliases``: what a plan held back, counted."""
+    mailboxes = sum(1 for h in held if h.alias is None)
+    aliases = len(held) - mailboxes
+    parts = [f"{mailboxes} mailbox{'es' if mailboxes > 1 else ''}"] if mailboxes else []
+    parts += [f"{aliases} alias{'es' if aliases > 1 else ''}"] if aliases else []
+    return " and ".join(parts)
+
+
 def render_plan(console: Console, plan: Plan, show_all: bool = False, title: str = "Plan") -> None:
     # names, titles and DNs come from the configuration and the directory: Text, never read as markup,
     # whatever console the caller passes
@@ -94,6 +104,9 @@ def render_plan(console: Console, plan: Plan, show_all: bool = False, title: str
         listed = ", ".join(plan.unmanaged[:10]) + (" ..." if len(plan.unmanaged) > 10 else "")
         console.print(f"not in the configuration, left alone (--prune deletes them): {len(plan.unmanaged)}: {listed}")
     console.print("summary: " + summary_line(plan.summary))
+    if plan.held_back:
+        console.print(f"held back: {held_back_summary(plan.held_back)}, until the entries named in the notes above "
+                      "are moved or deleted")
 
 
 def _whole(console: Console, changes: list[Change]) -> bool:
