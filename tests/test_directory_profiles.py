@@ -276,8 +276,8 @@ def test_an_address_an_entry_outside_its_domain_carries_is_not_created_again(
     assert r.exit_code == 1, r.output
     held = "1 mailbox and 1 alias" if profile.stores_aliases else "1 mailbox"
     assert f"\nheld back: {held}, until the entries named in the notes above are moved or deleted\n" in r.stderr
-    assert r.stderr.endswith(f"\nnot done: {held} held back (see the notes above): another entry carries the "
-                             "address; the next apply adds them once it is moved or deleted\n"), r.stderr
+    assert r.stderr.endswith(f"\nnot done: {held} held back, as other entries carry their addresses (see the notes "
+                             "above); the first apply after those are moved or deleted adds them\n"), r.stderr
     done = json.loads(r.stdout)
     assert done["held_back"] == [{"address": "walikota@contohkota.go.id", "alias": None, "reason": not_created}] + (
         [{"address": "sekda@contohkota.go.id", "alias": "setda@contohkota.go.id", "reason": no_alias}]

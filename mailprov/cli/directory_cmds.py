@@ -124,8 +124,8 @@ def apply(
     if report.held_back:
         # a nightly apply --yes exits 0 only when the directory matches the file: one held back stays a failure
         # until someone moves the entry in its way
-        out.print(f"not done: {held_back_summary(report.held_back)} held back (see the notes above): another entry "
-                  "carries the address; the next apply adds them once it is moved or deleted")
+        out.print(f"not done: {held_back_summary(report.held_back)} held back, as other entries carry their "
+                  "addresses (see the notes above); the first apply after those are moved or deleted adds them")
     if fmt == "json":
         emit(to_json(report.to_dict()), None)
     if report.interrupted is not None:
