@@ -27,6 +27,22 @@ INDONESIAN_HEADERS = {
 }
 
 
+#: what makes a spreadsheet read a cell as a formula (OWASP's list for CSV injection)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(text: str) -> str:
+    """A cell a spreadsheet shows as text, for a CSV mailprov writes: a DNS record, or a name in the directory,
+    is anyone's to write, and ``=HYPERLINK(...)`` opened in Excel would be a live formula. A leading apostrophe
+    is what spreadsheets themselves use to mark text; ``read_rows`` takes it off again."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _unmarked(cell: str) -> str:
+    """A cell without the apostrophe that marks text starting like a formula as text (``spreadsheet_text``)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
+
+
 class CsvFormatError(ValueError):
     def __init__(self, line: int, message: str) -> None:
         super().__init__(message)
@@ -93,6 +109,8 @@ def read_rows(path: Path) -> Rows:
             cells = [cell.strip() for cell in record]
             if not any(cells):
                 continue
+            if "'" in "".join(cells):  # rare: one look per row, not per cell
+                cells = [_unmarked(cell) for cell in cells]
             # fields past the header's, or under a column without a name, are what a spreadsheet adds
             # after the data: welcome while empty, a value there belongs to no column
             if any(cells[width:]):

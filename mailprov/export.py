@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
+from .csvsrc import spreadsheet_text
 from .directory import Found, Stored
 from .mailboxes import info
 from .profiles import Profile
@@ -59,7 +60,10 @@ def mailbox_csv(profile: Profile, entries: Iterable[Found]) -> Iterator[str]:
         buffer.truncate()
         mb = info(profile, found)
         local, _, domain = mb.address.partition("@")
-        writer.writerow([mb.address, domain, local, mb.name, mb.title, mb.employee_id,
-                         "" if mb.quota_mb is None else mb.quota_mb, ";".join(mb.aliases),
+        # a name or title is anyone's to write (another tool, a self-service page) and this file is opened in a
+        # spreadsheet: text that starts like a formula is marked as text, and read back without the mark
+        writer.writerow([spreadsheet_text(mb.address), domain, spreadsheet_text(local), spreadsheet_text(mb.name),
+                         spreadsheet_text(mb.title), spreadsheet_text(mb.employee_id),
+                         "" if mb.quota_mb is None else mb.quota_mb, spreadsheet_text(";".join(mb.aliases)),
                          "true" if mb.active else "false", mb.dn])
         yield buffer.getvalue()

@@ -9,6 +9,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .checks.result import CheckReport
+from .csvsrc import spreadsheet_text
 from .reader import CONTROL
 
 if TYPE_CHECKING:
@@ -44,17 +45,6 @@ def json_lines(data: dict[str, Any]) -> str:
 def domain_count(n: int) -> str:
     """``1 domain``, ``7 domains``: the summary line of the table and the admins' English mail."""
     return f"{n} domain{'' if n == 1 else 's'}"
-
-
-#: what makes a spreadsheet read a cell as a formula (OWASP's list for CSV injection)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_text(text: str) -> str:
-    """A cell a spreadsheet shows as text: records are anyone's to publish, and a TXT record
-    ``=HYPERLINK(...)`` opened in Excel would be a live formula. A leading apostrophe is what
-    spreadsheets themselves use to mark text."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def to_csv(report: CheckReport, lang: str) -> str:

@@ -141,12 +141,19 @@ def test_a_csv_export_reads_back_as_the_agencys_staff_list(slapd: Slapd, ldap_en
 
     config = write_config(tmp_path / "before")
     assert run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env).exit_code == 0
-    added = run(["mailbox", "add", "humas@contohkota.go.id", "--name", "Tim Humas", "--title", "Humas", "-c", config,
-                 "--letters", tmp_path / "l"], env=ldap_env)
+    # what a spreadsheet would read as formulas (a name another tool stored, the "-" many sheets put for no title,
+    # a local part that starts with a hyphen) is marked as text with an apostrophe, which reading takes off again
+    formula = '=HYPERLINK("http://x.example","Tim Humas")'
+    added = run(["mailbox", "add", "--name", formula, "--title", "-", "-c", config, "--letters", tmp_path / "l", "--",
+                 "-humas@contohkota.go.id"], env=ldap_env)
     assert added.exit_code == 0, added.output
     exported = run(["directory", "export", "-c", config, "--agency", "pemkot-contoh", "--format", "csv",
                     "--output", tmp_path / "after" / "staff.csv"], env=ldap_env)
     assert exported.exit_code == 0, exported.output
+    rows = {row["local"]: row for row in csv.DictReader(io.StringIO((tmp_path / "after" / "staff.csv").read_text()))}
+    assert {k: rows["'-humas"][k] for k in ("address", "name", "title")} == {
+        "address": "'-humas@contohkota.go.id", "name": "'" + formula, "title": "'-"}
+    assert rows["walikota"]["name"] == "Budi Santoso"  # nothing else is touched
     # the same agencies, pemkot-contoh's mailboxes now read from the export
     listed = AGENCIES[AGENCIES.index("    mailboxes:\n"):AGENCIES.index("  - id: dinas-lain")]
     adopted = write_config(tmp_path / "after", AGENCIES.replace(listed, "    mailboxes_csv: staff.csv\n"))
