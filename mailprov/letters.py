@@ -251,6 +251,8 @@ class MailboxLetter:
     mailbox: Mailbox
     #: the first password, only when it was just set
     password: str | None
+    #: the password was reset (``mailbox reset-password``), not set on a new account: the letter says so
+    reset: bool = False
 
 
 def _group_digits(context: Any, n: object) -> str:
@@ -272,6 +274,7 @@ def mailbox_context(config: Config, letter: MailboxLetter, lang: str, now: dt.da
         "aliases": list(letter.mailbox.aliases) if profile.stores_aliases else [],
         "quota_mb": letter.mailbox.quota_mb if profile.stores_quota else None,
         "password": letter.password,
+        "reset": letter.reset,
         "date": long_date(local(now, config.letters.timezone).date(), lang),
         "place": config.letters.place,
     }

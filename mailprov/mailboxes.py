@@ -180,7 +180,7 @@ def reset_password(directory: Directory, config: Config, address: str,
             writer.tidy()
 
     try:
-        path = writer.write(MailboxLetter(agency, mailbox, password))
+        path = writer.write(MailboxLetter(agency, mailbox, password, reset=True))
         writer.sync()
     except LetterError:
         put_back()

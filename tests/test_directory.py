@@ -21,7 +21,9 @@ from .helpers import run
 
 
 def letter_password(path: Path) -> str:
-    match = re.search(r"(?:Kata sandi awal|First password) \| `([^`]+)`", path.read_text(encoding="utf-8"))
+    # a new account's first password, or the new one of a reset
+    match = re.search(r"(?:Kata sandi (?:awal|baru)|(?:First|New) password) \| `([^`]+)`",
+                      path.read_text(encoding="utf-8"))
     assert match, f"no password in {path}"
     return match.group(1)
 
@@ -234,6 +236,11 @@ def test_mailbox_lifecycle_commands(slapd: Slapd, ldap_env: dict[str, str], tmp_
     assert r.exit_code == 0, r.output
     new = letter_password(letters / "pemkot-contoh" / "mailboxes" / "sekda.md")
     assert new != old and new not in r.output and "disabled" not in r.output
+    # the letter tells its owner, who has had the account for years, that the password was reset, not that an
+    # account was made
+    reset_letter = (letters / "pemkot-contoh" / "mailboxes" / "sekda.md").read_text(encoding="utf-8")
+    assert "telah diatur ulang atas permintaan" in reset_letter and f"| Kata sandi baru | `{new}` |" in reset_letter
+    assert "telah dibuat" not in reset_letter and "Kata sandi awal" not in reset_letter
     assert slapd.can_bind(dn, new) and not slapd.can_bind(dn, old)
     # a disabled mailbox stays disabled through a password reset (ppolicy would unlock it)
     run(["mailbox", "disable", "sekda@contohkota.go.id", "-c", config], env=ldap_env)

@@ -354,6 +354,30 @@ def test_a_letter_carries_the_local_day_where_it_is_signed(tmp_path: Path, zone:
     assert dated in path.read_text()
 
 
+@pytest.mark.parametrize(("lang", "fmt", "created", "reset", "labels"), [
+    ("id", "md", "telah dibuat", "telah diatur ulang atas permintaan", ("| Kata sandi awal |", "| Kata sandi baru |")),
+    ("id", "html", "telah dibuat", "telah diatur ulang atas permintaan",
+     ("<th>Kata sandi awal</th>", "<th>Kata sandi baru</th>")),
+    ("en", "md", "has been created", "has been reset on request", ("| First password |", "| New password |")),
+    ("en", "html", "has been created", "has been reset on request",
+     ("<th>First password</th>", "<th>New password</th>")),
+])
+def test_a_reset_password_letter_says_the_password_was_reset(tmp_path: Path, lang: str, fmt: str, created: str,
+                                                             reset: str, labels: tuple[str, str]) -> None:
+    """Its owner has had the account for years: 'your account has been created' with a 'first password' would
+    read as a second account, or a mistake."""
+    from mailprov.letters import MailboxLetter, MailboxLetterWriter
+
+    config = load_config(write_config(tmp_path), {})
+    agency = config.agencies[0]
+    writer = MailboxLetterWriter(config, tmp_path / "letters", lang=lang, fmt=fmt)
+    new = writer.render(MailboxLetter(agency, agency.mailboxes[0], "Rahasia-Sekali-123"))
+    again = writer.render(MailboxLetter(agency, agency.mailboxes[0], "Rahasia-Sekali-456", reset=True))
+    assert created in new and labels[0] in new and reset not in new and labels[1] not in new
+    assert reset in again and labels[1] in again and created not in again and labels[0] not in again
+    assert "Rahasia-Sekali-456" in again
+
+
 @pytest.mark.parametrize(("content", "message"), [
     ('{"2026": {"pemkab-sidoarjo": 1,}}\n', ":1: not valid JSON: "),
     ('{"2026": {"pemkab-sidoarjo": "satu"}}\n', ':1: expected {"YEAR": {"AGENCY_ID": NUMBER, ...}, ...}'),
