@@ -376,6 +376,13 @@ def test_a_reset_password_letter_says_the_password_was_reset(tmp_path: Path, lan
     assert created in new and labels[0] in new and reset not in new and labels[1] not in new
     assert reset in again and labels[1] in again and created not in again and labels[0] not in again
     assert "Rahasia-Sekali-456" in again
+    # a disabled mailbox: a new one is not active yet, a reset one is disabled for now
+    disabled = next(m for m in agency.mailboxes if not m.active)
+    words = {"id": ("belum aktif", "sedang dinonaktifkan"), "en": ("not active yet", "disabled")}[lang]
+    new = writer.render(MailboxLetter(agency, disabled, "Rahasia-Sekali-123"))
+    again = writer.render(MailboxLetter(agency, disabled, "Rahasia-Sekali-456", reset=True))
+    assert words[0] in new and words[1] not in new
+    assert words[1] in again and words[0] not in again
 
 
 @pytest.mark.parametrize(("content", "message"), [
