@@ -172,6 +172,16 @@ def test_records_needs_a_domain_or_platform() -> None:
     assert "_domainkey" not in sample.stdout  # every selector's key is configured: agencies publish it themselves
 
 
+def test_records_of_a_public_suffix_are_refused() -> None:
+    """No agency owns go.id; a domain below one, even one the file does not list, gets its records."""
+    r = run(["dns", "records", "-c", SAMPLE, "GO.ID."])
+    assert (r.exit_code, r.stdout) == (2, ""), r.output
+    assert r.stderr == ("error: go.id is a public suffix (Public Suffix List): agencies register their own domains "
+                        "under it, none owns it; give the agency's own domain, such as NAME.go.id\n")
+    r = run(["dns", "records", "-c", SAMPLE, "baru.go.id"])
+    assert r.exit_code == 0 and "baru.go.id. 3600 IN MX 10 mx1.mail.go.id." in r.stdout, r.output
+
+
 class _PolicyHandler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         policy = POLICIES.get(self.headers.get("Host", ""))

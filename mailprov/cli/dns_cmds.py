@@ -209,5 +209,11 @@ def records(domain: Annotated[str | None, typer.Argument(metavar="DOMAIN", help=
         return
     name = domain_argument(domain)
     agency = cfg.agency_for_domain(name)
+    if agency is None:
+        from ..suffixes import is_public_suffix
+
+        if is_public_suffix(name):  # validate refuses it as an agency's domain, for the same reason
+            raise UsageError(f"{name} is a public suffix (Public Suffix List): agencies register their own domains "
+                             f"under it, none owns it; give the agency's own domain, such as NAME.{name}")
     chosen = lang or (agency.language if agency else cfg.defaults.language)
     typer.echo(zone_text(cfg.platform, name, chosen), nl=False)
