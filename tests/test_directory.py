@@ -660,6 +660,13 @@ def test_narrow_mailbox_list_keeps_each_address_whole(slapd: Slapd, ldap_env: di
     assert "kepala.bidang.aplikasi@dinaskominfo.contohkota.go.id" in listed.stdout, listed.stdout
     # no quota or aliases columns: this profile stores neither, and they squeezed names into fragments
     assert re.search(r"┃ address +┃ name +┃ title +┃ active ┃\n", listed.stdout), listed.stdout
+    assert "Raden Mas Bambang Sulistyo Wibowo" not in listed.stdout  # folded at 80 columns, as asked
+    # piped without COLUMNS (into grep, a file): one line per mailbox, whatever its width
+    piped = run(["mailbox", "list", "-c", config], env={**ldap_env, "COLUMNS": ""})
+    assert piped.exit_code == 0, piped.output
+    assert re.search(r"\n│ kepala\.bidang\.aplikasi@dinaskominfo\.contohkota\.go\.id +│ Raden Mas Bambang Sulistyo "
+                     r"Wibowo +│ Kepala Bidang Aplikasi +│ yes +│\n", piped.stdout), piped.stdout
+    assert len(piped.stdout.splitlines()) == 6  # title, three border lines, the header, the one row
     # the plan's table keeps it whole too while the details keep 20 columns; past that the address folds
     # (rich would give the details no column at all)
     write_config(tmp_path, agencies.replace("Kepala Bidang Aplikasi", "Kepala Bidang Aplikasi Informatika"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -128,6 +129,7 @@ def list_(
         where = f" in {domain}" if domain else ""
         typer.echo(f"no mailbox{where}" + (f" whose name, address or alias contains '{name}'" if name else ""))
         return
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
@@ -145,15 +147,21 @@ def list_(
         table.add_column("quota MB", justify="right", no_wrap=True)
     if profile.stores_aliases:
         table.add_column("aliases", overflow="fold")
+    widest = [cell_len(str(column.header)) for column in table.columns]
     for item in items:  # as the directory has them: Text, never read as markup
-        cells: list[str | Text] = [Text(item.address), Text(terminal_text(item.name)),
-                                   Text(terminal_text(item.title)), "yes" if item.active else "no"]
+        row = [item.address, terminal_text(item.name), terminal_text(item.title), "yes" if item.active else "no"]
         if profile.stores_quota:
-            cells.append("-" if item.quota_mb is None else str(item.quota_mb))
+            row.append("-" if item.quota_mb is None else str(item.quota_mb))
         if profile.stores_aliases:
-            cells.append(Text(", ".join(item.aliases)))
-        table.add_row(*cells)
-    console().print(table)
+            row.append(", ".join(item.aliases))
+        widest = [max(w, cell_len(cell)) for w, cell in zip(widest, row, strict=True)]
+        table.add_row(*(Text(cell) for cell in row))
+    out = console()
+    if not out.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
+        # piped into grep or a file: one line per mailbox, not rows folded at 80 columns (a cell, its padding
+        # and its border line: 3 more; the closing border: 1)
+        out.width = max(out.width, sum(w + 3 for w in widest) + 1)
+    out.print(table)
 
 
 def show(address: AddressArg, config: ConfigOpt = Path("domains.yaml"), fmt: FormatOpt = "table") -> None:
