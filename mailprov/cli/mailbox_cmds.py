@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,6 +16,7 @@ from .options import (
     FormatOpt,
     agency_named,
     check_choice,
+    columns,
     command_group,
     console,
     emit,
@@ -157,7 +157,7 @@ def list_(
         widest = [max(w, cell_len(cell)) for w, cell in zip(widest, row, strict=True)]
         table.add_row(*(Text(cell) for cell in row))
     out = console()
-    if not out.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
+    if not out.is_terminal and columns() is None:
         # piped into grep or a file: one line per mailbox, not rows folded at 80 columns (a cell, its padding
         # and its border line: 3 more; the closing border: 1)
         out.width = max(out.width, sum(w + 3 for w in widest) + 1)

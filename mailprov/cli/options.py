@@ -114,10 +114,10 @@ def console(stderr: bool = False) -> Console:
     read as style tags (text vanished, ``[/x]`` raised MarkupError); styled
     parts are rich ``Text`` with a style.
     """
-    return _console_class()(stderr=stderr, width=_columns(), highlight=False, soft_wrap=True, markup=False)
+    return _console_class()(stderr=stderr, width=columns(), highlight=False, soft_wrap=True, markup=False)
 
 
-def _columns(default: int | None = None) -> int | None:
+def columns(default: int | None = None) -> int | None:
     """``COLUMNS`` when it is a number (tests and cron jobs set it), else ``default``."""
     value = os.environ.get("COLUMNS", "")
     return int(value) if value.isdigit() else default
@@ -143,7 +143,7 @@ def text_console() -> tuple[Console, Callable[[], str]]:
     from rich.console import Console
 
     buffer = io.StringIO()
-    return (Console(file=buffer, width=_columns(160), color_system=None, force_terminal=False, highlight=False,
+    return (Console(file=buffer, width=columns(160), color_system=None, force_terminal=False, highlight=False,
                     soft_wrap=False, markup=False), buffer.getvalue)
 
 
