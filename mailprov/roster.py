@@ -15,7 +15,7 @@ from . import csvsrc
 from .addresses import AddressError, check_local, split_address, to_a_label, to_unicode
 from .model import LANGUAGES, Agency, Contact, Defaults, Mailbox, Source
 from .reader import Reader, control_character, employee_number, kind, parse_bool, shortened_number
-from .suffixes import is_public_suffix
+from .suffixes import not_an_agency_domain
 from .yamlsrc import YList, YMap
 
 QUOTA_MIN_MB = 1
@@ -82,10 +82,9 @@ def _agency(r: Reader, node: YMap, index: int, base: Path, defaults: Defaults, s
     name = r.string(node, "name", ctx, required=True)
     written = r.string(node, "domain", ctx, required=True)
     domain = r.domain(written, node.line_of("domain"), ctx) if written else None
-    if domain and is_public_suffix(domain):
-        r.problem(node.line_of("domain"), f"{ctx}: domain '{domain}' is a public suffix (Public Suffix List): "
-                  f"agencies register their own domains under it, none owns it; give the agency's own domain, "
-                  f"such as NAME.{domain}")
+    refused = not_an_agency_domain(domain) if domain else None
+    if refused:
+        r.problem(node.line_of("domain"), f"{ctx}: domain '{domain}' {refused}")
     elif domain:
         if domain in seen.domains:
             r.problem(node.line_of("domain"), f"duplicate domain '{domain}' (first at {seen.domains[domain]})")

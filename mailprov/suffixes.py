@@ -45,7 +45,10 @@ def organizational_domain(domain: str) -> str:
     return str(idna.encode(found).decode("ascii"))  # back to the A-labels the name came in
 
 
-def is_public_suffix(domain: str) -> bool:
-    """Whether ``domain`` is itself a public suffix (``go.id``, ``desa.id``, ``id``): many organisations register
-    their domains under it, and none owns it."""
-    return bool(_suffix_list().is_public(_as_listed(domain)))
+def not_an_agency_domain(domain: str) -> str | None:
+    """Why ``domain`` cannot be an agency's (None: it can): it is itself a public suffix (``go.id``, ``desa.id``,
+    ``id``), under which many organisations register their domains and which none owns."""
+    if not _suffix_list().is_public(_as_listed(domain)):
+        return None
+    return ("is a public suffix (Public Suffix List): agencies register their own domains under it, none owns it; "
+            f"give the agency's own domain, such as NAME.{domain}")

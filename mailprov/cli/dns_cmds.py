@@ -210,10 +210,10 @@ def records(domain: Annotated[str | None, typer.Argument(metavar="DOMAIN", help=
     name = domain_argument(domain)
     agency = cfg.agency_for_domain(name)
     if agency is None:
-        from ..suffixes import is_public_suffix
+        from ..suffixes import not_an_agency_domain
 
-        if is_public_suffix(name):  # validate refuses it as an agency's domain, for the same reason
-            raise UsageError(f"{name} is a public suffix (Public Suffix List): agencies register their own domains "
-                             f"under it, none owns it; give the agency's own domain, such as NAME.{name}")
+        refused = not_an_agency_domain(name)  # as validate refuses it for an agency's domain
+        if refused:
+            raise UsageError(f"{name} {refused}")
     chosen = lang or (agency.language if agency else cfg.defaults.language)
     typer.echo(zone_text(cfg.platform, name, chosen), nl=False)
