@@ -150,9 +150,8 @@ def _plan_and_apply(config: Path, agency: list[str] | None, prune: bool, yes: bo
             raise UsageError(f"refusing to apply: {result.mass_deletion}; check the plan, then run again with --force")
         # the server and base DN in the question: a staging and a production configuration look alike
         question = f"Apply {len(result.changes)} change(s) to {directory.url} under {cfg.directory.base_dn}?"
-        if not yes and not _agreed(question):
-            typer.echo("cancelled: nothing was changed", err=True)
-            raise typer.Exit(EXIT_FAILED)
+        if not yes:
+            _confirm(question)
         writer = MailboxLetterWriter(cfg, letters, lang=lang)
         if any(change.set_password for change in result.changes):
             writer.ready()  # an unusable --letters is found before anything is written
@@ -166,16 +165,19 @@ def _plan_and_apply(config: Path, agency: list[str] | None, prune: bool, yes: bo
         directory.close()
 
 
-def _agreed(question: str) -> bool:
-    """The operator's answer; Ctrl-C at the question cancels as a "no" does, with the exit status of an interrupt."""
+def _confirm(question: str) -> None:
+    """Return when the operator answers yes; otherwise say nothing was changed and exit: 1 for "no" or the end of
+    input, an interrupt's status for Ctrl-C."""
     try:
-        return typer.confirm(question, default=False)
+        if typer.confirm(question, default=False):
+            return
+        status = EXIT_FAILED
     except typer.Abort as exc:  # click turns Ctrl-C and the end of input into Abort, keeping which in __context__
         typer.echo("", err=True)
-        typer.echo("cancelled: nothing was changed", err=True)
         interrupt = exc.__context__
-        raise typer.Exit(interrupted_status(interrupt) if isinstance(interrupt, KeyboardInterrupt)
-                         else EXIT_FAILED) from None
+        status = interrupted_status(interrupt) if isinstance(interrupt, KeyboardInterrupt) else EXIT_FAILED
+    typer.echo("cancelled: nothing was changed", err=True)
+    raise typer.Exit(status)
 
 
 def export(
