@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import re
@@ -623,6 +624,77 @@ def test_organizational_domains_of_ascii_and_idn_names(domain: str, org: str) ->
     from mailprov.suffixes import organizational_domain
 
     assert organizational_domain(domain) == org
+
+
+def _official_psl_cases() -> list[tuple[str, str | None]]:
+    """The Public Suffix List's own test data (``checkPublicSuffix(input, expected)``), shipped in the package."""
+    import publicsuffixlist
+
+    text = Path(publicsuffixlist.__file__).with_name("test_psl.txt").read_text(encoding="utf-8")
+    cases = [(a, None if b == "null" else b.strip("'"))
+             for a, b in re.findall(r"^checkPublicSuffix\('([^']*)', ('[^']*'|null)\);", text, re.M)]
+    assert len(cases) > 60, "the package's test data is missing or changed its form"
+    return cases
+
+
+@pytest.mark.parametrize(("name", "expected"), _official_psl_cases())
+def test_public_suffix_list_conformance(name: str, expected: str | None) -> None:
+    """Each name's registered domain, and whether it is a suffix no agency may take, as the list's own test
+    data says: the lookups read only the rules of the name's top-level domain, and must answer as the whole
+    list does."""
+    import idna
+
+    from mailprov.suffixes import not_an_agency_domain, organizational_domain
+
+    whole = _whole_list()
+    if expected is None:
+        assert organizational_domain(name) == name  # nothing registered in it: the name as given
+        if not name.startswith("."):
+            assert not_an_agency_domain(name) is not None and whole.is_public(name.lower())
+        return
+    # returned in A-labels, as names travel in DNS
+    assert organizational_domain(name) == (expected if expected.isascii() else idna.encode(expected).decode())
+    assert not_an_agency_domain(name) is None  # a registered domain, or a name in one
+
+
+@pytest.mark.parametrize("tld", ["id", "jp", "uk", "com", "xn--j6w193g", "example"])
+def test_public_suffix_lookups_by_top_level_domain_answer_as_the_whole_list(tld: str) -> None:
+    """Every rule of a top-level domain (wildcards and exceptions in ``jp``, the private section's in ``com``,
+    an IDN one, a name the list does not know): the suffix and registered domain of a name under each rule are
+    those the whole list gives."""
+    from publicsuffixlist import PSLFILE
+
+    from mailprov.suffixes import not_an_agency_domain, organizational_domain
+
+    whole = _whole_list()
+    listed = _decoded(tld)
+    rules = [line for line in Path(PSLFILE).read_text(encoding="utf-8").splitlines()
+             if line == listed or line.endswith("." + listed)] or [listed]
+    for rule in rules:
+        name = rule.lstrip("!").removeprefix("*.")
+        for below in (name, f"x.{name}", f"a.x.{name}"):
+            assert organizational_domain(below) == (_encoded(whole.privatesuffix(below)) or below), below
+            assert (not_an_agency_domain(below) is None) != whole.is_public(below), below
+    assert len(rules) > 1 or tld == "example"
+
+
+@functools.cache
+def _whole_list() -> Any:
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+def _decoded(label: str) -> str:
+    import idna
+
+    return str(idna.decode(label)) if label.startswith("xn--") else label
+
+
+def _encoded(name: str | None) -> str | None:
+    import idna
+
+    return name if name is None or name.isascii() else str(idna.encode(name).decode())
 
 
 def test_junit_stays_readable_whatever_an_agency_publishes() -> None:
