@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +53,32 @@ def test_a_mistyped_command_is_refused_with_the_command_meant(typed: list[str], 
     assert f"No such command '{typo}'" in r.output
     if "suggest_commands" in inspect.signature(TyperGroup.__init__).parameters:
         assert f"Did you mean '{meant}'?" in r.output
+
+
+ARGUMENTS = {"mailbox show": ["a@a.go.id"], "mailbox add": ["a@a.go.id"], "mailbox disable": ["a@a.go.id"],
+             "mailbox enable": ["a@a.go.id"], "mailbox reset-password": ["a@a.go.id"],
+             "mailbox set-quota": ["a@a.go.id", "100"], "dns records": ["a.go.id"]}
+PATH_OPTIONS = [(command, option) for command in COMMANDS
+                for option in re.findall(r"(--[a-z-]+) (?:FILE|DIR|DB)\b", run([*command, "--help"]).stdout)]
+
+
+def test_every_command_has_its_path_options_found() -> None:
+    """The list below is read from --help: it must find the options that write files and folders."""
+    found = {(" ".join(c), o) for c, o in PATH_OPTIONS}
+    for expected in [("apply", "--letters"), ("mailbox reset-password", "--letters"), ("dns check", "--report"),
+                     ("dns check", "--history"), ("directory export", "--output"), ("letters render", "--out"),
+                     ("validate", "--config")]:
+        assert expected in found, sorted(found)
+
+
+@pytest.mark.parametrize(("command", "option"), PATH_OPTIONS, ids=[f"{' '.join(c)} {o}" for c, o in PATH_OPTIONS])
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(command: list[str], option: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--letters "$DIR"`` with DIR unset: Path("") is the current folder, where password letters (and a lock
+    file) would otherwise have landed."""
+    monkeypatch.chdir(tmp_path)
+    yes = ["--yes"] if command == ["apply"] else []  # apply would refuse a missing --yes first
+    r = run([*command, *ARGUMENTS.get(" ".join(command), []), option, "", *yes])
+    assert r.exit_code == 2, r.output
+    assert re.search(f"Invalid value for .*'{option}'.*: is empty: give a path", r.output), r.output
+    assert list(tmp_path.iterdir()) == []

@@ -19,6 +19,7 @@ from .options import (
     emit,
     load,
     open_dir,
+    path_value,
     select_agencies,
     warn,
     with_progress,
@@ -89,7 +90,7 @@ def apply(
     config: ConfigOpt = Path("domains.yaml"),
     agency: AgencyOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
-    letters: Annotated[Path, typer.Option("--letters", metavar="DIR",
+    letters: Annotated[Path, typer.Option("--letters", metavar="DIR", parser=path_value,
                                           help="Folder for the mailbox letters (passwords).")] = Path(
         "letters"),
     prune: PruneOpt = False,
@@ -184,7 +185,8 @@ def export(
     config: ConfigOpt = Path("domains.yaml"),
     agency: AgencyOpt = None,
     fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="ldif or csv.")] = "ldif",
-    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to this file.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", parser=path_value,
+                                                      help="Write to this file.")] = None,
     hashes: Annotated[bool, typer.Option("--include-password-hashes",
                                          help="Keep userPassword hashes in LDIF (left out by default).")] = False,
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
-from .options import AgencyOpt, ConfigOpt, check_choice, command_group, load, select_agencies
+from .options import AgencyOpt, ConfigOpt, check_choice, command_group, load, path_value, select_agencies
 
 
 def group() -> typer.Typer:
@@ -26,13 +26,15 @@ def render(
     lang: Annotated[str | None, typer.Option("--lang", metavar="LANG",
                                              help="id or en (default: the agency's language).")] = None,
     fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="md, html or pdf.")] = "md",
-    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder for the letters.")] = Path("letters"),
-    templates: Annotated[Path | None, typer.Option("--templates", metavar="DIR",
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", parser=path_value,
+                                              help="Folder for the letters.")] = Path("letters"),
+    templates: Annotated[Path | None, typer.Option("--templates", metavar="DIR", parser=path_value,
                                                    help="Your own templates, file by file "
                                                                        "before the built-in ones.")] = None,
-    results: Annotated[Path | None, typer.Option("--results", metavar="FILE", help="JSON of dns check: the compliance "
-                                                                   "shown in agency letters.")] = None,
-    history: Annotated[Path | None, typer.Option("--history", metavar="DB",
+    results: Annotated[Path | None, typer.Option("--results", metavar="FILE", parser=path_value,
+                                                 help="JSON of dns check: the compliance shown in agency "
+                                                      "letters.")] = None,
+    history: Annotated[Path | None, typer.Option("--history", metavar="DB", parser=path_value,
                                                  help="Or the latest run of this history.")] = None,
     date: Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD",
                                              help="Date of the letters, YYYY-MM-DD (default today).")]

@@ -22,6 +22,7 @@ from .options import (
     emit,
     load,
     open_dir,
+    path_value,
     warn,
 )
 
@@ -69,7 +70,8 @@ def _given(check: Callable[[str], str]) -> Callable[[str | None], str | None]:
 
 AddressArg = Annotated[str, typer.Argument(metavar="ADDRESS", help="The mailbox address (local@domain).",
                                            callback=_checked_address)]
-LettersOpt = Annotated[Path, typer.Option("--letters", metavar="DIR", help="Folder for the mailbox letter (password).")]
+LettersOpt = Annotated[Path, typer.Option("--letters", metavar="DIR", parser=path_value,
+                                          help="Folder for the mailbox letter (password).")]
 
 
 def group() -> typer.Typer:

@@ -21,9 +21,20 @@ if TYPE_CHECKING:
     from ..directory import Directory
     from ..model import Agency, Config
 
+def path_value(value: str | Path) -> Path:
+    """A path option's value. An empty one is refused, not read as the current folder (``Path("")``): it comes
+    from a script's unset variable (``--letters "$DIR"``), and password letters or a report must not land in
+    whatever folder the job happens to run in."""
+    if isinstance(value, Path):  # the default
+        return value
+    if not value.strip():
+        raise typer.BadParameter("is empty: give a path")
+    return Path(value)
+
+
 ConfigOpt = Annotated[
     Path,
-    typer.Option("-c", "--config", metavar="FILE",
+    typer.Option("-c", "--config", metavar="FILE", parser=path_value,
                  envvar="MAILPROV_CONFIG", help="The configuration file.", show_default=True),
 ]
 AgencyOpt = Annotated[
