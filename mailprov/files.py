@@ -246,8 +246,9 @@ def run_lock(path: Path, tidy: bool = False) -> Iterator[None]:
     end if nothing else was put there (an apply that wrote no letter leaves no letters folder).
     """
     created = not path.parent.exists()
-    with writing(path):
+    with writing(path.parent):  # the folder the operator named, not the lock file in it, when it cannot be made
         path.parent.mkdir(parents=True, exist_ok=True)
+    with writing(path):
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

@@ -635,8 +635,8 @@ def test_an_unusable_letters_folder_stops_apply_before_any_write(slapd: Slapd, l
     (tmp_path / "a-file").touch()
     r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "a-file" / "letters"], env=ldap_env)
     assert r.exit_code == 2, r.output
-    # the letters folder's lock is the first thing apply makes there
-    assert r.stderr == (f"error: {tmp_path / 'a-file' / 'letters' / '.lock'}: cannot write here "
+    # the letters folder (for its lock) is the first thing apply makes: the message names the folder given
+    assert r.stderr == (f"error: {tmp_path / 'a-file' / 'letters'}: cannot write here "
                         f"({tmp_path / 'a-file'} is a file, not a folder)\n")
     assert slapd.count(ldap_env["MAILPROV_BASE_DN"], "(objectClass=inetOrgPerson)") == 0
 
