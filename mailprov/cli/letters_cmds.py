@@ -29,8 +29,8 @@ def render(
     out: Annotated[Path, typer.Option("--out", metavar="DIR", parser=path_value,
                                               help="Folder for the letters.")] = Path("letters"),
     templates: Annotated[Path | None, typer.Option("--templates", metavar="DIR", parser=path_value,
-                                                   help="Your own templates, file by file "
-                                                                       "before the built-in ones.")] = None,
+                                                   help="Your own templates, file by file before the "
+                                                        "built-in ones.")] = None,
     results: Annotated[Path | None, typer.Option("--results", metavar="FILE", parser=path_value,
                                                  help="JSON of dns check: the compliance shown in agency "
                                                       "letters.")] = None,
