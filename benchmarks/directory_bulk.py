@@ -114,7 +114,8 @@ def equivalent_ldif(base: str, mailboxes: int, agencies: int) -> str:
 def server_pace(server: Slapd, mailboxes: int, agencies: int, password_modify: bool) -> float:
     """Wall seconds slapd itself needs for apply's writes: the requests encoded beforehand and sent the way
     apply sends them (pipelined batches of 250 taking two connections in turn, two batches in flight, a
-    batch's Password Modify requests after its adds' answers), with none of apply's own work."""
+    batch's Password Modify requests after its adds' answers, and their answers read after the next batch has
+    gone out), with none of apply's own work."""
     import ldap3
 
     from mailprov import ldapwire as wire
@@ -146,10 +147,15 @@ def server_pace(server: Slapd, mailboxes: int, agencies: int, password_modify: b
         if refused:
             raise SystemExit(f"slapd refused a request of the pace run: {refused[0]}")
 
+    unanswered: tuple[wire.Pipeline, set[int]] | None = None
+
     def finish(pipeline: wire.Pipeline, sent: set[int], passwords: list[tuple[int, bytes]]) -> None:
+        nonlocal unanswered
         check(pipeline.collect(sent))
-        if passwords:
-            check(pipeline.run(passwords))
+        sent_passwords = pipeline.send(passwords)
+        if unanswered is not None:
+            check(unanswered[0].collect(unanswered[1]))
+        unanswered = (pipeline, sent_passwords)
 
     start = time.perf_counter()
     check(batches[0][0].run(batches[0][1]))  # the domains: the parents of everything after
@@ -161,6 +167,8 @@ def server_pace(server: Slapd, mailboxes: int, agencies: int, password_modify: b
         in_flight = (pipeline, sent, passwords)
     if in_flight is not None:
         finish(*in_flight)
+    if unanswered is not None:
+        check(unanswered[0].collect(unanswered[1]))
     elapsed = time.perf_counter() - start
     for conn in connections:
         conn.unbind()

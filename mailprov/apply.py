@@ -312,23 +312,32 @@ class _Run:
         batch.sent = self._send(batch.pipeline, batch.items, lambda item: item.first)
 
     def finish(self, batch: _Batch) -> None:
-        """Collect the first answers, then set the passwords (server scheme) and lock what must stay locked."""
+        """Collect the first answers, and send the Password Modify requests (server scheme) without waiting for
+        their answers: ``complete`` reads them after the next batch has gone out, so the directory always has
+        requests waiting (waiting here left it idle between batches)."""
         if not self.in_first_request:
             # the entries are being added while the letters are written; the password each
             # letter holds is set only after both are done
             batch.wait_letters()
             self.writer.sync()
         done = self._collect(batch.pipeline, batch.items, batch.sent, _refused)
-        with_password = [item for item in done if item.password and not item.password_sent]
-        if with_password:
-            done = [item for item in done if not item.password or item.password_sent]
-            for item in with_password:
-                item.password_sent = True
-            done_pw = self._stage(
-                batch.pipeline, with_password, lambda item: item.set_password,
+        batch.passwords = [item for item in done if item.password and not item.password_sent]
+        batch.done = [item for item in done if not item.password or item.password_sent]
+        for item in batch.passwords:
+            item.password_sent = True
+        batch.sent = self._send(batch.pipeline, batch.passwords, lambda item: item.set_password)
+        for item in batch.done:  # what needs no later request is done now, should the run stop before ``complete``
+            if not item.outcome.change.new_dn and not self._needs_relock(item.outcome.change):
+                item.outcome.status = DONE
+
+    def complete(self, batch: _Batch) -> None:
+        """Collect the Password Modify answers ``finish`` left, then lock what must stay locked and rename."""
+        done = batch.done
+        if batch.passwords:
+            done += self._collect(
+                batch.pipeline, batch.passwords, batch.sent,
                 lambda item, result: f"{_what(item)}, but the password could not be set ({result.describe()})"
                                      f"{POLICY_HINT if result.code == wire.CONSTRAINT_VIOLATION else ''}; re-run apply")
-            done += done_pw
         relock = self.relock
         to_lock = [item for item in done if relock and self._needs_relock(item.outcome.change)]
         if relock and to_lock:
@@ -362,8 +371,12 @@ class _Batch:
     phase: int = 0
     started: bool = False
     finished: bool = False
-    #: ids of the first requests, sent by ``start``
+    #: ids of the requests in flight: the first ones (sent by ``start``), then the Password Modify ones (``finish``)
     sent: set[int] = field(default_factory=set)
+    #: after ``finish``: the items whose first request was accepted and that set no password after it, and those
+    #: whose Password Modify request is in flight
+    done: list[_Item] = field(default_factory=list)
+    passwords: list[_Item] = field(default_factory=list)
     #: set when the run stops: the letters not yet written are left out
     halted: bool = False
 
@@ -431,8 +444,9 @@ def apply_plan(plan: Plan, pipelines: Sequence[wire.Pipeline], writer: MailboxLe
     failed change does not stop the others.
 
     A lost connection or Ctrl-C stops the run: what the directory did with
-    the batches in flight (at most two) is UNKNOWN, the rest is SKIPPED, and
-    a re-run (a new plan) finishes the work. The letters of passwords never
+    the batches in flight is UNKNOWN (at most two, and the Password Modify
+    requests of the one before them), the rest is SKIPPED, and a re-run (a
+    new plan) finishes the work. The letters of passwords never
     sent are removed: only letters that may be handed out stay.
 
     With ``scheme="server-add"`` a run that creates mailboxes first checks,
@@ -450,7 +464,10 @@ def apply_plan(plan: Plan, pipelines: Sequence[wire.Pipeline], writer: MailboxLe
     run = _Run(writer, {a.id: a for a in agencies}, profile, scheme, password_length, progress)
     batches = list(_batches(outcomes, batch_size))
     # Two batches in flight: batch N+1 is sent before N's answers are read, so the directory
-    # works on it while N's answers are handled and N+2's passwords and letters are made.
+    # works on it while N's answers are handled and N+2's passwords and letters are made. N's
+    # Password Modify answers are read after N+2 has gone out: read at once, the directory
+    # had nothing queued from their last answer until N+2 came (10,000 mailboxes, 20 rounds
+    # alternated: median 1.66 s against 1.75 s).
     # Never across a phase: a phase's entries are the parents of the next one's (a batch's
     # answers are in before the next phase starts, whichever connection it goes over). Two
     # batches of 250 stay under slapd's conn_max_pending_auth (1000 by default): past it, slapd
@@ -461,24 +478,41 @@ def apply_plan(plan: Plan, pipelines: Sequence[wire.Pipeline], writer: MailboxLe
         return run.prepare(batches[index], pipelines[index % len(pipelines)])
 
     upcoming: _Batch | None = None
-    previous: _Batch | None = None
     in_flight: _Batch | None = None
-    current: _Batch | None = None
+    #: a finished batch whose Password Modify answers are still to be read
+    unanswered: _Batch | None = None
+
+    def finish(batch: _Batch) -> None:
+        """``batch``'s first answers, then the answers of the one before it, whose passwords went out a batch
+        earlier: by then they are in, and the directory has this batch's to work on."""
+        nonlocal unanswered
+        run.finish(batch)
+        if unanswered is not None:
+            run.complete(unanswered)
+        unanswered = batch
+
+    def drain() -> None:
+        nonlocal in_flight, unanswered
+        if in_flight is not None:
+            finish(in_flight)
+            in_flight = None
+        if unanswered is not None:
+            run.complete(unanswered)
+            unanswered = None
+
     try:
         upcoming = prepare(0) if batches else None
         for index in range(len(batches)):
             assert upcoming is not None
             current = upcoming
             if in_flight is not None and in_flight.phase != current.phase:
-                run.finish(in_flight)
-                in_flight = None
+                drain()
             run.start(current)
             previous, in_flight = in_flight, current
             upcoming = prepare(index + 1) if index + 1 < len(batches) else None
             if previous is not None:
-                run.finish(previous)
-        if in_flight is not None:
-            run.finish(in_flight)
+                finish(previous)
+        drain()
     except wire.WireError as exc:
         report.stopped = f"directory connection lost: {exc}"
     except _WritesRefused as exc:  # the rest would be refused the same way, one by one
@@ -496,7 +530,7 @@ def apply_plan(plan: Plan, pipelines: Sequence[wire.Pipeline], writer: MailboxLe
         unsent = [batch for batch in run.made if not batch.started]
         for batch in unsent:
             batch.halted = True
-        for batch in {id(b): b for b in (previous, in_flight, current) if b is not None}.values():
+        for batch in run.made:
             if batch.started and not batch.finished:  # only when the run stopped
                 run.settle(batch)
         run.pool.shutdown(wait=True)

@@ -620,13 +620,19 @@ def test_ctrl_c_while_a_batch_is_prepared_leaves_only_the_letters_reported(
         report = apply_plan(plan, [directory.pipeline()], MailboxLetterWriter(cfg, letters), list(cfg.agencies),
                             INETORGPERSON, scheme=scheme, base_dn=cfg.directory.base_dn)
     assert report.stopped == "interrupted" and report.interrupted is not None
-    # batch 1 finished, 2 and 3 were in flight, 4 was being prepared
-    assert report.summary["create"] == 2 + 250 and report.summary["unknown"] == 500
+    # batch 1 finished, 2 and 3 were in flight, 4 was being prepared: 2 domains and 750 mailboxes reached the
+    # directory, the rest were never sent
+    summary = report.summary
+    assert summary["create"] + summary["unknown"] == 2 + 750 and summary["skipped"] == len(plan.changes) - 752
+    # batch 1's Password Modify requests (server scheme) had gone out, their answers not yet read; with the
+    # other schemes its mailboxes were done, but for the disabled one, which is locked after its password is set
+    assert summary["unknown"] == (750 if scheme == "server" else 500 + 1), summary
     left = sorted((letters / "pemkot-contoh" / "mailboxes").glob("*.md"))
     # the in-flight batches keep their letters only if their requests carried the passwords
     assert left == sorted(report.letters) and len(left) == (250 if scheme == "server" else 750)
     done = {o.letter.stem for o in report.outcomes if o.status == "done" and o.letter is not None}
-    assert len(done) == 250 and not done & set(_letters_that_do_not_bind(own_slapd, env["MAILPROV_BASE_DN"], letters))
+    assert len(done) == (0 if scheme == "server" else 249)
+    assert not done & set(_letters_that_do_not_bind(own_slapd, env["MAILPROV_BASE_DN"], letters))
 
 
 def test_an_unusable_letters_folder_stops_apply_before_any_write(slapd: Slapd, ldap_env: dict[str, str],
