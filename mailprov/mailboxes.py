@@ -121,10 +121,16 @@ def set_active(directory: Directory, address: str, active: bool) -> StatusChange
     return StatusChange(info(profile, find(directory, address)), changed=True)
 
 
-def set_quota(directory: Directory, address: str, quota_mb: int) -> MailboxInfo:
-    profile = directory.profile
+def refuse_without_quota(profile: Profile) -> None:
+    """A quota change where ``profile`` keeps no quota: said before any bind, so nobody is asked for the bind
+    password only to hear it."""
     if not profile.stores_quota:
         raise UsageError(f"profile {profile.name} does not store quotas")
+
+
+def set_quota(directory: Directory, address: str, quota_mb: int) -> MailboxInfo:
+    profile = directory.profile
+    refuse_without_quota(profile)
     found = find(directory, address)
     directory.modify(found.dn, {profile.mailbox_attributes["quota"]: [profile.quota_value(quota_mb)]})
     return info(profile, find(directory, address))

@@ -177,6 +177,16 @@ def test_missing_bind_password(ldap_env: dict[str, str], tmp_path: Path) -> None
                                 "(or run on a terminal to be asked)")
 
 
+def test_set_quota_where_the_profile_keeps_none_is_refused_before_any_bind(tmp_path: Path) -> None:
+    """inetorgperson stores no quota: said at once (exit 2), without a bind password asked for or a server
+    tried (none listens here, which would have been exit 3; without a password, exit 2 for that)."""
+    config = write_config(tmp_path)
+    for env in ({"MAILPROV_LDAP_URL": "ldap://127.0.0.1:1", "MAILPROV_BIND_PASSWORD": "x"},
+                {"MAILPROV_LDAP_URL": "ldap://127.0.0.1:1"}):
+        r = run(["mailbox", "set-quota", "sekda@contohkota.go.id", "100", "-c", config], env=env)
+        assert (r.exit_code, r.stderr) == (2, "error: profile inetorgperson does not store quotas\n"), r.output
+
+
 def test_bind_password_from_a_file(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
     secret = tmp_path / "bind.secret"
     secret.write_text(slapd.bind_password + "\n")

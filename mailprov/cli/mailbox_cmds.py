@@ -258,10 +258,12 @@ def set_quota(address: AddressArg, quota_mb: Annotated[int, typer.Argument(metav
                                                                            help="The new quota in MiB.")],
               config: ConfigOpt = Path("domains.yaml")) -> None:
     """Change a mailbox's quota (in MiB) in the directory."""
-    from ..mailboxes import declared
+    from ..mailboxes import declared, refuse_without_quota
     from ..mailboxes import set_quota as change
+    from ..profiles import resolve
 
     cfg = load(config)
+    refuse_without_quota(resolve(cfg.directory.profile))
     with open_dir(cfg) as directory:
         result = change(directory, address, quota_mb)
     typer.echo(f"{result.address}: quota {result.quota_mb} MB")
