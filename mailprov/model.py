@@ -279,6 +279,18 @@ class Config:
         sizes = [(selector, key.rsa_bits) for selector, key in sorted(dkim.public_keys.items())]
         return [(selector, bits) for selector, bits in sizes if bits is not None and bits < dkim.min_key_bits]
 
+    def shared_employee_ids(self) -> list[tuple[str, list[Mailbox]]]:
+        """Employee numbers (NIP) given to mailboxes of different people, in file order: a NIP is one civil
+        servant's, so two names under one is a copy-and-paste slip in a staff list (one person's two mailboxes,
+        under one name, are fine). Names are compared without titles and case."""
+        holders: dict[str, list[Mailbox]] = {}
+        for agency in self.agencies:
+            for mailbox in agency.mailboxes:
+                if mailbox.employee_id:
+                    holders.setdefault(mailbox.employee_id, []).append(mailbox)
+        return [(number, found) for number, found in holders.items()
+                if len(found) > 1 and len({" ".join(name_parts(m.name)).casefold() for m in found}) > 1]
+
     @property
     def agencies_without_contact(self) -> list[str]:
         """Agencies ``--notify`` is to write to (``notify.agency_contacts``) that have no ``contact.email``."""

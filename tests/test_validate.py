@@ -243,3 +243,45 @@ def test_agencies_notify_cannot_reach_are_pointed_out(tmp_path: Path) -> None:
                                          "will not be told when its DNS fails: dinas-lain"]
     quiet = write_config(tmp_path, AGENCIES, extra=notify.replace("true", "false"), name="quiet.yaml")
     assert run(["validate", "-c", quiet]).stdout.count("\n") == 1
+
+
+def test_one_employee_id_under_different_names_is_pointed_out(tmp_path: Path) -> None:
+    """A NIP is one civil servant's: under two names it is a slip in the staff list (a row's number copied into
+    the next), pointed out with where each is written. One person's two mailboxes, the name written with and
+    without titles, are no slip. A note, not a problem: the file stays valid."""
+    from mailprov.config import load_config
+
+    from .configs import contoh_agency, write_config
+
+    nip = "197501012000031001"
+    staff = tmp_path / "staff.csv"
+    staff.write_text("local,name,employee_id\n" + "".join(
+        f"staf{i},Staf Nomor {i},19800101200501{i:04d}\nstaf{i}b,Staf Lain {i},19800101200501{i:04d}\n"
+        for i in range(6)))
+    agencies = contoh_agency(f'{{local: walikota, name: "Drs. H. Budi Santoso, M.Si.", employee_id: "{nip}"}}',
+                             f'{{local: budi, name: budi santoso, employee_id: "{nip}"}}',
+                             f'{{local: sekda, name: Siti Rahmawati, employee_id: "{nip}"}}')
+    config = write_config(tmp_path, agencies.replace("    mailboxes:\n", "    mailboxes_csv: staff.csv\n"
+                                                                         "    mailboxes:\n"))
+    shared = load_config(config, {}).shared_employee_ids()
+    csv_pairs = [(f"19800101200501{i:04d}", [f"staf{i}", f"staf{i}b"]) for i in range(6)]
+    assert [(n, [m.local for m in found]) for n, found in shared] == [(nip, ["walikota", "budi", "sekda"]),
+                                                                       *csv_pairs]
+    r = run(["validate", "-c", config])
+    assert r.exit_code == 0, r.output
+    notes = r.stdout.splitlines()[1:]
+    at = {local: f"{config}:{n}" for n, line in enumerate(config.read_text().splitlines(), 1)
+          for local in ("walikota", "budi", "sekda") if f"local: {local}," in line}
+    assert notes[0] == (f"note: employee_id {nip} is given to 3 mailboxes with different names: "
+                        f"walikota@contohkota.go.id (Drs. H. Budi Santoso, M.Si., {at['walikota']}), "
+                        f"budi@contohkota.go.id (budi santoso, {at['budi']}), sekda@contohkota.go.id (Siti Rahmawati, "
+                        f"{at['sekda']}); a NIP is one person's: check the staff list")
+    assert notes[1] == ("note: employee_id 198001012005010000 is given to 2 mailboxes with different names: "
+                        f"staf0@contohkota.go.id (Staf Nomor 0, {staff}:2), staf0b@contohkota.go.id (Staf Lain 0, "
+                        f"{staff}:3); a NIP is one person's: check the staff list")
+    # five at most, then how many more
+    assert len(notes) == 6 and notes[5] == "note: and 2 more employee_id(s) given to different names", notes
+    same_person = write_config(tmp_path, contoh_agency(
+        f'{{local: walikota, name: "Drs. H. Budi Santoso, M.Si.", employee_id: "{nip}"}}',
+        f'{{local: budi, name: BUDI SANTOSO, employee_id: "{nip}"}}'), name="same.yaml")
+    assert run(["validate", "-c", same_person]).stdout.count("\n") == 1

@@ -28,6 +28,14 @@ def validate(config: ConfigOpt = Path("domains.yaml")) -> None:
         typer.echo(f"note: the platform's DKIM key for selector {selector} is RSA {bits} bit, below "
                    f"dkim.min_key_bits ({cfg.platform.dkim.min_key_bits}): every agency that publishes it gets "
                    "a warning; rotate to a longer key under a new selector")
+    shared = cfg.shared_employee_ids()
+    for number, holders in shared[:5]:
+        named = ", ".join(f"{m.address} ({m.name}, {m.source})" if m.source else f"{m.address} ({m.name})"
+                          for m in holders)
+        typer.echo(f"note: employee_id {number} is given to {len(holders)} mailboxes with different names: {named}; a "
+                   "NIP is one person's: check the staff list")
+    if len(shared) > 5:
+        typer.echo(f"note: and {len(shared) - 5} more employee_id(s) given to different names")
     silent = cfg.agencies_without_contact
     if silent:
         shown = ", ".join(silent[:5]) + (f" and {len(silent) - 5} more" if len(silent) > 5 else "")
