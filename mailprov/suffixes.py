@@ -1,9 +1,9 @@
 """The Public Suffix List (the maintained ``publicsuffixlist`` package): names no single organisation owns,
 and a name's organisational domain (RFC 7489 section 3.2).
 
-The list's rules are kept as written (Unicode); asking the package to add each
-IDN rule's A-label form too made loading it 27 ms instead of 10, for every
-run. An A-label name is looked up by its Unicode form instead.
+The list's rules are kept as written (Unicode): asking the package to add each
+IDN rule's A-label form too made loading the whole list 27 ms instead of 10.
+An A-label name is looked up by its Unicode form instead.
 """
 
 from __future__ import annotations
