@@ -236,6 +236,9 @@ def test_agency_named_by_domain_and_unknown_ones_suggested(tmp_path: Path) -> No
     assert not (tmp_path / "other").exists()
     r = run(["letters", "render", "-c", SAMPLE, "--agency", "zzz", "--out", tmp_path / "other", *DATE])
     assert (r.exit_code, r.stderr) == (2, "error: unknown agency: zzz\n"), r.output
+    r = run(["letters", "render", "-c", SAMPLE, "--agency", "", "--out", tmp_path / "other", *DATE])
+    assert (r.exit_code, r.stderr) == (2, "error: unknown agency: '' (empty)\n"), r.output
+    assert not (tmp_path / "other").exists()
 
 
 def test_a_mailbox_letter_promises_only_what_the_directory_keeps(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..directory import Directory
     from ..model import Agency, Config
 
+
 def path_value(value: str | Path) -> Path:
     """A path option's value. An empty one is refused, not read as the current folder (``Path("")``): it comes
     from a script's unset variable (``--letters "$DIR"``), and password letters or a report must not land in
@@ -60,7 +61,7 @@ def select_agencies(config: Config, ids: list[str] | None) -> list[Agency]:
     for text in ids:
         agency = _agency(config, text)
         if agency is None:
-            unknown.append(text + _suggestion(config, text))
+            unknown.append(_as_given(text) + _suggestion(config, text))
         else:
             found[agency.id] = agency
     if unknown:
@@ -72,8 +73,13 @@ def agency_named(config: Config, text: str) -> Agency:
     """The agency ``--agency TEXT`` names: by its id or by its domain."""
     agency = _agency(config, text)
     if agency is None:
-        raise UsageError(f"unknown agency: {text}{_suggestion(config, text)}")
+        raise UsageError(f"unknown agency: {_as_given(text)}{_suggestion(config, text)}")
     return agency
+
+
+def _as_given(text: str) -> str:
+    """An agency name for a message: an empty one (a script's unset variable) would show as nothing at all."""
+    return text if text.strip() else f"'{text}' (empty)"
 
 
 def _agency(config: Config, text: str) -> Agency | None:
