@@ -291,6 +291,24 @@ class Config:
         return [(number, found) for number, found in holders.items()
                 if len(found) > 1 and len({" ".join(name_parts(m.name)).casefold() for m in found}) > 1]
 
+    def unprovisioned_contacts(self) -> list[Agency]:
+        """Agencies whose ``contact.email`` is in their own domain but no mailbox or alias of theirs here: once
+        the domain's mail comes to the platform, mail to the contact (the nightly notices too) bounces."""
+        from .addresses import AddressError, to_a_label
+
+        found = []
+        for agency in self.agencies:
+            local, _, domain = agency.contact.email.rpartition("@")
+            try:
+                if not local or to_a_label(domain) != agency.domain:
+                    continue
+            except AddressError:
+                continue
+            address = f"{local.lower()}@{agency.domain}"
+            if not any(address == m.address or address in m.aliases for m in agency.mailboxes):
+                found.append(agency)
+        return found
+
     @property
     def agencies_without_contact(self) -> list[str]:
         """Agencies ``--notify`` is to write to (``notify.agency_contacts``) that have no ``contact.email``."""

@@ -36,6 +36,11 @@ def validate(config: ConfigOpt = Path("domains.yaml")) -> None:
                    "NIP is one person's: check the staff list")
     if len(shared) > 5:
         typer.echo(f"note: and {len(shared) - 5} more employee_id(s) given to different names")
+    for agency in cfg.unprovisioned_contacts():
+        where = f" ({agency.source})" if agency.source else ""
+        typer.echo(f"note: agency '{agency.id}'{where}: contact.email {agency.contact.email} is in its own domain, but "
+                   "no mailbox or alias here has it: once the domain's mail comes to the platform, mail to it (the "
+                   "nightly notices too) bounces; give it to the contact's mailbox as an alias")
     silent = cfg.agencies_without_contact
     if silent:
         shown = ", ".join(silent[:5]) + (f" and {len(silent) - 5} more" if len(silent) > 5 else "")
