@@ -291,9 +291,10 @@ class Config:
         return [(number, found) for number, found in holders.items()
                 if len(found) > 1 and len({" ".join(name_parts(m.name)).casefold() for m in found}) > 1]
 
-    def unprovisioned_contacts(self) -> list[Agency]:
-        """Agencies whose ``contact.email`` is in their own domain but no mailbox or alias of theirs here: once
-        the domain's mail comes to the platform, mail to the contact (the nightly notices too) bounces."""
+    def unprovisioned_contacts(self, aliases: bool) -> list[Agency]:
+        """Agencies whose ``contact.email`` is in their own domain but no mailbox (or alias, where the profile
+        stores ``aliases``) of theirs here: once the domain's mail comes to the platform, mail to the contact
+        (the nightly notices too) bounces."""
         from .addresses import AddressError, to_a_label
 
         found = []
@@ -305,7 +306,7 @@ class Config:
             except AddressError:
                 continue
             address = f"{local.lower()}@{agency.domain}"
-            if not any(address == m.address or address in m.aliases for m in agency.mailboxes):
+            if not any(address == m.address or (aliases and address in m.aliases) for m in agency.mailboxes):
                 found.append(agency)
         return found
 

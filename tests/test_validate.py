@@ -98,7 +98,7 @@ def test_problems_come_sorted_by_file_and_line() -> None:
 def test_sample_configuration_is_valid() -> None:
     r = run(["validate", "-c", SAMPLE])
     assert r.exit_code == 0, r.output
-    assert "valid: 7 agencies, 7 domains, 67 mailboxes (directory profile inetorgperson)" in r.stdout
+    assert "valid: 7 agencies, 7 domains, 68 mailboxes (directory profile inetorgperson)" in r.stdout
 
 
 def test_missing_configuration_file(tmp_path: Path) -> None:
@@ -236,8 +236,9 @@ def test_agencies_notify_cannot_reach_are_pointed_out(tmp_path: Path) -> None:
     from .configs import AGENCIES, write_config
 
     notify = "notify: {smtp_host: 127.0.0.1, from: mailprov@mail.go.id, to: [noc@mail.go.id], agency_contacts: true}\n"
-    # pemkot-contoh's contact has an address at a mailbox (the other note is tested on its own below)
-    agencies = AGENCIES.replace("aliases: [setda]", "aliases: [setda, kominfo]")
+    # pemkot-contoh's contact at a mailbox (the note on one without is tested on its own below)
+    agencies = AGENCIES.replace("email: kominfo@contohkota.go.id", "email: sekda@contohkota.go.id")
+    assert agencies != AGENCIES
     config = write_config(tmp_path, agencies, extra=notify)
     r = run(["validate", "-c", config])
     assert r.exit_code == 0, r.output
@@ -247,31 +248,34 @@ def test_agencies_notify_cannot_reach_are_pointed_out(tmp_path: Path) -> None:
     assert run(["validate", "-c", quiet]).stdout.count("\n") == 1
 
 
-@pytest.mark.parametrize(("contact", "mailboxes", "noted"), [
-    ("kominfo@contohkota.go.id", ["{local: walikota, name: Budi}"], True),
-    ("Kominfo@ContohKota.GO.ID", ["{local: walikota, name: Budi}"], True),
-    ("kominfo@contohkota.go.id", ["{local: kominfo, name: Budi}"], False),
-    ("Kominfo@ContohKota.GO.ID", ["{local: walikota, name: Budi, aliases: [kominfo]}"], False),
-    ("kominfo@pemda.example.id", ["{local: walikota, name: Budi}"], False),  # mail the platform does not take
-    ("kominfo@xn--mdan-bpa.go.id", ["{local: walikota, name: Budi}"], True),  # the agency's domain given in Unicode
-    ("kominfo@medan-sub.go.id", ["{local: walikota, name: Budi}"], False),
+@pytest.mark.parametrize(("contact", "mailbox", "profile", "noted"), [
+    ("kominfo@contohkota.go.id", "{local: walikota, name: Budi}", "inetorgperson", True),
+    ("Kominfo@ContohKota.GO.ID", "{local: walikota, name: Budi}", "iredmail", True),
+    ("Kominfo@ContohKota.GO.ID", "{local: kominfo, name: Budi}", "inetorgperson", False),
+    ("kominfo@contohkota.go.id", "{local: walikota, name: Budi, aliases: [kominfo]}", "iredmail", False),
+    # an alias the profile does not store is no address on the platform
+    ("kominfo@contohkota.go.id", "{local: walikota, name: Budi, aliases: [kominfo]}", "inetorgperson", True),
+    ("kominfo@pemda.example.id", "{local: walikota, name: Budi}", "inetorgperson", False),  # not the platform's mail
+    ("kominfo@xn--mdan-bpa.go.id", "{local: walikota, name: Budi}", "inetorgperson", True),  # domain: médan.go.id
 ])
 def test_a_contact_in_the_agency_s_own_domain_without_a_mailbox_is_pointed_out(
-        tmp_path: Path, contact: str, mailboxes: list[str], noted: bool) -> None:
+        tmp_path: Path, contact: str, mailbox: str, profile: str, noted: bool) -> None:
     """Once the agency's MX points at the platform, its contact address, if no mailbox or alias has it, bounces:
     the nightly notices about its own DNS among the mail lost. A note, not a problem."""
     from .configs import contoh_agency, write_config
 
     domain = "médan.go.id" if "xn--" in contact else "contohkota.go.id"
-    agencies = contoh_agency(*mailboxes, domain=domain).replace(
+    agencies = contoh_agency(mailbox, domain=domain).replace(
         "    mailboxes:\n", f"    contact: {{name: Rina, email: '{contact}'}}\n    mailboxes:\n")
-    config = write_config(tmp_path, agencies)
+    config = write_config(tmp_path, agencies, directory_extra=f"profile: {profile}\n")
     r = run(["validate", "-c", config])
     assert r.exit_code == 0, r.output
     line = next(n for n, text in enumerate(config.read_text().splitlines(), 1) if "- id: pemkot-contoh" in text)
+    kinds, fix = (("mailbox or alias", "a mailbox or an alias") if profile == "iredmail" else
+                  ("mailbox (profile inetorgperson stores no aliases)", "a mailbox"))
     expected = [f"note: agency 'pemkot-contoh' ({config}:{line}): contact.email {contact} is in its own domain, but no "
-                "mailbox or alias here has it: once the domain's mail comes to the platform, mail to it (the nightly "
-                "notices too) bounces; give it to the contact's mailbox as an alias"]
+                f"{kinds} here has it: once the domain's mail comes to the platform, mail to it (the nightly notices "
+                f"too) bounces; give the contact {fix} at that address"]
     assert r.stdout.splitlines()[1:] == (expected if noted else []), r.stdout
 
 

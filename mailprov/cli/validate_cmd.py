@@ -18,7 +18,8 @@ def validate(config: ConfigOpt = Path("domains.yaml")) -> None:
     cfg = load(config)
     from ..profiles import resolve
 
-    profile = resolve(cfg.directory.profile).name
+    resolved = resolve(cfg.directory.profile)
+    profile = resolved.name
     counts = ", ".join(
         _count(n, word) for n, word in ((len(cfg.agencies), "agenc"), (len(cfg.agencies), "domain"),
                                         (cfg.mailbox_count, "mailbox"))
@@ -36,11 +37,14 @@ def validate(config: ConfigOpt = Path("domains.yaml")) -> None:
                    "NIP is one person's: check the staff list")
     if len(shared) > 5:
         typer.echo(f"note: and {len(shared) - 5} more employee_id(s) given to different names")
-    for agency in cfg.unprovisioned_contacts():
+    aliases = resolved.stores_aliases
+    kinds = "mailbox or alias" if aliases else f"mailbox (profile {profile} stores no aliases)"
+    for agency in cfg.unprovisioned_contacts(aliases):
         where = f" ({agency.source})" if agency.source else ""
         typer.echo(f"note: agency '{agency.id}'{where}: contact.email {agency.contact.email} is in its own domain, but "
-                   "no mailbox or alias here has it: once the domain's mail comes to the platform, mail to it (the "
-                   "nightly notices too) bounces; give it to the contact's mailbox as an alias")
+                   f"no {kinds} here has it: once the domain's mail comes to the platform, mail to it (the nightly "
+                   f"notices too) bounces; give the contact {'a mailbox or an alias' if aliases else 'a mailbox'} "
+                   "at that address")
     silent = cfg.agencies_without_contact
     if silent:
         shown = ", ".join(silent[:5]) + (f" and {len(silent) - 5} more" if len(silent) > 5 else "")
