@@ -291,6 +291,13 @@ class Config:
         return [(number, found) for number, found in holders.items()
                 if len(found) > 1 and len({" ".join(name_parts(m.name)).casefold() for m in found}) > 1]
 
+    def doubtful_nips(self) -> list[tuple[Mailbox, str]]:
+        """Mailboxes whose 18-digit ``employee_id`` cannot be a NIP, with why (``reader.nip_doubt``)."""
+        from .reader import nip_doubt
+
+        return [(mailbox, why) for agency in self.agencies for mailbox in agency.mailboxes
+                if mailbox.employee_id and (why := nip_doubt(mailbox.employee_id))]
+
     def unprovisioned_contacts(self, aliases: bool) -> list[Agency]:
         """Agencies whose ``contact.email`` is in their own domain but no mailbox (or alias, where the profile
         stores ``aliases``) of theirs here: once the domain's mail comes to the platform, mail to the contact

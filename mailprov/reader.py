@@ -78,6 +78,25 @@ def employee_number(text: str) -> str:
     return "".join(spaced.groups()) if spaced else text
 
 
+def nip_doubt(number: str) -> str | None:
+    """Why an 18-digit employee id cannot be a NIP as BKN issues them (None: it can be, or it is no NIP): the
+    first 8 digits are a birth date, the next 6 the year and month of appointment, then 1 (a man) or 2 (a woman),
+    then a serial number. A digit typed wrong or left out breaks one of those more often than not."""
+    if len(number) != 18 or not number.isdigit():
+        return None
+    try:
+        born = datetime.date(int(number[:4]), int(number[4:6]), int(number[6:8]))
+    except ValueError:
+        born = None
+    if born is None or born.year < 1900:
+        return f"its first 8 digits, {number[:8]}, are no birth date (YYYYMMDD)"
+    if not 1 <= int(number[12:14]) <= 12 or int(number[8:12]) <= born.year:
+        return f"digits 9-14, {number[8:14]}, are no year and month of appointment (YYYYMM) after the birth date"
+    if number[14] not in "12":
+        return f"digit 15, {number[14]}, is neither 1 (a man) nor 2 (a woman)"
+    return None
+
+
 def parse_bool(text: str) -> bool | None:
     """Booleans as spreadsheets and environment variables write them (also Indonesian ya/tidak)."""
     value = text.strip().lower()

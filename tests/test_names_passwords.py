@@ -152,3 +152,23 @@ def test_a_nip_written_as_printed_is_kept_as_its_digits(given: str, kept: str) -
     from mailprov.reader import employee_number
 
     assert employee_number(given) == kept
+
+
+@pytest.mark.parametrize(("number", "doubt"), [
+    ("197309211997031009", None),
+    ("198602142010012011", None),  # a woman's
+    ("3573012345678901", None),  # a 16-digit NIK: no NIP, nothing to say
+    ("PPPK20240001", None),
+    ("197313211997031009", "its first 8 digits, 19731321, are no birth date (YYYYMMDD)"),  # month 13
+    ("197302301997031009", "its first 8 digits, 19730230, are no birth date (YYYYMMDD)"),  # 30 February
+    ("097309211997031009", "its first 8 digits, 09730921, are no birth date (YYYYMMDD)"),  # a digit left out
+    ("197309211997131009", "digits 9-14, 199713, are no year and month of appointment (YYYYMM) after the birth date"),
+    ("197309211970031009", "digits 9-14, 197003, are no year and month of appointment (YYYYMM) after the birth date"),
+    ("197309211997033009", "digit 15, 3, is neither 1 (a man) nor 2 (a woman)"),
+])
+def test_an_18_digit_employee_id_that_cannot_be_a_nip_says_why(number: str, doubt: str | None) -> None:
+    """A NIP is a birth date, the year and month of appointment, 1 or 2 for a man or a woman, and a serial: a digit
+    typed wrong breaks one of them more often than not."""
+    from mailprov.reader import nip_doubt
+
+    assert nip_doubt(number) == doubt

@@ -290,7 +290,7 @@ def test_one_employee_id_under_different_names_is_pointed_out(tmp_path: Path) ->
     nip = "197501012000031001"
     staff = tmp_path / "staff.csv"
     staff.write_text("local,name,employee_id\n" + "".join(
-        f"staf{i},Staf Nomor {i},19800101200501{i:04d}\nstaf{i}b,Staf Lain {i},19800101200501{i:04d}\n"
+        f"staf{i},Staf Nomor {i},198001012005011{i:03d}\nstaf{i}b,Staf Lain {i},198001012005011{i:03d}\n"
         for i in range(6)))
     agencies = contoh_agency(f'{{local: walikota, name: "Drs. H. Budi Santoso, M.Si.", employee_id: "{nip}"}}',
                              f'{{local: budi, name: budi santoso, employee_id: "{nip}"}}',
@@ -298,7 +298,7 @@ def test_one_employee_id_under_different_names_is_pointed_out(tmp_path: Path) ->
     config = write_config(tmp_path, agencies.replace("    mailboxes:\n", "    mailboxes_csv: staff.csv\n"
                                                                          "    mailboxes:\n"))
     shared = load_config(config, {}).shared_employee_ids()
-    csv_pairs = [(f"19800101200501{i:04d}", [f"staf{i}", f"staf{i}b"]) for i in range(6)]
+    csv_pairs = [(f"198001012005011{i:03d}", [f"staf{i}", f"staf{i}b"]) for i in range(6)]
     assert [(n, [m.local for m in found]) for n, found in shared] == [(nip, ["walikota", "budi", "sekda"]),
                                                                        *csv_pairs]
     r = run(["validate", "-c", config])
@@ -310,7 +310,7 @@ def test_one_employee_id_under_different_names_is_pointed_out(tmp_path: Path) ->
                         f"walikota@contohkota.go.id (Drs. H. Budi Santoso, M.Si., {at['walikota']}), "
                         f"budi@contohkota.go.id (budi santoso, {at['budi']}), sekda@contohkota.go.id (Siti Rahmawati, "
                         f"{at['sekda']}); a NIP is one person's: check the staff list")
-    assert notes[1] == ("note: employee_id 198001012005010000 is given to 2 mailboxes with different names: "
+    assert notes[1] == ("note: employee_id 198001012005011000 is given to 2 mailboxes with different names: "
                         f"staf0@contohkota.go.id (Staf Nomor 0, {staff}:2), staf0b@contohkota.go.id (Staf Lain 0, "
                         f"{staff}:3); a NIP is one person's: check the staff list")
     # five at most, then how many more
@@ -319,3 +319,26 @@ def test_one_employee_id_under_different_names_is_pointed_out(tmp_path: Path) ->
         f'{{local: walikota, name: "Drs. H. Budi Santoso, M.Si.", employee_id: "{nip}"}}',
         f'{{local: budi, name: BUDI SANTOSO, employee_id: "{nip}"}}'), name="same.yaml")
     assert run(["validate", "-c", same_person]).stdout.count("\n") == 1
+
+
+def test_employee_ids_that_cannot_be_nips_are_pointed_out(tmp_path: Path) -> None:
+    """Each with its mailbox, where it is written and why; five at most, then how many more. A note: the file
+    stays valid (an employee id need not be a NIP, and one typed wrong is still the operator's to correct)."""
+    from .configs import contoh_agency, write_config
+
+    staff = tmp_path / "staff.csv"
+    staff.write_text("local,name,employee_id\n" + "".join(f"staf{i},Staf {i},1980010120050130{i:02d}\n"
+                                                          for i in range(6)))
+    agencies = contoh_agency('{local: walikota, name: Budi, employee_id: "19751301 200003 1 001"}',
+                             '{local: sekda, name: Siti, employee_id: "198602142010012011"}')
+    config = write_config(tmp_path, agencies.replace("    mailboxes:\n", "    mailboxes_csv: staff.csv\n"
+                                                                         "    mailboxes:\n"))
+    r = run(["validate", "-c", config])
+    assert r.exit_code == 0, r.output
+    line = next(n for n, text in enumerate(config.read_text().splitlines(), 1) if "local: walikota" in text)
+    assert r.stdout.splitlines()[1:] == [
+        f"note: walikota@contohkota.go.id ({config}:{line}): employee_id 197513012000031001 is not a NIP as BKN "
+        "issues them: its first 8 digits, 19751301, are no birth date (YYYYMMDD); a digit typed wrong?",
+        *(f"note: staf{i}@contohkota.go.id ({staff}:{i + 2}): employee_id 1980010120050130{i:02d} is not a NIP as "
+          "BKN issues them: digit 15, 3, is neither 1 (a man) nor 2 (a woman); a digit typed wrong?" for i in range(4)),
+        "note: and 2 more 18-digit employee_id(s) that are not NIPs as BKN issues them"]

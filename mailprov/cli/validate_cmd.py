@@ -37,6 +37,13 @@ def validate(config: ConfigOpt = Path("domains.yaml")) -> None:
                    "NIP is one person's: check the staff list")
     if len(shared) > 5:
         typer.echo(f"note: and {len(shared) - 5} more employee_id(s) given to different names")
+    doubtful = cfg.doubtful_nips()
+    for mailbox, why in doubtful[:5]:
+        where = f" ({mailbox.source})" if mailbox.source else ""
+        typer.echo(f"note: {mailbox.address}{where}: employee_id {mailbox.employee_id} is not a NIP as BKN issues "
+                   f"them: {why}; a digit typed wrong?")
+    if len(doubtful) > 5:
+        typer.echo(f"note: and {len(doubtful) - 5} more 18-digit employee_id(s) that are not NIPs as BKN issues them")
     aliases = resolved.stores_aliases
     kinds = "mailbox or alias" if aliases else f"mailbox (profile {profile} stores no aliases)"
     for agency in cfg.unprovisioned_contacts(aliases):
