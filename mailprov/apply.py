@@ -332,7 +332,7 @@ class _Run:
 
     def complete(self, batch: _Batch) -> None:
         """Collect the Password Modify answers ``finish`` left, then lock what must stay locked and rename."""
-        done = batch.done
+        done = list(batch.done)  # batch.done stays what finish found
         if batch.passwords:
             done += self._collect(
                 batch.pipeline, batch.passwords, batch.sent,
