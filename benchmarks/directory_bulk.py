@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -218,29 +218,48 @@ def apply_and_plan(server: Slapd, folder: Path, mailboxes: int, agencies: int, s
     base = server.new_base(f"bench-{scheme}")
     config = write_config(folder / f"config-{scheme}", mailboxes, agencies, scheme)
     env = _cli_env(server, base)
-    apply_s = _run_with_rusage([_MAILPROV, "apply", "-c", str(config), "--yes", "--letters", str(letters)], env)[0]
+    slapd_cpu = _slapd_cpu(server)
+    applied = _run_with_rusage([_MAILPROV, "apply", "-c", str(config), "--yes", "--letters", str(letters)], env)
+    slapd_cpu = _slapd_cpu(server) - slapd_cpu
     created = server.count(base, "(objectClass=inetOrgPerson)")
     if created != mailboxes:
         raise SystemExit(f"apply created {created} mailboxes, expected {mailboxes}")
-    plan_s, plan_mb, out = _run_with_rusage([_MAILPROV, "plan", "-c", str(config), "--format", "json"], env)
-    if '"changes": []' not in out:
+    plan = _run_with_rusage([_MAILPROV, "plan", "-c", str(config), "--format", "json"], env)
+    if '"changes": []' not in plan.out:
         raise SystemExit("the plan after apply is not empty")
-    return {"apply_s": apply_s, "plan_s": plan_s, "plan_mb": plan_mb}
+    return {"apply_s": applied.seconds, "apply_cpu": applied.cpu_s, "slapd_cpu": slapd_cpu,
+            "plan_s": plan.seconds, "plan_mb": plan.peak_mb}
+
+
+def _slapd_cpu(server: Slapd) -> float:
+    """CPU seconds (user and system) slapd has used so far, from /proc."""
+    assert server.process is not None
+    fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def plan_of_new(server: Slapd, folder: Path, mailboxes: int, agencies: int) -> float:
     """Wall seconds of ``mailprov plan`` (its table) of the mailboxes against an empty subtree: what ``apply``
     does before its first write (start, load, bind, snapshot, plan, the table), which slapd spends idle."""
     config = write_config(folder / "config-plan-new", mailboxes, agencies, "server")
-    seconds, _, out = _run_with_rusage([_MAILPROV, "plan", "-c", str(config)],
-                                       _cli_env(server, server.new_base("bench-plan-new")))
-    if f"summary: {mailboxes + agencies} create," not in out:  # the domains' entries and the mailboxes
-        raise SystemExit(f"the plan against an empty subtree does not create {mailboxes} mailboxes:\n{out[-2000:]}")
-    return seconds
+    planned = _run_with_rusage([_MAILPROV, "plan", "-c", str(config)],
+                               _cli_env(server, server.new_base("bench-plan-new")))
+    if f"summary: {mailboxes + agencies} create," not in planned.out:  # the domains' entries and the mailboxes
+        raise SystemExit("the plan against an empty subtree does not create "
+                         f"{mailboxes} mailboxes:\n{planned.out[-2000:]}")
+    return planned.seconds
 
 
-def _run_with_rusage(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall time, the child's own peak RSS (MB, from wait4) and its stdout."""
+class Measured(NamedTuple):
+    """One child command: wall seconds, its own peak RSS (MB), its CPU seconds (user and system), its stdout."""
+    seconds: float
+    peak_mb: float
+    cpu_s: float
+    out: str
+
+
+def _run_with_rusage(args: list[str], env: dict[str, str]) -> Measured:
+    """Run a command and measure it from wait4's figures for that child alone."""
     with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
         start = time.perf_counter()
         proc = subprocess.Popen(args, env=env, stdout=out_file, stderr=err_file)
@@ -251,7 +270,7 @@ def _run_with_rusage(args: list[str], env: dict[str, str]) -> tuple[float, float
         err_file.seek(0)
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(args[1:3])} failed ({proc.returncode}):\n{err_file.read().decode()[-2000:]}")
-        return elapsed, usage.ru_maxrss / 1024, out_file.read().decode()
+        return Measured(elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, out_file.read().decode())
 
 
 def main() -> int:
@@ -298,14 +317,14 @@ def main() -> int:
         places = {"disk": disk} | ({"tmpfs": shm} if shm.is_dir() else {})
         plans: list[dict[str, float]] = []
 
-        def apply_run(server: Slapd, scheme: str, place: Path) -> float:
+        def apply_run(server: Slapd, scheme: str, place: Path) -> dict[str, float]:
             letters = Path(tempfile.mkdtemp(dir=place))
             try:
                 result = apply_and_plan(server, folder, n, args.agencies, scheme, letters / "letters")
             finally:
                 shutil.rmtree(letters, ignore_errors=True)
             plans.append(result)
-            return result["apply_s"]
+            return result
 
         def spread_plan(server: Slapd) -> dict[str, float]:
             """The same mailboxes over many domains, made the quickest way (server-add, letters in RAM): only
@@ -325,7 +344,10 @@ def main() -> int:
                 server, equivalent_ldif(server.new_base("bench-ldapadd"), n, args.agencies)))}
             for scheme in SCHEMES:
                 for where, place in places.items():
-                    figures[scheme, where] = once(lambda server: apply_run(server, scheme, place))  # noqa: B023
+                    applied = once(lambda server: apply_run(server, scheme, place))  # noqa: B023
+                    figures[scheme, where] = applied["apply_s"]
+                    figures["cpu", scheme, where] = applied["apply_cpu"]
+                    figures["slapd cpu", scheme, where] = applied["slapd_cpu"]
             for pwmod in (False, True):
                 figures["pace", pwmod] = once(lambda server: server_pace(server, n, args.agencies, pwmod))  # noqa: B023
             figures["before"] = once(lambda server: plan_of_new(server, folder, n, args.agencies))
@@ -361,6 +383,9 @@ def main() -> int:
             seconds = best((scheme, where))
             print(f"mailprov apply, {labels[scheme]}, letters on {where}: {seconds:6.2f} s {n / seconds:7.0f} "
                   f"mailboxes/s; ratio to ldapadd per round {ratios((scheme, where))} (target >= 1.0)")
+            mine, slapd = (statistics.median(r[key, scheme, where] for r in rounds) for key in ("cpu", "slapd cpu"))
+            print(f"    CPU (medians): apply {mine:.2f} s, slapd {slapd:.2f} s during it, together "
+                  f"{mine + slapd:.2f} s on {os.cpu_count()} cores")
     probes = [r["probe"] for r in rounds]
     kernel = [r["probe_kernel"] for r in rounds]
     print(f"  creating one file in the letters folder's file system costs {min(probes):.0f}-{max(probes):.0f} us "
