@@ -43,6 +43,9 @@ def main() -> int:
             writer.write(letter)
         writer.sync()  # on the disk, as apply has them before it sends their passwords
         written = time.perf_counter() - start
+        on_disk = sum(1 for _ in Path(tmp).rglob("*.md"))
+        if on_disk != args.letters:
+            raise SystemExit(f"{on_disk} letters written, expected {args.letters}")
     n = args.letters
     print(f"{n} mailbox letters (Markdown, Bahasa Indonesia, sandboxed Jinja):")
     print(f"  rendered:             {rendered:6.2f} s  {n / rendered:8.0f} letters/s  (target: {n} in under 5 s)")
