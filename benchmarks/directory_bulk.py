@@ -205,6 +205,10 @@ def timed_ldapadd(server: Slapd, ldif: str) -> dict[str, float]:
     return {"seconds": loaded.seconds, "cpu": loaded.cpu_s, "slapd_cpu": _slapd_cpu(server) - slapd_cpu}
 
 
+#: microseconds to create a small file above which the letters' file system, not a disk, sets the pace (an ext4
+#: with a journal: 24-32 us on this VM; the VM's own ext4 without one: 200-700 us after many deletions)
+SLOW_FILE_US = 150
+
 #: the command as installed beside this interpreter
 _MAILPROV = str(Path(sys.executable).parent / "mailprov")
 
@@ -403,6 +407,10 @@ def main() -> int:
     print(f"  creating one file in the letters folder's file system costs {min(probes):.0f}-{max(probes):.0f} us "
           f"here, {min(kernel):.0f}-{max(kernel):.0f} us of it kernel CPU ({max(probes) * n / 1e6:.1f} s for {n} "
           "letters at worst, which ldapadd does not write)")
+    if min(probes) > SLOW_FILE_US:
+        print(f"  (over {SLOW_FILE_US} us a file is not a disk's pace: an ext4 without a journal skips the inodes "
+              "freed in the last minutes, reading the inode table to find them; README, 'The disk rows', says how "
+              "to measure on one with a journal, --disk DIR)")
     print(f"  slapd's own pace for the same writes (encoded beforehand, pipelined like apply): adds with the "
           f"hash {best(('pace', False)):.2f} s, ratio per round {ratios(('pace', False))}; adds + Password Modify "
           f"{best(('pace', True)):.2f} s, ratio per round {ratios(('pace', True))}")
