@@ -175,6 +175,10 @@ def server_pace(server: Slapd, mailboxes: int, agencies: int, password_modify: b
     return elapsed
 
 
+#: microseconds to create a small file above which the letters' file system, not a disk, sets the pace (an ext4
+#: with a journal: 24-32 us on this VM; the VM's own ext4 without one: 200-700 us after many deletions)
+SLOW_FILE_US = 150
+
 def file_creation_us(folder: Path, count: int = 500) -> tuple[float, float]:
     """Microseconds to create one small 0600 file in the letters' file system, and the kernel CPU of that.
 
@@ -200,14 +204,9 @@ def timed_ldapadd(server: Slapd, ldif: str) -> dict[str, float]:
     with tempfile.TemporaryFile() as source:
         source.write(ldif.encode())
         source.seek(0)
-        slapd_cpu = _slapd_cpu(server)
-        loaded = _run_with_rusage(args, dict(os.environ), stdin=source)
-    return {"seconds": loaded.seconds, "cpu": loaded.cpu_s, "slapd_cpu": _slapd_cpu(server) - slapd_cpu}
+        loaded = _run_with_rusage(args, dict(os.environ), stdin=source, beside=server)
+    return {"seconds": loaded.seconds, "cpu": loaded.cpu_s, "slapd_cpu": loaded.slapd_cpu}
 
-
-#: microseconds to create a small file above which the letters' file system, not a disk, sets the pace (an ext4
-#: with a journal: 24-32 us on this VM; the VM's own ext4 without one: 200-700 us after many deletions)
-SLOW_FILE_US = 150
 
 #: the command as installed beside this interpreter
 _MAILPROV = str(Path(sys.executable).parent / "mailprov")
@@ -223,16 +222,15 @@ def apply_and_plan(server: Slapd, folder: Path, mailboxes: int, agencies: int, s
     base = server.new_base(f"bench-{scheme}")
     config = write_config(folder / f"config-{scheme}", mailboxes, agencies, scheme)
     env = _cli_env(server, base)
-    slapd_cpu = _slapd_cpu(server)
-    applied = _run_with_rusage([_MAILPROV, "apply", "-c", str(config), "--yes", "--letters", str(letters)], env)
-    slapd_cpu = _slapd_cpu(server) - slapd_cpu
+    applied = _run_with_rusage([_MAILPROV, "apply", "-c", str(config), "--yes", "--letters", str(letters)], env,
+                               beside=server)
     created = server.count(base, "(objectClass=inetOrgPerson)")
     if created != mailboxes:
         raise SystemExit(f"apply created {created} mailboxes, expected {mailboxes}")
     plan = _run_with_rusage([_MAILPROV, "plan", "-c", str(config), "--format", "json"], env)
     if '"changes": []' not in plan.out:
         raise SystemExit("the plan after apply is not empty")
-    return {"apply_s": applied.seconds, "apply_cpu": applied.cpu_s, "slapd_cpu": slapd_cpu,
+    return {"apply_s": applied.seconds, "apply_cpu": applied.cpu_s, "slapd_cpu": applied.slapd_cpu,
             "plan_s": plan.seconds, "plan_mb": plan.peak_mb}
 
 
@@ -256,16 +254,20 @@ def plan_of_new(server: Slapd, folder: Path, mailboxes: int, agencies: int) -> f
 
 
 class Measured(NamedTuple):
-    """One child command: wall seconds, its own peak RSS (MB), its CPU seconds (user and system), its stdout."""
+    """One child command: wall seconds, its own peak RSS (MB), its CPU seconds (user and system), its stdout,
+    and the CPU seconds of the slapd it ran beside, if one was named."""
     seconds: float
     peak_mb: float
     cpu_s: float
     out: str
+    slapd_cpu: float = 0.0
 
 
-def _run_with_rusage(args: list[str], env: dict[str, str], stdin: IO[bytes] | None = None) -> Measured:
-    """Run a command and measure it from wait4's figures for that child alone."""
+def _run_with_rusage(args: list[str], env: dict[str, str], stdin: IO[bytes] | None = None,
+                     beside: Slapd | None = None) -> Measured:
+    """Run a command and measure it from wait4's figures for that child alone, and ``beside``'s CPU meanwhile."""
     with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
+        slapd_start = _slapd_cpu(beside) if beside else 0.0
         start = time.perf_counter()
         proc = subprocess.Popen(args, env=env, stdin=stdin, stdout=out_file, stderr=err_file)
         _, status, usage = os.wait4(proc.pid, 0)
@@ -276,7 +278,9 @@ def _run_with_rusage(args: list[str], env: dict[str, str], stdin: IO[bytes] | No
         if proc.returncode != 0:
             raise SystemExit(f"{Path(args[0]).name} {args[1]} failed ({proc.returncode}):\n"
                              f"{err_file.read().decode()[-2000:]}")
-        return Measured(elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, out_file.read().decode())
+        slapd_cpu = _slapd_cpu(beside) - slapd_start if beside else 0.0
+        return Measured(elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, out_file.read().decode(),
+                        slapd_cpu)
 
 
 def main() -> int:
