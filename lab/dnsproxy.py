@@ -20,7 +20,6 @@ class DroppingRelay:
     upstream: tuple[str, int]
     #: queries for these names, or names under them, are swallowed
     drop: tuple[str, ...] = ()
-    dropped: int = 0
     _sock: socket.socket = field(init=False)
     _thread: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -53,7 +52,6 @@ class DroppingRelay:
             except OSError:
                 return
             if self._swallowed(data):
-                self.dropped += 1
                 continue
             upstream.sendto(data, self.upstream)
             try:

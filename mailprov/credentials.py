@@ -6,7 +6,6 @@ and lands in shell history) and never from the YAML file.
 
 from __future__ import annotations
 
-import os
 import stat
 import sys
 from collections.abc import Callable, Mapping
@@ -51,7 +50,3 @@ def terminal_prompt() -> Callable[[str], str] | None:
     import getpass
 
     return getpass.getpass
-
-
-def environment() -> Mapping[str, str]:
-    return os.environ

@@ -66,13 +66,6 @@ class UsageError(MailprovError):
     exit_code = EXIT_BAD_INPUT
 
 
-class NotAvailableError(UsageError):
-    """A command of the contract that this build does not provide yet."""
-
-    def __init__(self, command: str) -> None:
-        super().__init__(f"{command}: not yet available in this version of mailprov")
-
-
 class DirectoryError(MailprovError):
     """The LDAP directory refused or failed an operation."""
 

@@ -16,7 +16,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 PASSWD_MODIFY_OID = "1.3.6.1.4.1.4203.1.11.1"
-NOTICE_OF_DISCONNECTION_OID = "1.3.6.1.4.1.1466.20036"
 
 # protocolOp tags (APPLICATION n, constructed unless noted)
 _ADD_REQUEST = 0x68
@@ -293,7 +292,7 @@ def _decode_result(message: bytes) -> Result:
     _, diagnostic, p = _read_tlv(op, p)
     operation = RESPONSE_NAMES.get(op_tag, f"tag 0x{op_tag:02x}")
     if message_id == 0 and op_tag == 0x78:
-        operation = "disconnect"  # unsolicited notice of disconnection
+        operation = "disconnect"  # unsolicited notice of disconnection (RFC 4511 4.4.1, 1.3.6.1.4.1.1466.20036)
     return Result(message_id, operation, int.from_bytes(code, "big"),
                   matched.decode("utf-8", "replace"), diagnostic.decode("utf-8", "replace"))
 

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from .compliance import Compliance
 
 FORMATS = ("md", "html", "pdf")
-KINDS = ("agency", "mailbox")
 
 MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
              "Oktober", "November", "Desember")

@@ -77,8 +77,6 @@ class Platform:
     smtp_port: int = 587
     #: the address outside the platform that SPF must reject (DESIGN.md)
     outside_ip: str = "192.0.2.1"
-    #: the MX preference mailprov tells agencies to publish, per host
-    mx_preferences: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

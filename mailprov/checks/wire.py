@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28, "DS": 43, "DNSKEY": 48}
-NAMES = {v: k for k, v in TYPES.items()}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 FLAG_QR, FLAG_TC, FLAG_RD = 0x8000, 0x0200, 0x0100
 EDNS_PAYLOAD = 1232
