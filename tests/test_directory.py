@@ -540,6 +540,19 @@ def test_apply_refuses_without_yes_off_a_terminal(slapd: Slapd, ldap_env: dict[s
     assert not (tmp_path / "l").exists()
 
 
+@pytest.mark.parametrize(("option", "said"), [
+    (["--lang", "jv"], "--lang must be one of id, en, not 'jv'"),
+    (["--format", "yaml"], "--format must be one of table, json, not 'yaml'")])
+def test_apply_refuses_an_unknown_language_or_format_before_writing(
+        slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path, option: list[str], said: str) -> None:
+    """Refused as the command line is read: nothing is written, not even the letters' folder."""
+    config = write_config(tmp_path)
+    r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l", *option], env=ldap_env)
+    assert (r.exit_code, r.stderr) == (2, f"error: {said}\n"), r.output
+    assert slapd.count(ldap_env["MAILPROV_BASE_DN"]) == 1  # only the empty base
+    assert not (tmp_path / "l").exists()
+
+
 def test_invalid_configuration_writes_nothing(slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
     config = write_config(tmp_path, AGENCIES.replace("local: sekda", "local: 'se kda'"))
     r = run(["apply", "-c", config, "--yes", "--letters", tmp_path / "l"], env=ldap_env)
