@@ -275,7 +275,7 @@ def test_a_bind_dn_the_password_policy_locked_or_expired_is_told_apart_from_a_wr
 
     base = slapd.new_base("locked-bind-dn")
     dn, expired = f"uid=terkunci,{base}", f"uid=kedaluwarsa,{base}"
-    soon, reset = f"uid=segera,{base}", f"uid=diganti,{base}"
+    soon, reset, grace = f"uid=segera,{base}", f"uid=diganti,{base}", f"uid=tenggang,{base}"
     # a policy whose passwords last one second, for the second account; one whose passwords last 30 days and
     # warn from the start (slapd warns while the time left is below pwdExpireWarning, and none has passed yet)
     slapd.ldap("ldapadd", admin=True, input_text=(
@@ -292,7 +292,12 @@ def test_a_bind_dn_the_password_policy_locked_or_expired_is_told_apart_from_a_wr
         f"dn: cn=ganti,{base}\nobjectClass: device\nobjectClass: pwdPolicy\ncn: ganti\n"
         "pwdAttribute: userPassword\npwdMustChange: TRUE\n\n"
         f"dn: {reset}\nobjectClass: inetOrgPerson\nuid: diganti\ncn: Diganti\nsn: D\n"
-        f"pwdPolicySubentry: cn=ganti,{base}\nuserPassword: {slappasswd('sandi-2026')}\n"))
+        f"pwdPolicySubentry: cn=ganti,{base}\nuserPassword: {slappasswd('sandi-2026')}\n\n"
+        # expired after one second too, but with three binds of grace
+        f"dn: cn=tenggang,{base}\nobjectClass: device\nobjectClass: pwdPolicy\ncn: tenggang\n"
+        "pwdAttribute: userPassword\npwdMaxAge: 1\npwdGraceAuthNLimit: 3\n\n"
+        f"dn: {grace}\nobjectClass: inetOrgPerson\nuid: tenggang\ncn: Tenggang\nsn: T\n"
+        f"pwdPolicySubentry: cn=tenggang,{base}\nuserPassword: {slappasswd('sandi-2026')}\n"))
     # an administrator reset its password: it must change it before anything else
     slapd.ldap("ldapmodify", admin=True, input_text=f"dn: {reset}\nchangetype: modify\nreplace: pwdReset\n"
                                                     "pwdReset: TRUE\n")
@@ -320,3 +325,8 @@ def test_a_bind_dn_the_password_policy_locked_or_expired_is_told_apart_from_a_wr
     r = run(["mailbox", "list", "-c", config], env={**reader, "MAILPROV_BIND_DN": expired})
     assert (r.exit_code, r.stderr) == (2, f"error: {slapd.url}: the directory refused the bind as {expired}: its "
                                           "password has expired: set a new one, and give mailprov that one\n"), r.output
+    # expired, binding on grace: the run works, and says how many binds are left
+    r = run(["plan", "-c", config], env={**reader, "MAILPROV_BIND_DN": grace})
+    assert r.exit_code == 0, r.output
+    assert r.stderr.splitlines()[0] == (f"warning: the password of {grace} has expired; the directory allows 2 more "
+                                        "bind(s) with it: set a new one, and give mailprov that one"), r.stderr
