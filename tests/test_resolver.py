@@ -14,9 +14,19 @@ import pytest
 from lab.dnsproxy import DelayingRelay
 from lab.knot import Knot
 from lab.zones import Zone, txt
-from mailprov.checks.resolver import FAILURE, NXDOMAIN, OK, TIMEOUT, Answer, DnsResolver, parse_nameserver
+from mailprov.checks.resolver import (
+    FAILURE,
+    NXDOMAIN,
+    OK,
+    TIMEOUT,
+    Answer,
+    DnsResolver,
+    parse_nameserver,
+    system_nameservers,
+)
 
 from .conftest import new_knot
+from .helpers import SAMPLE, run
 
 #: more than a UDP answer may carry (EDNS payload 1232): Knot sets TC and the resolver asks again over TCP
 LONG_TEXT = "v=DKIM1; k=rsa; p=" + "A" * 3000
@@ -392,3 +402,28 @@ def test_a_datagram_the_system_refuses_to_send_is_an_error_with_its_reason() -> 
     # EACCES where the machine has a route for it; a machine without any route refuses it before that
     assert answer.describe() in ("Permission denied", "Network is unreachable")
     assert resolver.queries == len(DnsResolver.TRIES) and resolver.answers == 0
+
+
+def test_the_system_s_nameservers_are_read_from_resolv_conf(tmp_path: Path) -> None:
+    """Without --nameserver (and the lab's variable) the checks ask what the machine asks."""
+    conf = tmp_path / "resolv.conf"
+    conf.write_text("# written by NetworkManager\nsearch kominfo.go.id\nnameserver 127.0.0.53\nnameserver ::1\n"
+                    "options edns0 trust-ad\n")
+    assert system_nameservers(str(conf)) == [("127.0.0.53", 53), ("::1", 53)]
+    conf.write_text("search kominfo.go.id\n")
+    assert system_nameservers(str(conf)) == []
+    assert system_nameservers(str(tmp_path / "missing")) == []
+
+
+def test_dns_check_without_any_nameserver_says_how_to_give_one(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    import functools
+
+    import mailprov.checks.resolver
+
+    (tmp_path / "resolv.conf").write_text("search kominfo.go.id\n")
+    monkeypatch.setattr(mailprov.checks.resolver, "system_nameservers",
+                        functools.partial(system_nameservers, str(tmp_path / "resolv.conf")))
+    r = run(["dns", "check", "-c", SAMPLE])  # the environment without MAILPROV_*
+    assert (r.exit_code, r.stderr) == (2, "error: no nameserver: give --nameserver IP[:PORT] (none in "
+                                          "/etc/resolv.conf)\n"), r.output

@@ -590,12 +590,13 @@ def parse_nameserver(text: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
-def system_nameservers() -> list[tuple[str, int]]:
-    """The nameservers of /etc/resolv.conf (read by dnspython, which knows its syntax)."""
+def system_nameservers(resolv_conf: str = "/etc/resolv.conf") -> list[tuple[str, int]]:
+    """The nameservers of ``resolv_conf`` (read by dnspython, which knows its syntax); none when it names none
+    or cannot be read."""
     import dns.resolver
 
     try:
-        resolver = dns.resolver.Resolver()
+        resolver = dns.resolver.Resolver(filename=resolv_conf)
     except dns.resolver.NoResolverConfiguration:
         return []
     return [(str(ns), 53) for ns in resolver.nameservers]
