@@ -39,6 +39,11 @@ POLICIES = {
     "mta-sts.sts-charset.go.id": "version: STSv1\nmode: enforce\nmx: *.mail.go.id\nmax_age: 604800\n",
     # its policy host has an IPv6 address only (AAAA ::1, served there)
     "mta-sts.sts-v6.go.id": "version: STSv1\nmode: enforce\nmx: *.mail.go.id\nmax_age: 604800\n",
+    # a policy of another version, and one whose mode RFC 8461 does not have
+    "mta-sts.sts-versi.go.id": "version: STSv2\nmode: enforce\nmx: *.mail.go.id\nmax_age: 604800\n",
+    "mta-sts.sts-mode.go.id": "version: STSv1\nmode: strict\nmx: *.mail.go.id\nmax_age: 604800\n",
+    # a good policy announced with an id that is not 1-32 letters and digits
+    "mta-sts.sts-id.go.id": "version: STSv1\nmode: enforce\nmx: *.mail.go.id\nmax_age: 604800\n",
 }
 #: the Content-Type each policy is served with (text/plain unless named here; None: no Content-Type at all)
 MEDIA_TYPES = {"mta-sts.sts-html.go.id": "text/html; charset=UTF-8", "mta-sts.sts-tanpa-tipe.go.id": None,
@@ -252,15 +257,15 @@ def extended_server(tmp_path_factory: pytest.TempPathFactory, knot_factory: list
     config_path = write_dns_config(folder, checks=EXTENDED)
     config = load_config(config_path, {})
     names = ["sts-baik", "sts-uji", "sts-mx-lain", "sts-sertifikat", "sts-kosong", "sts-tanpa-umur", "sts-lambat",
-             "sts-potong", "sts-hilang", "sts-html", "sts-tanpa-tipe", "sts-charset", "sts-v6", "aman", "tanpa-ds",
-             "polos", "palsu"]
+             "sts-potong", "sts-hilang", "sts-html", "sts-tanpa-tipe", "sts-charset", "sts-v6", "sts-versi", "sts-mode",
+             "sts-id", "aman", "tanpa-ds", "polos", "palsu"]
     zones = build_zones(config)
     for name in names:
         zone = zones.zone(f"{name}.go.id")
         zone.add("@", "MX", "10 mx1.mail.go.id.")
         zone.add("@", "MX", "20 mx2.mail.go.id.")
         if name != "sts-kosong":
-            zone.add("_mta-sts", "TXT", txt("v=STSv1; id=20261128T0200"))
+            zone.add("_mta-sts", "TXT", txt("v=STSv1; id=" + ("2026-11-28" if name == "sts-id" else "20261128T0200")))
             zone.add("mta-sts", *(("AAAA", "::1") if name == "sts-v6" else ("A", "127.0.0.1")))
     zones.zone("sts-baik.go.id").add("_smtp._tls", "TXT", txt("v=TLSRPTv1; rua=mailto:tlsrpt@mail.go.id"))
     zones.zone("sts-uji.go.id").add("_smtp._tls", "TXT", txt("v=TLSRPTv1; rua=tlsrpt@mail.go.id"))
@@ -309,6 +314,9 @@ def extended_lab(extended_server: tuple[Path, str, dict[str, str], list[str]]) -
     ("sts-tanpa-tipe.go.id", "mta-sts", "warn", "served without a Content-Type of text/plain"),
     ("sts-charset.go.id", "mta-sts", "pass", "MTA-STS mode=enforce"),
     ("sts-v6.go.id", "mta-sts", "pass", "MTA-STS mode=enforce"),
+    ("sts-versi.go.id", "mta-sts", "warn", "has a problem: version: STSv1 missing"),
+    ("sts-mode.go.id", "mta-sts", "warn", "has a problem: mode 'strict' is not enforce, testing or none"),
+    ("sts-id.go.id", "mta-sts", "warn", "id= must be 1-32 letters/digits"),
     ("sts-baik.go.id", "tls-rpt", "pass", "TLS-RPT sends reports to mailto:tlsrpt@mail.go.id"),
     ("sts-uji.go.id", "tls-rpt", "warn", "rua= needs mailto: or https: URIs"),
     ("sts-kosong.go.id", "tls-rpt", "warn", "no TLS-RPT"),
