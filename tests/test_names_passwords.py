@@ -79,6 +79,24 @@ def test_domains_become_a_labels(given: str, expected: str) -> None:
     assert to_unicode(to_a_label("médan.go.id")) == "médan.go.id"
 
 
+@pytest.mark.parametrize(("bad", "why"), [
+    (" . ", "empty domain name"),
+    (".".join(["a" * 60] * 4) + ".dinas.go.id", "is longer than 253 characters"),
+    ("ab--cd.go.id", "has a reserved label 'ab--cd'"),  # RFC 5891: only xn-- may have hyphens there
+    ("localhost", "needs at least two labels"),
+    ("dinas.go.123", "has a numeric top-level label"),
+    ("dinas_kominfo.go.id", "has an invalid label 'dinas_kominfo'"),
+    ("\u0301dinas.go.id", "invalid internationalised domain name"),  # a label starting with a combining accent
+])
+def test_bad_domains_say_why(bad: str, why: str) -> None:
+    with pytest.raises(AddressError, match=re.escape(why)):
+        to_a_label(bad)
+
+
+def test_a_malformed_a_label_is_shown_as_it_is() -> None:
+    assert to_unicode("xn--zz.go.id") == "xn--zz.go.id"
+
+
 @pytest.mark.parametrize("bad", ["x)(uid=*", "budi santoso", ".budi", "budi.", "a..b", "búdi", "a+b", "", "a" * 65])
 def test_bad_local_parts(bad: str) -> None:
     with pytest.raises(AddressError):
