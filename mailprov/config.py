@@ -482,6 +482,9 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         raise ConfigError(problems)
     r = Reader(shown)
     r.problems.extend(problems)
+    if data is None:  # nothing but comments, or a file emptied by a failed copy
+        r.problem(1, "configuration: the file is empty (expected platform:, directory: and agencies:)")
+        raise ConfigError(r.problems)
     if not isinstance(data, YMap):
         r.problem(getattr(data, "line", 1), "configuration: expected a mapping at the top level")
         raise ConfigError(r.problems)
