@@ -172,6 +172,38 @@ def test_a_batch_whose_answers_do_not_come_is_a_wire_error(server_does: str, sai
     assert str(info.value) == said
 
 
+@pytest.mark.parametrize("answer", [bytes.fromhex("3080" "020101" "0000"), bytes.fromhex("3085" "0000000003")],
+                         ids=["indefinite length", "length in 5 octets"])
+def test_an_answer_whose_length_ldap_does_not_allow_is_a_wire_error(answer: bytes) -> None:
+    """RFC 4511 5.1: only BER's definite form; no LDAP message needs more than 4 octets to say its length."""
+    import socket
+
+    ours, server = socket.socketpair()
+    with ours, server:
+        pipeline = wire.Pipeline(ours, 2)
+        wanted = pipeline.send([(1_000_001, b"request 1")])
+        server.sendall(answer)
+        with pytest.raises(wire.WireError, match=r"^unsupported BER length$"):
+            pipeline.collect(wanted)
+
+
+def test_a_connection_reset_is_a_wire_error_with_the_system_s_reason() -> None:
+    """A server (or a firewall between) that resets the TCP connection: apply's 'directory connection lost'."""
+    import socket
+    import struct
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        ours = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+        with ours:
+            pipeline = wire.Pipeline(ours, 2)
+            wanted = pipeline.send([(1_000_001, b"request 1")])
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with RST
+            server.close()
+            with pytest.raises(wire.WireError, match=r"^connection lost: \[Errno 104\] Connection reset by peer$"):
+                pipeline.collect(wanted)
+
+
 def test_answers_arriving_a_byte_at_a_time_are_put_together() -> None:
     import socket
     import threading

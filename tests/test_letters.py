@@ -301,6 +301,17 @@ def test_results_that_are_not_a_dns_check_are_refused_with_every_place(tmp_path:
     assert not out.exists()
 
 
+def test_results_nested_deeper_than_json_reads_are_refused_as_not_a_dns_check(tmp_path: Path) -> None:
+    """The JSON reader gives up on such nesting with a RecursionError: that was "internal error", exit 1."""
+    results = tmp_path / "deep.json"
+    results.write_text('{"generated_at": "2026-11-28T02:00:00Z", "domains": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    out = tmp_path / "letters"
+    r = run(["letters", "render", "-c", SAMPLE, "--kind", "agency", "--results", results, "--out", out, *DATE])
+    assert (r.exit_code, r.stderr) == (2, f"error: --results {results}: not the JSON of mailprov dns check (nested "
+                                          "too deep)\n"), r.output
+    assert not out.exists()
+
+
 def test_results_read_by_the_library(tmp_path: Path) -> None:
     found, lang = from_json(results_file(tmp_path, "id"))
     assert lang == "id"
