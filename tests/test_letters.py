@@ -302,7 +302,7 @@ def test_results_that_are_not_a_dns_check_are_refused_with_every_place(tmp_path:
 
 
 def test_results_nested_deeper_than_json_reads_are_refused_as_not_a_dns_check(tmp_path: Path) -> None:
-    """The JSON reader gives up on such nesting with a RecursionError: that was "internal error", exit 1."""
+    """The JSON reader gives up on such nesting with a RecursionError, which uncaught is an "internal error"."""
     results = tmp_path / "deep.json"
     results.write_text('{"generated_at": "2026-11-28T02:00:00Z", "domains": ' + "[" * 100_000 + "]" * 100_000 + "}")
     out = tmp_path / "letters"
