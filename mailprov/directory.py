@@ -90,6 +90,20 @@ def _decode(raw: Mapping[str, Sequence[bytes]]) -> Entry:
     return {name: [v.decode("utf-8", "replace") for v in values] for name, values in raw.items() if values}
 
 
+def _start_tls(conn: ldap3.Connection, url: str) -> None:
+    """StartTLS, or why the server refused it: a server nobody set TLS up on answers the request with an error
+    (OpenLDAP: protocolError), which ldap3 raises as it raises a failed handshake; before the bind either way."""
+    try:
+        started = conn.start_tls()
+    except ldap_exc.LDAPStartTLSError:
+        if int(conn.result.get("result", 0)) == 0:  # the server agreed: the handshake failed (a certificate)
+            raise
+        started = False
+    if not started:
+        raise DirectoryTLSError(f"{url}: the server refused StartTLS ({_describe(conn.result)}): it offers no TLS "
+                                "on this port: use its ldaps:// URL if it has one, or have TLS set up on it")
+
+
 def _describe(result: Mapping[str, Any]) -> str:
     code = int(result.get("result", 80))
     name = RESULT_NAMES.get(code, result.get("description") or f"result {code}")
@@ -160,8 +174,8 @@ class Directory:
                                 return_empty_attributes=False, auto_referrals=False)
         try:
             conn.open()
-            if settings.start_tls and not use_ssl and not conn.start_tls():
-                raise DirectoryTLSError(f"{url}: StartTLS refused: {_describe(conn.result)}")
+            if settings.start_tls and not use_ssl:
+                _start_tls(conn, url)
             # the password policy control: its answer tells an expired or locked account from a wrong password,
             # and warns before the bind DN's password expires (a nightly job's journal shows it in time)
             if not conn.bind(controls=[(PASSWORD_POLICY_CONTROL, False, None)]):

@@ -266,6 +266,25 @@ def test_ldaps_and_starttls_verify_the_certificate(slapd: Slapd, ldap_env: dict[
             assert (r.exit_code, r.stderr) == (2, f"error: ca_file {ca_file} {why}\n"), r.output
 
 
+def test_starttls_to_a_server_without_tls_is_a_setting_to_change(tmp_path_factory: pytest.TempPathFactory,
+                                                                  tmp_path: Path) -> None:
+    """A directory nobody set TLS up on answers StartTLS with protocolError, which ldap3 raises as it raises a
+    failed handshake: it was "directory unreachable: ... cannot connect (startTLS failed - protocolError)", exit
+    3, which a nightly job takes for a server to try again later. Nothing was sent before it: no bind."""
+    server = Slapd(root=tmp_path_factory.mktemp("plain") / "ldap", tls=False)
+    server.prepare()
+    server.start()
+    try:
+        env = {**server.env(), "MAILPROV_START_TLS": "true"}
+        r = run(["plan", "-c", write_config(tmp_path)], env=env)
+        assert (r.exit_code, r.stderr) == (2, f"error: {server.url}: the server refused StartTLS (protocolError: "
+                                              "unsupported extended operation): it offers no TLS on this port: use "
+                                              "its ldaps:// URL if it has one, or have TLS set up on it\n"), r.output
+        assert run(["plan", "-c", write_config(tmp_path)], env=server.env()).exit_code == 0  # without StartTLS
+    finally:
+        server.destroy()
+
+
 def test_a_bind_dn_the_password_policy_locked_or_expired_is_told_apart_from_a_wrong_password(
         slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
     """slapd answers the bind of a locked account or an expired password, right password or not, with
