@@ -236,7 +236,8 @@ def add(directory: Directory, config: Config, mailbox: Mailbox, writer: MailboxL
     found = directory.find_mailbox(mailbox.address)
     if found is not None:
         owner = info(directory.profile, found).address
-        raise UsageError(f"{mailbox.address} already exists" if owner == mailbox.address
+        # the entry named: it may be another tool's, outside the domain's subtree
+        raise UsageError(f"{mailbox.address} already exists: {found.dn}" if owner == mailbox.address
                          else f"{mailbox.address} already exists, as an alias of {owner or found.dn}")
     profile = directory.profile
     base = config.directory.base_dn

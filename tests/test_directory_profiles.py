@@ -262,7 +262,8 @@ def test_an_address_an_entry_outside_its_domain_carries_is_not_created_again(
     assert notes == [not_created] + ([no_alias] if profile.stores_aliases else [])
     # mailbox add: an address an entry carries is refused, and writes nothing; a taken alias is left out, and said
     r = run(["mailbox", "add", "walikota@contohkota.go.id", "-c", config, "--letters", tmp_path / "l"], env=ldap_env)
-    assert (r.exit_code, r.stderr) == (2, "error: walikota@contohkota.go.id already exists\n"), r.output
+    assert (r.exit_code, r.stderr) == (2, f"error: walikota@contohkota.go.id already exists: {walikota[0]}\n"), \
+        r.output
     assert not (tmp_path / "l").exists()
     r = run(["mailbox", "add", "sekda@contohkota.go.id", "-c", config, "--letters", tmp_path / "l"], env=ldap_env)
     assert r.exit_code == 0, r.output
