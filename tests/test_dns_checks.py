@@ -786,3 +786,40 @@ def test_agencies_and_domains_given_together_are_all_checked_once(dns_lab: tuple
     data = checked(dns_lab, "--agency", "lulus", "mx-luar.go.id", "LULUS.go.id", "mx-luar.go.id")
     assert [(d["domain"], d["agency"]) for d in data["domains"]] == [("lulus.go.id", "lulus"), ("mx-luar.go.id",
                                                                                                 "mx-luar")]
+
+
+def test_a_platform_include_that_passes_anyone_and_an_invalid_platform_key_are_platform_problems(
+        tmp_path_factory: pytest.TempPathFactory, knot_factory: list[Knot]) -> None:
+    """Through the library, against Knot: ``+all`` in the platform's include (every agency's SPF would pass
+    spoofed mail) and a key record that is no valid key (every agency's DKIM alias would lead there)."""
+    import asyncio
+
+    from lab.zones import txt
+    from mailprov.checks.platform import platform_problems
+    from mailprov.checks.resolver import DnsResolver
+
+    folder = tmp_path_factory.mktemp("platform")
+    config = load_config(write_dns_config(folder), {})
+    zones = build_zones(config)
+    own = zones.zones["mail.go.id"]
+    # cadangan has no configured key: agencies alias their record to the platform's
+    own.records = [r for r in own.records if r[0] not in ("_spf", "cadangan._domainkey")]
+    own.add("_spf", "TXT", txt("v=spf1 ip4:203.0.113.10 ip6:2001:db8::10 +all"))
+    own.add("cadangan._domainkey", "TXT", txt("v=DKIM1; k=rsa; p=bm90IGEga2V5"))
+    server = new_knot(knot_factory, folder / "knot", zones.texts())
+    host, port = server.address.split(":")
+
+    async def found() -> list[str]:
+        resolver = DnsResolver([(host, int(port))], timeout=2)
+        try:
+            return [f"{p.check} {p.selector} {p.name}: {p.reason.text('en')}"
+                    for p in await platform_problems(resolver, config.platform)]
+        finally:
+            resolver.close()
+
+    problems = asyncio.run(found())
+    assert len(problems) == 2, problems
+    assert problems[0] == ("spf None _spf.mail.go.id: the platform's own SPF record _spf.mail.go.id allows an "
+                           "address outside the platform (192.0.2.1)"), problems
+    assert problems[1].startswith("dkim cadangan cadangan._domainkey.mail.go.id: the platform's own DKIM key record "
+                                  "at cadangan._domainkey.mail.go.id (selector cadangan) is not valid: "), problems
