@@ -54,7 +54,8 @@ Entry = dict[str, list[str]]
 
 
 class DirectoryTLSError(DirectoryError):
-    """The server's certificate did not verify (wrong CA, wrong name): a configuration problem."""
+    """TLS as configured cannot be had: the certificate did not verify (wrong CA, wrong name), ``ca_file`` cannot
+    be used, or the server refused StartTLS. A configuration problem, not a server to try again later."""
 
     exit_code = 2
 
