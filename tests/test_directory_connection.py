@@ -259,8 +259,16 @@ def test_ldaps_and_starttls_verify_the_certificate(slapd: Slapd, ldap_env: dict[
     # a ca_file that cannot be used is said so, exit 2: it was "cannot connect", exit 3, for one the job's user
     # may not read (as root, a path through a file stands for that: open() fails there too)
     (tmp_path / "a-file").write_text("")
+    # one that TLS cannot load was "cannot connect", exit 3, for a damaged PEM block, and the server's
+    # certificate failing for an empty file or a key: both are said as what they are, before any connection
+    (tmp_path / "damaged.pem").write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    (tmp_path / "server.key").write_text((slapd.root / "tls" / "server.key").read_text())
+    fix = "give the PEM file of the CA that signed the directory's certificate"
     for ca_file, why in ((tmp_path / "nope.pem", "does not exist"), (tmp_path, "is a folder, not a file"),
-                         (tmp_path / "a-file" / "ca.pem", "cannot be read (Not a directory)")):
+                         (tmp_path / "a-file" / "ca.pem", "cannot be read (Not a directory)"),
+                         (tmp_path / "a-file", f"holds no certificate in PEM form: {fix}"),
+                         (tmp_path / "server.key", f"holds no certificate in PEM form: {fix}"),
+                         (tmp_path / "damaged.pem", f"holds a damaged PEM block: {fix}")):
         for env in (ldaps, starttls):
             r = run(["plan", "-c", config], env={**env, "MAILPROV_CA_FILE": str(ca_file)})
             assert (r.exit_code, r.stderr) == (2, f"error: ca_file {ca_file} {why}\n"), r.output
