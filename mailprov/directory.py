@@ -13,7 +13,6 @@ import math
 import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,7 +21,7 @@ from ldap3.core import exceptions as ldap_exc
 
 from .addresses import AddressError, to_a_label
 from .errors import DirectoryAuthError, DirectoryError, DirectoryLimitError, DirectoryUnavailable, MailprovError
-from .files import unreadable
+from .files import unusable_ca_file
 from .ldapnames import dn_depth, equality_filter, escape_filter_value, normalize_dn, parent_dn
 from .ldapwire import (
     BUSY,
@@ -91,18 +90,6 @@ def _decode(raw: Mapping[str, Sequence[bytes]]) -> Entry:
     return {name: [v.decode("utf-8", "replace") for v in values] for name, values in raw.items() if values}
 
 
-def _check_ca_file(ca_file: str) -> None:
-    """A ``ca_file`` TLS cannot load fails each connection inside the handshake, where it read as a server that
-    cannot be reached (a damaged PEM block: exit 3, retried by a nightly job forever) or as the server's
-    certificate failing (an empty file, a key, a DER file); said here, before any connection, for what it is."""
-    try:
-        ssl.create_default_context(cafile=ca_file)
-    except ssl.SSLError as exc:
-        what = "no certificate in PEM form" if exc.reason == "NO_CERTIFICATE_OR_CRL_FOUND" else "a damaged PEM block"
-        raise DirectoryTLSError(f"ca_file {ca_file} holds {what}: give the PEM file of the CA that signed the "
-                                "directory's certificate") from None
-
-
 def _start_tls(conn: ldap3.Connection, url: str) -> None:
     """StartTLS, or why the server refused it: a server nobody set TLS up on answers the request with an error
     (OpenLDAP: protocolError), which ldap3 raises as it raises a failed handshake; before the bind either way."""
@@ -152,11 +139,9 @@ class Directory:
                 self._tls_warned = True
             return ldap3.Tls(validate=ssl.CERT_NONE)
         ca_file = settings.ca_file
-        why = unreadable(Path(ca_file)) if ca_file else None
+        why = unusable_ca_file(ca_file) if ca_file else None
         if why:
             raise DirectoryTLSError(f"ca_file {ca_file} {why}")
-        if ca_file:
-            _check_ca_file(ca_file)
         return ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=ca_file)
 
     def _warn_of_expiry(self, answer: PolicyAnswer) -> None:

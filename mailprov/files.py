@@ -40,6 +40,23 @@ def unreadable(path: Path) -> str | None:
         return f"cannot be read ({exc.strerror or exc})"
 
 
+def unusable_ca_file(path: str) -> str | None:
+    """Why TLS cannot take ``path`` as its CA certificates (None: it can). Found inside a handshake, a damaged PEM
+    block read as a server that cannot be reached (exit 3, retried by a nightly job forever), and an empty file
+    or a key as the server's certificate failing."""
+    why = unreadable(Path(path))
+    if why:
+        return why
+    import ssl
+
+    try:
+        ssl.create_default_context(cafile=path)
+    except ssl.SSLError as exc:
+        what = "no certificate in PEM form" if exc.reason == "NO_CERTIFICATE_OR_CRL_FOUND" else "a damaged PEM block"
+        return f"holds {what}: give the PEM file of the CA that signed the server's certificate"
+    return None
+
+
 @contextmanager
 def writing(path: Path) -> Iterator[None]:
     """Turn an operating-system error about ``path`` into one line an operator can act on (exit 2)."""

@@ -10,12 +10,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from pathlib import Path
 
 from .checks.messages import STATUS_WORDS
 from .checks.result import FAIL, PASS, CheckReport, DomainResult
 from .errors import MailprovError
-from .files import unreadable
+from .files import unusable_ca_file
 from .history import ADMINS, Changes, Owed
 from .letters import local_time
 from .model import Config, Notify
@@ -255,7 +254,7 @@ def send(mails: list[Mail], config: Config, env: Mapping[str, str], timeout: flo
 
 def _tls(notify: Notify) -> ssl.SSLContext:
     """Certificate and host name verified, against ``notify.ca_file`` when one is named."""
-    why = unreadable(Path(notify.ca_file)) if notify.ca_file else None
+    why = unusable_ca_file(notify.ca_file) if notify.ca_file else None
     if why:
         raise NotifyError(f"notify.ca_file {notify.ca_file} {why}")
     return ssl.create_default_context(cafile=notify.ca_file)

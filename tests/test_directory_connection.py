@@ -263,7 +263,7 @@ def test_ldaps_and_starttls_verify_the_certificate(slapd: Slapd, ldap_env: dict[
     # certificate failing for an empty file or a key: both are said as what they are, before any connection
     (tmp_path / "damaged.pem").write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
     (tmp_path / "server.key").write_text((slapd.root / "tls" / "server.key").read_text())
-    fix = "give the PEM file of the CA that signed the directory's certificate"
+    fix = "give the PEM file of the CA that signed the server's certificate"
     for ca_file, why in ((tmp_path / "nope.pem", "does not exist"), (tmp_path, "is a folder, not a file"),
                          (tmp_path / "a-file" / "ca.pem", "cannot be read (Not a directory)"),
                          (tmp_path / "a-file", f"holds no certificate in PEM form: {fix}"),

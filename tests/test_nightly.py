@@ -654,6 +654,12 @@ def test_notifications_through_a_relay_that_speaks_tls_from_the_first_byte(tmp_p
         folder = run(["dns", "check", "-c", config, "--nameserver", knot.address, "--notify", "--format", "json",
                       "--history", tmp_path / "c.db"])
         assert f"notify.ca_file {tmp_path / 'tls' / 'ca.pem'} is a folder, not a file" in folder.stderr, folder.output
+        (tmp_path / "tls" / "ca.pem").rmdir()  # a copy cut short: it was "[X509] PEM lib (_ssl.c:4154)"
+        (tmp_path / "tls" / "ca.pem").write_text((tmp_path / "tls" / "moved.pem").read_text()[:300])
+        damaged = run(["dns", "check", "-c", config, "--nameserver", knot.address, "--notify", "--format", "json",
+                       "--history", tmp_path / "d.db"])
+        assert (f"notify.ca_file {tmp_path / 'tls' / 'ca.pem'} holds a damaged PEM block: give the PEM file of the "
+                "CA that signed the server's certificate") in damaged.stderr, damaged.output
         assert len(inbox.messages) == 1
     finally:
         relay.stop()
