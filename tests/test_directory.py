@@ -690,20 +690,3 @@ def test_narrow_mailbox_list_keeps_each_address_whole(slapd: Slapd, ldap_env: di
     narrow = run(["plan", "-c", config], env={**ldap_env, "COLUMNS": "80"})
     assert re.search(r"│ modify │ mailbox │ kepala\.bidang\.aplikasi@dina +│ title: Kepala Bidang +│", narrow.stdout), \
         narrow.stdout
-
-
-def test_mailbox_add_of_an_address_an_entry_outside_its_domain_carries_says_which(
-        slapd: Slapd, ldap_env: dict[str, str], tmp_path: Path) -> None:
-    """Another tool's entry elsewhere under the base with the address: a second entry with it would break the mail
-    system's lookups, so nothing is created and the message names the entry in the way."""
-    config = write_config(tmp_path)
-    base = ldap_env["MAILPROV_BASE_DN"]
-    slapd.ldap("ldapadd", admin=True, input_text=(
-        f"dn: ou=people,{base}\nobjectClass: organizationalUnit\nou: people\n\n"
-        f"dn: uid=walikota-lama,ou=people,{base}\nobjectClass: inetOrgPerson\nuid: walikota-lama\ncn: Lama\nsn: L\n"
-        "mail: walikota@contohkota.go.id\n"))
-    letters = tmp_path / "letters"
-    r = run(["mailbox", "add", "walikota@contohkota.go.id", "-c", config, "--letters", letters], env=ldap_env)
-    assert r.exit_code == 2, r.output
-    assert r.stderr == f"error: walikota@contohkota.go.id already exists: uid=walikota-lama,ou=people,{base}\n"
-    assert slapd.count(base, "(mail=walikota@contohkota.go.id)") == 1 and not letters.exists()
